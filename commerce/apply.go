@@ -1,0 +1,108 @@
+package commerce
+
+import (
+	"context"
+	"time"
+)
+
+// Policy is the tenant's business settings that the domain applies.
+type Policy struct {
+	Currency string
+	// CheckoutTTL is how long a checkout stays open (default 6 h).
+	CheckoutTTL time.Duration
+	// EscalationLimit: a total above it needs a human (requires_escalation). 0 disables.
+	EscalationLimit int64
+	// AutoCapture captures the payment at completion (the demo's); otherwise it is only
+	// authorized and captured later by capture_payment.
+	AutoCapture bool
+	// BaseURL prefixes continue_url (<BaseURL>/checkouts/<id>) and the order's permalink
+	// (<BaseURL>/orders/<id>).
+	BaseURL string
+	// MaxLineItems bounds a checkout's lines (default 100); MaxQuantity a line's quantity
+	// (default 999).
+	MaxLineItems int
+	MaxQuantity  int
+}
+
+// Env is everything Apply needs besides the state and the command. It holds no clock and
+// no randomness of its own: Now and Seed come from the envelope being applied.
+type Env struct {
+	Tenant  string
+	Context string
+	Now     time.Time
+	// Seed makes ids deterministic: the same seed yields the same ids (see NewID).
+	Seed   string
+	Policy Policy
+
+	Catalog   Catalog
+	Inventory Inventory
+	Shipping  Shipping
+	Tax       Tax
+	Discounts DiscountBook
+	Payments  Payments
+}
+
+// State is what one context holds: its current (open or most recent) checkout and the
+// orders placed from it.
+type State struct {
+	Checkout *Checkout
+	Orders   []*Order
+}
+
+// EventType names a domain event (published on a2a.evt.<tenant>.<type>).
+type EventType string
+
+const (
+	EvtCheckoutCompleted EventType = "checkout.completed"
+	EvtCheckoutCanceled  EventType = "checkout.canceled"
+	EvtCheckoutExpired   EventType = "checkout.expired"
+	EvtOrderCreated      EventType = "order.created"
+	EvtOrderCanceled     EventType = "order.canceled"
+	EvtPaymentAuthorized EventType = "payment.authorized"
+	EvtPaymentCaptured   EventType = "payment.captured"
+	EvtPaymentVoided     EventType = "payment.voided"
+	EvtPaymentRefunded   EventType = "payment.refunded"
+)
+
+// Event is a domain event. Exactly one of Checkout and Order is set: the resource as it
+// stands after the change. Amount is set on payment events.
+type Event struct {
+	Type     EventType
+	Checkout *Checkout
+	Order    *Order
+	Amount   int64
+}
+
+// Result is what applying a command produced.
+type Result struct {
+	// State is the context's state after the command. When Changed is false it is the
+	// state that was passed in.
+	State   State
+	Changed bool
+	// Checkout or Order is the resource the reply carries (exactly one is set).
+	Checkout *Checkout
+	Order    *Order
+	Events   []Event
+	// Reserve lists the stock to reserve (keyed by checkout id) for a completion;
+	// Release names checkouts whose reservations are to be released.
+	Reserve []Reservation
+	Release []string
+}
+
+// Reservation is stock held for a completed checkout.
+type Reservation struct {
+	CheckoutID string
+	ItemID     string
+	Quantity   int64
+}
+
+// Apply applies cmd to st and returns the new state and what to reply. It never modifies
+// st: the caller may keep using it, e.g. when a later step fails and the batch must not
+// contain this change. A business problem (out of stock, invalid code, declined payment)
+// is a message on the checkout, not an error; an error is one of the kinds of errors.go.
+//
+// Apply first expires the checkout when env.Now is past its expires_at; a change to an
+// expired checkout is then checkout_expired.
+func Apply(ctx context.Context, env Env, st State, cmd Command) (Result, error) {
+	return apply(ctx, env, st, cmd)
+}

@@ -1,0 +1,100 @@
+package commerce
+
+import "context"
+
+// The interfaces below are what the domain needs from the outside world. Package
+// providers implements each: a built-in one whose data comes from the tenant's
+// configuration, and an HTTP adapter. A provider's error is classified like any other
+// (see errors.go): an *Error of KindTransient for a timeout or a 5xx, so that the worker
+// retries it; anything unclassified is internal.
+
+// Catalog looks items up.
+type Catalog interface {
+	// Item returns the item, or ok=false when the catalog has no such item.
+	Item(ctx context.Context, id string) (item Item, ok bool, err error)
+}
+
+// Inventory says how many of an item can be sold. Reservations (taken when a checkout
+// completes, released when it is canceled) are the worker's business, keyed by checkout.
+type Inventory interface {
+	// Available returns how many units may be sold; unlimited=true for items whose stock
+	// is not counted.
+	Available(ctx context.Context, itemID string) (n int64, unlimited bool, err error)
+}
+
+// ShippingQuote is what a Shipping provider is asked to price.
+type ShippingQuote struct {
+	Currency           string
+	Address            Address
+	DiscountedSubtotal int64
+}
+
+// Shipping prices the ways to ship to an address.
+type Shipping interface {
+	// Options returns the options for the address, or ok=false when the address cannot be
+	// delivered to.
+	Options(ctx context.Context, q ShippingQuote) (opts []ShippingOption, ok bool, err error)
+}
+
+// TaxQuote is what a Tax provider is asked to compute.
+type TaxQuote struct {
+	Currency           string
+	Address            *Address // nil before a shipping address is known
+	DiscountedSubtotal int64
+	Shipping           int64
+}
+
+// Tax computes tax.
+type Tax interface {
+	Tax(ctx context.Context, q TaxQuote) (int64, error)
+}
+
+// Discount is what a code is worth.
+type Discount struct {
+	Code    string
+	Title   string
+	Percent int64 // whole percent of the subtotal, or
+	Amount  int64 // a fixed amount in minor units
+}
+
+// DiscountBook resolves discount codes.
+type DiscountBook interface {
+	// Lookup returns the discount for code, or ok=false when the code is not valid.
+	Lookup(ctx context.Context, code string) (d Discount, ok bool, err error)
+}
+
+// PaymentRequest asks a payment handler to authorize (and, with Capture, capture) a payment.
+type PaymentRequest struct {
+	// IdempotencyKey is the same on every retry of the same step, so the processor never
+	// charges twice.
+	IdempotencyKey string
+	CheckoutID     string
+	Instrument     PaymentInstrument
+	Currency       string
+	Amount         int64
+	Capture        bool
+}
+
+// PaymentResult is a handler's answer. A decline is a result, not an error.
+type PaymentResult struct {
+	Approved  bool
+	PaymentID string
+	// DeclineReason is shown to the buyer in the payment_failed message.
+	DeclineReason string
+}
+
+// PaymentOp is a follow-up operation on an authorized payment.
+type PaymentOp struct {
+	IdempotencyKey string
+	PaymentID      string
+	Currency       string
+	Amount         int64
+}
+
+// Payments is a payment handler (the demo's is "mock").
+type Payments interface {
+	Authorize(ctx context.Context, r PaymentRequest) (PaymentResult, error)
+	Capture(ctx context.Context, op PaymentOp) error
+	Void(ctx context.Context, op PaymentOp) error
+	Refund(ctx context.Context, op PaymentOp) error
+}
