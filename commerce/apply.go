@@ -79,7 +79,8 @@ type Result struct {
 	// state that was passed in.
 	State   State
 	Changed bool
-	// Checkout or Order is the resource the reply carries (exactly one is set).
+	// Checkout or Order is the resource the reply carries (exactly one is set on success;
+	// with an error, Checkout is the expired checkout when Changed, else nil).
 	Checkout *Checkout
 	Order    *Order
 	Events   []Event
@@ -103,6 +104,17 @@ type Reservation struct {
 //
 // Apply first expires the checkout when env.Now is past its expires_at; a change to an
 // expired checkout is then checkout_expired.
+//
+// The caller commits Result.State and publishes Result.Events whenever Result.Changed is
+// true, EVEN WHEN err != nil: a command refused because it found the checkout expired
+// still carries the expiry (the canceled checkout and its checkout.expired event), and
+// that must be recorded like any other change. When err != nil and Changed is false,
+// Result.State is st and there is nothing to commit. A read (get_checkout, get_order,
+// list_shipping_options) and a change that changes nothing return Changed=false.
+//
+// Apply is deterministic: the same env, st and cmd give the same Result, provided the
+// providers answer the same (the built-in ones do, and the payment handler answers a
+// repeated idempotency key with its first answer).
 func Apply(ctx context.Context, env Env, st State, cmd Command) (Result, error) {
 	return apply(ctx, env, st, cmd)
 }

@@ -9,6 +9,6 @@
 // state with the same [Env] always gives the same result: the chaos test uses this package
 // as its reference model.
 //
-// Identifiers are derived, never random: [Env.IDs] hands out ids seeded by the request, so
+// Identifiers are derived, never random: [NewID] derives ids from the request's [Env.Seed], so
 // a command applied twice to the same state produces the same checkout and order ids.
 package commerce

@@ -1,0 +1,149 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/handlers"
+)
+
+// partition is the loop that owns one partition of the inbound stream.
+type partition struct {
+	w    *Worker
+	n    int
+	cons jetstream.Consumer
+	// blocked holds, per tenant/context, the stream sequence of an envelope that hit a
+	// transient failure and went back to JetStream. Later envelopes of that context are
+	// returned too until it is through, so that a context's envelopes apply in order.
+	blocked map[string]uint64
+}
+
+func (p *partition) run(ctx context.Context) {
+	w := p.w
+	size := w.cfg.Batch.Size
+	for ctx.Err() == nil {
+		batch, err := p.cons.Fetch(size, jetstream.FetchMaxWait(w.cfg.Batch.MaxWait))
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Debug("fetch", "partition", p.n, "err", err)
+				sleep(ctx, 250*time.Millisecond)
+			}
+			continue
+		}
+		// Handle what has arrived as soon as it is there, in chunks of whatever arrived
+		// meanwhile: under load the chunks fill up while the previous one commits; at low
+		// load an envelope waits for nobody.
+		ch := batch.Messages()
+		buf := make([]jetstream.Msg, 0, size)
+		for m := range ch {
+			buf = append(buf[:0], m)
+		drain:
+			for len(buf) < size {
+				select {
+				case m, ok := <-ch:
+					if !ok {
+						break drain
+					}
+					buf = append(buf, m)
+				default:
+					break drain
+				}
+			}
+			p.process(ctx, buf)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
+			w.log.Debug("fetch ended", "partition", p.n, "err", err)
+			sleep(ctx, 100*time.Millisecond)
+		}
+	}
+}
+
+// process handles one chunk: handle each envelope into one batch, commit, publish, ack.
+// It runs to the end even when ctx is canceled, so that a shutdown never leaves a chunk
+// half done.
+func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) {
+	w := p.w
+	started := time.Now()
+	b := w.st.NewBatch()
+	acks := make([]jetstream.Msg, 0, len(msgs))
+	var naks []jetstream.Msg
+	hctx := context.WithoutCancel(ctx)
+	for _, m := range msgs {
+		e := w.envelope(m)
+		key := e.Tenant + "." + e.Context
+		if seq, ok := p.blocked[key]; ok && e.Seq > seq {
+			naks = append(naks, m)
+			w.metrics.Envelopes.WithLabelValues("", "waiting").Inc()
+			continue
+		}
+		out := w.h.Handle(hctx, b, e)
+		action := out.Action
+		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
+		switch out.Kind {
+		case handlers.Retry:
+			if _, ok := p.blocked[key]; !ok {
+				p.blocked[key] = e.Seq
+			}
+			w.log.Warn("transient failure; returning the envelope to JetStream", "subject", e.Subject,
+				"seq", e.Seq, "delivered", e.Delivered, "err", out.Err)
+			naks = append(naks, m)
+			continue
+		case handlers.DeadLettered:
+			w.metrics.DeadLetters.WithLabelValues(out.Code).Inc()
+		}
+		if seq, ok := p.blocked[key]; ok && seq == e.Seq {
+			delete(p.blocked, key)
+		}
+		acks = append(acks, m)
+	}
+	w.metrics.Handle.Observe(time.Since(started).Seconds())
+
+	outgoing := b.Outgoing()
+	w.pub.claim(outgoing)
+	t := time.Now()
+	if err := b.Commit(); err != nil {
+		w.pub.release(outgoing, false)
+		w.log.Error("store commit failed; the batch goes back to JetStream", "envelopes", len(msgs), "err", err)
+		for _, m := range msgs {
+			_ = m.NakWithDelay(time.Second)
+		}
+		return
+	}
+	w.metrics.Commit.Observe(time.Since(t).Seconds())
+	w.metrics.BatchSize.Observe(float64(len(msgs)))
+
+	t = time.Now()
+	w.pub.publishClaimed(hctx, outgoing)
+	w.metrics.Publish.Observe(time.Since(t).Seconds())
+
+	// The outcomes are durable: acknowledge. A lost ack only means a redelivery that the
+	// idempotency record turns into another ack.
+	for _, m := range acks {
+		_ = m.Ack()
+	}
+	for _, m := range naks {
+		_ = m.NakWithDelay(retryDelay(m))
+	}
+}
+
+func retryDelay(m jetstream.Msg) time.Duration {
+	d := 500 * time.Millisecond
+	if meta, err := m.Metadata(); err == nil {
+		for i := uint64(1); i < meta.NumDelivered && d < 15*time.Second; i++ {
+			d *= 2
+		}
+	}
+	return d
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,151 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Topology names the streams and subjects for a prefix.
+type Topology struct {
+	Prefix     string
+	Partitions int
+}
+
+// metaPartitions is the inbound stream's metadata key recording its partition count.
+const metaPartitions = "cartwright.partitions"
+
+func (t Topology) stream(kind string) string { return strings.ToUpper(t.Prefix) + "_" + kind }
+
+// InStream, OutStream, DLQStream and EventStream are the four streams' names.
+func (t Topology) InStream() string    { return t.stream("IN") }
+func (t Topology) OutStream() string   { return t.stream("OUT") }
+func (t Topology) DLQStream() string   { return t.stream("DLQ") }
+func (t Topology) EventStream() string { return t.stream("EVT") }
+
+// PartitionSubject is the stored subject filter of partition p.
+func (t Topology) PartitionSubject(p int) string {
+	return t.Prefix + ".in." + strconv.Itoa(p) + ".*.*"
+}
+
+// ConsumerName is the durable consumer of partition p.
+func (t Topology) ConsumerName(p int) string { return fmt.Sprintf("cartwright-p%03d", p) }
+
+func (t Topology) configs() []jetstream.StreamConfig {
+	in := jetstream.StreamConfig{
+		Name:        t.InStream(),
+		Description: "cartwright: A2A request envelopes",
+		Subjects:    []string{t.Prefix + ".in.*.*"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      7 * 24 * time.Hour,
+		Duplicates:  2 * time.Minute,
+		SubjectTransform: &jetstream.SubjectTransformConfig{
+			Source: t.Prefix + ".in.*.*",
+			Destination: fmt.Sprintf("%s.in.{{partition(%d,1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}",
+				t.Prefix, t.Partitions),
+		},
+		Metadata: map[string]string{metaPartitions: strconv.Itoa(t.Partitions)},
+	}
+	mk := func(kind, what string, age time.Duration) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        t.stream(kind),
+			Description: "cartwright: " + what,
+			Subjects:    []string{t.Prefix + "." + strings.ToLower(kind) + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      age,
+			Duplicates:  2 * time.Minute,
+		}
+	}
+	return []jetstream.StreamConfig{
+		in,
+		mk("OUT", "replies", 24*time.Hour),
+		mk("DLQ", "dead letters", 30*24*time.Hour),
+		mk("EVT", "domain events", 7*24*time.Hour),
+	}
+}
+
+// ErrPartitionsChanged is returned by Provision when the inbound stream exists with
+// another partition count: changing it would move contexts between partitions and break
+// their order, so it is refused instead.
+var ErrPartitionsChanged = errors.New("bus: the inbound stream was created with another partition count")
+
+// Provision creates or updates the four streams, idempotently. Settings an operator
+// changed on an existing stream other than subjects and transform are kept.
+func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	for _, want := range t.configs() {
+		s, err := js.Stream(ctx, want.Name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			if _, err := js.CreateStream(ctx, want); err != nil {
+				return fmt.Errorf("bus: create stream %s: %w", want.Name, err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("bus: stream %s: %w", want.Name, err)
+		}
+		have := s.CachedInfo().Config
+		if want.Name == t.InStream() {
+			if n := have.Metadata[metaPartitions]; n != "" && n != strconv.Itoa(t.Partitions) {
+				return fmt.Errorf("%w: stream %s has %s partitions, this worker is configured for %d; "+
+					"run with --partitions %s, or drain and delete the stream to change it",
+					ErrPartitionsChanged, want.Name, n, t.Partitions, n)
+			}
+		}
+		if sameStream(have, want) {
+			continue
+		}
+		have.Subjects = want.Subjects
+		have.SubjectTransform = want.SubjectTransform
+		if have.Metadata == nil {
+			have.Metadata = map[string]string{}
+		}
+		for k, v := range want.Metadata {
+			have.Metadata[k] = v
+		}
+		if _, err := js.UpdateStream(ctx, have); err != nil {
+			return fmt.Errorf("bus: update stream %s: %w", want.Name, err)
+		}
+	}
+	return nil
+}
+
+func sameStream(have, want jetstream.StreamConfig) bool {
+	if strings.Join(have.Subjects, ",") != strings.Join(want.Subjects, ",") {
+		return false
+	}
+	if (have.SubjectTransform == nil) != (want.SubjectTransform == nil) {
+		return false
+	}
+	if want.SubjectTransform != nil && *have.SubjectTransform != *want.SubjectTransform {
+		return false
+	}
+	for k, v := range want.Metadata {
+		if have.Metadata[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ConsumerConfig is partition p's durable pull consumer.
+func (t Topology) ConsumerConfig(p int, ackWait time.Duration, maxAckPending int) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       t.ConsumerName(p),
+		Description:   fmt.Sprintf("cartwright partition %d of %d", p, t.Partitions),
+		FilterSubject: t.PartitionSubject(p),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		// The worker counts deliveries itself and dead-letters past its own limit; a
+		// server-side limit would silently stop redelivering instead.
+		MaxDeliver:    -1,
+		MaxAckPending: maxAckPending,
+	}
+}

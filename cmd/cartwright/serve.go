@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/store"
+)
+
+type serveFlags struct {
+	config, data, natsListen, httpListen, logLevel string
+	partitions                                     int
+	conn                                           connFlags
+}
+
+func newServe() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the worker",
+		Long: `Run the worker. With no flags it starts an embedded NATS server with JetStream on
+127.0.0.1:4222 (store under ./cartwright-data) and serves the built-in demo tenant.
+With --nats-url it joins an existing NATS instead.
+
+SIGTERM or SIGINT stops fetching, finishes what is in flight (committed, replied to,
+acked) and exits cleanly.`,
+		Example: `  cartwright serve
+  cartwright serve --data /var/lib/cartwright --http-listen 0.0.0.0:8080
+  cartwright serve --config merchant.yaml --nats-url nats://nats-1:4222 --creds worker.creds`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), &f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.config, "config", "", "YAML configuration file (default: the built-in demo tenant)")
+	fs.StringVar(&f.data, "data", "", "data directory (default ./cartwright-data)")
+	fs.StringVar(&f.natsListen, "nats-listen", "", "address of the embedded NATS server (default 127.0.0.1:4222)")
+	fs.StringVar(&f.httpListen, "http-listen", "", "address of /healthz, /readyz, /metrics (default 127.0.0.1:8080)")
+	fs.IntVar(&f.partitions, "partitions", 0, "partitions of the inbound stream, fixed when it is created (default 16)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.conn.register(fs, "join this NATS instead of starting an embedded one")
+	return cmd
+}
+
+func (f *serveFlags) load() (*config.Config, error) {
+	cfg := &config.Config{}
+	if f.config != "" {
+		c, err := config.Load(f.config)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	}
+	if f.data != "" {
+		cfg.DataDir = f.data
+	}
+	if f.natsListen != "" {
+		cfg.NATS.Listen = f.natsListen
+	}
+	if f.httpListen != "" {
+		cfg.HTTPListen = f.httpListen
+	}
+	if f.partitions != 0 {
+		cfg.Partitions = f.partitions
+	}
+	f.conn.apply(&cfg.NATS)
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+func runServe(parent context.Context, f *serveFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return usageErr("--log-level: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	cfg, err := f.load()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return err
+	}
+	url := cfg.NATS.URL
+	if cfg.NATS.Embedded() {
+		ns, err := startEmbedded(cfg)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		}()
+		url = ns.ClientURL()
+		log.Info("embedded NATS server with JetStream", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
+	}
+
+	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var w *bus.Worker
+	opts, err := natsOptions(cfg.NATS, "cartwright")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	opts = append(opts,
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectBufSize(64<<20),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("disconnected from NATS; reconnecting", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("reconnected to NATS", "url", nc.ConnectedUrl())
+			if w != nil {
+				w.Reconnected()
+			}
+		}),
+	)
+	nc, err := connectRetrying(ctx, url, opts, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := handlers.New(cfg, handlers.Options{Logger: log})
+	w, err = bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
+	if err != nil {
+		return err
+	}
+
+	srv, err := serveHTTP(cfg.HTTPListen, reg, w, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir)
+	if err := w.Run(ctx); err != nil {
+		return err
+	}
+	if err := nc.Drain(); err != nil {
+		log.Warn("draining the NATS connection", "err", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func startEmbedded(cfg *config.Config) (*server.Server, error) {
+	host, portStr, err := net.SplitHostPort(cfg.NATS.Listen)
+	if err != nil {
+		return nil, usageErr("--nats-listen %q: %v", cfg.NATS.Listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, usageErr("--nats-listen %q: bad port", cfg.NATS.Listen)
+	}
+	opts := bus.EmbeddedOptions(host, port, filepath.Join(cfg.DataDir, "nats"))
+	ns, err := bus.StartEmbedded(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS on %s: %w (is another server listening there? use --nats-listen or --nats-url)", cfg.NATS.Listen, err)
+	}
+	return ns, nil
+}
+
+// connectRetrying connects, retrying while NATS is not there yet (a worker started before
+// its server), until ctx ends.
+func connectRetrying(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
+	for attempt := 0; ; attempt++ {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if attempt == 0 {
+			log.Warn("cannot connect to NATS yet; retrying", "url", url, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func serveHTTP(addr string, reg *prometheus.Registry, w *bus.Worker, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(rw, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain")
+		if err := w.Ready(); err != nil {
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(rw, "not ready:", err)
+			return
+		}
+		fmt.Fprintln(rw, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--http-listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	return srv, nil
+}

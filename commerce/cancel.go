@@ -1,0 +1,15 @@
+package commerce
+
+// cancel cancels an open checkout. No stock is released: stock is reserved only when a
+// checkout completes, and a completed checkout cannot be canceled (its order can).
+func (s *step) cancel() (Result, error) {
+	before, err := s.editable()
+	if err != nil {
+		return Result{}, err
+	}
+	c := before.Clone()
+	c.Status = StatusCanceled
+	c.ContinueURL = ""
+	c.Messages = nil
+	return s.commitCheckout(before, c, Event{Type: EvtCheckoutCanceled, Checkout: c}), nil
+}

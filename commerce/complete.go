@@ -1,0 +1,137 @@
+package commerce
+
+import (
+	"fmt"
+	"slices"
+)
+
+// complete pays for a ready checkout and places its order.
+//
+// The outcomes, in the order they are checked:
+//   - the checkout is not ready_for_complete: invalid_transition, saying why;
+//   - no instrument, or one without a token: invalid_params;
+//   - a line's stock has run short since it was added: an out_of_stock message, nothing
+//     charged;
+//   - the payment handler fails: its (already classified) error, nothing changed; a
+//     transient one is retried by the worker with the same idempotency key;
+//   - declined: a payment_failed message, nothing charged;
+//   - approved: the checkout is completed, the order placed, its stock to be reserved.
+//
+// After a short stock or a decline the status is left as it was, so the checkout stays
+// payable: the buyer may retry with another instrument.
+func (s *step) complete(cmd CompleteCheckout) (Result, error) {
+	before, err := s.editable()
+	if err != nil {
+		return Result{}, err
+	}
+	if before.Status != StatusReadyForComplete {
+		why := "it is " + string(before.Status)
+		if st, reason := s.readiness(before); st != StatusReadyForComplete {
+			why = reason
+		}
+		return Result{}, E(KindConflict, CodeInvalidTransition, "checkout %s cannot be completed: %s", before.ID, why)
+	}
+	in, err := instrument(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	pay, err := s.payments()
+	if err != nil {
+		return Result{}, err
+	}
+
+	c := before.Clone()
+	c.Messages = nil
+	var reserve []Reservation
+	for i, l := range c.LineItems {
+		n, unlimited, err := s.available(l.Item.ID)
+		if err != nil {
+			return Result{}, err
+		}
+		// Every counted line is reserved, digital or not: a digital item with a stock
+		// (tickets, say) can be oversold as easily as a physical one.
+		if unlimited {
+			continue
+		}
+		if n < int64(l.Quantity) {
+			addMessage(c, msgOutOfStock(fmt.Sprintf("$.line_items[%d].quantity", i), l.Item, l.Quantity, n))
+			continue
+		}
+		reserve = append(reserve, Reservation{CheckoutID: c.ID, ItemID: l.Item.ID, Quantity: int64(l.Quantity)})
+	}
+	if len(c.Messages) > 0 {
+		return s.commitCheckout(before, c), nil
+	}
+
+	total, _ := TotalOf(c.Totals, TotalTotal)
+	p := s.env.Policy
+	r, err := pay.Authorize(s.ctx, PaymentRequest{
+		IdempotencyKey: c.ID + ":" + s.env.Seed + ":authorize",
+		CheckoutID:     c.ID,
+		Instrument:     in,
+		Currency:       c.Currency,
+		Amount:         total,
+		Capture:        p.AutoCapture,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if !r.Approved {
+		addMessage(c, msgPaymentFailed(r.DeclineReason))
+		return s.commitCheckout(before, c), nil
+	}
+
+	o := &Order{
+		ID:          NewID("ord", s.env.Seed, 0),
+		CheckoutID:  c.ID,
+		Status:      OrderPlaced,
+		Currency:    c.Currency,
+		LineItems:   cloneLines(c.LineItems),
+		Buyer:       clonePtr(c.Buyer),
+		Fulfillment: c.Fulfillment.clone(),
+		Totals:      append([]Total(nil), c.Totals...),
+		Payment:     Payment{ID: r.PaymentID, HandlerID: in.HandlerID, Status: PaymentAuthorized, Authorized: total},
+		CreatedAt:   s.env.Now,
+		UpdatedAt:   s.env.Now,
+	}
+	o.PermalinkURL = p.BaseURL + "/orders/" + o.ID
+	if p.AutoCapture {
+		o.Payment.Status = PaymentCaptured
+		o.Payment.Captured = total
+	}
+	c.Status = StatusCompleted
+	c.ContinueURL = ""
+	c.Order = &OrderRef{ID: o.ID, PermalinkURL: o.PermalinkURL}
+
+	events := []Event{
+		{Type: EvtCheckoutCompleted, Checkout: c},
+		{Type: EvtOrderCreated, Order: o},
+		{Type: EvtPaymentAuthorized, Order: o, Amount: total},
+	}
+	if p.AutoCapture {
+		events = append(events, Event{Type: EvtPaymentCaptured, Order: o, Amount: total})
+	}
+	res := s.commitCheckout(before, c, events...)
+	res.State.Orders = append(slices.Clip(res.State.Orders), o)
+	res.Reserve = reserve
+	return res, nil
+}
+
+// instrument returns the instrument to charge (see CompleteCheckout.Selected).
+func instrument(cmd CompleteCheckout) (PaymentInstrument, error) {
+	in, ok := cmd.Selected()
+	if !ok {
+		return PaymentInstrument{}, Invalid("payment.instruments", "a payment instrument is required")
+	}
+	i := 0
+	for j, x := range cmd.Instruments {
+		if x.Selected {
+			i = j
+			break
+		}
+	}
+	if in.Credential.Token == "" {
+		return PaymentInstrument{}, Invalid(fmt.Sprintf("payment.instruments[%d].credential.token", i), "the instrument has no credential token")
+	}
+	return in, nil
+}

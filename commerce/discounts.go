@@ -1,0 +1,74 @@
+package commerce
+
+import (
+	"slices"
+	"strings"
+)
+
+// applyDiscount submits code. An unknown code, or a second code while one applies, is a
+// warning message and is not kept; the same code again changes nothing. The amount is
+// computed by repricing.
+func (s *step) applyDiscount(c *Checkout, code, errPath, msgPath string) error {
+	if code == "" {
+		return Invalid(errPath, "a discount code is required")
+	}
+	d, ok, err := s.lookupDiscount(code)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		addMessage(c, msgDiscountInvalid(msgPath, code))
+	case slices.Contains(c.Discounts.Codes, d.Code):
+	case len(c.Discounts.Codes) > 0:
+		addMessage(c, msgDiscountCombination(msgPath, code, c.Discounts.Codes[0]))
+	default:
+		c.Discounts.Codes = append(c.Discounts.Codes, d.Code)
+	}
+	return nil
+}
+
+// removeDiscount removes code (matched without regard to case, as codes are typed by
+// people); removing a code that is not there is no error.
+func removeDiscount(c *Checkout, code string) {
+	c.Discounts.Codes = slices.DeleteFunc(c.Discounts.Codes, func(x string) bool { return strings.EqualFold(x, code) })
+	if len(c.Discounts.Codes) == 0 {
+		c.Discounts.Codes = nil
+	}
+}
+
+// priceDiscounts recomputes what c's codes are worth against subtotal and returns their
+// (negative or zero) sum. A code the book no longer knows is dropped with a message.
+func (s *step) priceDiscounts(c *Checkout, subtotal int64) (int64, error) {
+	var codes []string
+	var applied []AppliedDiscount
+	left := subtotal
+	for _, code := range c.Discounts.Codes {
+		d, ok, err := s.lookupDiscount(code)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			addMessage(c, msgDiscountInvalid("$.discounts.codes", code))
+			continue
+		}
+		off := min(discountOff(d, subtotal), left)
+		left -= off
+		codes = append(codes, code)
+		applied = append(applied, AppliedDiscount{Code: code, Title: d.Title, Amount: -off})
+	}
+	c.Discounts = Discounts{Codes: codes, Applied: applied}
+	return left - subtotal, nil
+}
+
+// discountOff is what d takes off subtotal (positive): Percent % of it rounded half up,
+// else the fixed Amount, never more than subtotal.
+func discountOff(d Discount, subtotal int64) int64 {
+	var off int64
+	if d.Percent > 0 {
+		off = MulDivHalfUp(subtotal, d.Percent, 100)
+	} else {
+		off = d.Amount
+	}
+	return max(0, min(off, subtotal))
+}

@@ -1,0 +1,81 @@
+package commerce
+
+import "fmt"
+
+// Orders and their payments. Each command names an order of this context; its reply is
+// the order. A step the order's state does not allow is invalid_transition and changes
+// nothing, and so is a payment handler's failure (the worker retries a transient one with
+// the same idempotency key, so the processor acts once).
+
+// order finds the order with id.
+func (s *step) order(id string) (int, *Order, error) {
+	for i, o := range s.prior.State.Orders {
+		if o.ID == id {
+			return i, o, nil
+		}
+	}
+	e := E(KindNotFound, CodeNotFound, "no order %q in this context", id)
+	e.Path = "order_id"
+	return 0, nil, e
+}
+
+func (s *step) getOrder(cmd GetOrder) (Result, error) {
+	_, o, err := s.order(cmd.OrderID)
+	if err != nil {
+		return Result{}, err
+	}
+	res := s.prior
+	res.Checkout = nil
+	res.Order = o
+	return res, nil
+}
+
+// paymentOp is the request for one step on o's payment. The key is the same on every
+// retry of this envelope, and differs between envelopes.
+func (s *step) paymentOp(o *Order, step string, amount int64) PaymentOp {
+	return PaymentOp{
+		IdempotencyKey: o.ID + ":" + s.env.Seed + ":" + step,
+		PaymentID:      o.Payment.ID,
+		Currency:       o.Currency,
+		Amount:         amount,
+	}
+}
+
+func transition(o *Order, format string, args ...any) *Error {
+	return E(KindConflict, CodeInvalidTransition, "order %s (%s, payment %s): %s",
+		o.ID, o.Status, o.Payment.Status, fmt.Sprintf(format, args...))
+}
+
+// cancelOrder cancels a placed order, giving the money back: an authorized payment is
+// voided, a captured one refunded for whatever is not refunded yet. The checkout's stock
+// reservation is released.
+func (s *step) cancelOrder(cmd CancelOrder) (Result, error) {
+	i, prev, err := s.order(cmd.OrderID)
+	if err != nil {
+		return Result{}, err
+	}
+	if prev.Status != OrderPlaced {
+		return Result{}, transition(prev, "the order is already canceled")
+	}
+	switch prev.Payment.Status {
+	case PaymentAuthorized:
+		return s.voidAt(i, prev)
+	case PaymentCaptured, PaymentPartiallyRefunded, PaymentRefunded:
+	default:
+		return Result{}, transition(prev, "the payment cannot be given back")
+	}
+	o := prev.Clone()
+	var events []Event
+	if left := o.Payment.Captured - o.Payment.Refunded; left > 0 {
+		refunded, err := s.refundAmount(o, left)
+		if err != nil {
+			return Result{}, err
+		}
+		events = append(events, refunded)
+	}
+	o.Status = OrderCanceled
+	events = append(events, Event{Type: EvtOrderCanceled, Order: o})
+	res := s.commitOrder(i, o, events...)
+	res.Release = []string{o.CheckoutID}
+	return res, nil
+}

@@ -1,0 +1,196 @@
+// Package config holds cartwright's configuration: defaults (the built-in demo tenant),
+// loading from a YAML file, and validation. The zero Config is valid once SetDefaults has
+// run: `cartwright serve` with no flags serves the demo tenant on an embedded NATS server.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cartwright-dev/cartwright/envelopes"
+)
+
+// Config is the whole configuration of a worker.
+type Config struct {
+	// DataDir holds the Pebble store and, in embedded mode, the NATS server's store.
+	DataDir string `yaml:"data_dir"`
+	NATS    NATS   `yaml:"nats"`
+	// HTTPListen serves /healthz, /readyz, /metrics and the A2A bridge.
+	HTTPListen string `yaml:"http_listen"`
+	// Prefix is the first token of every subject (default "a2a").
+	Prefix string `yaml:"prefix"`
+	// Partitions splits the inbound stream by (tenant, context); fixed when the stream is
+	// created. A restart with another number fails instead of reshuffling contexts.
+	Partitions int   `yaml:"partitions"`
+	Batch      Batch `yaml:"batch"`
+	// IdempotencyRetention is how long idempotency records are kept (default 24 h).
+	IdempotencyRetention time.Duration `yaml:"idempotency_retention"`
+	// Limits bound what an envelope may hold.
+	Limits  envelopes.Limits   `yaml:"limits"`
+	Tenants map[string]*Tenant `yaml:"tenants"`
+}
+
+// NATS says which NATS to use: an existing one (URL) or an embedded server (Listen).
+type NATS struct {
+	// URL joins an existing NATS; empty starts an embedded server on Listen.
+	URL    string `yaml:"url"`
+	Listen string `yaml:"listen"`
+	// Credentials for URL, as the nats CLI takes them.
+	Creds    string `yaml:"creds"`
+	NKey     string `yaml:"nkey"`
+	Token    string `yaml:"token"`
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	TLSCert  string `yaml:"tls_cert"`
+	TLSKey   string `yaml:"tls_key"`
+	TLSCA    string `yaml:"tls_ca"`
+}
+
+// Embedded reports whether the worker runs its own NATS server.
+func (n NATS) Embedded() bool { return n.URL == "" }
+
+// Batch tunes the fetch → commit → publish → ack loop.
+type Batch struct {
+	// Size is the most envelopes fetched and committed at once (default 500).
+	Size int `yaml:"size"`
+	// MaxWait is how long a fetch waits to fill a batch (default 50 ms).
+	MaxWait time.Duration `yaml:"max_wait"`
+	// AckWait is the consumer's ack wait (default 30 s): a batch must be committed,
+	// replied to and acked within it.
+	AckWait time.Duration `yaml:"ack_wait"`
+	// MaxDeliver is how often an envelope is delivered before it is dead-lettered with
+	// temporarily_unavailable (default 5).
+	MaxDeliver int `yaml:"max_deliver"`
+}
+
+// Default returns the configuration `cartwright serve` runs with when given nothing.
+func Default() *Config {
+	c := &Config{}
+	c.SetDefaults()
+	return c
+}
+
+// SetDefaults fills every zero field. With no tenants configured it adds the demo tenant.
+func (c *Config) SetDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "./cartwright-data"
+	}
+	if c.NATS.Listen == "" {
+		c.NATS.Listen = "127.0.0.1:4222"
+	}
+	if c.HTTPListen == "" {
+		c.HTTPListen = "127.0.0.1:8080"
+	}
+	if c.Prefix == "" {
+		c.Prefix = "a2a"
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 16
+	}
+	if c.Batch.Size == 0 {
+		c.Batch.Size = 500
+	}
+	if c.Batch.MaxWait == 0 {
+		c.Batch.MaxWait = 50 * time.Millisecond
+	}
+	if c.Batch.AckWait == 0 {
+		c.Batch.AckWait = 30 * time.Second
+	}
+	if c.Batch.MaxDeliver == 0 {
+		c.Batch.MaxDeliver = 5
+	}
+	if c.IdempotencyRetention == 0 {
+		c.IdempotencyRetention = 24 * time.Hour
+	}
+	def := envelopes.DefaultLimits()
+	if c.Limits.MaxEnvelopeBytes == 0 {
+		c.Limits.MaxEnvelopeBytes = def.MaxEnvelopeBytes
+	}
+	if c.Limits.MaxParts == 0 {
+		c.Limits.MaxParts = def.MaxParts
+	}
+	if c.Limits.MaxLineItems == 0 {
+		c.Limits.MaxLineItems = def.MaxLineItems
+	}
+	if c.Limits.MaxQuantity == 0 {
+		c.Limits.MaxQuantity = def.MaxQuantity
+	}
+	if c.Limits.MaxStringBytes == 0 {
+		c.Limits.MaxStringBytes = def.MaxStringBytes
+	}
+	if len(c.Tenants) == 0 {
+		c.Tenants = map[string]*Tenant{DemoTenant: Demo()}
+	}
+	for _, t := range c.Tenants {
+		if t != nil {
+			t.setDefaults(c)
+		}
+	}
+}
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Partitions < 1 || c.Partitions > 1024 {
+		bad("partitions: %d is not between 1 and 1024", c.Partitions)
+	}
+	if !tokenRE.MatchString(c.Prefix) {
+		bad("prefix: %q is not a NATS token of [A-Za-z0-9_-]", c.Prefix)
+	}
+	if c.Batch.Size < 1 || c.Batch.Size > 10000 {
+		bad("batch.size: %d is not between 1 and 10000", c.Batch.Size)
+	}
+	if c.Batch.AckWait < time.Second {
+		bad("batch.ack_wait: %s is shorter than 1s", c.Batch.AckWait)
+	}
+	if c.Batch.MaxDeliver < 1 {
+		bad("batch.max_deliver: %d is less than 1", c.Batch.MaxDeliver)
+	}
+	if c.IdempotencyRetention < time.Minute {
+		bad("idempotency_retention: %s is shorter than 1m", c.IdempotencyRetention)
+	}
+	if c.Limits.MaxEnvelopeBytes < 1024 {
+		bad("limits.max_envelope_bytes: %d is less than 1024", c.Limits.MaxEnvelopeBytes)
+	}
+	if len(c.Tenants) == 0 {
+		bad("tenants: none configured")
+	}
+	for name, t := range c.Tenants {
+		if !tokenRE.MatchString(name) {
+			bad("tenants: %q is not a NATS token of [A-Za-z0-9_-]{1,64}", name)
+		}
+		if t == nil {
+			bad("tenants.%s: empty", name)
+			continue
+		}
+		for _, err := range t.validate() {
+			bad("tenants.%s.%w", name, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads a YAML configuration file. Unknown keys are an error, so that a typo does
+// not silently fall back to a default.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c := &Config{}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,53 @@
+package envelopes
+
+import (
+	"strings"
+	"time"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// EventMeta is what the worker knows of a domain event besides the event itself.
+type EventMeta struct {
+	ID         string // unique and deterministic, so that a re-published event is de-duplicated
+	Tenant     string
+	Context    string
+	MessageID  string // the request that caused it
+	OccurredAt time.Time
+}
+
+// Event is a domain event as published on a2a.evt.<tenant>.<type>.
+type Event struct {
+	ID         string   `json:"id"`
+	Type       string   `json:"type"`
+	Tenant     string   `json:"tenant"`
+	ContextID  string   `json:"context_id"`
+	MessageID  string   `json:"message_id"`
+	OccurredAt string   `json:"occurred_at"`
+	Amount     *int64   `json:"amount,omitempty"`
+	Data       Resource `json:"data"`
+}
+
+// EncodeEvent encodes a domain event with the resource it carries as it stands after the
+// change. amount is written for payment events, and for any event that has one.
+func EncodeEvent(m EventMeta, ev commerce.Event) []byte {
+	w := Event{
+		ID:         m.ID,
+		Type:       string(ev.Type),
+		Tenant:     m.Tenant,
+		ContextID:  m.Context,
+		MessageID:  m.MessageID,
+		OccurredAt: timestamp(m.OccurredAt),
+	}
+	if ev.Amount != 0 || strings.HasPrefix(string(ev.Type), "payment.") {
+		amount := ev.Amount
+		w.Amount = &amount
+	}
+	if ev.Checkout != nil {
+		w.Data.Checkout = checkoutWire(ev.Checkout)
+	}
+	if ev.Order != nil {
+		w.Data.Order = orderWire(ev.Order)
+	}
+	return mustMarshal(w)
+}

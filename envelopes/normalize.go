@@ -1,0 +1,73 @@
+package envelopes
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// inData is a data part's object: the action form's action and arguments, and the UCP
+// form's keys. Every field stays raw until the action says which ones it reads, so that an
+// argument another action would take is ignored like any unknown field.
+type inData struct {
+	Action json.RawMessage `json:"action"`
+
+	LineItems  json.RawMessage `json:"line_items"`
+	Buyer      json.RawMessage `json:"buyer"`
+	Context    json.RawMessage `json:"context"`
+	Checkout   json.RawMessage `json:"checkout"`
+	ItemID     json.RawMessage `json:"item_id"`
+	Quantity   json.RawMessage `json:"quantity"`
+	LineItemID json.RawMessage `json:"line_item_id"`
+	Address    json.RawMessage `json:"address"`
+	OptionID   json.RawMessage `json:"option_id"`
+	Code       json.RawMessage `json:"code"`
+	Payment    json.RawMessage `json:"payment"`
+	AP2        json.RawMessage `json:"ap2"`
+	OrderID    json.RawMessage `json:"order_id"`
+	Amount     json.RawMessage `json:"amount"`
+
+	UCPCheckout json.RawMessage `json:"a2a.ucp.checkout"`
+	UCPPayment  json.RawMessage `json:"a2a.ucp.checkout.payment"`
+}
+
+// The UCP keys of a data part. In a JSONPath they need brackets, for their dots.
+const (
+	KeyCheckout = "a2a.ucp.checkout"
+	KeyPayment  = "a2a.ucp.checkout.payment"
+	KeySignals  = "a2a.ucp.checkout.signals"
+	KeyOrder    = "a2a.ucp.order"
+)
+
+// Normalize turns the command's data part into a domain command. The data part holds either
+// an "action" with its arguments (CONTRACT.md section 3) or UCP keys: a2a.ucp.checkout
+// becomes commerce.UpsertCheckout, a2a.ucp.checkout.payment commerce.CompleteCheckout (it
+// wins when both are there). When "action" is present it wins over UCP keys.
+//
+// REQUIRES: Validate accepted env.
+func Normalize(env *Envelope, lim Limits) (commerce.Command, error) {
+	lim = lim.withDefaults()
+	if env.DataPart < 0 {
+		return nil, commerce.E(commerce.KindInternal, commerce.CodeInternalError, "envelope was not validated")
+	}
+	at := env.base + ".parts[" + strconv.Itoa(env.DataPart) + "].data"
+	var d inData
+	if err := decodeObject(env.Data, &d, at, "data"); err != nil {
+		return nil, err
+	}
+	switch {
+	case !isNull(d.Action):
+		return normalizeAction(&d, at, lim)
+	case !isNull(d.UCPPayment):
+		return ucpComplete(&d, at, lim)
+	case !isNull(d.UCPCheckout):
+		u, err := parseCheckoutObject(d.UCPCheckout, at+"['"+KeyCheckout+"']", lim)
+		if err != nil {
+			return nil, err
+		}
+		return commerce.UpsertCheckout{Update: u}, nil
+	}
+	return nil, commerce.Invalid(at+".action",
+		"action is required, or a UCP key (%s, %s)", KeyCheckout, KeyPayment)
+}

@@ -1,0 +1,210 @@
+package envelopes
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// Reply is a JSON-RPC response as cartwright sends it (CONTRACT.md section 4): a result
+// that is an A2A message from the agent, or an error.
+type Reply struct {
+	JSONRPC string          `json:"jsonrpc,omitempty"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Result  *AgentMessage   `json:"result,omitempty"`
+	Error   *RPCError       `json:"error,omitempty"`
+}
+
+// AgentMessage is the A2A message of a success reply.
+type AgentMessage struct {
+	Kind      string      `json:"kind"`
+	Role      string      `json:"role"`
+	MessageID string      `json:"messageId"`
+	ContextID string      `json:"contextId"`
+	Parts     []ReplyPart `json:"parts"`
+}
+
+// ReplyPart is a part of a reply message.
+type ReplyPart struct {
+	Kind string    `json:"kind"`
+	Text string    `json:"text,omitempty"`
+	Data *Resource `json:"data,omitempty"`
+}
+
+// Resource is the data of a reply's data part or of an event: a checkout or an order.
+type Resource struct {
+	Checkout *Checkout `json:"a2a.ucp.checkout,omitempty"`
+	Order    *Order    `json:"a2a.ucp.order,omitempty"`
+}
+
+// RPCError is the error object of a JSON-RPC error response.
+type RPCError struct {
+	Code    int        `json:"code"`
+	Message string     `json:"message"`
+	Data    *ErrorData `json:"data,omitempty"`
+}
+
+// ErrorData is cartwright's data on an error: the code of CONTRACT.md section 7, the JSONPath
+// of the field at fault and the messageId of the request, when known.
+type ErrorData struct {
+	Code      string `json:"code"`
+	Path      string `json:"path,omitempty"`
+	MessageID string `json:"messageId,omitempty"`
+}
+
+// ResultBody returns the result of a success reply to the message messageID in context
+// contextID: an agent message whose one data part carries the checkout or the order. The
+// caller passes exactly one of c and o.
+func ResultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.Order) []byte {
+	var data Resource
+	if c != nil {
+		data.Checkout = checkoutWire(c)
+	}
+	if o != nil {
+		data.Order = orderWire(o)
+	}
+	return mustMarshal(AgentMessage{
+		Kind:      "message",
+		Role:      "agent",
+		MessageID: messageID + ":reply",
+		ContextID: contextID,
+		Parts:     []ReplyPart{{Kind: "data", Data: &data}},
+	})
+}
+
+// ErrorBody returns the error of an error reply to the message messageID ("" when it could
+// not be read). The cause behind e (e.Err) never goes on the wire.
+func ErrorBody(e *commerce.Error, messageID string) []byte {
+	if e == nil {
+		e = commerce.AsError(errors.New("no error given"))
+	}
+	code := e.Code
+	if code == "" {
+		code = commerce.CodeInternalError
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = code
+	}
+	return mustMarshal(RPCError{
+		Code:    commerce.RPCCode(code),
+		Message: msg,
+		Data:    &ErrorData{Code: code, Path: e.Path, MessageID: messageID},
+	})
+}
+
+// Wrap makes the JSON-RPC response {"jsonrpc":"2.0","id":id,"result"|"error":body}. An
+// absent id is written null, as it is for a bare message.
+func Wrap(id json.RawMessage, body []byte, isError bool) []byte {
+	if len(id) == 0 || !json.Valid(id) {
+		id = json.RawMessage("null")
+	}
+	if len(body) == 0 {
+		body = []byte("null")
+	}
+	out := make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":}`)+len(id)+len(body))
+	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	out = append(out, id...)
+	if isError {
+		out = append(out, `,"error":`...)
+	} else {
+		out = append(out, `,"result":`...)
+	}
+	out = append(out, body...)
+	return append(out, '}')
+}
+
+// DecodeReply reads a reply: a JSON-RPC response, or just its result (an agent message) or
+// its error object.
+func DecodeReply(b []byte) (*Reply, error) {
+	var probe struct {
+		JSONRPC json.RawMessage `json:"jsonrpc"`
+		Result  json.RawMessage `json:"result"`
+		Error   json.RawMessage `json:"error"`
+		Kind    json.RawMessage `json:"kind"`
+		Parts   json.RawMessage `json:"parts"`
+		Code    json.RawMessage `json:"code"`
+	}
+	if firstByte(b) != '{' {
+		return nil, errors.New("envelopes: a reply is a JSON object")
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("envelopes: reading reply: %w", err)
+	}
+	r := new(Reply)
+	var err error
+	switch {
+	case !isNull(probe.JSONRPC) || !isNull(probe.Result) || !isNull(probe.Error):
+		err = json.Unmarshal(b, r)
+	case !isNull(probe.Kind) || !isNull(probe.Parts):
+		r.Result = new(AgentMessage)
+		err = json.Unmarshal(b, r.Result)
+	case !isNull(probe.Code):
+		r.Error = new(RPCError)
+		err = json.Unmarshal(b, r.Error)
+	default:
+		return nil, errors.New("envelopes: not a JSON-RPC response, an agent message or an error")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("envelopes: reading reply: %w", err)
+	}
+	if r.Result == nil && r.Error == nil {
+		return nil, errors.New("envelopes: reply has neither result nor error")
+	}
+	return r, nil
+}
+
+// OK reports whether the reply is a success.
+func (r *Reply) OK() bool { return r.Error == nil }
+
+// Code returns the error code of CONTRACT.md section 7, or "" for a success.
+func (r *Reply) Code() string {
+	if r.Error == nil {
+		return ""
+	}
+	if r.Error.Data != nil && r.Error.Data.Code != "" {
+		return r.Error.Data.Code
+	}
+	return commerce.CodeInternalError
+}
+
+// Data returns the data of the result's first data part, or nil.
+func (r *Reply) Data() *Resource {
+	if r.Result == nil {
+		return nil
+	}
+	for _, p := range r.Result.Parts {
+		if p.Data != nil {
+			return p.Data
+		}
+	}
+	return nil
+}
+
+// Checkout returns the checkout the reply carries, or nil.
+func (r *Reply) Checkout() *Checkout {
+	if d := r.Data(); d != nil {
+		return d.Checkout
+	}
+	return nil
+}
+
+// Order returns the order the reply carries, or nil.
+func (r *Reply) Order() *Order {
+	if d := r.Data(); d != nil {
+		return d.Order
+	}
+	return nil
+}
+
+// mustMarshal encodes the package's own wire structs, made of strings, integers, booleans,
+// slices and pointers to more of them: encoding/json cannot fail on them.
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("envelopes: encoding a wire struct: " + err.Error())
+	}
+	return b
+}

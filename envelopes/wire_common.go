@@ -1,0 +1,135 @@
+package envelopes
+
+import (
+	"time"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// UCPVersion is the version of UCP that the resources follow.
+const UCPVersion = "2026-04-08"
+
+// UCP is the ucp object of a resource: the version and the capabilities it uses.
+type UCP struct {
+	Version      string       `json:"version"`
+	Capabilities []Capability `json:"capabilities"`
+}
+
+// Capability names a UCP capability or extension.
+type Capability struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// The UCP capability names of the resources.
+const (
+	CapCheckout    = "dev.ucp.shopping.checkout"
+	CapFulfillment = "dev.ucp.shopping.fulfillment"
+	CapDiscount    = "dev.ucp.shopping.discount"
+	CapOrder       = "dev.ucp.shopping.order"
+)
+
+func checkoutUCP() UCP {
+	return UCP{Version: UCPVersion, Capabilities: []Capability{
+		{Name: CapCheckout, Version: UCPVersion},
+		{Name: CapFulfillment, Version: UCPVersion},
+		{Name: CapDiscount, Version: UCPVersion},
+	}}
+}
+
+func orderUCP() UCP {
+	return UCP{Version: UCPVersion, Capabilities: []Capability{{Name: CapOrder, Version: UCPVersion}}}
+}
+
+// Total is an entry of a totals list, in integer minor units.
+type Total struct {
+	Type        string `json:"type"`
+	DisplayText string `json:"display_text,omitempty"`
+	Amount      int64  `json:"amount"`
+}
+
+// Item is a line's item as the catalog describes it.
+type Item struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Price int64  `json:"price"`
+}
+
+// LineItem is a line of a checkout or an order.
+type LineItem struct {
+	ID       string  `json:"id"`
+	Item     Item    `json:"item"`
+	Quantity int     `json:"quantity"`
+	Totals   []Total `json:"totals"`
+}
+
+// Buyer is UCP's buyer.
+type Buyer struct {
+	FirstName   string `json:"first_name,omitempty"`
+	LastName    string `json:"last_name,omitempty"`
+	Email       string `json:"email,omitempty"`
+	PhoneNumber string `json:"phone_number,omitempty"`
+}
+
+// Context is UCP's checkout context: hints about where the buyer is.
+type Context struct {
+	AddressCountry string `json:"address_country,omitempty"`
+	AddressRegion  string `json:"address_region,omitempty"`
+	PostalCode     string `json:"postal_code,omitempty"`
+}
+
+// PostalAddress is UCP's postal address (schema.org's PostalAddress).
+type PostalAddress struct {
+	StreetAddress   string `json:"street_address"`
+	AddressLocality string `json:"address_locality"`
+	AddressRegion   string `json:"address_region,omitempty"`
+	PostalCode      string `json:"postal_code"`
+	AddressCountry  string `json:"address_country"`
+}
+
+func totalsWire(ts []commerce.Total) []Total {
+	out := make([]Total, len(ts))
+	for i, t := range ts {
+		out[i] = Total{Type: string(t.Type), DisplayText: t.DisplayText, Amount: t.Amount}
+	}
+	return out
+}
+
+func lineItemsWire(ls []commerce.LineItem) []LineItem {
+	out := make([]LineItem, len(ls))
+	for i, l := range ls {
+		out[i] = LineItem{
+			ID:       l.ID,
+			Item:     Item{ID: l.Item.ID, Title: l.Item.Title, Price: l.Item.Price},
+			Quantity: l.Quantity,
+			Totals:   totalsWire(l.Totals),
+		}
+	}
+	return out
+}
+
+func buyerWire(b *commerce.Buyer) *Buyer {
+	if b == nil {
+		return nil
+	}
+	return &Buyer{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, PhoneNumber: b.PhoneNumber}
+}
+
+func addressWire(a commerce.Address) PostalAddress {
+	return PostalAddress{
+		StreetAddress:   a.StreetAddress,
+		AddressLocality: a.AddressLocality,
+		AddressRegion:   a.AddressRegion,
+		PostalCode:      a.PostalCode,
+		AddressCountry:  a.AddressCountry,
+	}
+}
+
+// timestamp formats t as RFC 3339 in UTC, with as many fractional digits as it has; "" for
+// the zero time.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

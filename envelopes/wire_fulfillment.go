@@ -1,0 +1,98 @@
+package envelopes
+
+import "github.com/cartwright-dev/cartwright/commerce"
+
+// Fulfillment is UCP's fulfillment extension on a checkout:
+//
+//	fulfillment.methods[0]                      type "shipping", the lines that need shipping
+//	  ├─ destinations[0]                        the shipping address (id "dest_1")
+//	  ├─ selected_destination_id = "dest_1"
+//	  └─ groups[0]                              one package for all of those lines
+//	       ├─ options[]                         each {id, title, totals}
+//	       └─ selected_option_id
+//
+// cartwright ships everything in one package to one address, so there is at most one
+// method, one destination and one group. The UCP form reads this shape back.
+type Fulfillment struct {
+	Methods []FulfillmentMethod `json:"methods"`
+}
+
+// FulfillmentMethod is a way of fulfilling some of the lines.
+type FulfillmentMethod struct {
+	ID                    string                `json:"id"`
+	Type                  string                `json:"type"`
+	LineItemIDs           []string              `json:"line_item_ids"`
+	SelectedDestinationID string                `json:"selected_destination_id,omitempty"`
+	Destinations          []ShippingDestination `json:"destinations"`
+	Groups                []FulfillmentGroup    `json:"groups"`
+}
+
+// ShippingDestination is a postal address with an id.
+type ShippingDestination struct {
+	ID string `json:"id"`
+	PostalAddress
+}
+
+// FulfillmentGroup is a package of lines, with the options to ship it.
+type FulfillmentGroup struct {
+	ID               string              `json:"id"`
+	LineItemIDs      []string            `json:"line_item_ids"`
+	SelectedOptionID string              `json:"selected_option_id,omitempty"`
+	Options          []FulfillmentOption `json:"options"`
+}
+
+// FulfillmentOption is one way to ship a group, priced.
+type FulfillmentOption struct {
+	ID     string  `json:"id"`
+	Title  string  `json:"title"`
+	Totals []Total `json:"totals"`
+}
+
+// The ids of the single method, destination and group.
+const (
+	shippingMethodID = "shipping_1"
+	destinationID    = "dest_1"
+	groupID          = "group_1"
+)
+
+// fulfillmentWire returns the fulfillment of lines f; nil when nothing about shipping is
+// known yet.
+func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfillment {
+	if f.Address == nil && len(f.Options) == 0 && f.SelectedOptionID == "" {
+		return nil
+	}
+	ids := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if !l.Item.Digital {
+			ids = append(ids, l.ID)
+		}
+	}
+	m := FulfillmentMethod{
+		ID:           shippingMethodID,
+		Type:         "shipping",
+		LineItemIDs:  ids,
+		Destinations: []ShippingDestination{},
+		Groups:       []FulfillmentGroup{},
+	}
+	if f.Address != nil {
+		m.SelectedDestinationID = destinationID
+		m.Destinations = append(m.Destinations, ShippingDestination{ID: destinationID, PostalAddress: addressWire(*f.Address)})
+	}
+	if len(f.Options) > 0 || f.SelectedOptionID != "" {
+		g := FulfillmentGroup{
+			ID:               groupID,
+			LineItemIDs:      ids,
+			SelectedOptionID: f.SelectedOptionID,
+			Options:          make([]FulfillmentOption, len(f.Options)),
+		}
+		for i, o := range f.Options {
+			g.Options[i] = FulfillmentOption{
+				ID:     o.ID,
+				Title:  o.Title,
+				Totals: []Total{{Type: string(commerce.TotalTotal), Amount: o.Amount}},
+			}
+		}
+		m.Groups = append(m.Groups, g)
+	}
+	return &Fulfillment{Methods: []FulfillmentMethod{m}}
+}

@@ -1,0 +1,267 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/envelopes"
+	"github.com/cartwright-dev/cartwright/store"
+)
+
+// Handler applies envelopes. It is safe for concurrent use by several partition loops:
+// it keeps no per-envelope state of its own.
+type Handler struct {
+	prefix     string
+	limits     envelopes.Limits
+	maxDeliver int
+	tenants    map[string]*tenant
+	// retry is the in-process budget for transient failures, before the envelope is
+	// returned to JetStream.
+	retry func() backoff.BackOff
+	log   *slog.Logger
+}
+
+// Options tune a Handler beyond its configuration.
+type Options struct {
+	// Providers replaces providers of every tenant (tests).
+	Providers Providers
+	// RetryBudget bounds the in-process retries of one transient failure (default 2 s).
+	RetryBudget time.Duration
+	Logger      *slog.Logger
+}
+
+// New builds a Handler for the configuration's tenants.
+func New(cfg *config.Config, o Options) *Handler {
+	if o.RetryBudget == 0 {
+		o.RetryBudget = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	h := &Handler{
+		prefix:     cfg.Prefix,
+		limits:     cfg.Limits,
+		maxDeliver: cfg.Batch.MaxDeliver,
+		tenants:    make(map[string]*tenant, len(cfg.Tenants)),
+		log:        o.Logger,
+	}
+	for name, t := range cfg.Tenants {
+		h.tenants[name] = buildTenant(name, t, cfg, o.Providers)
+	}
+	budget := o.RetryBudget
+	h.retry = func() backoff.BackOff {
+		b := backoff.NewExponentialBackOff()
+		b.InitialInterval = 50 * time.Millisecond
+		b.MaxInterval = budget / 2
+		b.MaxElapsedTime = budget
+		return b
+	}
+	return h
+}
+
+// Handle applies one envelope within b (see the package doc for the contract). The
+// returned outcome says what it did; for every kind but Retry the envelope is to be
+// acknowledged once b is committed.
+func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out Outcome) {
+	if !e.Usable {
+		return h.deadLetter(b, e, nil, "", commerce.E(commerce.KindMalformed, commerce.CodeInvalidEnvelope,
+			"subject %q does not name a tenant and context", e.Subject))
+	}
+	if rec, err := b.SeqRecord(e.Seq); err != nil {
+		return Outcome{Kind: Retry, Err: commerce.Transient("store read", err)}
+	} else if rec != nil {
+		return Outcome{Kind: Redelivered, Code: rec.Code}
+	}
+	req, perr := parse(e.Data, e.Tenant, e.Context, h.limits)
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("panic while handling an envelope", "subject", e.Subject, "seq", e.Seq,
+				"panic", p, "stack", string(debug.Stack()))
+			err := commerce.E(commerce.KindInternal, commerce.CodeInternalError, "internal error")
+			err.Err = fmt.Errorf("panic: %v", p)
+			out = h.deadLetter(b, e, req, "", err)
+		}
+	}()
+	replyTo, rerr := h.replySubject(e)
+	if rerr != nil {
+		return h.reject(b, e, req, h.defaultReplySubject(e), rerr)
+	}
+	if perr != nil && commerce.KindOf(perr) == commerce.KindMalformed {
+		return h.deadLetter(b, e, req, replyTo, commerce.AsError(perr))
+	}
+	t := h.tenants[e.Tenant]
+	if t == nil {
+		return h.reject(b, e, req, replyTo, commerce.E(commerce.KindInvalid, commerce.CodeUnknownTenant,
+			"tenant %q is not configured", e.Tenant))
+	}
+
+	// Idempotency: the first envelope with this messageId decides; later ones get its reply.
+	rec, err := b.Record(e.Tenant, req.MessageID)
+	if err != nil {
+		return Outcome{Kind: Retry, Err: commerce.Transient("store read", err)}
+	}
+	if rec != nil {
+		if rec.Seq == e.Seq {
+			return Outcome{Kind: Redelivered, Code: rec.Code}
+		}
+		if rec.Fingerprint != req.Fingerprint {
+			return h.reject(b, e, req, replyTo, commerce.E(commerce.KindConflict, commerce.CodeIdempotencyConflict,
+				"messageId %q was already used for different content", req.MessageID))
+		}
+		h.queueReply(b, e, req, replyTo, rec, true)
+		return Outcome{Kind: Replayed, Code: rec.Code}
+	}
+	if perr != nil {
+		return h.record(b, e, req, replyTo, nil, perr)
+	}
+
+	action := string(req.Command.Action())
+	res, err := h.apply(ctx, b, t, e, req)
+	if err != nil && commerce.KindOf(err) == commerce.KindTransient {
+		if e.Delivered < h.maxDeliver {
+			return Outcome{Kind: Retry, Action: action, Err: err}
+		}
+		// The retry budget is spent: dead-letter it, so an operator can redrive it once
+		// the provider works again. Nothing is recorded, so the redrive is applied afresh.
+		o := h.deadLetter(b, e, req, replyTo, commerce.AsError(err))
+		o.Action = action
+		return o
+	}
+	if err != nil && commerce.KindOf(err) == commerce.KindInternal {
+		h.log.Error("internal error while handling an envelope", "subject", e.Subject, "seq", e.Seq, "err", err)
+		o := h.deadLetter(b, e, req, replyTo, commerce.AsError(err))
+		o.Action = action
+		return o
+	}
+	if res.Changed {
+		b.PutState(e.Tenant, e.Context, res.State)
+		for i, ev := range res.Events {
+			h.queueEvent(b, e, req, i, ev)
+		}
+	}
+	out = h.record(b, e, req, replyTo, &res, err)
+	out.Action = action
+	return out
+}
+
+// apply runs the command on the context's state as of this batch, retrying transient
+// provider failures with backoff within the budget.
+func (h *Handler) apply(ctx context.Context, b *store.Batch, t *tenant, e *Envelope, req *envelopes.Request) (commerce.Result, error) {
+	env := t.env
+	env.Context = e.Context
+	env.Now = e.Time
+	env.Seed = e.Tenant + ":" + req.MessageID
+	st, err := b.State(e.Tenant, e.Context)
+	if err != nil {
+		return commerce.Result{}, commerce.Transient("store read", err)
+	}
+	var res commerce.Result
+	op := func() error {
+		var err error
+		res, err = commerce.Apply(ctx, env, st, req.Command)
+		if err != nil && commerce.KindOf(err) != commerce.KindTransient {
+			return backoff.Permanent(err)
+		}
+		return err
+	}
+	err = backoff.Retry(op, backoff.WithContext(h.retry(), ctx))
+	return res, err
+}
+
+// record finishes an envelope that gets a reply to remember: it stores the idempotency
+// record and queues the reply.
+func (h *Handler) record(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, res *commerce.Result, err error) Outcome {
+	rec := &store.Record{Fingerprint: req.Fingerprint, Seq: e.Seq, At: e.Time}
+	if err != nil {
+		ce := withPath(commerce.AsError(err), req)
+		rec.IsError, rec.Code = true, ce.Code
+		rec.Body = envelopes.ErrorBody(ce, req.MessageID)
+	} else {
+		rec.Body = envelopes.ResultBody(req.MessageID, req.ContextID, res.Checkout, res.Order)
+	}
+	b.PutRecord(e.Tenant, req.MessageID, rec)
+	h.queueReply(b, e, req, replyTo, rec, false)
+	return Outcome{Kind: Replied, Code: rec.Code}
+}
+
+// reject answers with an error that is not remembered under the messageId (a conflict,
+// a forbidden reply subject, an unknown tenant): only this delivery is marked done.
+func (h *Handler) reject(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, ce *commerce.Error) Outcome {
+	msgID := ""
+	if req != nil {
+		msgID = req.MessageID
+	}
+	rec := &store.Record{Seq: e.Seq, At: e.Time, IsError: true, Code: ce.Code, Body: envelopes.ErrorBody(ce, msgID)}
+	b.PutSeqRecord(e.Seq, rec)
+	h.queueReply(b, e, req, replyTo, rec, false)
+	return Outcome{Kind: Replied, Code: ce.Code}
+}
+
+// deadLetter queues the original bytes to the dead-letter subject, and an error reply
+// when the subject names a tenant and context.
+func (h *Handler) deadLetter(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, ce *commerce.Error) Outcome {
+	msgID := ""
+	if req != nil {
+		msgID = req.MessageID
+	}
+	subj := h.prefix + ".dlq._._"
+	if e.Usable {
+		subj = h.prefix + ".dlq." + e.Tenant + "." + e.Context
+	}
+	hdr := map[string][]string{
+		HdrMsgID:           {strconv.FormatUint(e.Seq, 10) + ":dlq"},
+		HdrErrorCode:       {ce.Code},
+		HdrError:           {oneLine(ce.Message)},
+		HdrOriginalSubject: {e.Subject},
+		HdrOriginalSeq:     {strconv.FormatUint(e.Seq, 10)},
+		HdrAttempts:        {strconv.Itoa(e.Delivered)},
+		HdrFailedAt:        {e.Time.UTC().Format(time.RFC3339)},
+	}
+	if msgID != "" {
+		hdr[HdrMessageID] = []string{msgID}
+	}
+	copyTrace(hdr, e)
+	b.Publish(store.Outgoing{Subject: subj, Header: hdr, Data: e.Data})
+	rec := &store.Record{Seq: e.Seq, At: e.Time, IsError: true, Code: ce.Code, Body: envelopes.ErrorBody(ce, msgID)}
+	b.PutSeqRecord(e.Seq, rec)
+	if e.Usable && replyTo != "" {
+		h.queueReply(b, e, req, replyTo, rec, false)
+	}
+	return Outcome{Kind: DeadLettered, Code: ce.Code}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// withPath returns ce with a path relative to the command's data object (as the domain
+// writes it) made absolute: a JSONPath into the request.
+func withPath(ce *commerce.Error, req *envelopes.Request) *commerce.Error {
+	if ce.Path == "" || strings.HasPrefix(ce.Path, "$") {
+		return ce
+	}
+	c := *ce
+	root := "$.parts["
+	if req.JSONRPC {
+		root = "$.params.message.parts["
+	}
+	sep := "."
+	if strings.HasPrefix(c.Path, "[") {
+		sep = ""
+	}
+	c.Path = root + strconv.Itoa(req.DataPart) + "].data" + sep + c.Path
+	return &c
+}

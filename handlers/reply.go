@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/envelopes"
+	"github.com/cartwright-dev/cartwright/store"
+)
+
+// parse is envelopes.Parse, with the request never nil so that error paths can read it.
+func parse(raw []byte, tenant, context string, lim envelopes.Limits) (*envelopes.Request, error) {
+	req, err := envelopes.Parse(raw, tenant, context, lim)
+	if req == nil {
+		req = &envelopes.Request{}
+	}
+	if err != nil {
+		return req, commerce.AsError(err)
+	}
+	return req, nil
+}
+
+func (h *Handler) defaultReplySubject(e *Envelope) string {
+	return h.prefix + ".out." + e.Tenant + "." + e.Context
+}
+
+// replySubject applies the A2A-Reply-To rules of CONTRACT.md section 2.
+func (h *Handler) replySubject(e *Envelope) (string, *commerce.Error) {
+	rt := e.header(HdrReplyTo)
+	if rt == "" {
+		return h.defaultReplySubject(e), nil
+	}
+	if validSubject(rt) && (strings.HasPrefix(rt, "_INBOX.") || strings.HasPrefix(rt, h.prefix+".out."+e.Tenant+".")) {
+		return rt, nil
+	}
+	return "", commerce.E(commerce.KindInvalid, commerce.CodeReplySubjectForbidden,
+		"replies may go to _INBOX.> or %s.out.%s.>, not %q", h.prefix, e.Tenant, rt)
+}
+
+// validSubject reports whether s is a literal subject we may publish to: non-empty
+// tokens, no wildcards, no white space.
+func validSubject(s string) bool {
+	if s == "" || len(s) > 512 {
+		return false
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
+			return false
+		}
+	}
+	return true
+}
+
+// queueReply queues the reply carried by rec, addressed to the request's id.
+func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request, subject string, rec *store.Record, replayed bool) {
+	msgID := ""
+	var id []byte
+	if req != nil {
+		msgID, id = req.MessageID, req.ID
+	}
+	hdr := map[string][]string{}
+	if msgID != "" {
+		hdr[HdrMsgID] = []string{e.Tenant + ":" + msgID + ":reply"}
+		hdr[HdrMessageID] = []string{msgID}
+	} else {
+		hdr[HdrMsgID] = []string{strconv.FormatUint(e.Seq, 10) + ":reply"}
+	}
+	if rec.IsError {
+		hdr[HdrStatus] = []string{"error"}
+		hdr[HdrErrorCode] = []string{rec.Code}
+	} else {
+		hdr[HdrStatus] = []string{"ok"}
+	}
+	if replayed {
+		hdr[HdrReplayed] = []string{"true"}
+	}
+	copyTrace(hdr, e)
+	b.Publish(store.Outgoing{
+		Subject: subject,
+		Header:  hdr,
+		Data:    envelopes.Wrap(id, rec.Body, rec.IsError),
+		Core:    strings.HasPrefix(subject, "_INBOX."),
+	})
+}
+
+// queueEvent queues the i-th domain event of the envelope. Its Nats-Msg-Id is derived
+// from the envelope, so that however often the envelope is handled, the event is stored
+// once.
+func (h *Handler) queueEvent(b *store.Batch, e *Envelope, req *envelopes.Request, i int, ev commerce.Event) {
+	id := e.Tenant + ":" + req.MessageID + ":evt:" + strconv.Itoa(i)
+	hdr := map[string][]string{
+		HdrMsgID:     {id},
+		HdrMessageID: {req.MessageID},
+		HdrEventType: {string(ev.Type)},
+	}
+	copyTrace(hdr, e)
+	data := envelopes.EncodeEvent(envelopes.EventMeta{
+		ID: id, Tenant: e.Tenant, Context: e.Context, MessageID: req.MessageID, OccurredAt: e.Time,
+	}, ev)
+	b.Publish(store.Outgoing{Subject: h.prefix + ".evt." + e.Tenant + "." + string(ev.Type), Header: hdr, Data: data})
+}
+
+func copyTrace(hdr map[string][]string, e *Envelope) {
+	for _, k := range []string{HdrTraceParent, HdrTraceState} {
+		if v := e.header(k); v != "" {
+			hdr[k] = []string{v}
+		}
+	}
+}

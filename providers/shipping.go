@@ -1,0 +1,45 @@
+package providers
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// Shipping is the built-in shipping: flat rates, each optionally free from a discounted
+// subtotal, to a set of countries. Read-only once built.
+type Shipping struct {
+	shipTo []string // upper case; empty ships everywhere
+	rates  []ShippingRate
+}
+
+var _ commerce.Shipping = (*Shipping)(nil)
+
+// NewShipping builds a shipping provider for the countries in shipTo (ISO codes, any
+// case; none means every country) with rates, offered in their order.
+func NewShipping(shipTo []string, rates []ShippingRate) *Shipping {
+	s := &Shipping{rates: slices.Clone(rates)}
+	for _, c := range shipTo {
+		s.shipTo = append(s.shipTo, strings.ToUpper(strings.TrimSpace(c)))
+	}
+	return s
+}
+
+// Options implements commerce.Shipping.
+func (s *Shipping) Options(_ context.Context, q commerce.ShippingQuote) ([]commerce.ShippingOption, bool, error) {
+	country := strings.ToUpper(strings.TrimSpace(q.Address.AddressCountry))
+	if country == "" || len(s.shipTo) > 0 && !slices.Contains(s.shipTo, country) {
+		return nil, false, nil
+	}
+	opts := make([]commerce.ShippingOption, 0, len(s.rates))
+	for _, r := range s.rates {
+		amount := r.Amount
+		if r.FreeFrom > 0 && q.DiscountedSubtotal >= r.FreeFrom {
+			amount = 0
+		}
+		opts = append(opts, commerce.ShippingOption{ID: r.ID, Title: r.Title, Amount: amount})
+	}
+	return opts, true, nil
+}

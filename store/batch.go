@@ -1,0 +1,131 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// Batch gathers everything one batch of envelopes changes: states, idempotency records
+// and outgoing messages. Reads see the batch's own writes first, so that two envelopes of
+// one context in the same batch apply one after the other. Nothing is visible to others
+// or durable before Commit.
+//
+// A Batch is used by one goroutine.
+type Batch struct {
+	s      *Store
+	b      *pebble.Batch
+	states map[string]commerce.State
+	recs   map[string]*Record
+	out    []Outgoing
+}
+
+// NewBatch starts a batch.
+func (s *Store) NewBatch() *Batch {
+	return &Batch{
+		s:      s,
+		b:      s.db.NewBatch(),
+		states: make(map[string]commerce.State),
+		recs:   make(map[string]*Record),
+	}
+}
+
+// State returns the context's state as of this batch.
+func (b *Batch) State(tenant, context string) (commerce.State, error) {
+	k := string(stateKey(tenant, context))
+	if st, ok := b.states[k]; ok {
+		return st, nil
+	}
+	v, err := b.s.get([]byte(k))
+	if err != nil || v == nil {
+		return commerce.State{}, err
+	}
+	var st commerce.State
+	if err := json.Unmarshal(v, &st); err != nil {
+		return commerce.State{}, fmt.Errorf("store: state %s/%s: %w", tenant, context, err)
+	}
+	b.states[k] = st
+	return st, nil
+}
+
+// PutState replaces the context's state.
+func (b *Batch) PutState(tenant, context string, st commerce.State) {
+	k := stateKey(tenant, context)
+	b.states[string(k)] = st
+	b.b.Set(k, encode(st), nil)
+}
+
+// Record returns the idempotency record for (tenant, messageId), or nil.
+func (b *Batch) Record(tenant, messageID string) (*Record, error) {
+	return b.record(idemKey(tenant, messageID))
+}
+
+// SeqRecord returns the record kept for the envelope at stream sequence seq when it had no
+// usable messageId, or nil.
+func (b *Batch) SeqRecord(seq uint64) (*Record, error) { return b.record(seqKey(seq)) }
+
+func (b *Batch) record(key []byte) (*Record, error) {
+	if r, ok := b.recs[string(key)]; ok {
+		return r, nil
+	}
+	v, err := b.s.get(key)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	r := &Record{}
+	if err := json.Unmarshal(v, r); err != nil {
+		return nil, fmt.Errorf("store: record %q: %w", key, err)
+	}
+	b.recs[string(key)] = r
+	return r, nil
+}
+
+// PutRecord stores the idempotency record for (tenant, messageId).
+func (b *Batch) PutRecord(tenant, messageID string, r *Record) {
+	b.putRecord(idemKey(tenant, messageID), r)
+}
+
+// PutSeqRecord stores the record for an envelope without a usable messageId.
+func (b *Batch) PutSeqRecord(seq uint64, r *Record) { b.putRecord(seqKey(seq), r) }
+
+func (b *Batch) putRecord(key []byte, r *Record) {
+	b.recs[string(key)] = r
+	b.b.Set(key, encode(r), nil)
+	b.b.Set(expiryKey(r.At.UnixNano(), key), nil, nil)
+}
+
+// Publish queues m to be published after Commit, and returns it with its outbox key set.
+func (b *Batch) Publish(m Outgoing) Outgoing {
+	m.Key = outboxKey(b.s.outboxSeq.Add(1))
+	b.b.Set(m.Key, encode(m), nil)
+	b.out = append(b.out, m)
+	return m
+}
+
+// Outgoing is what the batch queued, in order.
+func (b *Batch) Outgoing() []Outgoing { return b.out }
+
+// Len is the number of writes in the batch.
+func (b *Batch) Len() int { return int(b.b.Count()) }
+
+// Commit makes the batch durable with one fsync.
+func (b *Batch) Commit() error {
+	if b.b.Empty() {
+		return b.b.Close()
+	}
+	if err := b.b.Commit(pebble.Sync); err != nil {
+		b.b.Close()
+		return commerce.Transient("store commit", err)
+	}
+	return b.b.Close()
+}
+
+// Discard drops the batch without writing anything.
+func (b *Batch) Discard() { b.b.Close() }
+
+// Since reports how old a record is at now.
+func (r *Record) Since(now time.Time) time.Duration { return now.Sub(r.At) }

@@ -1,0 +1,33 @@
+// Package store keeps cartwright's state in Pebble: each context's checkout and orders,
+// the idempotency records that make redelivered envelopes harmless, and the outbox of
+// replies, events and dead letters not yet acknowledged by JetStream.
+//
+// Everything one batch of envelopes changes is written by one Pebble batch and committed
+// with one fsync ([Batch.Commit]); only then are its replies published. A crash before the
+// commit loses nothing (JetStream redelivers the envelopes); a crash after it loses nothing
+// either (the outbox is published again at start-up, and the idempotency records answer
+// the redelivered envelopes with the replies already committed).
+//
+// # Key layout
+//
+// Every key starts with a one-byte table tag. Strings are tenant and context tokens
+// ([A-Za-z0-9_-], so they never contain the 0x00 separator) and message ids
+// ([A-Za-z0-9._:-]).
+//
+//	+-----+---------------------------------------------+--------------------------------+
+//	| tag | rest of the key                              | value                          |
+//	+-----+---------------------------------------------+--------------------------------+
+//	| 'c' | tenant 0x00 context                          | the context's state (JSON)     |
+//	| 'i' | tenant 0x00 messageId                        | idempotency record (JSON)      |
+//	| 'q' | stream sequence (8 bytes, big-endian)        | idempotency record of an       |
+//	|     |                                              | envelope with no usable        |
+//	|     |                                              | messageId (dead-lettered)      |
+//	| 'x' | created-at unix nanos (8 bytes BE) 0x00      | empty: the expiry index of     |
+//	|     |   ('i' or 'q' key)                           | the two tables above           |
+//	| 'o' | outbox sequence (8 bytes, big-endian)        | a message to publish (JSON)    |
+//	| 'm' | name                                         | metadata                       |
+//	+-----+---------------------------------------------+--------------------------------+
+//
+// The expiry index is ordered by time, so that the sweeper removes expired records with
+// one short scan from the start of the table, without reading the records themselves.
+package store

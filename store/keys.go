@@ -1,0 +1,55 @@
+package store
+
+import "encoding/binary"
+
+const (
+	tagState  = 'c'
+	tagIdem   = 'i'
+	tagSeq    = 'q'
+	tagExpiry = 'x'
+	tagOutbox = 'o'
+	tagMeta   = 'm'
+)
+
+func stateKey(tenant, context string) []byte {
+	k := make([]byte, 0, 2+len(tenant)+len(context))
+	k = append(k, tagState)
+	k = append(k, tenant...)
+	k = append(k, 0)
+	return append(k, context...)
+}
+
+func idemKey(tenant, messageID string) []byte {
+	k := make([]byte, 0, 2+len(tenant)+len(messageID))
+	k = append(k, tagIdem)
+	k = append(k, tenant...)
+	k = append(k, 0)
+	return append(k, messageID...)
+}
+
+func seqKey(seq uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = tagSeq
+	binary.BigEndian.PutUint64(k[1:], seq)
+	return k
+}
+
+func expiryKey(atNanos int64, recordKey []byte) []byte {
+	k := make([]byte, 10, 10+len(recordKey))
+	k[0] = tagExpiry
+	binary.BigEndian.PutUint64(k[1:], uint64(atNanos))
+	k[9] = 0
+	return append(k, recordKey...)
+}
+
+func outboxKey(seq uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = tagOutbox
+	binary.BigEndian.PutUint64(k[1:], seq)
+	return k
+}
+
+func metaKey(name string) []byte { return append([]byte{tagMeta}, name...) }
+
+// tagBounds returns the bounds of every key starting with the one-byte tag.
+func tagBounds(tag byte) (lower, upper []byte) { return []byte{tag}, []byte{tag + 1} }

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/vfs"
+)
+
+// Options tune the store. The zero value is valid.
+type Options struct {
+	// CacheBytes sizes Pebble's block cache (default 64 MiB).
+	CacheBytes int64
+	// FS replaces the file system, e.g. vfs.NewMem() in tests; nil is the real one.
+	FS vfs.FS
+}
+
+// Store is cartwright's Pebble database.
+type Store struct {
+	db        *pebble.DB
+	outboxSeq atomic.Uint64
+}
+
+// Open opens (or creates) the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 64 << 20
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		Cache:                       cache,
+		FS:                          o.FS,
+		MemTableSize:                32 << 20,
+		MemTableStopWritesThreshold: 4,
+		Levels:                      make([]pebble.LevelOptions, 7),
+		Logger:                      quietLogger{},
+	}
+	for i := range opts.Levels {
+		l := &opts.Levels[i]
+		l.BlockSize = 32 << 10
+		l.FilterPolicy = bloom.FilterPolicy(10)
+		l.FilterType = pebble.TableFilter
+	}
+	opts.EnsureDefaults()
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	s := &Store{db: db}
+	last, err := s.lastOutboxSeq()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.outboxSeq.Store(last)
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// get returns a copy of the value under key, or nil when there is none.
+func (s *Store) get(key []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, nil
+}
+
+// Meta reads a metadata value (nil when unset).
+func (s *Store) Meta(name string) ([]byte, error) { return s.get(metaKey(name)) }
+
+// SetMeta writes a metadata value durably.
+func (s *Store) SetMeta(name string, v []byte) error {
+	return s.db.Set(metaKey(name), v, pebble.Sync)
+}
+
+// Metrics exposes Pebble's own metrics.
+func (s *Store) Metrics() *pebble.Metrics { return s.db.Metrics() }
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...interface{}) {}
+func (quietLogger) Errorf(format string, args ...interface{}) {
+	slog.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+func (quietLogger) Fatalf(format string, args ...interface{}) {
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,38 @@
+package store
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// Sweep removes idempotency records created before cutoff, at most limit of them, and
+// reports how many it removed. It writes without fsync (a removal lost in a crash is
+// redone by the next sweep) and in its own batch, so it never holds up the hot path.
+func (s *Store) Sweep(cutoff time.Time, limit int) (int, error) {
+	lo, _ := tagBounds(tagExpiry)
+	hi := make([]byte, 9)
+	hi[0] = tagExpiry
+	binary.BigEndian.PutUint64(hi[1:], uint64(cutoff.UnixNano()))
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, err
+	}
+	b := s.db.NewBatch()
+	n := 0
+	for it.First(); it.Valid() && n < limit; it.Next() {
+		k := it.Key()
+		b.Delete(k, nil)
+		b.Delete(k[10:], nil) // the record the index entry points at
+		n++
+	}
+	if err := it.Close(); err != nil {
+		b.Close()
+		return 0, err
+	}
+	if n == 0 {
+		return 0, b.Close()
+	}
+	return n, b.Commit(pebble.NoSync)
+}

@@ -1,0 +1,118 @@
+package testenv
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/store"
+)
+
+// Worker is a cartwright worker running in the test process against a real NATS server
+// and a real Pebble store in a temporary directory.
+type Worker struct {
+	t       testing.TB
+	NATS    *NATS
+	Config  *config.Config
+	Options handlers.Options
+	Dir     string
+
+	Store  *store.Store
+	Worker *bus.Worker
+	Conn   *nats.Conn
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// StartWorker starts NATS and a worker. cfg may be nil (the demo tenant); its DataDir is
+// replaced by a temporary one. The worker is stopped when the test ends.
+func StartWorker(t testing.TB, cfg *config.Config, o handlers.Options) *Worker {
+	t.Helper()
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	if cfg.Partitions == 0 {
+		cfg.Partitions = 4
+	}
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	w := &Worker{t: t, NATS: StartTestNATS(t), Config: cfg, Options: o, Dir: cfg.DataDir}
+	if o.Logger == nil {
+		w.Options.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	w.Start()
+	t.Cleanup(w.Stop)
+	return w
+}
+
+// Start (re)starts the worker on the same data directory.
+func (w *Worker) Start() {
+	t := w.t
+	t.Helper()
+	st, err := store.Open(filepath.Join(w.Dir, "store"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bw *bus.Worker
+	nc, err := nats.Connect(w.NATS.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			if bw != nil {
+				bw.Reconnected()
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(w.Config, w.Options)
+	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(prometheus.NewRegistry()), w.Options.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.Store, w.Worker, w.Conn, w.cancel, w.done = st, bw, nc, cancel, make(chan error, 1)
+	go func() { w.done <- bw.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for bw.Ready() != nil {
+		select {
+		case err := <-w.done:
+			t.Fatalf("worker stopped while starting: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker not ready: %v", bw.Ready())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Stop stops the worker cleanly (as SIGTERM would) and closes its store.
+func (w *Worker) Stop() {
+	if w.cancel == nil {
+		return
+	}
+	w.cancel()
+	if err := <-w.done; err != nil {
+		w.t.Errorf("worker: %v", err)
+	}
+	w.Conn.Close()
+	w.Store.Close()
+	w.cancel = nil
+}
+
+// Restart stops the worker and starts it again on the same data.
+func (w *Worker) Restart() {
+	w.Stop()
+	w.Start()
+}
