@@ -19,12 +19,41 @@ type partition struct {
 	// transient failure and went back to JetStream. Later envelopes of that context are
 	// returned too until it is through, so that a context's envelopes apply in order.
 	blocked map[string]uint64
+	// gen is the worker's connection generation this partition last rewound at.
+	gen int64
+}
+
+// rewind makes JetStream deliver again everything after the consumer's ack floor, in
+// stream order. A worker that starts (after a crash, say) or reconnects may have left
+// envelopes delivered but not acknowledged; JetStream would redeliver them only after the
+// ack wait, after newer envelopes of the same contexts, out of order. Rewinding puts them
+// first. Envelopes already applied come back too: their idempotency records turn them
+// into mere acknowledgements.
+func (p *partition) rewind(ctx context.Context) error {
+	gen := p.w.gen.Load()
+	if gen == p.gen {
+		return nil
+	}
+	info := p.cons.CachedInfo()
+	if _, err := p.w.js.ResetConsumer(ctx, info.Stream, info.Name); err != nil {
+		return err
+	}
+	p.gen = gen
+	clear(p.blocked)
+	return nil
 }
 
 func (p *partition) run(ctx context.Context) {
 	w := p.w
 	size := w.cfg.Batch.Size
 	for ctx.Err() == nil {
+		if err := p.rewind(ctx); err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("rewinding the consumer", "partition", p.n, "err", err)
+				sleep(ctx, 250*time.Millisecond)
+			}
+			continue
+		}
 		batch, err := p.cons.Fetch(size, jetstream.FetchMaxWait(w.cfg.Batch.MaxWait))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -110,6 +139,8 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) {
 		for _, m := range msgs {
 			_ = m.NakWithDelay(time.Second)
 		}
+		// Nothing of the batch happened: its contexts wait for these envelopes to return.
+		p.gen = -1
 		return
 	}
 	w.metrics.Commit.Observe(time.Since(t).Seconds())

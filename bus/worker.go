@@ -31,6 +31,9 @@ type Worker struct {
 
 	running atomic.Int32
 	started atomic.Bool
+	// gen counts connections to NATS: each partition rewinds its consumer when it sees a
+	// new one (see partition.rewind).
+	gen atomic.Int64
 }
 
 // New builds a worker; Run starts it.
@@ -82,7 +85,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s: %w", cc.Durable, err)
 		}
-		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]uint64{}}
+		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]uint64{}, gen: -1}
 	}
 
 	var wg sync.WaitGroup
@@ -129,6 +132,7 @@ func (w *Worker) Ready() error {
 
 // Reconnected tells the worker that NATS is back: the outbox pump publishes what failed.
 func (w *Worker) Reconnected() {
+	w.gen.Add(1)
 	w.pub.mu.Lock()
 	w.pub.dirty = true
 	w.pub.mu.Unlock()

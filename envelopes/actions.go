@@ -1,17 +1,19 @@
 package envelopes
 
 import (
+	"encoding/json"
+
 	"github.com/cartwright-dev/cartwright/commerce"
 )
 
 // normalizeAction reads the action form: {"action": "...", ...arguments}. at is the JSONPath
 // of the data object.
-func normalizeAction(d *inData, at string, lim Limits) (commerce.Command, error) {
+func normalizeAction(d *inData, data json.RawMessage, at string, lim Limits) (commerce.Command, error) {
 	name, err := optString(d.Action, at, "action", lim)
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := actionCommand(name, d, at, lim)
+	cmd, err := actionCommand(name, d, data, at, lim)
 	if err != nil {
 		return nil, err // never a half-read command
 	}
@@ -20,10 +22,10 @@ func normalizeAction(d *inData, at string, lim Limits) (commerce.Command, error)
 
 // actionCommand builds the command of the named action. With an error, the command it
 // returns is to be thrown away.
-func actionCommand(name string, d *inData, at string, lim Limits) (commerce.Command, error) {
+func actionCommand(name string, d *inData, data json.RawMessage, at string, lim Limits) (commerce.Command, error) {
 	switch commerce.Action(name) {
 	case commerce.ActCreateCheckout:
-		return createCheckout(d, at, lim)
+		return createCheckout(data, at, lim)
 	case commerce.ActGetCheckout:
 		return commerce.GetCheckout{}, nil
 	case commerce.ActUpdateCheckout:
@@ -106,19 +108,30 @@ func actionCommand(name string, d *inData, at string, lim Limits) (commerce.Comm
 	return nil, refused(commerce.CodeUnknownAction, join(at, "action"), "unknown action %q", clip(name))
 }
 
-func createCheckout(d *inData, at string, lim Limits) (commerce.Command, error) {
-	var c commerce.CreateCheckout
-	var err error
-	if c.LineItems, err = parseLineItems(d.LineItems, at, lim); err != nil {
+// inCreate is the arguments of create_checkout.
+type inCreate struct {
+	LineItems []inLineItem `json:"line_items"`
+	Buyer     *inBuyer     `json:"buyer"`
+	Context   *inContext   `json:"context"`
+}
+
+func createCheckout(data json.RawMessage, at string, lim Limits) (commerce.Command, error) {
+	var in inCreate
+	if err := decodeTree(data, &in, at, "data"); err != nil {
 		return nil, err
 	}
-	if !isNull(d.Buyer) {
-		if c.Buyer, err = parseBuyer(d.Buyer, join(at, "buyer"), lim); err != nil {
+	var c commerce.CreateCheckout
+	var err error
+	if c.LineItems, err = lineItems(in.LineItems, at, lim); err != nil {
+		return nil, err
+	}
+	if in.Buyer != nil {
+		if c.Buyer, err = buyer(in.Buyer, join(at, "buyer"), lim); err != nil {
 			return nil, err
 		}
 	}
-	if !isNull(d.Context) {
-		if c.Context, err = parseContext(d.Context, join(at, "context"), lim); err != nil {
+	if in.Context != nil {
+		if c.Context, err = buyerContext(in.Context, join(at, "context"), lim); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package envelopes
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/cartwright-dev/cartwright/commerce"
 )
@@ -18,7 +19,7 @@ type Envelope struct {
 	Role      string  // "" when absent
 	ContextID *string // nil when absent
 	Tenant    *string // metadata.tenant; nil when absent
-	Parts     []json.RawMessage
+	Parts     []Part
 
 	// DataPart is the index in Parts of the part that carries the command, and Data its
 	// data object. Validate sets them; DataPart is -1 before.
@@ -32,6 +33,13 @@ type Envelope struct {
 	base string // JSONPath of the message: "$.params.message", or "$" for a bare message
 }
 
+// Part is a part of the message as sent: its kind (or its alias type; "" when it has
+// neither) and, when it has one, its data.
+type Part struct {
+	Kind string
+	Data json.RawMessage
+}
+
 // Path returns the JSONPath of the message in the envelope: "$.params.message", or "$"
 // for a bare message.
 func (e *Envelope) Path() string { return e.base }
@@ -39,32 +47,56 @@ func (e *Envelope) Path() string { return e.base }
 // inEnvelope is the top level of any envelope: the JSON-RPC fields, and the fields by which
 // a bare message is recognized.
 type inEnvelope struct {
-	JSONRPC   json.RawMessage `json:"jsonrpc"`
+	JSONRPC   jsonString      `json:"jsonrpc"`
 	ID        json.RawMessage `json:"id"`
-	Method    json.RawMessage `json:"method"`
-	Params    json.RawMessage `json:"params"`
-	Kind      json.RawMessage `json:"kind"`
-	Type      json.RawMessage `json:"type"`
-	MessageID json.RawMessage `json:"messageId"`
-	Parts     json.RawMessage `json:"parts"`
+	Method    jsonString      `json:"method"`
+	Params    *inParams       `json:"params"`
+	Kind      jsonString      `json:"kind"`
+	Type      jsonString      `json:"type"`
+	MessageID present         `json:"messageId"`
+	Parts     present         `json:"parts"`
 }
 
 type inParams struct {
 	Message json.RawMessage `json:"message"`
 }
 
+// present records that a field is there (and not null) without copying its value.
+type present bool
+
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = string(b) != "null"
+	return nil
+}
+
+// inMessage is an A2A message. Only parts and metadata can make encoding/json report a
+// type error; the strings report theirs through jsonString.
 type inMessage struct {
-	Kind      *string           `json:"kind"`
-	Type      *string           `json:"type"`
-	Role      *string           `json:"role"`
-	MessageID json.RawMessage   `json:"messageId"`
-	ContextID *string           `json:"contextId"`
-	Parts     []json.RawMessage `json:"parts"`
-	Metadata  *inMetadata       `json:"metadata"`
+	Kind      jsonString  `json:"kind"`
+	Type      jsonString  `json:"type"`
+	Role      jsonString  `json:"role"`
+	MessageID jsonString  `json:"messageId"`
+	ContextID jsonString  `json:"contextId"`
+	Parts     []inPart    `json:"parts"`
+	Metadata  *inMetadata `json:"metadata"`
+}
+
+type inPart struct {
+	Kind jsonString      `json:"kind"`
+	Type jsonString      `json:"type"`
+	Data json.RawMessage `json:"data"`
 }
 
 type inMetadata struct {
-	Tenant *string `json:"tenant"`
+	Tenant jsonString `json:"tenant"`
+}
+
+// kindOf returns the kind, or its alias type.
+func kindOf(kind, typ jsonString) jsonString {
+	if kind.Set {
+		return kind
+	}
+	return typ
 }
 
 const methodSend = "message/send"
@@ -73,7 +105,8 @@ const methodSend = "message/send"
 // message. It checks, in this order, the size (envelope_too_large), the JSON (parse_error),
 // the form (invalid_envelope), the method (unsupported_method), the messageId
 // (invalid_envelope: without it no reply can be matched and nothing made idempotent), the
-// message kind (invalid_envelope) and the types of the message's fields (invalid_params).
+// message kind (invalid_envelope) and the types of the message's fields and parts
+// (invalid_params).
 //
 // On failure it still returns the envelope as far as it was read, so that the caller can
 // address the error reply: ID once the form is known, MessageID once it is valid.
@@ -91,17 +124,20 @@ func Decode(raw []byte, lim Limits) (*Envelope, error) {
 	}
 	var top inEnvelope
 	if err := json.Unmarshal(raw, &top); err != nil {
-		// Every field is a json.RawMessage: only bad JSON fails here.
-		return nil, malformed(commerce.CodeParseError, "envelope is not valid JSON")
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, malformed(commerce.CodeParseError, "envelope is not valid JSON")
+		}
+		// Else params is not an object: top.Params stays nil and readRPC says so.
 	}
 
 	env := &Envelope{DataPart: -1}
-	if !isNull(top.JSONRPC) {
+	if top.JSONRPC.Set {
 		if err := env.readRPC(&top, lim); err != nil {
 			return env, err
 		}
 	} else {
-		if !isMessageKind(top.Kind, top.Type) && (isNull(top.MessageID) || isNull(top.Parts)) {
+		if k := kindOf(top.Kind, top.Type); k.S != "message" && !(top.MessageID && top.Parts) {
 			env.MessageID = peekMessageID(raw)
 			if env.MessageID != "" {
 				env.Message = raw
@@ -112,7 +148,7 @@ func Decode(raw []byte, lim Limits) (*Envelope, error) {
 		env.base = "$"
 		env.Message = raw
 	}
-	return env, env.readMessage(lim)
+	return env, env.readMessage()
 }
 
 // readRPC reads the JSON-RPC wrapper of a request and locates its message. The id, and
@@ -121,23 +157,18 @@ func Decode(raw []byte, lim Limits) (*Envelope, error) {
 func (env *Envelope) readRPC(top *inEnvelope, lim Limits) error {
 	env.JSONRPC = true
 	env.base = "$.params.message"
-	idErr := env.readID(top.ID, lim)
-	var params inParams
-	if firstByte(top.Params) == '{' {
-		_ = json.Unmarshal(top.Params, &params) // cannot fail: an object into RawMessage fields
+	err := env.readID(top.ID, lim)
+	if top.Params != nil && firstByte(top.Params.Message) == '{' {
+		env.Message = top.Params.Message
 	}
-	if firstByte(params.Message) == '{' {
-		env.Message = params.Message
-	}
-	err := idErr
-	if v, ok := rawString(top.JSONRPC); err == nil && (!ok || v != "2.0") {
+	if err == nil && top.JSONRPC.S != "2.0" {
 		err = malformed(commerce.CodeInvalidEnvelope, `jsonrpc must be "2.0"`)
 	}
-	method, ok := rawString(top.Method)
+	method := top.Method.S
 	env.Method = method
 	switch {
 	case err != nil:
-	case !ok:
+	case !top.Method.Set || top.Method.Bad:
 		err = malformed(commerce.CodeInvalidEnvelope, "method is required and must be a string")
 	case method != methodSend:
 		err = refused(commerce.CodeUnsupportedMethod, "$.method",
@@ -168,36 +199,47 @@ func (env *Envelope) readID(id json.RawMessage, lim Limits) error {
 	return nil
 }
 
-// readMessage decodes env.Message.
-func (env *Envelope) readMessage(lim Limits) error {
+// readMessage decodes env.Message, with its parts.
+func (env *Envelope) readMessage() error {
 	var m inMessage
 	typeErr := json.Unmarshal(env.Message, &m)
-	id, ok := rawString(m.MessageID)
-	if !ok || !validMessageID(id) {
+	if !validMessageID(m.MessageID.S) {
 		return malformed(commerce.CodeInvalidEnvelope,
 			"messageId is required and must match [A-Za-z0-9._:-]{1,128}")
 	}
-	env.MessageID = id
-	switch {
-	case m.Kind != nil:
-		env.Kind = *m.Kind
-	case m.Type != nil:
-		env.Kind = *m.Type
-	}
-	if (m.Kind != nil || m.Type != nil) && env.Kind != "message" {
-		return malformed(commerce.CodeInvalidEnvelope, `kind must be "message", not %q`, clip(env.Kind))
+	env.MessageID = m.MessageID.S
+	kind := kindOf(m.Kind, m.Type)
+	if kind.Set && kind.S != "message" {
+		return malformed(commerce.CodeInvalidEnvelope, `kind must be "message"`)
 	}
 	if typeErr != nil {
-		return typeError(env.base, typeErr)
+		return locate(env.Message, &m, env.base, typeErr)
 	}
-	if m.Role != nil {
-		env.Role = *m.Role
+	for _, f := range []struct {
+		s    jsonString
+		name string
+	}{{m.Role, "role"}, {m.ContextID, "contextId"}} {
+		if f.s.Bad {
+			return commerce.Invalid(join(env.base, f.name), "%s must be a string", f.name)
+		}
 	}
-	env.ContextID = m.ContextID
+	env.Kind = kind.S
+	env.Role = m.Role.S
+	env.ContextID = m.ContextID.ptr()
 	if m.Metadata != nil {
-		env.Tenant = m.Metadata.Tenant
+		if m.Metadata.Tenant.Bad {
+			return commerce.Invalid(env.base+".metadata.tenant", "tenant must be a string")
+		}
+		env.Tenant = m.Metadata.Tenant.ptr()
 	}
-	env.Parts = m.Parts
+	env.Parts = make([]Part, len(m.Parts))
+	for i, p := range m.Parts {
+		kind := kindOf(p.Kind, p.Type)
+		if kind.Bad {
+			return commerce.Invalid(index(env.base+".parts", i)+".kind", "kind must be a string")
+		}
+		env.Parts[i] = Part{Kind: kind.S, Data: p.Data}
+	}
 	return nil
 }
 
@@ -208,23 +250,13 @@ func peekMessageID(msg json.RawMessage) string {
 		return ""
 	}
 	var m struct {
-		MessageID json.RawMessage `json:"messageId"`
+		MessageID jsonString `json:"messageId"`
 	}
 	_ = json.Unmarshal(msg, &m)
-	if id, ok := rawString(m.MessageID); ok && validMessageID(id) {
-		return id
+	if validMessageID(m.MessageID.S) {
+		return m.MessageID.S
 	}
 	return ""
-}
-
-// isMessageKind reports whether kind, or its alias typ, says "message".
-func isMessageKind(kind, typ json.RawMessage) bool {
-	if !isNull(kind) {
-		s, _ := rawString(kind)
-		return s == "message"
-	}
-	s, _ := rawString(typ)
-	return s == "message"
 }
 
 // validMessageID reports whether id matches [A-Za-z0-9._:-]{1,128}.

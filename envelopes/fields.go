@@ -3,7 +3,6 @@ package envelopes
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strconv"
 	"unicode/utf8"
@@ -11,11 +10,11 @@ import (
 	"github.com/cartwright-dev/cartwright/commerce"
 )
 
-// The helpers below read one field of a decoded object. The objects are decoded into
-// structs of json.RawMessage so that every field is type-checked here, with the exact
-// JSONPath of the field, and so that a field of the wrong type that the command does not
-// use is ignored like any unknown field. A path is only built when there is an error to
-// report, to keep the common case free of allocations.
+// The helpers below check one leaf of a decoded tree (see locate.go): a json.RawMessage
+// that they type-check themselves, so that each refusal carries the exact JSONPath of the
+// field, money and quantities are refused as floats, and a field that the command does not
+// read is ignored like any unknown field whatever its type. The path of a field is only
+// built when there is an error to report.
 
 // isNull reports whether a field is absent or JSON null: both mean "not given".
 func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
@@ -166,45 +165,6 @@ func decodeObject(raw json.RawMessage, v any, path, name string) error {
 		return commerce.Invalid(path, "%s must be an object", name)
 	}
 	return nil
-}
-
-// decodeArray splits an optional JSON array field into its elements.
-func decodeArray(raw json.RawMessage, path, name string) ([]json.RawMessage, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var a []json.RawMessage
-	if raw[0] != '[' || json.Unmarshal(raw, &a) != nil {
-		return nil, commerce.Invalid(join(path, name), "%s must be an array", name)
-	}
-	return a, nil
-}
-
-// typeError turns a type error of encoding/json, met while decoding the object at path into
-// a typed struct, into invalid_params at the JSONPath of the field.
-func typeError(path string, err error) error {
-	var te *json.UnmarshalTypeError
-	if !errors.As(err, &te) {
-		return commerce.Invalid(path, "must be an object")
-	}
-	name := "value"
-	if te.Field != "" {
-		path = join(path, te.Field)
-		name = te.Field
-		if i := lastDot(name); i >= 0 {
-			name = name[i+1:]
-		}
-	}
-	return commerce.Invalid(path, "%s must be %s", name, jsonKind(te.Type))
-}
-
-func lastDot(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '.' {
-			return i
-		}
-	}
-	return -1
 }
 
 func jsonKind(t reflect.Type) string {

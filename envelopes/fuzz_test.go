@@ -1,10 +1,12 @@
 package envelopes
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cartwright-dev/cartwright/commerce"
 )
@@ -90,6 +92,24 @@ func FuzzParse(f *testing.F) {
 		again, _ := Parse(raw, testTenant, testContext, lim)
 		if again.Fingerprint != req.Fingerprint {
 			t.Fatal("fingerprint is not deterministic")
+		}
+		// The message re-encoded by encoding/json (keys sorted, no spaces, strings escaped
+		// its way, repeated keys collapsed) has the same fingerprint.
+		env, _ := Decode(raw, lim)
+		if utf8.Valid(env.Message) {
+			dec := json.NewDecoder(bytes.NewReader(env.Message))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			re, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fingerprint(re, testContext) != req.Fingerprint {
+				t.Fatalf("re-encoded message fingerprints differently:\n%s\n%s", env.Message, re)
+			}
 		}
 	})
 }

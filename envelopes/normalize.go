@@ -9,13 +9,12 @@ import (
 
 // inData is a data part's object: the action form's action and arguments, and the UCP
 // form's keys. Every field stays raw until the action says which ones it reads, so that an
-// argument another action would take is ignored like any unknown field.
+// argument another action would take is ignored like any unknown field. (create_checkout
+// reads its own, see inCreate.)
 type inData struct {
 	Action json.RawMessage `json:"action"`
 
-	LineItems  json.RawMessage `json:"line_items"`
 	Buyer      json.RawMessage `json:"buyer"`
-	Context    json.RawMessage `json:"context"`
 	Checkout   json.RawMessage `json:"checkout"`
 	ItemID     json.RawMessage `json:"item_id"`
 	Quantity   json.RawMessage `json:"quantity"`
@@ -58,7 +57,7 @@ func Normalize(env *Envelope, lim Limits) (commerce.Command, error) {
 	}
 	switch {
 	case !isNull(d.Action):
-		return normalizeAction(&d, at, lim)
+		return normalizeAction(&d, env.Data, at, lim)
 	case !isNull(d.UCPPayment):
 		return ucpComplete(&d, at, lim)
 	case !isNull(d.UCPCheckout):

@@ -9,18 +9,19 @@ import (
 // The UCP form: a data part that carries UCP resources rather than an action. The checkout
 // object read here is the one EncodeCheckout writes (and what an agent sends to update one):
 // only the fields a buyer may set are read, everything the business computes (ids, titles,
-// prices, totals, messages, options) is ignored.
+// prices, totals, messages, options) is ignored. The same readers serve the action form's
+// arguments (line_items, buyer, context, address, payment, ap2).
 
 type inCheckout struct {
-	LineItems   json.RawMessage `json:"line_items"`
-	Buyer       json.RawMessage `json:"buyer"`
-	Context     json.RawMessage `json:"context"`
-	Fulfillment json.RawMessage `json:"fulfillment"`
-	Discounts   json.RawMessage `json:"discounts"`
+	LineItems   []inLineItem   `json:"line_items"`
+	Buyer       *inBuyer       `json:"buyer"`
+	Context     *inContext     `json:"context"`
+	Fulfillment *inFulfillment `json:"fulfillment"`
+	Discounts   *inDiscounts   `json:"discounts"`
 }
 
 type inLineItem struct {
-	Item     json.RawMessage `json:"item"`
+	Item     *inItem         `json:"item"`
 	Quantity json.RawMessage `json:"quantity"`
 }
 
@@ -50,18 +51,19 @@ type inAddress struct {
 }
 
 type inFulfillment struct {
-	Methods json.RawMessage `json:"methods"`
+	Methods []inMethod `json:"methods"`
 }
 
 type inMethod struct {
 	Type                  json.RawMessage `json:"type"`
 	SelectedDestinationID json.RawMessage `json:"selected_destination_id"`
-	Destinations          json.RawMessage `json:"destinations"`
-	Groups                json.RawMessage `json:"groups"`
+	Destinations          []inDestination `json:"destinations"`
+	Groups                []inGroup       `json:"groups"`
 }
 
-type inDestinationID struct {
+type inDestination struct {
 	ID json.RawMessage `json:"id"`
+	inAddress
 }
 
 type inGroup struct {
@@ -69,11 +71,11 @@ type inGroup struct {
 }
 
 type inDiscounts struct {
-	Codes json.RawMessage `json:"codes"`
+	Codes []json.RawMessage `json:"codes"`
 }
 
 type inPayment struct {
-	Instruments json.RawMessage `json:"instruments"`
+	Instruments []inInstrument `json:"instruments"`
 }
 
 type inInstrument struct {
@@ -81,7 +83,7 @@ type inInstrument struct {
 	HandlerID  json.RawMessage `json:"handler_id"`
 	Type       json.RawMessage `json:"type"`
 	Selected   json.RawMessage `json:"selected"`
-	Credential json.RawMessage `json:"credential"`
+	Credential *inCredential   `json:"credential"`
 }
 
 type inCredential struct {
@@ -98,75 +100,80 @@ type inAP2 struct {
 func parseCheckoutObject(raw json.RawMessage, at string, lim Limits) (commerce.UpdateCheckout, error) {
 	var u commerce.UpdateCheckout
 	var in inCheckout
-	if err := decodeObject(raw, &in, at, "checkout"); err != nil {
+	if err := decodeTree(raw, &in, at, "checkout"); err != nil {
 		return u, err
 	}
 	var err error
-	if u.LineItems, err = parseLineItems(in.LineItems, at, lim); err != nil {
+	if u.LineItems, err = lineItems(in.LineItems, at, lim); err != nil {
 		return u, err
 	}
-	if !isNull(in.Buyer) {
-		if u.Buyer, err = parseBuyer(in.Buyer, join(at, "buyer"), lim); err != nil {
+	if in.Buyer != nil {
+		if u.Buyer, err = buyer(in.Buyer, join(at, "buyer"), lim); err != nil {
 			return u, err
 		}
 	}
-	if !isNull(in.Context) {
-		if u.Context, err = parseContext(in.Context, join(at, "context"), lim); err != nil {
+	if in.Context != nil {
+		if u.Context, err = buyerContext(in.Context, join(at, "context"), lim); err != nil {
 			return u, err
 		}
 	}
-	if u.Address, u.SelectedOptionID, err = parseFulfillment(in.Fulfillment, join(at, "fulfillment"), lim); err != nil {
-		return u, err
+	if in.Fulfillment != nil {
+		if u.Address, u.SelectedOptionID, err = fulfillment(in.Fulfillment, join(at, "fulfillment"), lim); err != nil {
+			return u, err
+		}
 	}
-	if u.DiscountCodes, err = parseDiscountCodes(in.Discounts, join(at, "discounts"), lim); err != nil {
-		return u, err
+	if in.Discounts != nil && len(in.Discounts.Codes) > 0 {
+		p := join(join(at, "discounts"), "codes")
+		u.DiscountCodes = make([]string, len(in.Discounts.Codes))
+		for i, c := range in.Discounts.Codes {
+			if u.DiscountCodes[i], err = elemString(c, p, i, "a discount code", lim); err != nil {
+				return u, err
+			}
+		}
 	}
 	return u, nil
 }
 
-// parseLineItems reads the optional field line_items of the object at path at:
-// [{item: {id}, quantity}], quantities 1..lim.MaxQuantity, at most lim.MaxLineItems lines.
-func parseLineItems(raw json.RawMessage, at string, lim Limits) ([]commerce.LineItemInput, error) {
-	elems, err := decodeArray(raw, at, "line_items")
-	if err != nil || len(elems) == 0 {
-		return nil, err
+// lineItems checks the line_items of the object at path at: [{item: {id}, quantity}],
+// quantities 1..lim.MaxQuantity, at most lim.MaxLineItems lines.
+func lineItems(in []inLineItem, at string, lim Limits) ([]commerce.LineItemInput, error) {
+	if len(in) == 0 {
+		return nil, nil
 	}
-	if len(elems) > lim.MaxLineItems {
+	if len(in) > lim.MaxLineItems {
 		return nil, commerce.Invalid(join(at, "line_items"), "at most %d line items, not %d",
-			lim.MaxLineItems, len(elems))
+			lim.MaxLineItems, len(in))
 	}
-	out := make([]commerce.LineItemInput, len(elems))
-	for i, e := range elems {
+	out := make([]commerce.LineItemInput, len(in))
+	for i, li := range in {
 		p := index(join(at, "line_items"), i)
-		var li inLineItem
-		if err := decodeObject(e, &li, p, "a line item"); err != nil {
-			return nil, err
-		}
-		if isNull(li.Item) {
+		if li.Item == nil {
 			return nil, commerce.Invalid(join(p, "item"), "item is required")
 		}
-		var it inItem
-		if err := decodeObject(li.Item, &it, join(p, "item"), "item"); err != nil {
-			return nil, err
-		}
-		if out[i].ItemID, err = reqString(it.ID, join(p, "item"), "id", lim); err != nil {
+		id, err := reqString(li.Item.ID, join(p, "item"), "id", lim)
+		if err != nil {
 			return nil, err
 		}
 		q, err := reqInt(li.Quantity, p, "quantity", 1, int64(lim.MaxQuantity))
 		if err != nil {
 			return nil, err
 		}
-		out[i].Quantity = int(q)
+		out[i] = commerce.LineItemInput{ItemID: id, Quantity: int(q)}
 	}
 	return out, nil
 }
 
-// parseBuyer reads the buyer object at path at; every field is optional.
+// parseBuyer reads the buyer object at path at.
 func parseBuyer(raw json.RawMessage, at string, lim Limits) (*commerce.Buyer, error) {
 	var in inBuyer
-	if err := decodeObject(raw, &in, at, "buyer"); err != nil {
+	if err := decodeTree(raw, &in, at, "buyer"); err != nil {
 		return nil, err
 	}
+	return buyer(&in, at, lim)
+}
+
+// buyer checks a buyer; every field is optional.
+func buyer(in *inBuyer, at string, lim Limits) (*commerce.Buyer, error) {
 	b := new(commerce.Buyer)
 	var err error
 	if b.FirstName, err = optString(in.FirstName, at, "first_name", lim); err != nil {
@@ -184,12 +191,8 @@ func parseBuyer(raw json.RawMessage, at string, lim Limits) (*commerce.Buyer, er
 	return b, nil
 }
 
-// parseContext reads UCP's buyer context (hints, all optional) at path at.
-func parseContext(raw json.RawMessage, at string, lim Limits) (*commerce.BuyerContext, error) {
-	var in inContext
-	if err := decodeObject(raw, &in, at, "context"); err != nil {
-		return nil, err
-	}
+// buyerContext checks a buyer context: hints, all optional.
+func buyerContext(in *inContext, at string, lim Limits) (*commerce.BuyerContext, error) {
 	c := new(commerce.BuyerContext)
 	var err error
 	if c.AddressCountry, err = optString(in.AddressCountry, at, "address_country", lim); err != nil {
@@ -204,15 +207,19 @@ func parseContext(raw json.RawMessage, at string, lim Limits) (*commerce.BuyerCo
 	return c, nil
 }
 
-// parseAddress reads a shipping address at path at: street_address, address_locality,
-// postal_code and address_country (two letters, upper-cased here) are required,
-// address_region is not.
+// parseAddress reads a shipping address at path at.
 func parseAddress(raw json.RawMessage, at, name string, lim Limits) (commerce.Address, error) {
-	var a commerce.Address
 	var in inAddress
-	if err := decodeObject(raw, &in, at, name); err != nil {
-		return a, err
+	if err := decodeTree(raw, &in, at, name); err != nil {
+		return commerce.Address{}, err
 	}
+	return address(&in, at, lim)
+}
+
+// address checks a shipping address: street_address, address_locality, postal_code and
+// address_country (two letters, upper-cased here) are required, address_region is not.
+func address(in *inAddress, at string, lim Limits) (commerce.Address, error) {
+	var a commerce.Address
 	var err error
 	if a.StreetAddress, err = reqString(in.StreetAddress, at, "street_address", lim); err != nil {
 		return a, err
@@ -257,28 +264,14 @@ func countryCode(s string) (string, bool) {
 	return string(b[:]), true
 }
 
-// parseFulfillment reads the selection out of UCP's fulfillment object at path at: the
+// fulfillment reads the selection out of UCP's fulfillment object at path at: the
 // destination of the first shipping method (the one its selected_destination_id names, else
 // its first) and the first selected_option_id of its groups. Methods of other types
 // (pickup) are not offered, and ignored.
-func parseFulfillment(raw json.RawMessage, at string, lim Limits) (*commerce.Address, string, error) {
-	if isNull(raw) {
-		return nil, "", nil
-	}
-	var f inFulfillment
-	if err := decodeObject(raw, &f, at, "fulfillment"); err != nil {
-		return nil, "", err
-	}
-	methods, err := decodeArray(f.Methods, at, "methods")
-	if err != nil {
-		return nil, "", err
-	}
-	for i, raw := range methods {
+func fulfillment(f *inFulfillment, at string, lim Limits) (*commerce.Address, string, error) {
+	for i := range f.Methods {
+		m := &f.Methods[i]
 		mp := index(join(at, "methods"), i)
-		var m inMethod
-		if err := decodeObject(raw, &m, mp, "a fulfillment method"); err != nil {
-			return nil, "", err
-		}
 		typ, err := optString(m.Type, mp, "type", lim)
 		if err != nil {
 			return nil, "", err
@@ -286,33 +279,33 @@ func parseFulfillment(raw json.RawMessage, at string, lim Limits) (*commerce.Add
 		if typ != "" && typ != "shipping" {
 			continue
 		}
-		addr, err := parseDestination(&m, mp, lim)
+		addr, err := destination(m, mp, lim)
 		if err != nil {
 			return nil, "", err
 		}
-		option, err := parseSelectedOption(m.Groups, mp, lim)
-		return addr, option, err
+		option := ""
+		for k, g := range m.Groups {
+			id, err := optString(g.SelectedOptionID, index(join(mp, "groups"), k), "selected_option_id", lim)
+			if err != nil {
+				return nil, "", err
+			}
+			if option == "" {
+				option = id
+			}
+		}
+		return addr, option, nil
 	}
 	return nil, "", nil
 }
 
-func parseDestination(m *inMethod, at string, lim Limits) (*commerce.Address, error) {
+func destination(m *inMethod, at string, lim Limits) (*commerce.Address, error) {
 	selected, err := optString(m.SelectedDestinationID, at, "selected_destination_id", lim)
 	if err != nil {
 		return nil, err
 	}
-	dests, err := decodeArray(m.Destinations, at, "destinations")
-	if err != nil {
-		return nil, err
-	}
 	pick := -1
-	for j, raw := range dests {
-		dp := index(join(at, "destinations"), j)
-		var d inDestinationID
-		if err := decodeObject(raw, &d, dp, "a destination"); err != nil {
-			return nil, err
-		}
-		id, err := optString(d.ID, dp, "id", lim)
+	for j, d := range m.Destinations {
+		id, err := optString(d.ID, index(join(at, "destinations"), j), "id", lim)
 		if err != nil {
 			return nil, err
 		}
@@ -327,56 +320,11 @@ func parseDestination(m *inMethod, at string, lim Limits) (*commerce.Address, er
 		}
 		return nil, nil
 	}
-	a, err := parseAddress(dests[pick], index(join(at, "destinations"), pick), "a destination", lim)
+	a, err := address(&m.Destinations[pick].inAddress, index(join(at, "destinations"), pick), lim)
 	if err != nil {
 		return nil, err
 	}
 	return &a, nil
-}
-
-func parseSelectedOption(raw json.RawMessage, at string, lim Limits) (string, error) {
-	groups, err := decodeArray(raw, at, "groups")
-	if err != nil {
-		return "", err
-	}
-	option := ""
-	for k, raw := range groups {
-		gp := index(join(at, "groups"), k)
-		var g inGroup
-		if err := decodeObject(raw, &g, gp, "a fulfillment group"); err != nil {
-			return "", err
-		}
-		id, err := optString(g.SelectedOptionID, gp, "selected_option_id", lim)
-		if err != nil {
-			return "", err
-		}
-		if option == "" {
-			option = id
-		}
-	}
-	return option, nil
-}
-
-// parseDiscountCodes reads discounts.codes of the discounts object at path at.
-func parseDiscountCodes(raw json.RawMessage, at string, lim Limits) ([]string, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var in inDiscounts
-	if err := decodeObject(raw, &in, at, "discounts"); err != nil {
-		return nil, err
-	}
-	elems, err := decodeArray(in.Codes, at, "codes")
-	if err != nil || len(elems) == 0 {
-		return nil, err
-	}
-	codes := make([]string, len(elems))
-	for i, e := range elems {
-		if codes[i], err = elemString(e, join(at, "codes"), i, "a discount code", lim); err != nil {
-			return nil, err
-		}
-	}
-	return codes, nil
 }
 
 // ucpComplete reads the UCP form of completion: a2a.ucp.checkout.payment, and ap2 beside it.
@@ -390,25 +338,22 @@ func ucpComplete(d *inData, at string, lim Limits) (commerce.Command, error) {
 func completeCheckout(payment json.RawMessage, payAt string, ap2 json.RawMessage, ap2At string, lim Limits) (commerce.Command, error) {
 	var c commerce.CompleteCheckout
 	var in inPayment
-	if err := decodeObject(payment, &in, payAt, "payment"); err != nil {
+	if err := decodeTree(payment, &in, payAt, "payment"); err != nil {
 		return nil, err
 	}
-	elems, err := decodeArray(in.Instruments, payAt, "instruments")
-	if err != nil {
-		return nil, err
-	}
-	if len(elems) == 0 {
+	if len(in.Instruments) == 0 {
 		return nil, commerce.Invalid(join(payAt, "instruments"), "at least one payment instrument is required")
 	}
-	c.Instruments = make([]commerce.PaymentInstrument, len(elems))
-	for i, e := range elems {
-		if c.Instruments[i], err = parseInstrument(e, index(join(payAt, "instruments"), i), lim); err != nil {
+	c.Instruments = make([]commerce.PaymentInstrument, len(in.Instruments))
+	for i := range in.Instruments {
+		var err error
+		if c.Instruments[i], err = instrument(&in.Instruments[i], index(join(payAt, "instruments"), i), lim); err != nil {
 			return nil, err
 		}
 	}
 	if !isNull(ap2) {
 		var m inAP2
-		if err := decodeObject(ap2, &m, ap2At, "ap2"); err != nil {
+		if err := decodeTree(ap2, &m, ap2At, "ap2"); err != nil {
 			return nil, err
 		}
 		if isNull(m.CheckoutMandate) {
@@ -425,14 +370,9 @@ func completeCheckout(payment json.RawMessage, payAt string, ap2 json.RawMessage
 	return c, nil
 }
 
-// parseInstrument reads one payment instrument: handler_id and credential.token are
-// required.
-func parseInstrument(raw json.RawMessage, at string, lim Limits) (commerce.PaymentInstrument, error) {
+// instrument checks a payment instrument: handler_id and credential.token are required.
+func instrument(in *inInstrument, at string, lim Limits) (commerce.PaymentInstrument, error) {
 	var p commerce.PaymentInstrument
-	var in inInstrument
-	if err := decodeObject(raw, &in, at, "a payment instrument"); err != nil {
-		return p, err
-	}
 	var err error
 	if p.ID, err = optString(in.ID, at, "id", lim); err != nil {
 		return p, err
@@ -446,17 +386,13 @@ func parseInstrument(raw json.RawMessage, at string, lim Limits) (commerce.Payme
 	if p.Selected, err = optBool(in.Selected, at, "selected"); err != nil {
 		return p, err
 	}
-	if isNull(in.Credential) {
+	if in.Credential == nil {
 		return p, commerce.Invalid(join(at, "credential"), "credential is required")
 	}
-	var cred inCredential
-	if err := decodeObject(in.Credential, &cred, join(at, "credential"), "credential"); err != nil {
+	if p.Credential.Type, err = optString(in.Credential.Type, join(at, "credential"), "type", lim); err != nil {
 		return p, err
 	}
-	if p.Credential.Type, err = optString(cred.Type, join(at, "credential"), "type", lim); err != nil {
-		return p, err
-	}
-	if p.Credential.Token, err = reqString(cred.Token, join(at, "credential"), "token", lim); err != nil {
+	if p.Credential.Token, err = reqString(in.Credential.Token, join(at, "credential"), "token", lim); err != nil {
 		return p, err
 	}
 	return p, nil

@@ -1,16 +1,8 @@
 package envelopes
 
 import (
-	"encoding/json"
-
 	"github.com/cartwright-dev/cartwright/commerce"
 )
-
-type inPart struct {
-	Kind *string         `json:"kind"`
-	Type *string         `json:"type"`
-	Data json.RawMessage `json:"data"`
-}
 
 // Validate checks a decoded envelope against the subject it arrived on
 // (a2a.in.<tenant>.<contextID>) and against lim, and locates the data part that carries the
@@ -40,31 +32,19 @@ func Validate(env *Envelope, tenant, contextID string, lim Limits) error {
 	}
 	env.DataPart, env.Data = -1, nil
 	dataParts := 0
-	for i, raw := range env.Parts {
-		var p inPart
-		if firstByte(raw) != '{' {
-			return commerce.Invalid(index(base+".parts", i), "a part must be an object")
-		}
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return typeError(index(base+".parts", i), err)
-		}
-		kind := p.Kind
-		if kind == nil {
-			kind = p.Type
-		}
-		if kind == nil {
-			return commerce.Invalid(index(base+".parts", i)+".kind", "kind is required")
-		}
-		switch *kind {
+	for i, p := range env.Parts {
+		switch p.Kind {
 		case "text", "file":
 		case "data":
 			dataParts++
 			if env.DataPart < 0 {
 				env.DataPart, env.Data = i, p.Data
 			}
+		case "":
+			return commerce.Invalid(index(base+".parts", i)+".kind", "kind is required")
 		default:
 			return commerce.Invalid(index(base+".parts", i)+".kind",
-				"kind must be text, data or file, not %q", clip(*kind))
+				"kind must be text, data or file, not %q", clip(p.Kind))
 		}
 	}
 	if dataParts != 1 {

@@ -72,6 +72,18 @@ func New(cfg *config.Config, o Options) *Handler {
 // returned outcome says what it did; for every kind but Retry the envelope is to be
 // acknowledged once b is committed.
 func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out Outcome) {
+	var req *envelopes.Request
+	var replyTo string
+	defer func() {
+		// A bug while handling one envelope must not stop the partition: dead-letter it.
+		if p := recover(); p != nil {
+			h.log.Error("panic while handling an envelope", "subject", e.Subject, "seq", e.Seq,
+				"panic", p, "stack", string(debug.Stack()))
+			err := commerce.E(commerce.KindInternal, commerce.CodeInternalError, "internal error")
+			err.Err = fmt.Errorf("panic: %v", p)
+			out = h.deadLetter(b, e, req, replyTo, err)
+		}
+	}()
 	if !e.Usable {
 		return h.deadLetter(b, e, nil, "", commerce.E(commerce.KindMalformed, commerce.CodeInvalidEnvelope,
 			"subject %q does not name a tenant and context", e.Subject))
@@ -82,15 +94,6 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 		return Outcome{Kind: Redelivered, Code: rec.Code}
 	}
 	req, perr := parse(e.Data, e.Tenant, e.Context, h.limits)
-	defer func() {
-		if p := recover(); p != nil {
-			h.log.Error("panic while handling an envelope", "subject", e.Subject, "seq", e.Seq,
-				"panic", p, "stack", string(debug.Stack()))
-			err := commerce.E(commerce.KindInternal, commerce.CodeInternalError, "internal error")
-			err.Err = fmt.Errorf("panic: %v", p)
-			out = h.deadLetter(b, e, req, "", err)
-		}
-	}()
 	replyTo, rerr := h.replySubject(e)
 	if rerr != nil {
 		return h.reject(b, e, req, h.defaultReplySubject(e), rerr)

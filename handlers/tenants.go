@@ -24,18 +24,11 @@ type Providers struct {
 }
 
 func buildTenant(name string, t *config.Tenant, cfg *config.Config, override Providers) *tenant {
-	b := t.Builtin
-	cat := providers.NewCatalog(b.Items)
-	env := commerce.Env{
-		Tenant:    name,
-		Policy:    t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity),
-		Catalog:   cat,
-		Inventory: cat,
-		Shipping:  providers.NewShipping(b.ShipTo, b.Shipping),
-		Tax:       providers.NewTax(b.TaxRates),
-		Discounts: providers.NewDiscounts(b.Discounts),
-		Payments:  providers.NewMockPayments(),
-	}
+	env := t.Builtin.Wire(commerce.Env{
+		Tenant:   name,
+		Policy:   t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity),
+		Payments: providers.NewMockPayments(),
+	})
 	if override.Catalog != nil {
 		env.Catalog = override.Catalog
 	}

@@ -2,35 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
-
-// clientFlags are what every client command takes.
-type clientFlags struct {
-	conn            connFlags
-	tenant, context string
-	prefix          string
-	timeout         time.Duration
-}
-
-func (c *clientFlags) register(cmd *cobra.Command) {
-	fs := cmd.Flags()
-	fs.StringVar(&c.tenant, "tenant", "", "tenant (required)")
-	fs.StringVar(&c.context, "context", "", "context id: the conversation the checkout belongs to (required)")
-	fs.StringVar(&c.prefix, "prefix", "a2a", "subject prefix")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the reply")
-	c.conn.register(fs, "NATS server URL (default nats://127.0.0.1:4222; also NATS_URL)")
-}
 
 func newSend() *cobra.Command {
 	var c clientFlags
@@ -46,8 +26,8 @@ reply, 1 for an error reply, 2 for a usage error, 3 when no reply came in time.`
     cartwright send --tenant demo --context ctx-1`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if c.tenant == "" || c.context == "" {
-				return usageErr("--tenant and --context are required")
+			if err := c.check(); err != nil {
+				return err
 			}
 			var in io.Reader = cmd.InOrStdin()
 			if len(args) == 1 && args[0] != "-" {
@@ -71,46 +51,6 @@ reply, 1 for an error reply, 2 for a usage error, 3 when no reply came in time.`
 	}
 	c.register(cmd)
 	return cmd
-}
-
-// request publishes body to the tenant's inbound subject, with A2A-Reply-To set to an
-// inbox subscribed first, and waits for the reply. It sets no Nats-Msg-Id: a retry must
-// reach the worker to get its reply (CONTRACT.md section 2).
-func request(ctx context.Context, c *clientFlags, body []byte) (*nats.Msg, error) {
-	nc, err := clientConnect(&c.conn)
-	if err != nil {
-		return nil, &exitError{code: exitNoReply, err: fmt.Errorf("connect to NATS: %w", err)}
-	}
-	defer nc.Close()
-	inbox := nc.NewRespInbox()
-	sub, err := nc.SubscribeSync(inbox)
-	if err != nil {
-		return nil, &exitError{code: exitNoReply, err: err}
-	}
-	defer sub.Unsubscribe()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, &exitError{code: exitFailure, err: err}
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	m := nats.NewMsg(c.prefix + ".in." + c.tenant + "." + c.context)
-	m.Data = body
-	m.Header.Set("A2A-Reply-To", inbox)
-	if _, err := js.PublishMsg(ctx, m); err != nil {
-		return nil, &exitError{code: exitNoReply, err: fmt.Errorf("publish to %s: %w", m.Subject, err)}
-	}
-	reply, err := sub.NextMsgWithContext(ctx)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no reply within %s", c.timeout)
-		}
-		return nil, &exitError{code: exitNoReply, err: err}
-	}
-	return reply, nil
 }
 
 // printReply prints the reply as indented JSON and maps its status to the exit code.
