@@ -18,9 +18,11 @@ The payment goes authorized → captured → refunded or partially_refunded, or 
 step its state does not allow is an invalid_transition error. --amount is in integer
 minor units (1000 is $10.00) and never more than what can be captured or refunded.
 
-Output, --format, retries and exit status are those of "cartwright checkout --help":
-0 a success reply (the order), 1 an error reply (the JSON-RPC error object), 2 a usage
-error, 3 no reply within --timeout or no connection to NATS.`
+Output (--format json, yaml or table) and retries are those of "cartwright checkout --help".
+
+Exit status: 0 a success reply (the order is printed), 1 an error reply (the JSON-RPC
+error object is printed), 2 a usage error, 3 no reply within --timeout or no connection
+to NATS.`
 
 func newOrder() *cobra.Command {
 	var f callFlags
