@@ -21,6 +21,9 @@ func apply(ctx context.Context, env Env, st State, cmd Command) (Result, error) 
 	env.Policy = env.Policy.WithDefaults()
 	s := &step{ctx: ctx, env: env, prior: Result{State: st}}
 	if c, ok := expire(env.Now, st.Checkout); ok {
+		if err := s.release(c.ID); err != nil {
+			return Result{State: st}, err
+		}
 		s.prior = Result{
 			State:    State{Checkout: c, Orders: st.Orders},
 			Changed:  true,

@@ -23,6 +23,20 @@ func (s *step) available(itemID string) (n int64, unlimited bool, err error) {
 	return s.env.Inventory.Available(s.ctx, itemID)
 }
 
+func (s *step) reserve(checkoutID string, lines []Reservation) (bool, string, error) {
+	if s.env.Inventory == nil || len(lines) == 0 {
+		return true, "", nil
+	}
+	return s.env.Inventory.Reserve(s.ctx, checkoutID, lines)
+}
+
+func (s *step) release(checkoutID string) error {
+	if s.env.Inventory == nil {
+		return nil
+	}
+	return s.env.Inventory.Release(s.ctx, checkoutID)
+}
+
 func (s *step) shippingOptions(a Address, discountedSubtotal int64) ([]ShippingOption, bool, error) {
 	if s.env.Shipping == nil {
 		return nil, false, nil

@@ -10,8 +10,8 @@ import (
 // The outcomes, in the order they are checked:
 //   - the checkout is not ready_for_complete: invalid_transition, saying why;
 //   - no instrument, or one without a token: invalid_params;
-//   - a line's stock has run short since it was added: an out_of_stock message, nothing
-//     charged;
+//   - a line's stock has run short since it was added, or cannot be reserved: an
+//     out_of_stock message, nothing charged;
 //   - the payment handler fails: its (already classified) error, nothing changed; a
 //     transient one is retried by the worker with the same idempotency key;
 //   - declined: a payment_failed message, nothing charged;
@@ -62,6 +62,22 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 	if len(c.Messages) > 0 {
 		return s.commitCheckout(before, c), nil
 	}
+	// Hold the stock before charging, so that two buyers of the last unit are never both
+	// charged. A failure of the payment handler keeps the hold: the retry (same checkout)
+	// finds it, and a checkout that never completes releases it when canceled or expired.
+	ok, short, err := s.reserve(c.ID, reserve)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		for i, l := range c.LineItems {
+			if l.Item.ID == short {
+				n, _, _ := s.available(short)
+				addMessage(c, msgOutOfStock(fmt.Sprintf("$.line_items[%d].quantity", i), l.Item, l.Quantity, n))
+			}
+		}
+		return s.commitCheckout(before, c), nil
+	}
 
 	total, _ := TotalOf(c.Totals, TotalTotal)
 	p := s.env.Policy
@@ -77,6 +93,9 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 		return Result{}, err
 	}
 	if !r.Approved {
+		if err := s.release(c.ID); err != nil {
+			return Result{}, err
+		}
 		addMessage(c, msgPaymentFailed(r.DeclineReason))
 		return s.commitCheckout(before, c), nil
 	}

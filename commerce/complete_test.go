@@ -2,6 +2,7 @@ package commerce_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -105,6 +106,12 @@ func (stockOut) Available(_ context.Context, item string) (int64, bool, error) {
 	}
 	return 1, false, nil
 }
+
+func (stockOut) Reserve(context.Context, string, []commerce.Reservation) (bool, string, error) {
+	return false, "", errors.New("reserve called although the stock check failed")
+}
+
+func (stockOut) Release(context.Context, string) error { return nil }
 
 func TestCompleteRechecksStock(t *testing.T) {
 	h := newHarness(t)

@@ -73,6 +73,9 @@ func (s *step) cancelOrder(cmd CancelOrder) (Result, error) {
 		}
 		events = append(events, refunded)
 	}
+	if err := s.release(prev.CheckoutID); err != nil {
+		return Result{}, err
+	}
 	o.Status = OrderCanceled
 	events = append(events, Event{Type: EvtOrderCanceled, Order: o})
 	res := s.commitOrder(i, o, events...)

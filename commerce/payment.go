@@ -50,6 +50,9 @@ func (s *step) voidAt(i int, prev *Order) (Result, error) {
 	if err := pay.Void(s.ctx, s.paymentOp(prev, "void", amount)); err != nil {
 		return Result{}, err
 	}
+	if err := s.release(prev.CheckoutID); err != nil {
+		return Result{}, err
+	}
 	o := prev.Clone()
 	o.Payment.Status = PaymentVoided
 	o.Status = OrderCanceled

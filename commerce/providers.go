@@ -14,12 +14,24 @@ type Catalog interface {
 	Item(ctx context.Context, id string) (item Item, ok bool, err error)
 }
 
-// Inventory says how many of an item can be sold. Reservations (taken when a checkout
-// completes, released when it is canceled) are the worker's business, keyed by checkout.
+// Inventory counts stock. Stock is held by reservations, keyed by checkout: taken when a
+// checkout completes (before the payment), released when the payment is declined, the
+// checkout is canceled or expires, or its order is voided or canceled.
+//
+// Both calls must be idempotent per checkout, because a redelivered envelope makes them
+// again: reserving for a checkout that holds its reservation already succeeds without
+// taking more, and releasing what is not held does nothing. Stock is shared by every
+// context of a tenant, which may be handled by other partitions or other processes: an
+// implementation keeps the count where they all see it.
 type Inventory interface {
-	// Available returns how many units may be sold; unlimited=true for items whose stock
-	// is not counted.
+	// Available returns how many units may be sold now; unlimited=true for items whose
+	// stock is not counted.
 	Available(ctx context.Context, itemID string) (n int64, unlimited bool, err error)
+	// Reserve takes lines' quantities out of stock for the checkout, all or nothing. When
+	// an item is short it takes nothing and returns ok=false with that item's id.
+	Reserve(ctx context.Context, checkoutID string, lines []Reservation) (ok bool, short string, err error)
+	// Release gives back everything reserved for the checkout.
+	Release(ctx context.Context, checkoutID string) error
 }
 
 // ShippingQuote is what a Shipping provider is asked to price.

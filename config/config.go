@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -34,6 +35,9 @@ type Config struct {
 	// Limits bound what an envelope may hold.
 	Limits  envelopes.Limits   `yaml:"limits"`
 	Tenants map[string]*Tenant `yaml:"tenants"`
+	// Bridge configures the A2A JSON-RPC bridge (POST /a2a/<tenant>) and the discovery
+	// documents (/.well-known/ucp, /.well-known/agent-card.json) served on HTTPListen.
+	Bridge Bridge `yaml:"bridge"`
 }
 
 // NATS says which NATS to use: an existing one (URL) or an embedded server (Listen).
@@ -132,6 +136,7 @@ func (c *Config) SetDefaults() {
 			t.setDefaults(c)
 		}
 	}
+	c.Bridge.setDefaults(c)
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -176,6 +181,9 @@ func (c *Config) Validate() error {
 			bad("tenants.%s.%w", name, err)
 		}
 	}
+	for _, err := range c.Bridge.validate(c) {
+		bad("bridge.%w", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -194,3 +202,124 @@ func Load(path string) (*Config, error) {
 	}
 	return c, nil
 }
+
+// Bridge configures the A2A JSON-RPC bridge on HTTPListen (POST /a2a/<tenant>) and the
+// discovery documents served next to it. The zero Bridge is valid: a 10 s timeout, URLs
+// derived from HTTPListen, and every tenant open to loopback callers only.
+//
+//	bridge:
+//	  public_url: https://shop.example.com   # what agents reach the listener at
+//	  timeout: 10s
+//	  default_tenant: acme                   # what the root /.well-known documents describe
+//	  tokens:                                # per tenant; each token read from the environment
+//	    acme:
+//	      - env: ACME_BRIDGE_TOKEN
+//	      - env: ACME_BRIDGE_TOKEN_NEXT      # a second one, to rotate without downtime
+type Bridge struct {
+	// PublicURL is the absolute http(s) URL at which agents reach the HTTP listener: the
+	// discovery documents build their URLs from it. Default: http://<http_listen>, or,
+	// when http_listen binds every interface (0.0.0.0, ::), the Host the request named.
+	PublicURL string `yaml:"public_url"`
+	// Timeout is how long the bridge waits for the reply to one request, publish
+	// included, before it answers temporarily_unavailable (default 10 s).
+	Timeout time.Duration `yaml:"timeout"`
+	// DefaultTenant is the tenant that /.well-known/ucp and /.well-known/agent-card.json
+	// describe. Default: the only tenant; else the demo tenant when it is configured;
+	// else none, and those two documents answer 404 (the per-tenant ones still work).
+	DefaultTenant string `yaml:"default_tenant"`
+	// Tokens lists, per tenant, the bearer tokens the bridge accepts. Tokens never appear
+	// in the file: each entry names the environment variable that holds one. A tenant
+	// without tokens is open to loopback callers only.
+	Tokens map[string][]TokenRef `yaml:"tokens"`
+}
+
+// TokenRef names where a bearer token is kept.
+type TokenRef struct {
+	// Env is the environment variable holding the token.
+	Env string `yaml:"env"`
+}
+
+// MinTokenBytes is the shortest bearer token the bridge accepts: shorter ones are guessable.
+const MinTokenBytes = 16
+
+var tokenEnvRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (b *Bridge) setDefaults(c *Config) {
+	if b.Timeout == 0 {
+		b.Timeout = 10 * time.Second
+	}
+	if b.DefaultTenant == "" {
+		switch {
+		case len(c.Tenants) == 1:
+			for name := range c.Tenants {
+				b.DefaultTenant = name
+			}
+		case c.Tenants[DemoTenant] != nil:
+			b.DefaultTenant = DemoTenant
+		}
+	}
+}
+
+func (b *Bridge) validate(c *Config) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if b.Timeout < 100*time.Millisecond {
+		bad("timeout: %s is shorter than 100ms", b.Timeout)
+	}
+	if b.PublicURL != "" {
+		u, err := url.Parse(b.PublicURL)
+		switch {
+		case err != nil:
+			bad("public_url: %v", err)
+		case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			bad("public_url: %q is not an absolute http or https URL", b.PublicURL)
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			bad("public_url: %q must have no user, query or fragment", b.PublicURL)
+		}
+	}
+	if b.DefaultTenant != "" && c.Tenants[b.DefaultTenant] == nil {
+		bad("default_tenant: %q is not a configured tenant", b.DefaultTenant)
+	}
+	for tenant, refs := range b.Tokens {
+		if c.Tenants[tenant] == nil {
+			bad("tokens.%s: not a configured tenant", tenant)
+		}
+		if len(refs) == 0 {
+			bad("tokens.%s: empty; list at least one token, or remove the tenant to leave it open to loopback callers", tenant)
+		}
+		for i, r := range refs {
+			if !tokenEnvRE.MatchString(r.Env) {
+				bad("tokens.%s[%d].env: %q is not an environment variable name", tenant, i, r.Env)
+				continue
+			}
+			v, ok := os.LookupEnv(r.Env)
+			switch {
+			case !ok:
+				bad("tokens.%s[%d].env: %s is not set", tenant, i, r.Env)
+			case len(v) < MinTokenBytes:
+				bad("tokens.%s[%d].env: the token in %s is shorter than %d bytes", tenant, i, r.Env, MinTokenBytes)
+			}
+		}
+	}
+	return errs
+}
+
+// Secrets reads the bearer tokens of every tenant that has some from the environment, as
+// Validate checked them. A tenant absent from the result has no tokens.
+func (b *Bridge) Secrets() (map[string][]string, error) {
+	out := map[string][]string{}
+	for tenant, refs := range b.Tokens {
+		for i, r := range refs {
+			v, ok := os.LookupEnv(r.Env)
+			if !ok || len(v) < MinTokenBytes {
+				return nil, fmt.Errorf("bridge.tokens.%s[%d].env: %s is not set to a token of at least %d bytes",
+					tenant, i, r.Env, MinTokenBytes)
+			}
+			out[tenant] = append(out[tenant], v)
+		}
+	}
+	return out, nil
+}
+
+// Protected reports whether the bridge asks tenant's callers for a bearer token.
+func (b *Bridge) Protected(tenant string) bool { return len(b.Tokens[tenant]) > 0 }

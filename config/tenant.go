@@ -1,7 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/cartwright-dev/cartwright/commerce"
@@ -26,6 +33,9 @@ type Tenant struct {
 	BaseURL string `yaml:"base_url"`
 	// Builtin holds the tenant's data when it uses the built-in providers.
 	Builtin providers.Builtin `yaml:"builtin"`
+	// Providers says where each provider comes from: the built-in one over Builtin (the
+	// default), the merchant's own service over HTTP, or none.
+	Providers Providers `yaml:"providers"`
 }
 
 // Demo returns the demo tenant of CONTRACT.md section 5.
@@ -48,6 +58,7 @@ func (t *Tenant) setDefaults(c *Config) {
 	if t.BaseURL == "" {
 		t.BaseURL = "http://" + c.HTTPListen
 	}
+	t.Providers.setDefaults()
 }
 
 func (t *Tenant) validate() []error {
@@ -61,6 +72,10 @@ func (t *Tenant) validate() []error {
 	if t.EscalationLimit < 0 {
 		errs = append(errs, fmt.Errorf("escalation_limit: %d is negative", t.EscalationLimit))
 	}
+	for _, err := range unjoin(t.Builtin.Validate()) {
+		errs = append(errs, fmt.Errorf("builtin.%w", err))
+	}
+	errs = append(errs, t.Providers.validate(t)...)
 	return errs
 }
 
@@ -75,4 +90,360 @@ func (t *Tenant) Policy(lim int, maxQty int) commerce.Policy {
 		MaxLineItems:    lim,
 		MaxQuantity:     maxQty,
 	}
+}
+
+// Wire returns env with the tenant's six providers set as its providers section says:
+// the built-in ones over its builtin data, HTTP adapters (sending env.Tenant as the
+// Cartwright-Tenant header, with the secrets read from the environment now), a fresh mock
+// payment handler, or none (nil: see commerce/calls.go for what a missing provider
+// means). Everything else in env is kept. It fails only on what Validate reports.
+func (t *Tenant) Wire(env commerce.Env) (commerce.Env, error) {
+	env = t.Builtin.Wire(env) // the catalog, inventory, shipping, tax and discounts
+	env.Payments = providers.NewMockPayments()
+	var errs []error
+	for _, s := range t.Providers.slots() {
+		kind, payments := s.p.Kind(), s.name == "payments"
+		switch {
+		case kind == "" || kind == ProviderBuiltin && !payments || kind == ProviderMock && payments:
+			// the default, wired above
+		case kind == ProviderNone && !payments:
+			s.set(&env, nil)
+		case kind == ProviderHTTP:
+			p, err := s.p.HTTP.build(s.name, env.Tenant)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("providers.%s.http.%w", s.name, err))
+				continue
+			}
+			s.set(&env, p)
+		default:
+			errs = append(errs, fmt.Errorf("providers.%s: %s is not a kind it can be", s.name, kind))
+		}
+	}
+	return env, errors.Join(errs...)
+}
+
+// The kinds of provider a tenant can choose.
+const (
+	ProviderBuiltin = "builtin" // over the tenant's builtin data (not for payments)
+	ProviderMock    = "mock"    // the demo's mock payment handler (payments only)
+	ProviderNone    = "none"    // no provider (not for payments)
+	ProviderHTTP    = "http"    // the merchant's service, docs/providers.md
+)
+
+// Providers picks an implementation for each of a tenant's providers. A Provider left
+// empty is the default: builtin for the catalog, inventory, shipping, tax and discounts,
+// mock for payments. SetDefaults fills those in, so that after it every Provider's Kind
+// is set.
+//
+// The built-in inventory counts the stock of builtin.items: with a catalog that is not
+// built-in, choose an http inventory, or none when stock is not counted.
+type Providers struct {
+	Catalog   Provider `yaml:"catalog"`
+	Inventory Provider `yaml:"inventory"`
+	Shipping  Provider `yaml:"shipping"`
+	Tax       Provider `yaml:"tax"`
+	Discounts Provider `yaml:"discounts"`
+	Payments  Provider `yaml:"payments"`
+}
+
+// Provider chooses one implementation of a provider: set one field.
+type Provider struct {
+	Builtin bool          `yaml:"builtin"`
+	Mock    bool          `yaml:"mock"`
+	None    bool          `yaml:"none"`
+	HTTP    *HTTPProvider `yaml:"http"`
+}
+
+// Kind is the kind chosen (ProviderBuiltin, ...), "" when none is, or "conflict" when
+// more than one is.
+func (p Provider) Kind() string {
+	var kinds []string
+	if p.Builtin {
+		kinds = append(kinds, ProviderBuiltin)
+	}
+	if p.Mock {
+		kinds = append(kinds, ProviderMock)
+	}
+	if p.None {
+		kinds = append(kinds, ProviderNone)
+	}
+	if p.HTTP != nil {
+		kinds = append(kinds, ProviderHTTP)
+	}
+	switch len(kinds) {
+	case 0:
+		return ""
+	case 1:
+		return kinds[0]
+	}
+	return "conflict"
+}
+
+// HTTPProvider is a provider behind the merchant's own service (docs/providers.md).
+// Secrets are never written here: token_env and headers_env name environment variables
+// that hold them.
+type HTTPProvider struct {
+	// BaseURL is the service's root: https, or http to a loopback address (or anywhere
+	// with AllowHTTP).
+	BaseURL string `yaml:"base_url"`
+	// Timeout bounds one attempt (default 2 s).
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxAttempts is how often a call is tried before it fails as temporarily
+	// unavailable (default 3; 1 disables retries).
+	MaxAttempts int `yaml:"max_attempts"`
+	// TokenEnv names the environment variable holding a bearer token.
+	TokenEnv string `yaml:"token_env"`
+	// Headers are sent on every request as they are (not secrets).
+	Headers map[string]string `yaml:"headers"`
+	// HeadersEnv are sent on every request with the value of the environment variable
+	// named (header name → variable name), for keys that are not bearer tokens.
+	HeadersEnv map[string]string `yaml:"headers_env"`
+	// AllowHTTP permits a plain http base_url to a host that is not loopback, e.g. a
+	// sidecar on a private network. Tokens and payment credentials then travel in clear.
+	AllowHTTP bool `yaml:"allow_http"`
+}
+
+// slot is one of the six providers, by name.
+type slot struct {
+	name string
+	p    *Provider
+	set  func(env *commerce.Env, p any)
+}
+
+func (ps *Providers) slots() []slot {
+	return []slot{
+		{"catalog", &ps.Catalog, func(e *commerce.Env, p any) { e.Catalog, _ = p.(commerce.Catalog) }},
+		{"inventory", &ps.Inventory, func(e *commerce.Env, p any) { e.Inventory, _ = p.(commerce.Inventory) }},
+		{"shipping", &ps.Shipping, func(e *commerce.Env, p any) { e.Shipping, _ = p.(commerce.Shipping) }},
+		{"tax", &ps.Tax, func(e *commerce.Env, p any) { e.Tax, _ = p.(commerce.Tax) }},
+		{"discounts", &ps.Discounts, func(e *commerce.Env, p any) { e.Discounts, _ = p.(commerce.DiscountBook) }},
+		{"payments", &ps.Payments, func(e *commerce.Env, p any) { e.Payments, _ = p.(commerce.Payments) }},
+	}
+}
+
+func (ps *Providers) setDefaults() {
+	for _, s := range ps.slots() {
+		switch s.p.Kind() {
+		case "":
+			if s.name == "payments" {
+				s.p.Mock = true
+			} else {
+				s.p.Builtin = true
+			}
+		case ProviderHTTP:
+			if s.p.HTTP.Timeout == 0 {
+				s.p.HTTP.Timeout = providers.DefaultHTTPTimeout
+			}
+			if s.p.HTTP.MaxAttempts == 0 {
+				s.p.HTTP.MaxAttempts = providers.DefaultHTTPMaxAttempts
+			}
+		}
+	}
+}
+
+func (ps *Providers) validate(t *Tenant) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, s := range ps.slots() {
+		kind, payments := s.p.Kind(), s.name == "payments"
+		switch {
+		case kind == "conflict" && payments:
+			bad("providers.payments: set one of mock and http")
+		case kind == "conflict":
+			bad("providers.%s: set one of builtin, none and http", s.name)
+		case payments && (kind == ProviderBuiltin || kind == ProviderNone):
+			bad("providers.payments: %s is not a payment handler: set mock or http", kind)
+		case !payments && kind == ProviderMock:
+			bad("providers.%s: mock is a payment handler: set builtin, none or http", s.name)
+		}
+		if s.p.HTTP != nil {
+			for _, err := range s.p.HTTP.validate() {
+				bad("providers.%s.http.%w", s.name, err)
+			}
+		}
+	}
+	builtin := func(p Provider) bool { return p.Kind() == ProviderBuiltin || p.Kind() == "" }
+	if len(t.Builtin.Items) == 0 {
+		if builtin(ps.Catalog) {
+			bad("builtin.items: none, so the built-in catalog sells nothing: add items or choose another providers.catalog")
+		} else if builtin(ps.Inventory) {
+			bad("providers.inventory: the built-in inventory counts the stock of builtin.items, which has none, "+
+				"so every item of the %s catalog would be out of stock: choose an http inventory, or none to count no stock", ps.Catalog.Kind())
+		}
+	}
+	return errs
+}
+
+var (
+	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	headerNameRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+)
+
+// reservedHeaders are set by the adapters themselves.
+var reservedHeaders = map[string]bool{
+	"Accept": true, "Connection": true, "Content-Length": true, "Content-Type": true, "Host": true,
+	"Transfer-Encoding": true, "User-Agent": true,
+	http.CanonicalHeaderKey(providers.HeaderIdempotencyKey): true,
+	http.CanonicalHeaderKey(providers.HeaderTenant):         true,
+}
+
+// secretHeaders carry credentials: their values belong in the environment.
+var secretHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true}
+
+// validate reports the problems of h, each naming its field. It reads the environment:
+// a variable named but unset is a problem now rather than a 401 at the first checkout.
+func (h *HTTPProvider) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if h.BaseURL == "" {
+		bad("base_url: missing")
+	} else if u, err := url.Parse(h.BaseURL); err != nil {
+		bad("base_url: %v", unwrapURL(err))
+	} else {
+		switch {
+		case u.User != nil:
+			// Not echoed: it holds a secret.
+			bad("base_url: has credentials in it: put the token in the environment and name it in token_env")
+		case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+			bad("base_url: %q is not an absolute http(s) URL", h.BaseURL)
+		case u.RawQuery != "" || u.Fragment != "":
+			bad("base_url: %q has a query or a fragment", h.BaseURL)
+		case u.Scheme == "http" && !loopback(u.Hostname()) && !h.AllowHTTP:
+			bad("base_url: %q is plain http to a host that is not loopback: use https, or set allow_http on a private network", h.BaseURL)
+		}
+	}
+	if h.Timeout < 0 || h.Timeout > time.Minute {
+		bad("timeout: %s is not between 0 (the default, 2s) and 1m", h.Timeout)
+	}
+	if h.MaxAttempts < 0 || h.MaxAttempts > 10 {
+		bad("max_attempts: %d is not between 0 (the default, 3) and 10", h.MaxAttempts)
+	}
+	if h.TokenEnv != "" {
+		if err := checkEnv(h.TokenEnv); err != nil {
+			bad("token_env: %v", err)
+		}
+	}
+	for name, value := range h.Headers {
+		key := http.CanonicalHeaderKey(name)
+		switch {
+		case !headerNameRE.MatchString(name):
+			bad("headers: %q is not a header name", name)
+		case reservedHeaders[key]:
+			bad("headers: %s is set by cartwright", key)
+		case secretHeaders[key]:
+			bad("headers: %s carries a secret: name the environment variable holding it in headers_env", key)
+		case strings.ContainsAny(value, "\r\n"):
+			bad("headers: the value of %s has a line break", key)
+		}
+		if _, ok := h.HeadersEnv[name]; ok {
+			bad("headers: %s is in headers_env too", key)
+		}
+	}
+	for name, env := range h.HeadersEnv {
+		key := http.CanonicalHeaderKey(name)
+		switch {
+		case !headerNameRE.MatchString(name):
+			bad("headers_env: %q is not a header name", name)
+		case reservedHeaders[key]:
+			bad("headers_env: %s is set by cartwright", key)
+		case key == "Authorization" && h.TokenEnv != "":
+			bad("headers_env: Authorization is token_env's: set one of them")
+		}
+		if err := checkEnv(env); err != nil {
+			bad("headers_env.%s: %v", name, err)
+		}
+	}
+	return errs
+}
+
+// build makes the HTTP adapter of the named provider.
+func (h *HTTPProvider) build(name, tenant string) (any, error) {
+	o, err := h.options(tenant)
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "catalog":
+		return providers.NewHTTPCatalog(o)
+	case "inventory":
+		return providers.NewHTTPInventory(o)
+	case "shipping":
+		return providers.NewHTTPShipping(o)
+	case "tax":
+		return providers.NewHTTPTax(o)
+	case "discounts":
+		return providers.NewHTTPDiscounts(o)
+	case "payments":
+		return providers.NewHTTPPayments(o)
+	}
+	return nil, fmt.Errorf("%s: no such provider", name)
+}
+
+// options resolves h into the adapters' options, reading the secrets from the
+// environment.
+func (h *HTTPProvider) options(tenant string) (providers.HTTPOptions, error) {
+	o := providers.HTTPOptions{
+		BaseURL:     h.BaseURL,
+		Timeout:     h.Timeout,
+		MaxAttempts: h.MaxAttempts,
+		Tenant:      tenant,
+		Header:      http.Header{},
+	}
+	var errs []error
+	if h.TokenEnv != "" {
+		if err := checkEnv(h.TokenEnv); err != nil {
+			errs = append(errs, fmt.Errorf("token_env: %w", err))
+		}
+		o.Token = os.Getenv(h.TokenEnv)
+	}
+	for name, value := range h.Headers {
+		o.Header.Set(name, value)
+	}
+	for name, env := range h.HeadersEnv {
+		if err := checkEnv(env); err != nil {
+			errs = append(errs, fmt.Errorf("headers_env.%s: %w", name, err))
+		}
+		o.Header.Set(name, os.Getenv(env))
+	}
+	return o, errors.Join(errs...)
+}
+
+// checkEnv reports whether name is a variable set to something. Its value is never
+// shown.
+func checkEnv(name string) error {
+	switch {
+	case !envNameRE.MatchString(name):
+		return fmt.Errorf("%q is not an environment variable name", name)
+	case os.Getenv(name) == "":
+		return fmt.Errorf("the environment variable %s is not set", name)
+	}
+	return nil
+}
+
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func unwrapURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// unjoin splits what errors.Join made.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
+	"strings"
+
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
-	"github.com/cartwright-dev/cartwright/providers"
 )
 
 // tenant is a configured tenant ready to serve: its policy and providers, built once.
@@ -23,12 +25,22 @@ type Providers struct {
 	Payments  commerce.Payments
 }
 
+// buildTenant wires the tenant's providers as its configuration says (config.Tenant.Wire),
+// then puts the non-nil ones of override in their place.
 func buildTenant(name string, t *config.Tenant, cfg *config.Config, override Providers) *tenant {
-	env := t.Builtin.Wire(commerce.Env{
-		Tenant:   name,
-		Policy:   t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity),
-		Payments: providers.NewMockPayments(),
+	env, err := t.Wire(commerce.Env{
+		Tenant: name,
+		Policy: t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity),
 	})
+	if err != nil {
+		// config.Validate reports this at start-up. A configuration that skipped it gets
+		// a tenant whose every provider call fails with the reason (an internal error,
+		// so dead-lettered and redrivable once fixed) rather than a worker that will not
+		// start for the sake of one tenant.
+		m := misconfigured{commerce.E(commerce.KindInternal, commerce.CodeInternalError,
+			"tenant %s is misconfigured: %s", name, strings.ReplaceAll(err.Error(), "\n", "; "))}
+		env.Catalog, env.Inventory, env.Shipping, env.Tax, env.Discounts, env.Payments = m, m, m, m, m, m
+	}
 	if override.Catalog != nil {
 		env.Catalog = override.Catalog
 	}
@@ -49,3 +61,38 @@ func buildTenant(name string, t *config.Tenant, cfg *config.Config, override Pro
 	}
 	return &tenant{name: name, env: env}
 }
+
+// misconfigured is every provider of a tenant whose providers could not be built.
+type misconfigured struct{ err *commerce.Error }
+
+func (m misconfigured) Item(context.Context, string) (commerce.Item, bool, error) {
+	return commerce.Item{}, false, m.err
+}
+
+func (m misconfigured) Available(context.Context, string) (int64, bool, error) {
+	return 0, false, m.err
+}
+
+func (m misconfigured) Reserve(context.Context, string, []commerce.Reservation) (bool, string, error) {
+	return false, "", m.err
+}
+
+func (m misconfigured) Release(context.Context, string) error { return m.err }
+
+func (m misconfigured) Options(context.Context, commerce.ShippingQuote) ([]commerce.ShippingOption, bool, error) {
+	return nil, false, m.err
+}
+
+func (m misconfigured) Tax(context.Context, commerce.TaxQuote) (int64, error) { return 0, m.err }
+
+func (m misconfigured) Lookup(context.Context, string) (commerce.Discount, bool, error) {
+	return commerce.Discount{}, false, m.err
+}
+
+func (m misconfigured) Authorize(context.Context, commerce.PaymentRequest) (commerce.PaymentResult, error) {
+	return commerce.PaymentResult{}, m.err
+}
+
+func (m misconfigured) Capture(context.Context, commerce.PaymentOp) error { return m.err }
+func (m misconfigured) Void(context.Context, commerce.PaymentOp) error    { return m.err }
+func (m misconfigured) Refund(context.Context, commerce.PaymentOp) error  { return m.err }

@@ -2,15 +2,23 @@ package providers
 
 import (
 	"context"
+	"sync"
 
 	"github.com/cartwright-dev/cartwright/commerce"
 )
 
-// Catalog is the built-in catalog. It is also the inventory: an item's configured stock
-// is what may be sold (reservations are the worker's, see commerce.Inventory). It is
-// read-only once built, so safe for concurrent use.
+// Catalog is the built-in catalog. It is also an in-memory inventory: an item's
+// configured stock, less what is reserved, is what may be sold. That count lives in this
+// process only and starts again from the configuration when it restarts: fine for tests
+// and a single worker trying things out; `cartwright serve` keeps the count in JetStream
+// instead (bus.Inventory), where every partition and process sees it. Safe for concurrent
+// use.
 type Catalog struct {
 	items map[string]CatalogItem
+
+	mu       sync.Mutex
+	reserved map[string]int64                  // by item id
+	holds    map[string][]commerce.Reservation // by checkout id
 }
 
 var (
@@ -21,7 +29,8 @@ var (
 // NewCatalog builds a catalog of items. A later item with the same id replaces an
 // earlier one (Builtin.Validate reports duplicates).
 func NewCatalog(items []CatalogItem) *Catalog {
-	c := &Catalog{items: make(map[string]CatalogItem, len(items))}
+	c := &Catalog{items: make(map[string]CatalogItem, len(items)),
+		reserved: map[string]int64{}, holds: map[string][]commerce.Reservation{}}
 	for _, it := range items {
 		if it.Stock != nil {
 			n := *it.Stock
@@ -50,5 +59,49 @@ func (c *Catalog) Available(_ context.Context, itemID string) (int64, bool, erro
 	case it.Stock == nil:
 		return 0, true, nil
 	}
-	return *it.Stock, false, nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return *it.Stock - c.reserved[itemID], false, nil
+}
+
+// Reserve implements commerce.Inventory.
+func (c *Catalog) Reserve(_ context.Context, checkoutID string, lines []commerce.Reservation) (bool, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.holds[checkoutID]; ok {
+		return true, "", nil
+	}
+	need := map[string]int64{}
+	for _, l := range lines {
+		need[l.ItemID] += l.Quantity
+	}
+	for _, l := range lines {
+		it, ok := c.items[l.ItemID]
+		if !ok {
+			return false, l.ItemID, nil
+		}
+		if it.Stock != nil && *it.Stock-c.reserved[l.ItemID] < need[l.ItemID] {
+			return false, l.ItemID, nil
+		}
+	}
+	var held []commerce.Reservation
+	for _, l := range lines {
+		if c.items[l.ItemID].Stock != nil {
+			c.reserved[l.ItemID] += l.Quantity
+			held = append(held, l)
+		}
+	}
+	c.holds[checkoutID] = held
+	return true, "", nil
+}
+
+// Release implements commerce.Inventory.
+func (c *Catalog) Release(_ context.Context, checkoutID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.holds[checkoutID] {
+		c.reserved[l.ItemID] -= l.Quantity
+	}
+	delete(c.holds, checkoutID)
+	return nil
 }

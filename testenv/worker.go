@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cartwright-dev/cartwright/bus"
@@ -75,12 +76,20 @@ func (w *Worker) Start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(w.Config, w.Options)
-	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(prometheus.NewRegistry()), w.Options.Logger)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	opts, err := bus.WithInventories(ctx, js, w.Config, w.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(w.Config, opts)
+	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(prometheus.NewRegistry()), w.Options.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.Store, w.Worker, w.Conn, w.cancel, w.done = st, bw, nc, cancel, make(chan error, 1)
 	go func() { w.done <- bw.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -157,7 +158,15 @@ func runServe(parent context.Context, f *serveFlags) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h := handlers.New(cfg, handlers.Options{Logger: log})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	hopts, err := bus.WithInventories(ctx, js, cfg, handlers.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	h := handlers.New(cfg, hopts)
 	w, err = bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
 	if err != nil {
 		return err

@@ -1,0 +1,197 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/handlers"
+)
+
+// DeadLetter is one message of the dead-letter stream: the original request bytes and
+// why they could not be handled.
+type DeadLetter struct {
+	Seq             uint64 // in the dead-letter stream
+	Subject         string
+	Stored          time.Time
+	Code            string
+	Error           string
+	OriginalSubject string
+	OriginalSeq     uint64
+	Attempts        int
+	FailedAt        time.Time
+	MessageID       string
+	Header          nats.Header
+	Data            []byte
+}
+
+// Tenant is the tenant the dead letter's subject names ("_" when the original subject
+// was unusable).
+func (d *DeadLetter) Tenant() string {
+	toks := strings.Split(d.Subject, ".")
+	if len(toks) >= 4 {
+		return toks[2]
+	}
+	return ""
+}
+
+// DLQFilter selects dead letters. Zero fields select everything.
+type DLQFilter struct {
+	Tenant string
+	Code   string
+	Since  time.Time
+	Seq    uint64
+}
+
+// Empty reports whether the filter selects everything.
+func (f DLQFilter) Empty() bool { return f == DLQFilter{} }
+
+func (f DLQFilter) match(d *DeadLetter) bool {
+	return (f.Code == "" || d.Code == f.Code) &&
+		(f.Since.IsZero() || !d.Stored.Before(f.Since)) &&
+		(f.Seq == 0 || d.Seq == f.Seq)
+}
+
+// DLQ reads, redrives and removes dead letters.
+type DLQ struct {
+	js   jetstream.JetStream
+	topo Topology
+}
+
+// NewDLQ works on the dead-letter stream of topo.
+func NewDLQ(js jetstream.JetStream, topo Topology) *DLQ { return &DLQ{js: js, topo: topo} }
+
+// List returns the dead letters the filter selects, oldest first.
+func (q *DLQ) List(ctx context.Context, f DLQFilter) ([]DeadLetter, error) {
+	if f.Seq != 0 {
+		d, err := q.Get(ctx, f.Seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if f.match(d) && (f.Tenant == "" || d.Tenant() == f.Tenant) {
+			return []DeadLetter{*d}, nil
+		}
+		return nil, nil
+	}
+	subject := q.topo.Prefix + ".dlq.>"
+	if f.Tenant != "" {
+		subject = q.topo.Prefix + ".dlq." + f.Tenant + ".>"
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}
+	if !f.Since.IsZero() {
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		since := f.Since
+		cfg.OptStartTime = &since
+	}
+	cons, err := q.js.OrderedConsumer(ctx, q.topo.DLQStream(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dead-letter stream: %w", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	left := int(info.NumPending)
+	var out []DeadLetter
+	for left > 0 {
+		batch, err := cons.Fetch(min(left, 500), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				return nil, err
+			}
+			d := fromMsg(meta.Sequence.Stream, m.Subject(), meta.Timestamp, m.Headers(), m.Data())
+			if f.match(d) {
+				out = append(out, *d)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+		left -= n
+	}
+	return out, nil
+}
+
+// Get returns the dead letter at seq.
+func (q *DLQ) Get(ctx context.Context, seq uint64) (*DeadLetter, error) {
+	s, err := q.js.Stream(ctx, q.topo.DLQStream())
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return nil, err
+	}
+	return fromMsg(m.Sequence, m.Subject, m.Time, m.Header, m.Data), nil
+}
+
+func fromMsg(seq uint64, subject string, stored time.Time, h nats.Header, data []byte) *DeadLetter {
+	d := &DeadLetter{Seq: seq, Subject: subject, Stored: stored, Header: h, Data: data}
+	d.Code = h.Get(handlers.HdrErrorCode)
+	d.Error = h.Get(handlers.HdrError)
+	d.OriginalSubject = h.Get(handlers.HdrOriginalSubject)
+	d.OriginalSeq, _ = strconv.ParseUint(h.Get(handlers.HdrOriginalSeq), 10, 64)
+	d.Attempts, _ = strconv.Atoi(h.Get(handlers.HdrAttempts))
+	d.FailedAt, _ = time.Parse(time.RFC3339, h.Get(handlers.HdrFailedAt))
+	d.MessageID = h.Get(handlers.HdrMessageID)
+	return d
+}
+
+// Replay republishes the dead letter's original bytes to its original subject and, once
+// JetStream has acknowledged that, removes the dead letter. The republish carries a
+// Nats-Msg-Id derived from the dead letter, so replaying the same one twice within the
+// duplicate window stores it once; beyond it, the envelope's messageId makes the second
+// copy a replay of the first's reply (CONTRACT.md section 6.2). It reports whether
+// JetStream took the republish as a duplicate.
+func (q *DLQ) Replay(ctx context.Context, d *DeadLetter) (duplicate bool, err error) {
+	if d.OriginalSubject == "" {
+		return false, fmt.Errorf("dead letter %d has no %s header", d.Seq, handlers.HdrOriginalSubject)
+	}
+	m := nats.NewMsg(d.OriginalSubject)
+	m.Data = d.Data
+	m.Header.Set(handlers.HdrMsgID, "dlq-replay:"+strconv.FormatUint(d.Seq, 10))
+	for _, k := range []string{handlers.HdrTraceParent, handlers.HdrTraceState} {
+		if v := d.Header.Get(k); v != "" {
+			m.Header.Set(k, v)
+		}
+	}
+	ack, err := q.js.PublishMsg(ctx, m)
+	if err != nil {
+		return false, fmt.Errorf("republish dead letter %d to %s: %w", d.Seq, d.OriginalSubject, err)
+	}
+	if err := q.Delete(ctx, d.Seq); err != nil {
+		return ack.Duplicate, err
+	}
+	return ack.Duplicate, nil
+}
+
+// Delete removes the dead letter at seq; one already gone is not an error.
+func (q *DLQ) Delete(ctx context.Context, seq uint64) error {
+	s, err := q.js.Stream(ctx, q.topo.DLQStream())
+	if err != nil {
+		return err
+	}
+	if err := s.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
+		!strings.Contains(err.Error(), "no message found") {
+		return fmt.Errorf("delete dead letter %d: %w", seq, err)
+	}
+	return nil
+}

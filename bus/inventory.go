@@ -1,0 +1,359 @@
+package bus
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/handlers"
+)
+
+// Inventory keeps a tenant's stock in a JetStream key-value bucket, where every partition
+// and every worker process sees the same count. It implements commerce.Inventory.
+//
+// Keys (one bucket per prefix, <PREFIX>_STOCK):
+//
+//	<tenant>.item.<item>      {"remaining": n, "holds": {"<checkout>": qty, …}}
+//	<tenant>.res.<checkout>   {"lines": [{item, qty}…], "held": bool}
+//
+// Every change is a compare-and-set on the key's revision, so concurrent workers never
+// lose each other's updates. A reservation writes its intent first (res.<checkout>), then
+// takes each item's quantity into that item's holds, then marks the intent held; a release
+// gives each hold back, then deletes the intent. Each step is idempotent per checkout (a
+// hold is taken or given back once), so a worker killed half-way and the redelivery that
+// follows leave the count right.
+//
+// An item's count starts from the configured stock the first time it is used; after that
+// the bucket is the truth (`nats kv put` it to restock).
+type Inventory struct {
+	kv     jetstream.KeyValue
+	tenant string
+	stock  map[string]*int64 // configured stock by item; nil: not counted
+
+	mu    sync.RWMutex
+	cache map[string]int64 // remaining by item key, kept current by a watcher
+}
+
+type stockValue struct {
+	Remaining int64            `json:"remaining"`
+	Holds     map[string]int64 `json:"holds,omitempty"`
+}
+
+type intent struct {
+	Lines []commerce.Reservation `json:"lines"`
+	Held  bool                   `json:"held"`
+}
+
+// StockBucket creates or opens the stock bucket of the topology.
+func StockBucket(ctx context.Context, js jetstream.JetStream, t Topology) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      strings.ToUpper(t.Prefix) + "_STOCK",
+		Description: "cartwright: stock counts and reservations",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: stock bucket: %w", err)
+	}
+	return kv, nil
+}
+
+// NewInventory serves tenant's stock from kv. stock is the configured stock by item id
+// (nil for items whose stock is not counted). It watches the bucket so that Available
+// needs no round trip; ctx ends the watch.
+func NewInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, stock map[string]*int64) (*Inventory, error) {
+	inv := &Inventory{kv: kv, tenant: tenant, stock: stock, cache: map[string]int64{}}
+	w, err := kv.Watch(ctx, tenant+".item.>", jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("bus: watch stock of %s: %w", tenant, err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		defer w.Stop()
+		initial := true
+		for e := range w.Updates() {
+			if e == nil {
+				if initial {
+					close(ready)
+					initial = false
+				}
+				continue
+			}
+			var v stockValue
+			if json.Unmarshal(e.Value(), &v) == nil {
+				inv.mu.Lock()
+				inv.cache[e.Key()] = v.Remaining
+				inv.mu.Unlock()
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return inv, nil
+}
+
+var keyToken = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// token makes an id usable as a key token (ids outside [A-Za-z0-9_-] are hex-encoded).
+func token(id string) string {
+	if keyToken.MatchString(id) {
+		return id
+	}
+	return "x" + hex.EncodeToString([]byte(id))
+}
+
+func (inv *Inventory) itemKey(id string) string { return inv.tenant + ".item." + token(id) }
+func (inv *Inventory) resKey(id string) string  { return inv.tenant + ".res." + token(id) }
+
+// Available implements commerce.Inventory from the watched copy: a hint for adding to a
+// cart; Reserve is the authority.
+func (inv *Inventory) Available(_ context.Context, itemID string) (int64, bool, error) {
+	s, known := inv.stock[itemID]
+	if !known {
+		return 0, false, nil
+	}
+	if s == nil {
+		return 0, true, nil
+	}
+	inv.mu.RLock()
+	n, ok := inv.cache[inv.itemKey(itemID)]
+	inv.mu.RUnlock()
+	if !ok {
+		return *s, false, nil
+	}
+	return n, false, nil
+}
+
+// Reserve implements commerce.Inventory.
+func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []commerce.Reservation) (bool, string, error) {
+	var counted []commerce.Reservation
+	for _, l := range lines {
+		s, known := inv.stock[l.ItemID]
+		if !known {
+			return false, l.ItemID, nil
+		}
+		if s != nil {
+			counted = append(counted, l)
+		}
+	}
+	if len(counted) == 0 {
+		return true, "", nil
+	}
+	key := inv.resKey(checkoutID)
+	in := intent{Lines: counted}
+	rev, err := inv.kv.Create(ctx, key, mustJSON(in))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		e, gerr := inv.kv.Get(ctx, key)
+		if gerr != nil {
+			return false, "", transient("read reservation", gerr)
+		}
+		if json.Unmarshal(e.Value(), &in) != nil {
+			return false, "", fmt.Errorf("bus: reservation %s is unreadable", key)
+		}
+		if in.Held {
+			return true, "", nil
+		}
+		rev = e.Revision() // a reservation interrupted half-way: finish it
+	} else if err != nil {
+		return false, "", transient("write reservation", err)
+	}
+	for _, l := range in.Lines {
+		ok, err := inv.take(ctx, checkoutID, l)
+		if err != nil {
+			return false, "", err
+		}
+		if !ok {
+			if err := inv.Release(ctx, checkoutID); err != nil {
+				return false, "", err
+			}
+			return false, l.ItemID, nil
+		}
+	}
+	in.Held = true
+	if _, err := inv.kv.Update(ctx, key, mustJSON(in), rev); err != nil {
+		return false, "", transient("mark reservation held", err)
+	}
+	return true, "", nil
+}
+
+// Release implements commerce.Inventory.
+func (inv *Inventory) Release(ctx context.Context, checkoutID string) error {
+	key := inv.resKey(checkoutID)
+	e, err := inv.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return nil
+	}
+	if err != nil {
+		return transient("read reservation", err)
+	}
+	var in intent
+	if json.Unmarshal(e.Value(), &in) != nil {
+		return fmt.Errorf("bus: reservation %s is unreadable", key)
+	}
+	for _, l := range in.Lines {
+		if err := inv.give(ctx, checkoutID, l); err != nil {
+			return err
+		}
+	}
+	if err := inv.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil &&
+		!errors.Is(err, jetstream.ErrKeyNotFound) {
+		return transient("delete reservation", err)
+	}
+	return nil
+}
+
+// take moves l's quantity from the item's remaining stock into the checkout's hold,
+// unless it is held already. It reports false when the item is short.
+func (inv *Inventory) take(ctx context.Context, checkoutID string, l commerce.Reservation) (bool, error) {
+	short := false
+	err := inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
+		if _, held := v.Holds[checkoutID]; held {
+			return false
+		}
+		if v.Remaining < l.Quantity {
+			short = true
+			return false
+		}
+		v.Remaining -= l.Quantity
+		if v.Holds == nil {
+			v.Holds = map[string]int64{}
+		}
+		v.Holds[checkoutID] = l.Quantity
+		return true
+	})
+	return !short, err
+}
+
+// give returns the checkout's hold on the item to its remaining stock, if there is one.
+func (inv *Inventory) give(ctx context.Context, checkoutID string, l commerce.Reservation) error {
+	return inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
+		q, held := v.Holds[checkoutID]
+		if !held {
+			return false
+		}
+		v.Remaining += q
+		delete(v.Holds, checkoutID)
+		return true
+	})
+}
+
+// cas applies change to the item's count with compare-and-set, retrying when another
+// writer got there first. change reports whether it changed anything.
+func (inv *Inventory) cas(ctx context.Context, itemID string, change func(*stockValue) bool) error {
+	key := inv.itemKey(itemID)
+	for attempt := 0; attempt < 100; attempt++ {
+		var v stockValue
+		var rev uint64
+		e, err := inv.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
+			if s := inv.stock[itemID]; s != nil {
+				v.Remaining = *s
+			}
+		case err != nil:
+			return transient("read stock", err)
+		default:
+			if err := json.Unmarshal(e.Value(), &v); err != nil {
+				return fmt.Errorf("bus: stock %s is unreadable: %w", key, err)
+			}
+			rev = e.Revision()
+		}
+		if !change(&v) {
+			return nil
+		}
+		if rev == 0 {
+			_, err = inv.kv.Create(ctx, key, mustJSON(v))
+		} else {
+			_, err = inv.kv.Update(ctx, key, mustJSON(v), rev)
+		}
+		if err == nil {
+			return nil
+		}
+		var apiErr *jetstream.APIError
+		if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+			continue // someone else changed it: read again
+		}
+		return transient("write stock", err)
+	}
+	return transient("write stock", errors.New("too much contention"))
+}
+
+func transient(op string, err error) error { return commerce.Transient("inventory: "+op, err) }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// TenantInventories opens the stock bucket and returns, for every tenant whose stock is
+// counted by the built-in provider, an Inventory kept in it, ready to be handed to
+// handlers.Options.Tenants. ctx bounds the bucket watches.
+func TenantInventories(ctx context.Context, js jetstream.JetStream, t Topology, tenants map[string]map[string]*int64) (map[string]*Inventory, error) {
+	kv, err := StockBucket(ctx, js, t)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Inventory, len(tenants))
+	for name, stock := range tenants {
+		inv, err := NewInventory(ctx, kv, name, stock)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = inv
+	}
+	return out, nil
+}
+
+// BuiltinStock returns the configured stock of every tenant, by item id (nil for items
+// whose stock is not counted).
+func BuiltinStock(cfg *config.Config) map[string]map[string]*int64 {
+	out := make(map[string]map[string]*int64, len(cfg.Tenants))
+	for name, t := range cfg.Tenants {
+		m := make(map[string]*int64, len(t.Builtin.Items))
+		for _, it := range t.Builtin.Items {
+			m[it.ID] = it.Stock
+		}
+		out[name] = m
+	}
+	return out
+}
+
+// WithInventories returns o with every tenant's stock kept in JetStream, unless o already
+// gives that tenant (or every tenant) an inventory.
+func WithInventories(ctx context.Context, js jetstream.JetStream, cfg *config.Config, o handlers.Options) (handlers.Options, error) {
+	if o.Providers.Inventory != nil {
+		return o, nil
+	}
+	invs, err := TenantInventories(ctx, js, Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions}, BuiltinStock(cfg))
+	if err != nil {
+		return o, err
+	}
+	tenants := make(map[string]handlers.Providers, len(invs))
+	for name, p := range o.Tenants {
+		tenants[name] = p
+	}
+	for name, inv := range invs {
+		p := tenants[name]
+		if p.Inventory == nil {
+			p.Inventory = inv
+		}
+		tenants[name] = p
+	}
+	o.Tenants = tenants
+	return o, nil
+}

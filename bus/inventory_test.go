@@ -1,0 +1,145 @@
+package bus_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/testenv"
+)
+
+// TestLastUnitsUnderConcurrency: 20 contexts, spread over the partitions, try to buy the
+// Canvas Cap (stock 5) at the same moment. Exactly 5 complete; 15 get out_of_stock; the
+// count ends at 0. Canceling one order gives its unit back to the next buyer.
+func TestLastUnitsUnderConcurrency(t *testing.T) {
+	w := testenv.StartWorker(t, nil, handlers.Options{})
+	c := testenv.NewClient(t, w.NATS.URL())
+	const buyers = 20
+	for i := 0; i < buyers; i++ {
+		ctx := fmt.Sprintf("cap%02d", i)
+		for j, data := range []map[string]any{
+			{"action": "create_checkout", "line_items": []any{map[string]any{"item": map[string]any{"id": "sku_cap"}, "quantity": 1}},
+				"buyer": map[string]any{"email": "b@example.com"}},
+			{"action": "set_shipping_address", "address": map[string]any{"street_address": "1 A St", "address_locality": "Austin",
+				"address_region": "TX", "postal_code": "73301", "address_country": "US"}},
+			{"action": "select_shipping_option", "option_id": "std"},
+		} {
+			r := decode(t, c.Send("demo", ctx, fmt.Sprintf("%s-%d", ctx, j), data))
+			if r.Error != nil {
+				t.Fatalf("%s step %d: %+v", ctx, j, r.Error)
+			}
+		}
+	}
+	type outcome struct {
+		ctx, status string
+		outOfStock  bool
+		order       string
+	}
+	results := make([]outcome, buyers)
+	var wg sync.WaitGroup
+	for i := 0; i < buyers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := fmt.Sprintf("cap%02d", i)
+			m, err := c.Request("demo", ctx, testenv.Envelope(ctx+"-pay", "", completeData("tok_visa")), nil)
+			if err != nil {
+				t.Errorf("%s: %v", ctx, err)
+				return
+			}
+			var r struct {
+				Result struct {
+					Parts []struct {
+						Data map[string]json.RawMessage `json:"data"`
+					} `json:"parts"`
+				} `json:"result"`
+			}
+			json.Unmarshal(m.Data, &r)
+			var co struct {
+				Status   string `json:"status"`
+				Messages []struct {
+					Code string `json:"code"`
+				} `json:"messages"`
+				Order *struct {
+					ID string `json:"id"`
+				} `json:"order"`
+			}
+			if len(r.Result.Parts) == 0 {
+				t.Errorf("%s: %s", ctx, m.Data)
+				return
+			}
+			json.Unmarshal(r.Result.Parts[0].Data["a2a.ucp.checkout"], &co)
+			o := outcome{ctx: ctx, status: co.Status}
+			for _, msg := range co.Messages {
+				o.outOfStock = o.outOfStock || msg.Code == "out_of_stock"
+			}
+			if co.Order != nil {
+				o.order = co.Order.ID
+			}
+			results[i] = o
+		}()
+	}
+	wg.Wait()
+	completed, short := 0, 0
+	var first outcome
+	for _, o := range results {
+		switch {
+		case o.status == "completed":
+			completed++
+			first = o
+		case o.outOfStock:
+			short++
+		default:
+			t.Errorf("%s: status %s without out_of_stock", o.ctx, o.status)
+		}
+	}
+	if completed != 5 || short != 15 {
+		t.Fatalf("completed %d, out of stock %d; want 5 and 15", completed, short)
+	}
+	if n := remaining(t, c, "sku_cap"); n != 0 {
+		t.Errorf("stock left: %d, want 0", n)
+	}
+
+	// One buyer cancels: the unit goes back, and a waiting buyer gets it.
+	r := decode(t, c.Send("demo", first.ctx, first.ctx+"-cancel", map[string]any{"action": "cancel_order", "order_id": first.order}))
+	if r.Error != nil {
+		t.Fatalf("cancel_order: %+v", r.Error)
+	}
+	if n := remaining(t, c, "sku_cap"); n != 1 {
+		t.Errorf("stock after the cancel: %d, want 1", n)
+	}
+	for _, o := range results {
+		if o.status != "completed" {
+			m := decode(t, c.Send("demo", o.ctx, o.ctx+"-pay2", completeData("tok_visa")))
+			if st := m.Result.Parts[0].Data.Checkout.Status; st != "completed" {
+				t.Errorf("%s after the cancel: %s, want completed", o.ctx, st)
+			}
+			break
+		}
+	}
+	if n := remaining(t, c, "sku_cap"); n != 0 {
+		t.Errorf("stock at the end: %d, want 0", n)
+	}
+}
+
+func remaining(t *testing.T, c *testenv.Client, item string) int64 {
+	t.Helper()
+	kv, err := c.JetStream().KeyValue(context.Background(), "A2A_STOCK")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(context.Background(), "demo.item."+item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Remaining int64 `json:"remaining"`
+	}
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Remaining
+}

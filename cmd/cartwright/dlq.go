@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/cartwright-dev/cartwright/bus"
+)
+
+type dlqFlags struct {
+	conn         connFlags
+	prefix       string
+	tenant, code string
+	since        string
+	seq          uint64
+	all, dryRun  bool
+	format       string
+	timeout      time.Duration
+}
+
+func (f *dlqFlags) register(cmd *cobra.Command, selecting bool) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.prefix, "prefix", "a2a", "subject prefix")
+	fs.StringVar(&f.tenant, "tenant", "", "only dead letters of this tenant")
+	fs.StringVar(&f.code, "code", "", "only dead letters with this error code (e.g. temporarily_unavailable)")
+	fs.StringVar(&f.since, "since", "", "only dead letters stored since then: a duration (2h) or an RFC 3339 time")
+	fs.Uint64Var(&f.seq, "seq", 0, "only the dead letter with this sequence number")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long the whole command may take")
+	if selecting {
+		fs.BoolVar(&f.all, "all", false, "act on every dead letter when no filter is given")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "show what would be done, do nothing")
+	}
+	f.conn.register(fs, "NATS server URL (default nats://127.0.0.1:4222; also NATS_URL)")
+}
+
+func (f *dlqFlags) filter() (bus.DLQFilter, error) {
+	flt := bus.DLQFilter{Tenant: f.tenant, Code: f.code, Seq: f.seq}
+	if f.since != "" {
+		if d, err := time.ParseDuration(f.since); err == nil {
+			flt.Since = time.Now().Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, f.since); err == nil {
+			flt.Since = t
+		} else {
+			return flt, usageErr("--since %q: want a duration like 2h or an RFC 3339 time", f.since)
+		}
+	}
+	return flt, nil
+}
+
+// open connects and returns the dead-letter queue and the selected dead letters.
+func (f *dlqFlags) open(ctx context.Context) (*bus.DLQ, []bus.DeadLetter, func(), error) {
+	flt, err := f.filter()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nc, err := clientConnect(&f.conn)
+	if err != nil {
+		return nil, nil, nil, &exitError{code: exitNoReply, err: fmt.Errorf("connect to NATS: %w", err)}
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	q := bus.NewDLQ(js, bus.Topology{Prefix: f.prefix})
+	dls, err := q.List(ctx, flt)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, &exitError{code: exitFailure, err: err}
+	}
+	return q, dls, nc.Close, nil
+}
+
+func newDLQ() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dlq",
+		Short: "Inspect and redrive dead letters",
+		Long: `Dead letters are envelopes cartwright could not handle: malformed ones
+(parse_error, invalid_envelope, envelope_too_large), ones whose provider kept failing
+(temporarily_unavailable), and ones that hit a bug (internal_error). Each keeps the
+original bytes and headers saying why (A2A-Error-Code, A2A-Error, A2A-Original-Subject,
+A2A-Original-Seq, A2A-Attempts, A2A-Failed-At).
+
+replay republishes the original bytes to the original subject and removes the dead
+letter once JetStream has acknowledged the republish. Replaying one twice has the effect
+of replaying it once.`,
+		Example: `  cartwright dlq ls
+  cartwright dlq ls --code temporarily_unavailable --since 2h --format json
+  cartwright dlq show --seq 42
+  cartwright dlq replay --code temporarily_unavailable --dry-run
+  cartwright dlq replay --tenant demo --all
+  cartwright dlq purge --code parse_error --since 24h`,
+	}
+	cmd.AddCommand(newDLQList(), newDLQShow(), newDLQReplay(), newDLQPurge())
+	return cmd
+}
+
+func newDLQList() *cobra.Command {
+	var f dlqFlags
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List dead letters (a table; --format json for scripts)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.format != "table" && f.format != "json" {
+				return usageErr("--format %q: want table or json", f.format)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			defer cancel()
+			_, dls, done, err := f.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if f.format == "json" {
+				return writeJSON(cmd.OutOrStdout(), dlqJSON(dls, false))
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SEQ\tSTORED\tCODE\tSUBJECT\tMESSAGE ID\tATTEMPTS\tERROR")
+			for _, d := range dls {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", d.Seq, d.Stored.UTC().Format(time.RFC3339),
+					d.Code, d.OriginalSubject, orDash(d.MessageID), d.Attempts, clip(d.Error, 60))
+			}
+			tw.Flush()
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d dead letter(s)\n", len(dls))
+			return nil
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().StringVar(&f.format, "format", "table", "table or json")
+	return cmd
+}
+
+func newDLQShow() *cobra.Command {
+	var f dlqFlags
+	cmd := &cobra.Command{
+		Use:     "show --seq N",
+		Short:   "Show one dead letter: its headers and the original envelope",
+		Args:    cobra.NoArgs,
+		Example: "  cartwright dlq show --seq 42",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.seq == 0 {
+				return usageErr("--seq is required")
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			defer cancel()
+			_, dls, done, err := f.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if len(dls) == 0 {
+				return &exitError{code: exitErrReply, err: fmt.Errorf("no dead letter with sequence %d", f.seq)}
+			}
+			return writeJSON(cmd.OutOrStdout(), dlqJSON(dls, true)[0])
+		},
+	}
+	f.register(cmd, false)
+	return cmd
+}
+
+func newDLQReplay() *cobra.Command {
+	var f dlqFlags
+	cmd := &cobra.Command{
+		Use:   "replay",
+		Short: "Republish dead letters to their original subjects, then remove them",
+		Args:  cobra.NoArgs,
+		Example: `  cartwright dlq replay --seq 42
+  cartwright dlq replay --code temporarily_unavailable --since 1h
+  cartwright dlq replay --all --dry-run`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return f.each(cmd, "replay", func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
+				_, err := q.Replay(ctx, d)
+				return err
+			})
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func newDLQPurge() *cobra.Command {
+	var f dlqFlags
+	cmd := &cobra.Command{
+		Use:     "purge",
+		Short:   "Remove dead letters without replaying them",
+		Args:    cobra.NoArgs,
+		Example: "  cartwright dlq purge --code parse_error --since 24h\n  cartwright dlq purge --all",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return f.each(cmd, "purge", func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
+				return q.Delete(ctx, d.Seq)
+			})
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+// each applies op to every selected dead letter, with a progress bar on a terminal and a
+// summary at the end. It stops at the first failure: what is left stays dead-lettered.
+func (f *dlqFlags) each(cmd *cobra.Command, verb string, op func(context.Context, *bus.DLQ, *bus.DeadLetter) error) error {
+	flt, err := f.filter()
+	if err != nil {
+		return err
+	}
+	if flt.Empty() && !f.all {
+		return usageErr("%s of every dead letter needs --all (or a filter: --tenant, --code, --since, --seq)", verb)
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	q, dls, done, err := f.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if f.dryRun {
+		for _, d := range dls {
+			fmt.Fprintf(out, "would %s %d (%s, %s)\n", verb, d.Seq, d.Code, d.OriginalSubject)
+		}
+		fmt.Fprintf(errw, "dry run: %d dead letter(s) would be %sed\n", len(dls), strings.TrimSuffix(verb, "e"))
+		return nil
+	}
+	bar := newProgress(errw, len(dls))
+	n := 0
+	for i := range dls {
+		if err := op(ctx, q, &dls[i]); err != nil {
+			bar.done()
+			fmt.Fprintf(errw, "%sd %d of %d; stopped at %d: %v\n", verb, n, len(dls), dls[i].Seq, err)
+			return &exitError{code: exitFailure, err: fmt.Errorf("%s stopped", verb)}
+		}
+		n++
+		bar.set(n)
+	}
+	bar.done()
+	fmt.Fprintf(errw, "%sd %d dead letter(s)\n", strings.TrimSuffix(verb, "e"), n)
+	return nil
+}
+
+// progress draws a bar on a terminal and nothing elsewhere.
+type progress struct {
+	w     io.Writer
+	total int
+	tty   bool
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil {
+			tty = st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return &progress{w: w, total: total, tty: tty && total > 1}
+}
+
+func (p *progress) set(n int) {
+	if !p.tty {
+		return
+	}
+	const width = 30
+	fill := width * n / max(p.total, 1)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d", strings.Repeat("#", fill), strings.Repeat(".", width-fill), n, p.total)
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func dlqJSON(dls []bus.DeadLetter, withBody bool) []map[string]any {
+	out := make([]map[string]any, 0, len(dls))
+	for _, d := range dls {
+		m := map[string]any{
+			"seq": d.Seq, "subject": d.Subject, "stored": d.Stored.UTC().Format(time.RFC3339Nano),
+			"code": d.Code, "error": d.Error, "original_subject": d.OriginalSubject,
+			"original_seq": d.OriginalSeq, "attempts": d.Attempts, "message_id": d.MessageID,
+		}
+		if !d.FailedAt.IsZero() {
+			m["failed_at"] = d.FailedAt.UTC().Format(time.RFC3339)
+		}
+		if withBody {
+			m["headers"] = d.Header
+			if json.Valid(d.Data) {
+				m["envelope"] = json.RawMessage(d.Data)
+			} else {
+				m["envelope_text"] = string(d.Data)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
