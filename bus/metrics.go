@@ -13,6 +13,7 @@ type Metrics struct {
 	Handle      prometheus.Histogram
 	Publish     prometheus.Histogram
 	OutboxRetry prometheus.Counter
+	Expired     prometheus.Counter
 }
 
 // NewMetrics registers the metrics with reg.
@@ -50,7 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cartwright_outbox_republished_total",
 			Help: "Messages published again from the outbox after a failed or interrupted publish.",
 		}),
+		Expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cartwright_checkouts_expired_total",
+			Help: "Open checkouts canceled because their expires_at passed.",
+		}),
 	}
-	reg.MustRegister(m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
+	reg.MustRegister(m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
 	return m
 }

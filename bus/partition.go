@@ -21,6 +21,8 @@ type partition struct {
 	blocked map[string]uint64
 	// gen is the worker's connection generation this partition last rewound at.
 	gen int64
+	// swept is when the partition last looked for expired checkouts.
+	swept time.Time
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -54,6 +56,7 @@ func (p *partition) run(ctx context.Context) {
 			}
 			continue
 		}
+		p.expire(ctx)
 		batch, err := p.cons.Fetch(size, jetstream.FetchMaxWait(w.cfg.Batch.MaxWait))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -97,6 +100,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) {
 	w := p.w
 	started := time.Now()
 	b := w.st.NewBatch()
+	b.Partition = p.n
 	acks := make([]jetstream.Msg, 0, len(msgs))
 	var naks []jetstream.Msg
 	hctx := context.WithoutCancel(ctx)
@@ -177,4 +181,48 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// expire cancels, about once a second, the partition's open checkouts whose expires_at
+// has passed with no envelope to notice it. It runs in the partition's loop, between
+// fetches, so that a context keeps a single writer; it commits and publishes like a batch
+// of envelopes.
+func (p *partition) expire(ctx context.Context) {
+	w := p.w
+	now := w.Clock()
+	if now.Sub(p.swept) < time.Second {
+		return
+	}
+	p.swept = now
+	refs, err := w.st.ExpiredContexts(p.n, now, 500)
+	if err != nil || len(refs) == 0 {
+		if err != nil {
+			w.log.Warn("looking for expired checkouts", "partition", p.n, "err", err)
+		}
+		return
+	}
+	b := w.st.NewBatch()
+	b.Partition = p.n
+	expired := 0
+	hctx := context.WithoutCancel(ctx)
+	for _, ref := range refs {
+		ok, err := w.h.Expire(hctx, b, ref, now)
+		if err != nil {
+			w.log.Warn("expiring a checkout; trying again later", "tenant", ref.Tenant, "context", ref.Context, "err", err)
+			b.Discard()
+			return
+		}
+		if ok {
+			expired++
+		}
+	}
+	outgoing := b.Outgoing()
+	w.pub.claim(outgoing)
+	if err := b.Commit(); err != nil {
+		w.pub.release(outgoing, false)
+		w.log.Warn("committing expired checkouts; trying again later", "err", err)
+		return
+	}
+	w.pub.publishClaimed(hctx, outgoing)
+	w.metrics.Expired.Add(float64(expired))
 }

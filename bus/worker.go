@@ -31,6 +31,10 @@ type Worker struct {
 
 	running atomic.Int32
 	started atomic.Bool
+	// Clock tells the time for expiring checkouts (default time.Now); tests move it.
+	// Envelopes take their time from the stream instead.
+	Clock func() time.Time
+
 	// gen counts connections to NATS: each partition rewinds its consumer when it sees a
 	// new one (see partition.rewind).
 	gen atomic.Int64
@@ -50,6 +54,7 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 		nc: nc, js: js, st: st, h: h, metrics: m, log: log,
 	}
 	w.pub = newPublisher(nc, js, st, log)
+	w.Clock = time.Now
 	return w, nil
 }
 

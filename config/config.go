@@ -63,7 +63,9 @@ func (n NATS) Embedded() bool { return n.URL == "" }
 type Batch struct {
 	// Size is the most envelopes fetched and committed at once (default 500).
 	Size int `yaml:"size"`
-	// MaxWait is how long a fetch waits to fill a batch (default 50 ms).
+	// MaxWait is how long one pull request stays open (default 500 ms). Envelopes are
+	// handled as they arrive, not when it ends; it bounds how long an idle partition
+	// waits before looking for expired checkouts and before a shutdown.
 	MaxWait time.Duration `yaml:"max_wait"`
 	// AckWait is the consumer's ack wait (default 30 s): a batch must be committed,
 	// replied to and acked within it.
@@ -101,7 +103,7 @@ func (c *Config) SetDefaults() {
 		c.Batch.Size = 500
 	}
 	if c.Batch.MaxWait == 0 {
-		c.Batch.MaxWait = 50 * time.Millisecond
+		c.Batch.MaxWait = 500 * time.Millisecond
 	}
 	if c.Batch.AckWait == 0 {
 		c.Batch.AckWait = 30 * time.Second

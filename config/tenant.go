@@ -146,6 +146,14 @@ type Providers struct {
 	Payments  Provider `yaml:"payments"`
 }
 
+// BuiltinInventory reports whether the tenant's stock is the built-in inventory's: the
+// stock of builtin.items, which `serve` keeps in JetStream. A tenant whose inventory is
+// http or none keeps no stock there.
+func (t *Tenant) BuiltinInventory() bool {
+	k := t.Providers.Inventory.Kind()
+	return k == "" || k == ProviderBuiltin
+}
+
 // Provider chooses one implementation of a provider: set one field.
 type Provider struct {
 	Builtin bool          `yaml:"builtin"`

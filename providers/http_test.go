@@ -350,3 +350,68 @@ func TestHTTPContextCanceled(t *testing.T) {
 		t.Errorf("%d hits after cancellation, want 1", n)
 	}
 }
+
+func TestHTTPReservations(t *testing.T) {
+	m := newMerchant(t)
+	m.on("PUT /v1/reservations/chk_1", func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusNoContent) })
+	m.json("PUT /v1/reservations/chk_2", 409, `{"short":"sku_cap","error":{"message":"2 left"}}`)
+	m.json("PUT /v1/reservations/chk_3", 409, `{"error":{"message":"short"}}`)
+	m.json("DELETE /v1/reservations/chk_1", 200, `{}`)
+	inv := must(providers.NewHTTPInventory(m.options()))
+	lines := []commerce.Reservation{{ItemID: "sku_tee", Quantity: 2}, {ItemID: "sku_cap", Quantity: 3}}
+
+	if ok, short, err := inv.Reserve(ctx, "chk_1", lines); !ok || short != "" || err != nil {
+		t.Errorf("Reserve(chk_1) = %v, %q, %v", ok, short, err)
+	}
+	if ok, short, err := inv.Reserve(ctx, "chk_2", lines); ok || short != "sku_cap" || err != nil {
+		t.Errorf("Reserve(chk_2) = %v, %q, %v; want short sku_cap", ok, short, err)
+	}
+	if _, _, err := inv.Reserve(ctx, "chk_3", lines); kindOf(t, err) != commerce.KindInternal {
+		t.Errorf("409 without the short item: %v", err)
+	}
+	if err := inv.Release(ctx, "chk_1"); err != nil {
+		t.Errorf("Release(chk_1): %v", err)
+	}
+	if err := inv.Release(ctx, "chk_9"); err != nil {
+		t.Errorf("Release of nothing held (404): %v", err)
+	}
+
+	h := m.Hits()[0]
+	got, _ := json.Marshal(h.Body)
+	if string(got) != `{"lines":[{"item_id":"sku_tee","quantity":2},{"item_id":"sku_cap","quantity":3}]}` {
+		t.Errorf("reservation body %s", got)
+	}
+}
+
+// A 4xx from a lookup is an answer: not retried.
+func TestHTTPLookup4xx(t *testing.T) {
+	m := newMerchant(t)
+	m.json("GET /v1/items/sku_1", 400, `{"error":{"message":"bad id"}}`)
+	m.json("GET /v1/items/sku_2", 403, `{"error":{"message":"token `+testToken+` revoked"}}`)
+	cat := must(providers.NewHTTPCatalog(m.options()))
+	for _, id := range []string{"sku_1", "sku_2"} {
+		if _, _, err := cat.Item(ctx, id); kindOf(t, err) != commerce.KindInternal {
+			t.Errorf("Item(%s): %v", id, err)
+		}
+	}
+	if n := len(m.Hits()); n != 2 {
+		t.Errorf("%d hits, want 2", n)
+	}
+}
+
+// A provider that echoes a secret back does not get it shown: not the payment token,
+// not the bearer token, not a custom header's value.
+func TestHTTPRedactsEchoes(t *testing.T) {
+	m := newMerchant(t)
+	m.json("POST /v1/payments/authorize", 422, `{"error":{"message":"token tok_visa unusable with key acme-eu or `+testToken+`"}}`)
+	pay := must(providers.NewHTTPPayments(m.options()))
+	_, err := pay.Authorize(ctx, payRequest("k"))
+	if kindOf(t, err) != commerce.KindInvalid || strings.Contains(err.Error(), "acme-eu") ||
+		!strings.Contains(err.Error(), "token [redacted] unusable") {
+		t.Errorf("422: %v", err)
+	}
+	m.json("POST /v1/payments/authorize", 402, `{"decline_reason":"tok_visa is blocked"}`)
+	if r, err := pay.Authorize(ctx, payRequest("k")); err != nil || r.DeclineReason != "[redacted] is blocked" {
+		t.Errorf("402: %+v, %v", r, err)
+	}
+}

@@ -17,6 +17,10 @@ import (
 //
 // A Batch is used by one goroutine.
 type Batch struct {
+	// Partition is the inbound partition whose envelopes the batch applies; it files the
+	// open checkouts the batch writes under that partition (see ExpiredContexts).
+	Partition int
+
 	s      *Store
 	b      *pebble.Batch
 	states map[string]commerce.State
@@ -52,11 +56,22 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 	return st, nil
 }
 
-// PutState replaces the context's state.
+// PutState replaces the context's state, and keeps the open-checkout index in step.
+// REQUIRES: the previous state was read through this batch (State), as Handle does.
 func (b *Batch) PutState(tenant, context string, st commerce.State) {
 	k := stateKey(tenant, context)
+	if prev, ok := b.states[string(k)]; ok && isOpen(prev.Checkout) {
+		b.b.Delete(openKey(b.Partition, prev.Checkout.ExpiresAt.UnixNano(), tenant, context), nil)
+	}
+	if isOpen(st.Checkout) {
+		b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), tenant, context), nil, nil)
+	}
 	b.states[string(k)] = st
 	b.b.Set(k, encode(st), nil)
+}
+
+func isOpen(c *commerce.Checkout) bool {
+	return c != nil && !c.Status.Final() && !c.ExpiresAt.IsZero()
 }
 
 // Record returns the idempotency record for (tenant, messageId), or nil.

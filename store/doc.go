@@ -25,8 +25,13 @@
 //	| 'x' | created-at unix nanos (8 bytes BE) 0x00      | empty: the expiry index of     |
 //	|     |   ('i' or 'q' key)                           | the two tables above           |
 //	| 'o' | outbox sequence (8 bytes, big-endian)        | a message to publish (JSON)    |
+//	| 'e' | partition (2 bytes BE) expires-at unix nanos | empty: open checkouts by when  |
+//	|     |   (8 bytes BE) tenant 0x00 context           | they expire, per partition     |
 //	| 'm' | name                                         | metadata                       |
 //	+-----+---------------------------------------------+--------------------------------+
+//
+// The open-checkout index lets each partition find, with one short scan, the checkouts
+// it must expire; it is kept by PutState in the same batch as the state.
 //
 // The expiry index is ordered by time, so that the sweeper removes expired records with
 // one short scan from the start of the table, without reading the records themselves.

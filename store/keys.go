@@ -9,6 +9,7 @@ const (
 	tagExpiry = 'x'
 	tagOutbox = 'o'
 	tagMeta   = 'm'
+	tagOpen   = 'e'
 )
 
 func stateKey(tenant, context string) []byte {
@@ -53,3 +54,14 @@ func metaKey(name string) []byte { return append([]byte{tagMeta}, name...) }
 
 // tagBounds returns the bounds of every key starting with the one-byte tag.
 func tagBounds(tag byte) (lower, upper []byte) { return []byte{tag}, []byte{tag + 1} }
+
+// openKey indexes an open checkout by its partition and expiry time.
+func openKey(partition int, expiresNanos int64, tenant, context string) []byte {
+	k := make([]byte, 11, 12+len(tenant)+len(context))
+	k[0] = tagOpen
+	binary.BigEndian.PutUint16(k[1:], uint16(partition))
+	binary.BigEndian.PutUint64(k[3:], uint64(expiresNanos))
+	k = append(k, tenant...)
+	k = append(k, 0)
+	return append(k, context...)
+}

@@ -26,6 +26,8 @@ type Worker struct {
 	Config  *config.Config
 	Options handlers.Options
 	Dir     string
+	// Clock, when set before Start, is the worker's clock for expiring checkouts.
+	Clock func() time.Time
 
 	Store  *store.Store
 	Worker *bus.Worker
@@ -89,6 +91,9 @@ func (w *Worker) Start() {
 	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(prometheus.NewRegistry()), w.Options.Logger)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w.Clock != nil {
+		bw.Clock = w.Clock
 	}
 	w.Store, w.Worker, w.Conn, w.cancel, w.done = st, bw, nc, cancel, make(chan error, 1)
 	go func() { w.done <- bw.Run(ctx) }()

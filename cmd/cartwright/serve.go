@@ -172,7 +172,13 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 
-	srv, err := serveHTTP(cfg.HTTPListen, reg, w, log)
+	br, err := bus.NewBridge(cfg, nc, bus.BridgeOptions{Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer br.Close()
+
+	srv, err := serveHTTP(cfg, reg, w, br, log)
 	if err != nil {
 		return err
 	}
@@ -183,8 +189,12 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}()
 
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir)
-	if err := w.Run(ctx); err != nil {
-		return err
+	runErr := w.Run(ctx)
+	// The worker has replied to what it held: bridge requests still waiting now get
+	// temporarily_unavailable (their envelopes are applied at the next start).
+	br.Close()
+	if runErr != nil {
+		return runErr
 	}
 	if err := nc.Drain(); err != nil {
 		log.Warn("draining the NATS connection", "err", err)
@@ -229,7 +239,12 @@ func connectRetrying(ctx context.Context, url string, opts []nats.Option, log *s
 	}
 }
 
-func serveHTTP(addr string, reg *prometheus.Registry, w *bus.Worker, log *slog.Logger) (*http.Server, error) {
+func serveHTTP(cfg *config.Config, reg *prometheus.Registry, w *bus.Worker, br *bus.Bridge, log *slog.Logger) (*http.Server, error) {
+	addr := cfg.HTTPListen
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--http-listen %s: %w", addr, err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/plain")
@@ -245,10 +260,14 @@ func serveHTTP(addr string, reg *prometheus.Registry, w *bus.Worker, log *slog.L
 		fmt.Fprintln(rw, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--http-listen %s: %w", addr, err)
-	}
+	// Discovery (docs/agents.md): URLs in the documents use the address as bound.
+	d := handlers.NewDiscovery(cfg, ln.Addr().String(), version)
+	mux.HandleFunc("GET /.well-known/ucp", d.Profile)
+	mux.HandleFunc("GET /.well-known/agent-card.json", d.AgentCard)
+	mux.HandleFunc("GET /a2a/{tenant}/.well-known/ucp", d.Profile)
+	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
+	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
+	mux.Handle(bus.BridgePattern, br)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

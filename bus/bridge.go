@@ -1,0 +1,416 @@
+package bus
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/envelopes"
+	"github.com/cartwright-dev/cartwright/handlers"
+)
+
+// BridgePattern is the http.ServeMux pattern the bridge is served under: the bridge reads
+// the tenant from its {tenant} wildcard.
+const BridgePattern = "/a2a/{tenant}"
+
+// Bridge is the A2A JSON-RPC binding over HTTP: POST /a2a/<tenant> with a message/send
+// request, exactly the envelope an agent would publish on the bus, answered with the
+// worker's reply. One request:
+//
+//	method  → 405 unless POST
+//	auth    → 401 unless the tenant's bearer token (constant-time compare), or, for a tenant
+//	          without tokens, a loopback caller
+//	size    → envelope_too_large over limits.max_envelope_bytes
+//	decode  → the errors envelopes.Decode gives (parse_error, invalid_envelope,
+//	          unsupported_method, ...), answered here: nothing reaches the bus
+//	tenant  → unknown_tenant
+//	context → params.message.contextId, or, when absent, one derived from the tenant and
+//	          messageId (so that a retry lands in the same context), returned to the agent
+//	          as the reply's contextId
+//	publish → the body, unchanged, to <prefix>.in.<tenant>.<context> through JetStream
+//	          (waiting for the PubAck), with A2A-Reply-To an inbox of this bridge and the
+//	          W3C traceparent/tracestate of the HTTP request
+//	reply   → its bytes as the HTTP body, or temporarily_unavailable when none came within
+//	          bridge.timeout
+//
+// Following JSON-RPC over HTTP as A2A uses it, every JSON-RPC response, error or not,
+// comes with HTTP 200; other statuses (401, 405) mean the request was not taken as
+// JSON-RPC at all. The A2A-Status, A2A-Error-Code, A2A-Replayed and A2A-Message-Id
+// headers of the reply are copied onto the HTTP response.
+//
+// A timeout does not lose the request: it is in A2A_IN and is applied once. The same
+// messageId sent again gets its reply (CONTRACT.md section 6), so a timed-out agent
+// retries the same bytes.
+//
+// All requests share one wildcard inbox subscription, _INBOX.<nuid>.*; each waits on its
+// own last token.
+type Bridge struct {
+	cfg     *config.Config
+	js      jetstream.JetStream
+	sub     *nats.Subscription
+	inbox   string // "_INBOX.<nuid>."
+	secrets map[string][][sha256.Size]byte
+	timeout time.Duration
+	log     *slog.Logger
+	metrics *bridgeMetrics
+
+	next    atomic.Uint64
+	mu      sync.Mutex
+	waiting map[string]chan *nats.Msg // by inbox token; nil while closed
+}
+
+// BridgeOptions tune a Bridge.
+type BridgeOptions struct {
+	Logger *slog.Logger
+	// Registerer, when set, receives the bridge's metrics.
+	Registerer prometheus.Registerer
+}
+
+// NewBridge subscribes the bridge's inbox on nc and reads the tenants' tokens (config.Bridge.
+// Secrets). Close unsubscribes it.
+func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := cfg.Bridge.Secrets()
+	if err != nil {
+		return nil, err
+	}
+	b := &Bridge{
+		cfg: cfg, js: js, inbox: nc.NewInbox() + ".",
+		secrets: map[string][][sha256.Size]byte{},
+		timeout: cfg.Bridge.Timeout, log: o.Logger,
+		metrics: newBridgeMetrics(o.Registerer),
+		waiting: map[string]chan *nats.Msg{},
+	}
+	if b.timeout <= 0 {
+		b.timeout = 10 * time.Second
+	}
+	for tenant, tokens := range secrets {
+		for _, tok := range tokens {
+			b.secrets[tenant] = append(b.secrets[tenant], sha256.Sum256([]byte(tok)))
+		}
+	}
+	b.sub, err = nc.Subscribe(b.inbox+"*", b.deliver)
+	if err != nil {
+		return nil, err
+	}
+	// Replies may come in bursts; do not let a slow HTTP client make the server drop them.
+	_ = b.sub.SetPendingLimits(-1, 256<<20)
+	return b, nil
+}
+
+// deliver hands a reply to the request waiting on its token; a late reply (after the
+// timeout) finds nobody and is dropped: a retry gets it again.
+func (b *Bridge) deliver(m *nats.Msg) {
+	token := strings.TrimPrefix(m.Subject, b.inbox)
+	b.mu.Lock()
+	ch := b.waiting[token]
+	delete(b.waiting, token)
+	b.mu.Unlock()
+	if ch != nil {
+		ch <- m // buffered: never blocks
+	}
+}
+
+// Close stops the bridge: requests still waiting are answered temporarily_unavailable (their
+// envelopes stay in A2A_IN and are applied; a retry gets the reply), later ones at once.
+func (b *Bridge) Close() error {
+	b.mu.Lock()
+	waiting := b.waiting
+	b.waiting = nil
+	b.mu.Unlock()
+	for _, ch := range waiting {
+		ch <- nil
+	}
+	if waiting == nil {
+		return nil
+	}
+	return b.sub.Unsubscribe()
+}
+
+// await registers a waiter for a new inbox token, or returns ok false once closed.
+func (b *Bridge) await() (token string, ch chan *nats.Msg, ok bool) {
+	token = strconv.FormatUint(b.next.Add(1), 36)
+	ch = make(chan *nats.Msg, 1)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.waiting == nil {
+		return "", nil, false
+	}
+	b.waiting[token] = ch
+	return token, ch, true
+}
+
+func (b *Bridge) forget(token string) {
+	b.mu.Lock()
+	if b.waiting != nil {
+		delete(b.waiting, token)
+	}
+	b.mu.Unlock()
+}
+
+// ServeHTTP implements http.Handler under BridgePattern.
+func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	outcome := b.serve(w, r)
+	b.metrics.observe(outcome, time.Since(start))
+}
+
+// The outcomes of a request, as counted by cartwright_bridge_requests_total.
+const (
+	outcomeOK           = "ok"           // a success reply
+	outcomeError        = "error_reply"  // an error reply from the worker
+	outcomeRejected     = "rejected"     // answered by the bridge: not sent to the bus
+	outcomeTimeout      = "timeout"      // no reply in time (or the bus refused the publish)
+	outcomeUnauthorized = "unauthorized" // 401
+	outcomeMethod       = "bad_method"   // 405
+	outcomeGone         = "client_gone"  // the HTTP client left before the reply
+)
+
+func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpError(w, http.StatusMethodNotAllowed, "the A2A JSON-RPC endpoint takes POST")
+		return outcomeMethod
+	}
+	tenant := r.PathValue("tenant")
+	if !b.authorized(tenant, r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cartwright"`)
+		httpError(w, http.StatusUnauthorized, "a bearer token of this tenant is required")
+		return outcomeUnauthorized
+	}
+
+	limit := b.cfg.Limits.MaxEnvelopeBytes
+	if limit <= 0 {
+		limit = envelopes.DefaultLimits().MaxEnvelopeBytes
+	}
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if !errors.As(err, &tooBig) {
+			return outcomeGone // the client went away mid-body: there is nobody to answer
+		}
+		b.reject(w, nil, "", commerce.E(commerce.KindMalformed, commerce.CodeEnvelopeTooLarge,
+			"envelope is over the limit of %d bytes", limit))
+		return outcomeRejected
+	}
+	env, err := envelopes.Decode(body, b.cfg.Limits)
+	if err != nil {
+		var id json.RawMessage
+		msgID := ""
+		if env != nil {
+			id, msgID = env.ID, env.MessageID
+		}
+		b.reject(w, id, msgID, commerce.AsError(err))
+		return outcomeRejected
+	}
+	if b.cfg.Tenants[tenant] == nil {
+		b.reject(w, env.ID, env.MessageID, commerce.E(commerce.KindMalformed, commerce.CodeUnknownTenant,
+			"tenant %q is not configured here", clipString(tenant)))
+		return outcomeRejected
+	}
+	contextID := ""
+	if env.ContextID != nil {
+		contextID = *env.ContextID
+		if !natsToken.MatchString(contextID) {
+			e := commerce.Invalid(env.Path()+".contextId", "contextId must be 1 to 64 of A-Z a-z 0-9 _ -")
+			b.reject(w, env.ID, env.MessageID, e)
+			return outcomeRejected
+		}
+	} else {
+		contextID = DeriveContextID(tenant, env.MessageID)
+	}
+
+	token, ch, ok := b.await()
+	if !ok {
+		b.unavailable(w, env, "the bridge is shutting down")
+		return outcomeTimeout
+	}
+	defer b.forget(token)
+	ctx, cancel := context.WithTimeout(r.Context(), b.timeout)
+	defer cancel()
+
+	m := nats.NewMsg(b.cfg.Prefix + ".in." + tenant + "." + contextID)
+	m.Data = body
+	m.Header.Set(handlers.HdrReplyTo, b.inbox+token)
+	if tp := r.Header.Get(handlers.HdrTraceParent); traceParent.MatchString(tp) {
+		m.Header.Set(handlers.HdrTraceParent, tp)
+		if ts := r.Header.Get(handlers.HdrTraceState); ts != "" && len(ts) <= 512 {
+			m.Header.Set(handlers.HdrTraceState, ts)
+		}
+	}
+	// No Nats-Msg-Id: a retry must reach the worker to be answered (CONTRACT.md section 2).
+	if _, err := b.js.PublishMsg(ctx, m); err != nil {
+		if r.Context().Err() != nil {
+			return outcomeGone
+		}
+		b.log.Warn("bridge: publish failed", "subject", m.Subject, "err", err)
+		b.unavailable(w, env, "the message bus did not take the message")
+		return outcomeTimeout
+	}
+
+	select {
+	case reply := <-ch:
+		if reply == nil {
+			b.unavailable(w, env, "the bridge is shutting down")
+			return outcomeTimeout
+		}
+		for _, h := range []string{handlers.HdrStatus, handlers.HdrErrorCode, handlers.HdrReplayed, handlers.HdrMessageID} {
+			if v := reply.Header.Get(h); v != "" {
+				w.Header().Set(h, v)
+			}
+		}
+		// A2A extension activation: the client asked for UCP's, and every reply speaks it.
+		if strings.Contains(r.Header.Get("X-A2A-Extensions"), handlers.UCPExtensionURI) {
+			w.Header().Set("X-A2A-Extensions", handlers.UCPExtensionURI)
+		}
+		writeJSON(w, http.StatusOK, reply.Data)
+		if reply.Header.Get(handlers.HdrStatus) == "error" {
+			return outcomeError
+		}
+		return outcomeOK
+	case <-ctx.Done():
+		if r.Context().Err() != nil {
+			return outcomeGone
+		}
+		b.unavailable(w, env, "no reply within "+b.timeout.String())
+		return outcomeTimeout
+	}
+}
+
+// authorized applies the tenant's tokens, or, for a tenant without any (unknown tenants
+// included), admits loopback callers only. Behind a reverse proxy on the same host every
+// caller is loopback: give such tenants tokens.
+func (b *Bridge) authorized(tenant string, r *http.Request) bool {
+	want := b.secrets[tenant]
+	if len(want) == 0 {
+		return loopback(r.RemoteAddr)
+	}
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	match := 0
+	for _, w := range want { // all of them, whatever matches: no timing hint of which
+		match |= subtle.ConstantTimeCompare(got[:], w[:])
+	}
+	return match == 1
+}
+
+func loopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// readBody reads at most limit bytes; more is an *http.MaxBytesError.
+func readBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error) {
+	if r.ContentLength > int64(limit) {
+		return nil, &http.MaxBytesError{Limit: int64(limit)}
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
+}
+
+// reject answers a request the bridge refuses itself, as the worker would have.
+func (b *Bridge) reject(w http.ResponseWriter, id json.RawMessage, messageID string, e *commerce.Error) {
+	w.Header().Set(handlers.HdrStatus, "error")
+	w.Header().Set(handlers.HdrErrorCode, e.Code)
+	if messageID != "" {
+		w.Header().Set(handlers.HdrMessageID, messageID)
+	}
+	writeJSON(w, http.StatusOK, envelopes.Wrap(id, envelopes.ErrorBody(e, messageID), true))
+}
+
+func (b *Bridge) unavailable(w http.ResponseWriter, env *envelopes.Envelope, why string) {
+	b.reject(w, env.ID, env.MessageID, commerce.E(commerce.KindTransient, commerce.CodeTemporarilyUnavailable,
+		"%s; the message is applied once: send the same messageId again for its reply", why))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// httpError answers a request that is not taken as JSON-RPC at all.
+func httpError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	writeJSON(w, status, b)
+}
+
+// DeriveContextID is the context of a message that names none: the same for every retry
+// of the message (so that its reply is found again), distinct per tenant and messageId.
+func DeriveContextID(tenant, messageID string) string {
+	sum := sha256.Sum256([]byte(tenant + "\x00" + messageID))
+	return "ctx-" + hex.EncodeToString(sum[:16])
+}
+
+var (
+	natsToken   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	traceParent = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
+)
+
+func clipString(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+type bridgeMetrics struct {
+	requests *prometheus.CounterVec
+	seconds  prometheus.Histogram
+}
+
+func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
+	m := &bridgeMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartwright_bridge_requests_total",
+			Help: "A2A JSON-RPC bridge requests, by outcome (ok, error_reply, rejected, timeout, unauthorized, bad_method, client_gone).",
+		}, []string{"outcome"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cartwright_bridge_seconds",
+			Help:    "Time from a bridge request to its HTTP answer.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.seconds)
+	}
+	return m
+}
+
+func (m *bridgeMetrics) observe(outcome string, d time.Duration) {
+	m.requests.WithLabelValues(outcome).Inc()
+	m.seconds.Observe(d.Seconds())
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// benchFlags are the settings of `cartwright bench`.
+type benchFlags struct {
+	n, contexts, partitions, batch, preload, latencyN int
+	items                                             string
+	data                                              string
+	json, skipLatency, skipBaseline                   bool
+	cpuProfile, memProfile                            string
+	conn                                              connFlags
+}
+
+// stepsPerContext is the size of the mix one context sends (see benchSteps).
+const stepsPerContext = 8
+
+func newBench() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the worker: throughput, latency, memory, against a bare JetStream consumer",
+		Long: `Measure the worker as serve runs it (embedded NATS with file storage, Pebble with one
+fsync per committed batch, the demo tenant, stock kept in JetStream).
+
+1. Publish --n envelopes over --contexts contexts (8 per context: create_checkout, three
+   add_item, set_buyer, set_shipping_address, select_shipping_option, complete_checkout
+   with tok_visa), all before the worker starts.
+2. Throughput: start the worker and time it until every envelope has its reply stored in
+   the reply stream and every partition's consumer has acknowledged everything.
+3. Latency: with the worker running, publish --latency-n envelopes for fresh contexts,
+   paced at half the measured throughput, and time publish → reply for each.
+4. Baseline: the same number of messages of the same sizes in an identical stream (another
+   subject space), consumed by one bare pull consumer (fetch 500, ack each).
+
+Peak RSS is the process's (worker, embedded NATS server and the bench's own client)
+during steps 2 and 3. --preload fills the store with that many stored checkouts first.
+Progress goes to stderr; the report to stdout (--json for scripts).`,
+		Example: `  cartwright bench
+  cartwright bench --n 2000 --json
+  cartwright bench --preload 1000000 --skip-latency
+  cartwright bench --cpuprofile cpu.out && go tool pprof -top cartwright cpu.out`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.resolve(cmd); err != nil {
+				return usageErr("%v", err)
+			}
+			return runBench(cmd.Context(), &f, cmd.OutOrStdout(), os.Stderr)
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&f.n, "n", 200000, "envelopes to publish for the throughput phase (8 per context)")
+	fs.IntVar(&f.contexts, "contexts", 0, "contexts the envelopes go to (default n/8; n defaults to 8 × contexts when only this is given)")
+	fs.IntVar(&f.partitions, "partitions", 0, "partitions of the inbound stream (default 16, as serve)")
+	fs.IntVar(&f.batch, "batch", 0, "most envelopes fetched and committed at once (default 500, as serve)")
+	fs.IntVar(&f.preload, "preload", 0, "checkouts to store before measuring (written straight to the store)")
+	fs.IntVar(&f.latencyN, "latency-n", 0, "envelopes of the latency phase (default n/2, rounded to whole contexts)")
+	fs.StringVar(&f.items, "items", "sku_tee,sku_mug,sku_gift", "the three items each context adds, comma-separated")
+	fs.StringVar(&f.data, "data", "", "directory for the store and the embedded NATS server, kept afterwards (default: a temporary directory, removed)")
+	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
+	fs.BoolVar(&f.skipLatency, "skip-latency", false, "skip the latency phase")
+	fs.BoolVar(&f.skipBaseline, "skip-baseline", false, "skip the baseline phase")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile, taken at the end of the throughput phase, to this file")
+	f.conn.register(fs, "use this NATS instead of starting an embedded one (the bench refuses streams that already exist)")
+	return cmd
+}
+
+// resolve derives the defaults that depend on other flags and checks the settings.
+func (f *benchFlags) resolve(cmd *cobra.Command) error {
+	nSet, cSet := cmd.Flags().Changed("n"), cmd.Flags().Changed("contexts")
+	if f.contexts == 0 || (nSet && !cSet) {
+		if f.n%stepsPerContext != 0 {
+			return fmt.Errorf("--n %d: the mix is %d envelopes per context, so --n must be a multiple of %d", f.n, stepsPerContext, stepsPerContext)
+		}
+		f.contexts = f.n / stepsPerContext
+	} else if !nSet {
+		f.n = stepsPerContext * f.contexts
+	}
+	if f.n < stepsPerContext || f.contexts < 1 {
+		return fmt.Errorf("--n %d, --contexts %d: need at least one context of %d envelopes", f.n, f.contexts, stepsPerContext)
+	}
+	if f.n != stepsPerContext*f.contexts {
+		return fmt.Errorf("--n %d over --contexts %d: the mix is %d envelopes per context, so --n must be %d × --contexts",
+			f.n, f.contexts, stepsPerContext, stepsPerContext)
+	}
+	if f.latencyN == 0 {
+		f.latencyN = f.n / 2
+	}
+	f.latencyN = max(stepsPerContext, f.latencyN/stepsPerContext*stepsPerContext)
+	if f.preload < 0 {
+		return fmt.Errorf("--preload %d is negative", f.preload)
+	}
+	if len(strings.Split(f.items, ",")) != 3 {
+		return fmt.Errorf("--items %q: name exactly three items", f.items)
+	}
+	return nil
+}

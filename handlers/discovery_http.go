@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/cartwright-dev/cartwright/config"
+)
+
+// Discovery serves the discovery documents of discovery.go over HTTP. Register its two
+// handlers under both the root and the per-tenant paths:
+//
+//	GET /.well-known/ucp                           Profile    (?tenant=T, else the default tenant)
+//	GET /a2a/{tenant}/.well-known/ucp              Profile
+//	GET /.well-known/agent-card.json               AgentCard  (?tenant=T, else the default tenant)
+//	GET /a2a/{tenant}/.well-known/agent-card.json  AgentCard
+//
+// The documents are public, as UCP requires of a business profile: they hold no secret,
+// and which tenants need a token is part of what they say.
+type Discovery struct {
+	cfg     *config.Config
+	listen  string
+	version string
+}
+
+// NewDiscovery serves cfg's documents for a listener bound to listen (host:port, as
+// bound: the real port when the configured one was 0), stating cartwright's version.
+func NewDiscovery(cfg *config.Config, listen, version string) *Discovery {
+	return &Discovery{cfg: cfg, listen: listen, version: version}
+}
+
+// Profile serves the UCP business profile.
+func (d *Discovery) Profile(w http.ResponseWriter, r *http.Request) {
+	d.serve(w, r, func(tenant string, site Site) (any, error) { return ProfileFor(d.cfg, tenant, site) })
+}
+
+// AgentCard serves the A2A agent card.
+func (d *Discovery) AgentCard(w http.ResponseWriter, r *http.Request) {
+	d.serve(w, r, func(tenant string, site Site) (any, error) { return AgentCardFor(d.cfg, tenant, site) })
+}
+
+func (d *Discovery) serve(w http.ResponseWriter, r *http.Request, doc func(string, Site) (any, error)) {
+	site := Site{BaseURL: BaseURL(d.cfg.Bridge.PublicURL, d.listen, r.Host), Version: d.version}
+	tenant := r.PathValue("tenant")
+	if tenant == "" {
+		tenant = r.URL.Query().Get("tenant")
+	}
+	if tenant == "" {
+		tenant = d.cfg.Bridge.DefaultTenant
+	}
+	if tenant == "" {
+		// Several tenants and none is the default: say where each one's documents are.
+		per := map[string]string{}
+		for _, t := range Tenants(d.cfg) {
+			per[t] = site.ProfileURL(d.cfg, t)
+		}
+		writeDoc(w, http.StatusNotFound, map[string]any{
+			"error":    "this server has several tenants and no default (bridge.default_tenant): ask for one",
+			"profiles": per,
+		})
+		return
+	}
+	v, err := doc(tenant, site)
+	if errors.Is(err, ErrUnknownTenant) {
+		writeDoc(w, http.StatusNotFound, map[string]string{"error": "no such tenant"})
+		return
+	}
+	if err != nil {
+		writeDoc(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeDoc(w, http.StatusOK, v)
+}
+
+func writeDoc(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
