@@ -319,11 +319,14 @@ func TenantInventories(ctx context.Context, js jetstream.JetStream, t Topology, 
 	return out, nil
 }
 
-// BuiltinStock returns the configured stock of every tenant, by item id (nil for items
-// whose stock is not counted).
+// BuiltinStock returns the configured stock of every tenant whose stock the built-in
+// provider counts, by item id (nil for items whose stock is not counted).
 func BuiltinStock(cfg *config.Config) map[string]map[string]*int64 {
 	out := make(map[string]map[string]*int64, len(cfg.Tenants))
 	for name, t := range cfg.Tenants {
+		if !t.BuiltinInventory() {
+			continue // its own service, or none: the tenant's configuration decides
+		}
 		m := make(map[string]*int64, len(t.Builtin.Items))
 		for _, it := range t.Builtin.Items {
 			m[it.ID] = it.Stock

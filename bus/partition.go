@@ -19,18 +19,28 @@ type partition struct {
 	// transient failure and went back to JetStream. Later envelopes of that context are
 	// returned too until it is through, so that a context's envelopes apply in order.
 	blocked map[string]uint64
-	// gen is the worker's connection generation this partition last rewound at.
+	// gen is the worker's connection generation this partition last rewound at (-1:
+	// rewind before the next fetch).
 	gen int64
+	// next is the consumer delivery sequence the next delivery must carry. JetStream
+	// numbers every delivery of a consumer, redeliveries included, from 1 after a reset:
+	// a delivery with a higher number means some were lost on the way (a connection that
+	// dropped with a pull in flight) and their envelopes would come back only after the
+	// ack wait, behind newer ones. The loop then rewinds instead of going on out of order.
+	next uint64
 	// swept is when the partition last looked for expired checkouts.
 	swept time.Time
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
-// stream order. A worker that starts (after a crash, say) or reconnects may have left
-// envelopes delivered but not acknowledged; JetStream would redeliver them only after the
-// ack wait, after newer envelopes of the same contexts, out of order. Rewinding puts them
-// first. Envelopes already applied come back too: their idempotency records turn them
-// into mere acknowledgements.
+// stream order. A worker that starts (after a crash, say), reconnects, or finds a gap in
+// the deliveries may have left envelopes delivered but not acknowledged; JetStream would
+// redeliver them only after the ack wait, after newer envelopes of the same contexts, out
+// of order. Rewinding puts them first. Envelopes already applied come back too: their
+// idempotency records turn them into mere acknowledgements.
+//
+// REQUIRES: no fetch of this partition is open (a pull still open would receive, and
+// lose, deliveries of the rewound consumer).
 func (p *partition) rewind(ctx context.Context) error {
 	gen := p.w.gen.Load()
 	if gen == p.gen {
@@ -40,9 +50,34 @@ func (p *partition) rewind(ctx context.Context) error {
 	if _, err := p.w.js.ResetConsumer(ctx, info.Stream, info.Name); err != nil {
 		return err
 	}
-	p.gen = gen
+	p.gen, p.next = gen, 1
 	clear(p.blocked)
 	return nil
+}
+
+// inOrder keeps the deliveries that follow on from the last one, in order. It drops
+// deliveries from before the last rewind, and at a gap it keeps what came before it and
+// asks for a rewind (lost reports true).
+func (p *partition) inOrder(msgs []jetstream.Msg) (keep []jetstream.Msg, lost bool) {
+	keep = msgs[:0]
+	for _, m := range msgs {
+		meta, err := m.Metadata()
+		if err != nil {
+			return keep, true
+		}
+		switch d := meta.Sequence.Consumer; {
+		case d < p.next:
+			continue // delivered before the rewind: it comes again
+		case d > p.next:
+			p.w.log.Warn("deliveries were lost on the way; rewinding", "partition", p.n,
+				"expected", p.next, "got", d)
+			p.gen = -1
+			return keep, true
+		}
+		p.next++
+		keep = append(keep, m)
+	}
+	return keep, false
 }
 
 func (p *partition) run(ctx context.Context) {
@@ -70,7 +105,11 @@ func (p *partition) run(ctx context.Context) {
 		// load an envelope waits for nobody.
 		ch := batch.Messages()
 		buf := make([]jetstream.Msg, 0, size)
+		lost := false
 		for m := range ch {
+			if lost {
+				continue // let the pull finish before rewinding
+			}
 			buf = append(buf[:0], m)
 		drain:
 			for len(buf) < size {
@@ -84,7 +123,10 @@ func (p *partition) run(ctx context.Context) {
 					break drain
 				}
 			}
-			p.process(ctx, buf)
+			buf, lost = p.inOrder(buf)
+			if len(buf) > 0 && !p.process(ctx, buf) {
+				lost = true
+			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
 			w.log.Debug("fetch ended", "partition", p.n, "err", err)
@@ -95,8 +137,9 @@ func (p *partition) run(ctx context.Context) {
 
 // process handles one chunk: handle each envelope into one batch, commit, publish, ack.
 // It runs to the end even when ctx is canceled, so that a shutdown never leaves a chunk
-// half done.
-func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) {
+// half done. It returns false when the chunk could not be committed: nothing of it
+// happened, and the partition must rewind before it goes on.
+func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 	w := p.w
 	started := time.Now()
 	b := w.st.NewBatch()
@@ -145,7 +188,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) {
 		}
 		// Nothing of the batch happened: its contexts wait for these envelopes to return.
 		p.gen = -1
-		return
+		return false
 	}
 	w.metrics.Commit.Observe(time.Since(t).Seconds())
 	w.metrics.BatchSize.Observe(float64(len(msgs)))
@@ -162,6 +205,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) {
 	for _, m := range naks {
 		_ = m.NakWithDelay(retryDelay(m))
 	}
+	return true
 }
 
 func retryDelay(m jetstream.Msg) time.Duration {

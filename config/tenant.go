@@ -111,7 +111,9 @@ func (t *Tenant) Wire(env commerce.Env) (commerce.Env, error) {
 		case kind == ProviderHTTP:
 			p, err := s.p.HTTP.build(s.name, env.Tenant)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("providers.%s.http.%w", s.name, err))
+				for _, err := range unjoin(err) {
+					errs = append(errs, fmt.Errorf("providers.%s.http.%w", s.name, err))
+				}
 				continue
 			}
 			s.set(&env, p)
@@ -371,21 +373,27 @@ func (h *HTTPProvider) build(name, tenant string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var p any
 	switch name {
 	case "catalog":
-		return providers.NewHTTPCatalog(o)
+		p, err = providers.NewHTTPCatalog(o)
 	case "inventory":
-		return providers.NewHTTPInventory(o)
+		p, err = providers.NewHTTPInventory(o)
 	case "shipping":
-		return providers.NewHTTPShipping(o)
+		p, err = providers.NewHTTPShipping(o)
 	case "tax":
-		return providers.NewHTTPTax(o)
+		p, err = providers.NewHTTPTax(o)
 	case "discounts":
-		return providers.NewHTTPDiscounts(o)
+		p, err = providers.NewHTTPDiscounts(o)
 	case "payments":
-		return providers.NewHTTPPayments(o)
+		p, err = providers.NewHTTPPayments(o)
+	default:
+		err = fmt.Errorf("no such provider as %s", name)
 	}
-	return nil, fmt.Errorf("%s: no such provider", name)
+	if err != nil {
+		return nil, fmt.Errorf("base_url: %w", err) // the only thing the adapters check
+	}
+	return p, nil
 }
 
 // options resolves h into the adapters' options, reading the secrets from the

@@ -178,7 +178,7 @@ func TestDiscoveryHTTP(t *testing.T) {
 		}
 		return rec, v
 	}
-	rec, v := get("/.well-known/ucp")
+	rec, _ := get("/.well-known/ucp")
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("root profile: %d %v", rec.Code, rec.Header())
 	}
@@ -186,11 +186,11 @@ func TestDiscoveryHTTP(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), `"endpoint": "http://shop.internal:8080/.well-known/agent-card.json"`) {
 		t.Errorf("root profile:\n%s", rec.Body)
 	}
-	rec, v = get("/.well-known/ucp?tenant=acme")
+	rec, _ = get("/.well-known/ucp?tenant=acme")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "http://shop.internal:8080/a2a/acme/.well-known/agent-card.json") {
 		t.Errorf("?tenant=acme: %d\n%s", rec.Code, rec.Body)
 	}
-	rec, v = get("/a2a/acme/.well-known/agent-card.json")
+	rec, v := get("/a2a/acme/.well-known/agent-card.json")
 	if rec.Code != 200 || v["url"] != "http://shop.internal:8080/a2a/acme" {
 		t.Errorf("acme card: %d %v", rec.Code, v["url"])
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
 
@@ -362,20 +363,18 @@ func errorMessage(body []byte) string {
 }
 
 // oneLine makes s fit a log line, a dead letter header or a buyer's message: printable,
-// single-spaced, at most max bytes.
-func oneLine(s string, max int) string {
+// single-spaced, at most limit bytes (and an ellipsis).
+func oneLine(s string, limit int) string {
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
-	if len(s) <= max {
+	if len(s) <= limit {
 		return s
 	}
-	cut := max
-	for cut > 0 && !utf8RuneStart(s[cut]) {
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + "…"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // redactURL drops the URL from a url.Error.
 func redactURL(err error) error {

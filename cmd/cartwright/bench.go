@@ -11,7 +11,7 @@ import (
 // benchFlags are the settings of `cartwright bench`.
 type benchFlags struct {
 	n, contexts, partitions, batch, preload, latencyN int
-	items                                             string
+	items, prefix, inventory                          string
 	data                                              string
 	json, skipLatency, skipBaseline                   bool
 	cpuProfile, memProfile                            string
@@ -62,6 +62,8 @@ Progress goes to stderr; the report to stdout (--json for scripts).`,
 	fs.IntVar(&f.preload, "preload", 0, "checkouts to store before measuring (written straight to the store)")
 	fs.IntVar(&f.latencyN, "latency-n", 0, "envelopes of the latency phase (default n/2, rounded to whole contexts)")
 	fs.StringVar(&f.items, "items", "sku_tee,sku_mug,sku_gift", "the three items each context adds, comma-separated")
+	fs.StringVar(&f.inventory, "inventory", "bucket", "where stock is kept: bucket (in JetStream, as serve) or memory (the built-in in-process count, to leave the bucket's cost out)")
+	fs.StringVar(&f.prefix, "prefix", "a2a", "subject prefix of the worker's streams")
 	fs.StringVar(&f.data, "data", "", "directory for the store and the embedded NATS server, kept afterwards (default: a temporary directory, removed)")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.skipLatency, "skip-latency", false, "skip the latency phase")
@@ -96,6 +98,9 @@ func (f *benchFlags) resolve(cmd *cobra.Command) error {
 	f.latencyN = max(stepsPerContext, f.latencyN/stepsPerContext*stepsPerContext)
 	if f.preload < 0 {
 		return fmt.Errorf("--preload %d is negative", f.preload)
+	}
+	if f.inventory != "bucket" && f.inventory != "memory" {
+		return fmt.Errorf("--inventory %q: bucket or memory", f.inventory)
 	}
 	if len(strings.Split(f.items, ",")) != 3 {
 		return fmt.Errorf("--items %q: name exactly three items", f.items)

@@ -239,6 +239,35 @@ bridge:
 			t.Errorf("%s: %+v", c.name, r.Error)
 		}
 	}
+	// The SDK, given the token by a call interceptor, reads acme's card and buys there.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	acmeCard, err := agentcard.DefaultResolver.Resolve(ctx, base+"/a2a/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := a2aclient.NewFromCard(ctx, acmeCard, a2aclient.WithInterceptors(bearer(tokB)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.DataPart{Data: map[string]any{"action": "create_checkout",
+		"line_items": []any{map[string]any{"item": map[string]any{"id": "sku_a"}, "quantity": 1}}}})
+	res, err := client.SendMessage(ctx, &a2a.MessageSendParams{Message: msg})
+	if err != nil {
+		t.Fatalf("SDK with the token: %v", err)
+	}
+	if c := checkoutPart(t, res.(*a2a.Message)); len(c.LineItems) != 1 || c.Currency != "USD" {
+		t.Errorf("SDK with the token: %+v", c)
+	}
+	anon, err := a2aclient.NewFromCard(ctx, acmeCard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.SendMessage(ctx, &a2a.MessageSendParams{Message: a2a.NewMessage(a2a.MessageRoleUser,
+		a2a.DataPart{Data: map[string]any{"action": "get_checkout"}})}); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("SDK without the token: %v", err)
+	}
+
 	// The token of one tenant is no key to another; a tenant without tokens is open here.
 	if code, r := post(t, base+"/a2a/shop", create("shop-1"), nil); code != 200 || r.Result == nil {
 		t.Errorf("shop, no token, from loopback: %d %+v", code, r.Error)
@@ -272,6 +301,16 @@ bridge:
 		t.Errorf("shop's profile: a2a endpoint %q", ep)
 	}
 }
+
+// bearer is an A2A SDK call interceptor that sends a bearer token.
+type bearer string
+
+func (b bearer) Before(ctx context.Context, req *a2aclient.Request) (context.Context, error) {
+	req.Meta["Authorization"] = []string{"Bearer " + string(b)}
+	return ctx, nil
+}
+
+func (bearer) After(context.Context, *a2aclient.Response) error { return nil }
 
 func getJSON[T any](t *testing.T, url string) *T {
 	t.Helper()
@@ -413,4 +452,52 @@ func jsonEqual(t *testing.T, a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestBridgeConfigErrors: serve refuses a bridge section it cannot honour, naming each
+// problem, before it starts anything. Tokens come from the environment only.
+func TestBridgeConfigErrors(t *testing.T) {
+	t.Setenv("CW_TEST_SHORT_TOKEN", "tok-xyzzy")
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad.yaml", `
+tenants:
+  acme:
+    builtin:
+      items: [{id: sku_a, title: Anvil, price: 9900}]
+bridge:
+  public_url: ftp://shop.example.com
+  timeout: 1ms
+  default_tenant: nobody
+  tokens:
+    acme: [{env: CW_TEST_UNSET_TOKEN_VAR}, {env: CW_TEST_SHORT_TOKEN}, {env: "not a name"}]
+    ghost: [{env: CW_TEST_SHORT_TOKEN}]
+`)
+	r := cw(t, "serve", "--config", bad, "--data", t.TempDir())
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"bridge.public_url", "bridge.timeout", "bridge.default_tenant",
+		"bridge.tokens.acme[0].env: CW_TEST_UNSET_TOKEN_VAR is not set",
+		"bridge.tokens.acme[1].env: the token in CW_TEST_SHORT_TOKEN is shorter than 16 bytes",
+		"bridge.tokens.acme[2].env", "bridge.tokens.ghost: not a configured tenant",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "xyzzy") {
+		t.Errorf("the token's value is in the message:\n%s", r.stderr)
+	}
+	inline := write("inline.yaml", "bridge:\n  tokens:\n    demo: [{token: s3cret-s3cret-s3cret}]\n")
+	if r := cw(t, "serve", "--config", inline, "--data", t.TempDir()); r.code != 2 || !strings.Contains(r.stderr, "token") {
+		t.Errorf("an inline token: exit %d: %s", r.code, r.stderr)
+	}
 }

@@ -227,7 +227,7 @@ func (f *dlqFlags) each(cmd *cobra.Command, verb string, op func(context.Context
 		for _, d := range dls {
 			fmt.Fprintf(out, "would %s %d (%s, %s)\n", verb, d.Seq, d.Code, d.OriginalSubject)
 		}
-		fmt.Fprintf(errw, "dry run: %d dead letter(s) would be %sed\n", len(dls), strings.TrimSuffix(verb, "e"))
+		fmt.Fprintf(errw, "dry run: %d dead letter(s) would be %s\n", len(dls), past(verb))
 		return nil
 	}
 	bar := newProgress(errw, len(dls))
@@ -235,14 +235,14 @@ func (f *dlqFlags) each(cmd *cobra.Command, verb string, op func(context.Context
 	for i := range dls {
 		if err := op(ctx, q, &dls[i]); err != nil {
 			bar.done()
-			fmt.Fprintf(errw, "%sd %d of %d; stopped at %d: %v\n", verb, n, len(dls), dls[i].Seq, err)
+			fmt.Fprintf(errw, "%s %d of %d; stopped at %d: %v\n", past(verb), n, len(dls), dls[i].Seq, err)
 			return &exitError{code: exitFailure, err: fmt.Errorf("%s stopped", verb)}
 		}
 		n++
 		bar.set(n)
 	}
 	bar.done()
-	fmt.Fprintf(errw, "%sd %d dead letter(s)\n", strings.TrimSuffix(verb, "e"), n)
+	fmt.Fprintf(errw, "%s %d dead letter(s)\n", past(verb), n)
 	return nil
 }
 
@@ -320,4 +320,11 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+func past(verb string) string {
+	if strings.HasSuffix(verb, "e") {
+		return verb + "d"
+	}
+	return verb + "ed"
 }

@@ -25,7 +25,7 @@ Every flag can also be set with an environment variable CARTWRIGHT_<FLAG>
 			return bindEnv(cmd)
 		},
 	}
-	root.AddCommand(newServe(), newCheckout(), newOrder(), newSend(), newDLQ(), newVersion())
+	root.AddCommand(newServe(), newCheckout(), newOrder(), newSend(), newDLQ(), newVersion(), newBench())
 	return root
 }
 

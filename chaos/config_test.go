@@ -1,0 +1,53 @@
+package chaos
+
+import (
+	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/providers"
+)
+
+// chaosYAML is the demo merchant with stock that never runs out: which of two contexts
+// gets the last unit depends on how partitions interleave, which the model cannot know.
+const chaosYAML = `
+http_listen: 127.0.0.1:0
+tenants:
+  demo:
+    currency: USD
+    checkout_ttl: 6h
+    escalation_limit: 100000
+    builtin:
+      items:
+        - {id: sku_tee, title: Cartwright Tee, price: 2500, stock: 100000000}
+        - {id: sku_mug, title: Enamel Mug, price: 1400, stock: 100000000}
+        - {id: sku_poster, title: Retired Poster, price: 900, stock: 0}
+        - {id: sku_gift, title: Gift Card, price: 5000, digital: true}
+      ship_to: [US]
+      shipping:
+        - {id: std, title: Standard, amount: 500, free_from: 10000}
+        - {id: exp, title: Express, amount: 1500}
+      tax_rates:
+        - {country: US, region: CA, basis_points: 825}
+      discounts:
+        - {code: SAVE10, title: 10% off, percent: 10}
+        - {code: FLAT5, title: $5 off, amount: 500}
+`
+
+func chaosConfig() *config.Config {
+	cfg, err := config.Parse([]byte(chaosYAML))
+	if err != nil {
+		panic(err)
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	return cfg
+}
+
+func buildEnv(t *config.Tenant, cfg *config.Config) (commerce.Env, error) {
+	return t.Builtin.Wire(commerce.Env{
+		Tenant:   "demo",
+		Policy:   t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity),
+		Payments: providers.NewMockPayments(),
+	}), nil
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// benchReport is what `cartwright bench` prints; --json prints it as is.
+type benchReport struct {
+	Machine  benchMachine      `json:"machine"`
+	Versions map[string]string `json:"versions"`
+	Settings benchSettings     `json:"settings"`
+
+	Preload    *benchPreload    `json:"preload,omitempty"`
+	Publish    benchRate        `json:"publish"`
+	Throughput benchThroughput  `json:"throughput"`
+	Latency    *benchLatency    `json:"latency,omitempty"`
+	Memory     benchMemory      `json:"memory"`
+	Outcomes   benchOutcomes    `json:"outcomes"`
+	Baseline   *benchRate       `json:"baseline,omitempty"`
+	Ratio      float64          `json:"ratio,omitempty"` // throughput / baseline
+	Notes      []string         `json:"notes,omitempty"`
+	Wall       benchWallSeconds `json:"wall_seconds"`
+}
+
+type benchMachine struct {
+	// LoadAverage is the one-minute load average when the run began and ended.
+	LoadAverage [2]float64 `json:"load_average"`
+	Cores       int        `json:"cores"`
+	GOMAXPROCS  int        `json:"gomaxprocs"`
+	OS          string     `json:"os"`
+	CPU         string     `json:"cpu"`
+}
+
+type benchSettings struct {
+	N          int      `json:"n"`
+	Contexts   int      `json:"contexts"`
+	LatencyN   int      `json:"latency_n"`
+	Partitions int      `json:"partitions"`
+	Batch      int      `json:"batch"`
+	MaxWaitMS  float64  `json:"batch_max_wait_ms"`
+	Preload    int      `json:"preload"`
+	Fsync      bool     `json:"fsync"`
+	NATS       string   `json:"nats"`
+	Items      []string `json:"items"`
+	Inventory  string   `json:"inventory"`
+	Mix        []string `json:"mix"`
+	Data       string   `json:"data"`
+}
+
+type benchPreload struct {
+	Checkouts int     `json:"checkouts"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+}
+
+// benchRate is a number of messages over a time.
+type benchRate struct {
+	Envelopes  int     `json:"envelopes"`
+	Seconds    float64 `json:"seconds"`
+	PerSecond  float64 `json:"per_second"`
+	AvgBytes   int     `json:"avg_bytes,omitempty"`
+	Consumers  int     `json:"consumers,omitempty"`
+	FetchBatch int     `json:"fetch_batch,omitempty"`
+}
+
+type benchThroughput struct {
+	benchRate
+	// FirstReplySeconds is how long after the worker's start the first reply was stored.
+	FirstReplySeconds float64 `json:"first_reply_seconds"`
+	// CPUSeconds is the CPU time of the whole process over the phase; CPUCores that
+	// divided by the phase's time (at most the machine's cores).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	CPUCores   float64 `json:"cpu_cores"`
+	// OthersCores is the CPU other processes of the machine used over the phase, in
+	// cores: what the figures were measured beside.
+	OthersCores float64 `json:"others_cores"`
+	benchBatches
+}
+
+// benchBatches is what the worker's own metrics say of a phase, per committed batch.
+type benchBatches struct {
+	Batches       int     `json:"batches"`
+	MeanBatch     float64 `json:"mean_batch"`
+	MeanHandleMS  float64 `json:"mean_handle_ms"`
+	MeanCommitMS  float64 `json:"mean_commit_ms"`
+	MeanPublishMS float64 `json:"mean_publish_ms"`
+}
+
+type benchLatency struct {
+	Envelopes int     `json:"envelopes"`
+	Received  int     `json:"received"`
+	Rate      float64 `json:"offered_per_second"`
+	Seconds   float64 `json:"seconds"`
+	P50MS     float64 `json:"p50_ms"`
+	P90MS     float64 `json:"p90_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	P999MS    float64 `json:"p99_9_ms"`
+	MaxMS     float64 `json:"max_ms"`
+	MeanMS    float64 `json:"mean_ms"`
+	// CPUCores is the process's CPU time over the phase divided by its time.
+	CPUCores    float64 `json:"cpu_cores"`
+	OthersCores float64 `json:"others_cores"`
+	benchBatches
+}
+
+type benchMemory struct {
+	// PeakRSSMiB is the process's peak resident set over the worker's phases (throughput
+	// and latency); WholeRunMiB over the whole run, the publishing and preload included.
+	PeakRSSMiB      float64 `json:"peak_rss_mib"`
+	PeakRSSSource   string  `json:"peak_rss_source"`
+	WholeRunMiB     float64 `json:"peak_rss_whole_run_mib"`
+	GoHeapInuseMiB  float64 `json:"go_heap_inuse_mib"`
+	GoSysMiB        float64 `json:"go_sys_mib"`
+	PebbleCacheMiB  float64 `json:"pebble_cache_mib"`
+	PebbleMemMiB    float64 `json:"pebble_memtables_mib"`
+	StoreOnDiskMiB  float64 `json:"store_on_disk_mib"`
+	StoreL0Files    int64   `json:"store_l0_files"`
+	StoreCompaction int64   `json:"store_compactions"`
+	// Over the throughput phase: WAL bytes per envelope, block cache hit rate.
+	WALBytesPerEnvelope int     `json:"wal_bytes_per_envelope"`
+	BlockCacheHitRate   float64 `json:"block_cache_hit_rate"`
+}
+
+type benchOutcomes struct {
+	// Contexts whose checkout ended completed, of those the throughput phase drove.
+	Completed   int            `json:"completed_checkouts"`
+	Contexts    int            `json:"contexts"`
+	ByStatus    map[string]int `json:"by_status,omitempty"`
+	ByOutcome   map[string]int `json:"envelopes_by_outcome"`
+	DeadLetters uint64         `json:"dead_letters"`
+	Events      uint64         `json:"events"`
+}
+
+type benchWallSeconds struct {
+	Total   float64 `json:"total"`
+	Preload float64 `json:"preload,omitempty"`
+}
+
+func secs(d time.Duration) float64 { return d.Seconds() }
+func ms(d time.Duration) float64   { return float64(d.Microseconds()) / 1000 }
+
+func (r *benchReport) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func (r *benchReport) writeTable(out io.Writer) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	defer w.Flush()
+	row := func(k, format string, args ...any) { fmt.Fprintf(w, "%s\t%s\n", k, fmt.Sprintf(format, args...)) }
+	s := r.Settings
+	fmt.Fprintln(w, "MACHINE AND SETTINGS\t")
+	row("machine", "%d cores (GOMAXPROCS %d), %s, %s; load average %.2f at the start, %.2f at the end",
+		r.Machine.Cores, r.Machine.GOMAXPROCS, r.Machine.OS, r.Machine.CPU, r.Machine.LoadAverage[0], r.Machine.LoadAverage[1])
+	keys := make([]string, 0, len(r.Versions))
+	for k := range r.Versions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var vs []string
+	for _, k := range keys {
+		vs = append(vs, k+" "+r.Versions[k])
+	}
+	row("versions", "%s", strings.Join(vs, ", "))
+	row("envelopes", "%d over %d contexts (8 each: %s)", s.N, s.Contexts, strings.Join(s.Mix, ", "))
+	row("items", "%s; stock kept in: %s", strings.Join(s.Items, ", "), s.Inventory)
+	row("worker", "%d partitions, batch %d (max wait %.0f ms), fsync on every commit: %v", s.Partitions, s.Batch, s.MaxWaitMS, s.Fsync)
+	row("stored checkouts", "%d preloaded", s.Preload)
+	row("nats", "%s", s.NATS)
+	row("data", "%s", s.Data)
+	if p := r.Preload; p != nil {
+		row("preload", "%d checkouts in %.1f s (%.0f/s)", p.Checkouts, p.Seconds, p.PerSecond)
+	}
+	fmt.Fprintln(w, "\t")
+	fmt.Fprintln(w, "RESULTS\t")
+	row("publish (before the worker)", "%d envelopes in %.2f s: %.0f/s, %d bytes each on average",
+		r.Publish.Envelopes, r.Publish.Seconds, r.Publish.PerSecond, r.Publish.AvgBytes)
+	t := r.Throughput
+	row("throughput", "%.0f envelopes/s (%d in %.2f s; first reply after %.3f s)", t.PerSecond, t.Envelopes, t.Seconds, t.FirstReplySeconds)
+	row("  CPU", "%.1f s, %.2f of %d cores busy (other processes: %.2f cores)", t.CPUSeconds, t.CPUCores, r.Machine.Cores, t.OthersCores)
+	t.benchBatches.row(row)
+	if b := r.Baseline; b != nil {
+		row("baseline (bare consumer)", "%.0f messages/s (%d in %.2f s; %d consumer, fetch %d, ack each)",
+			b.PerSecond, b.Envelopes, b.Seconds, b.Consumers, b.FetchBatch)
+		row("cartwright / baseline", "%.3f", r.Ratio)
+	}
+	if l := r.Latency; l != nil {
+		row("latency at half load", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
+			l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)
+		row("", "(%d of %d replies; offered %.0f/s for %.1f s; publish → reply; %.2f cores busy, others %.2f)",
+			l.Received, l.Envelopes, l.Rate, l.Seconds, l.CPUCores, l.OthersCores)
+		l.benchBatches.row(row)
+	}
+	m := r.Memory
+	row("peak RSS (worker phases)", "%.0f MiB (%s)", m.PeakRSSMiB, m.PeakRSSSource)
+	row("peak RSS (whole run)", "%.0f MiB", m.WholeRunMiB)
+	row("  at the end of throughput", "Go heap in use %.0f MiB, Go sys %.0f MiB; Pebble cache %.0f MiB, memtables %.0f MiB",
+		m.GoHeapInuseMiB, m.GoSysMiB, m.PebbleCacheMiB, m.PebbleMemMiB)
+	row("store", "%.0f MiB on disk, %d L0 files; over the throughput phase: %d compactions, %d WAL bytes per envelope, block cache hit rate %.1f %%",
+		m.StoreOnDiskMiB, m.StoreL0Files, m.StoreCompaction, m.WALBytesPerEnvelope, 100*m.BlockCacheHitRate)
+	o := r.Outcomes
+	row("outcomes", "%d of %d checkouts completed; %d dead letters; %d events", o.Completed, o.Contexts, o.DeadLetters, o.Events)
+	var outs []string
+	for k, v := range o.ByOutcome {
+		outs = append(outs, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(outs)
+	row("  envelopes", "%s", strings.Join(outs, ", "))
+	for _, n := range r.Notes {
+		row("note", "%s", n)
+	}
+	row("wall time", "%.1f s", r.Wall.Total)
+}
+
+func (b benchBatches) row(row func(k, format string, args ...any)) {
+	row("  per batch", "%d batches, %.1f envelopes each; handle %.2f ms, commit %.2f ms, publish %.2f ms",
+		b.Batches, b.MeanBatch, b.MeanHandleMS, b.MeanCommitMS, b.MeanPublishMS)
+}
