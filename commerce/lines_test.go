@@ -86,8 +86,10 @@ func TestCreateAfterFinal(t *testing.T) {
 func TestAddItem(t *testing.T) {
 	h := newHarness(t)
 	h.must(commerce.CreateCheckout{})
-	c := h.must(commerce.AddItem{ItemID: "sku_cap", Quantity: 3}).Checkout
-	c = h.must(commerce.AddItem{ItemID: "sku_cap", Quantity: 2}).Checkout
+	if c := h.must(commerce.AddItem{ItemID: "sku_cap", Quantity: 3}).Checkout; c.LineItems[0].Quantity != 3 {
+		t.Fatalf("first add: %+v", c.LineItems)
+	}
+	c := h.must(commerce.AddItem{ItemID: "sku_cap", Quantity: 2}).Checkout
 	if len(c.LineItems) != 1 || c.LineItems[0].Quantity != 5 || c.LineItems[0].Totals[0].Amount != 10000 {
 		t.Fatalf("lines %+v", c.LineItems)
 	}

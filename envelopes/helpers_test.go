@@ -1,7 +1,6 @@
 package envelopes
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/cartwright-dev/cartwright/commerce"
@@ -29,14 +28,6 @@ func rpcMsg(m string) string {
 }
 
 func int64p(n int64) *int64 { return &n }
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
 
 // sampleCheckout is a checkout with a bit of everything.
 func sampleCheckout() *commerce.Checkout {
