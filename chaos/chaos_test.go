@@ -51,9 +51,11 @@ func TestChaos(t *testing.T) {
 	started := time.Now()
 
 	ns := testenv.StartTestNATS(t)
+	pay, payURL := newProcessor(t)
+	t.Setenv("CHAOS_PAY_TOKEN", payToken)
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "chaos.yaml")
-	if err := os.WriteFile(cfgFile, []byte(chaosYAML), 0o644); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(chaosConfigText(payURL)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	proc := testenv.StartServe(t, "--config", cfgFile, "--nats-url", ns.URL(), "--data", filepath.Join(dir, "data"),
@@ -123,7 +125,19 @@ func TestChaos(t *testing.T) {
 	proc.Restart()
 	wg.Wait()
 
-	rep := check(t, c, main, conflicts, conflictReplies)
+	rep := check(t, c, payURL, main, conflicts, conflictReplies)
+	// The processor outlived every kill: nothing was charged twice, and every completed
+	// checkout was charged.
+	charged := pay.charged()
+	for chk, n := range charged {
+		if n != 1 {
+			t.Errorf("checkout %s was charged %d times", chk, n)
+		}
+	}
+	if len(charged) != rep.events["checkout.completed"] {
+		t.Errorf("%d checkouts charged, %d completed", len(charged), rep.events["checkout.completed"])
+	}
+	rep.charged = len(charged)
 	if err := proc.Terminate(); err != nil {
 		t.Error(err)
 	}
@@ -233,7 +247,7 @@ type report struct {
 	replies, errorReplies, deadLetters                                int
 	completed, canceled, open                                         int
 	events                                                            map[string]int
-	kills                                                             int
+	kills, charged                                                    int
 	duration                                                          time.Duration
 }
 
@@ -244,7 +258,8 @@ func (r report) String() string {
 	fmt.Fprintf(&b, "  distinct messageIds %d, republished %d, conflicting %d, malformed %d\n",
 		r.distinctIDs, r.republished, r.conflicts, r.malformed)
 	fmt.Fprintf(&b, "  replies stored %d (errors %d), dead letters %d\n", r.replies, r.errorReplies, r.deadLetters)
-	fmt.Fprintf(&b, "  checkouts at the end: %d completed, %d canceled, %d open\n", r.completed, r.canceled, r.open)
+	fmt.Fprintf(&b, "  checkouts at the end: %d completed, %d canceled, %d open; %d checkouts charged, each once\n",
+		r.completed, r.canceled, r.open, r.charged)
 	var types []string
 	for k := range r.events {
 		types = append(types, k)

@@ -89,7 +89,7 @@ func (m *model) apply(t *testing.T, s stored) (malformed bool) {
 	return false
 }
 
-func check(t *testing.T, c *testenv.Client, main, conflicts []envelope, conflictReplies []*nats.Msg) report {
+func check(t *testing.T, c *testenv.Client, payURL string, main, conflicts []envelope, conflictReplies []*nats.Msg) report {
 	t.Helper()
 	js := c.JetStream()
 	in := collect(t, js, "A2A_IN", 0)
@@ -98,7 +98,7 @@ func check(t *testing.T, c *testenv.Client, main, conflicts []envelope, conflict
 	evt := collect(t, js, "A2A_EVT", 0)
 	rep := report{envelopes: len(main) + len(conflicts), stored: len(in), deadLetters: len(dlq), replies: len(out), events: map[string]int{}}
 
-	cfg := chaosConfig()
+	cfg := chaosConfig(payURL)
 	m := newModel(cfg)
 	malformedSeqs := map[uint64]bool{}
 	for _, s := range in {

@@ -1,6 +1,8 @@
 package chaos
 
 import (
+	"strings"
+
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/providers"
@@ -30,10 +32,20 @@ tenants:
       discounts:
         - {code: SAVE10, title: 10% off, percent: 10}
         - {code: FLAT5, title: $5 off, amount: 500}
+    providers:
+      payments: {http: {base_url: PAYMENTS_URL, token_env: CHAOS_PAY_TOKEN}}
 `
 
-func chaosConfig() *config.Config {
-	cfg, err := config.Parse([]byte(chaosYAML))
+// payToken is the bearer token the worker sends the processor (via CHAOS_PAY_TOKEN).
+const payToken = "chaos-test-token-0123456789"
+
+// chaosConfigText is the configuration with the processor's URL filled in.
+func chaosConfigText(paymentsURL string) string {
+	return strings.Replace(chaosYAML, "PAYMENTS_URL", paymentsURL, 1)
+}
+
+func chaosConfig(paymentsURL string) *config.Config {
+	cfg, err := config.Parse([]byte(chaosConfigText(paymentsURL)))
 	if err != nil {
 		panic(err)
 	}
@@ -44,6 +56,8 @@ func chaosConfig() *config.Config {
 	return cfg
 }
 
+// buildEnv is the model's environment: the tenant's built-in data, and the mock payment
+// handler, which answers the test tokens as the test's processor does.
 func buildEnv(t *config.Tenant, cfg *config.Config) (commerce.Env, error) {
 	return t.Builtin.Wire(commerce.Env{
 		Tenant:   "demo",

@@ -16,16 +16,18 @@ type benchReport struct {
 	Versions map[string]string `json:"versions"`
 	Settings benchSettings     `json:"settings"`
 
-	Preload    *benchPreload    `json:"preload,omitempty"`
-	Publish    benchRate        `json:"publish"`
-	Throughput benchThroughput  `json:"throughput"`
-	Latency    *benchLatency    `json:"latency,omitempty"`
-	Memory     benchMemory      `json:"memory"`
-	Outcomes   benchOutcomes    `json:"outcomes"`
-	Baseline   *benchRate       `json:"baseline,omitempty"`
-	Ratio      float64          `json:"ratio,omitempty"` // throughput / baseline
-	Notes      []string         `json:"notes,omitempty"`
-	Wall       benchWallSeconds `json:"wall_seconds"`
+	Preload    *benchPreload   `json:"preload,omitempty"`
+	Publish    benchRate       `json:"publish"`
+	Throughput benchThroughput `json:"throughput"`
+	Latency    *benchLatency   `json:"latency,omitempty"`
+	Memory     benchMemory     `json:"memory"`
+	Outcomes   benchOutcomes   `json:"outcomes"`
+	Baseline   *benchRate      `json:"baseline,omitempty"`
+	Ratio      float64         `json:"ratio,omitempty"` // throughput / baseline
+	// CPURatio is the baseline's CPU per message over cartwright's per envelope.
+	CPURatio float64          `json:"cpu_ratio,omitempty"`
+	Notes    []string         `json:"notes,omitempty"`
+	Wall     benchWallSeconds `json:"wall_seconds"`
 }
 
 type benchMachine struct {
@@ -61,12 +63,14 @@ type benchPreload struct {
 
 // benchRate is a number of messages over a time.
 type benchRate struct {
-	Envelopes  int     `json:"envelopes"`
-	Seconds    float64 `json:"seconds"`
-	PerSecond  float64 `json:"per_second"`
-	AvgBytes   int     `json:"avg_bytes,omitempty"`
-	Consumers  int     `json:"consumers,omitempty"`
-	FetchBatch int     `json:"fetch_batch,omitempty"`
+	Envelopes int     `json:"envelopes"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+	// CPUMicrosPer is the process's CPU time per message (baseline only).
+	CPUMicrosPer float64 `json:"cpu_us_per_message,omitempty"`
+	AvgBytes     int     `json:"avg_bytes,omitempty"`
+	Consumers    int     `json:"consumers,omitempty"`
+	FetchBatch   int     `json:"fetch_batch,omitempty"`
 }
 
 type benchThroughput struct {
@@ -80,6 +84,9 @@ type benchThroughput struct {
 	// OthersCores is the CPU other processes of the machine used over the phase, in
 	// cores: what the figures were measured beside.
 	OthersCores float64 `json:"others_cores"`
+	// CPUMicrosPer is the process's CPU time per envelope, a figure that other processes
+	// disturb less than the rate.
+	CPUMicrosPer float64 `json:"cpu_us_per_envelope"`
 	benchBatches
 }
 
@@ -110,18 +117,20 @@ type benchLatency struct {
 }
 
 type benchMemory struct {
-	// PeakRSSMiB is the process's peak resident set over the worker's phases (throughput
-	// and latency); WholeRunMiB over the whole run, the publishing and preload included.
-	PeakRSSMiB      float64 `json:"peak_rss_mib"`
-	PeakRSSSource   string  `json:"peak_rss_source"`
-	WholeRunMiB     float64 `json:"peak_rss_whole_run_mib"`
-	GoHeapInuseMiB  float64 `json:"go_heap_inuse_mib"`
-	GoSysMiB        float64 `json:"go_sys_mib"`
-	PebbleCacheMiB  float64 `json:"pebble_cache_mib"`
-	PebbleMemMiB    float64 `json:"pebble_memtables_mib"`
-	StoreOnDiskMiB  float64 `json:"store_on_disk_mib"`
-	StoreL0Files    int64   `json:"store_l0_files"`
-	StoreCompaction int64   `json:"store_compactions"`
+	// PeakRSSMiB is the process's peak resident set over the throughput phase (the
+	// worker, the embedded NATS server, the bench's client); LatencyPeakRSSMiB over the
+	// latency phase; WholeRunMiB over the whole run, preload and publishing included.
+	PeakRSSMiB        float64 `json:"peak_rss_mib"`
+	PeakRSSSource     string  `json:"peak_rss_source"`
+	LatencyPeakRSSMiB float64 `json:"latency_peak_rss_mib,omitempty"`
+	WholeRunMiB       float64 `json:"peak_rss_whole_run_mib"`
+	GoHeapInuseMiB    float64 `json:"go_heap_inuse_mib"`
+	GoSysMiB          float64 `json:"go_sys_mib"`
+	PebbleCacheMiB    float64 `json:"pebble_cache_mib"`
+	PebbleMemMiB      float64 `json:"pebble_memtables_mib"`
+	StoreOnDiskMiB    float64 `json:"store_on_disk_mib"`
+	StoreL0Files      int64   `json:"store_l0_files"`
+	StoreCompaction   int64   `json:"store_compactions"`
 	// Over the throughput phase: WAL bytes per envelope, block cache hit rate.
 	WALBytesPerEnvelope int     `json:"wal_bytes_per_envelope"`
 	BlockCacheHitRate   float64 `json:"block_cache_hit_rate"`
@@ -184,12 +193,13 @@ func (r *benchReport) writeTable(out io.Writer) {
 		r.Publish.Envelopes, r.Publish.Seconds, r.Publish.PerSecond, r.Publish.AvgBytes)
 	t := r.Throughput
 	row("throughput", "%.0f envelopes/s (%d in %.2f s; first reply after %.3f s)", t.PerSecond, t.Envelopes, t.Seconds, t.FirstReplySeconds)
-	row("  CPU", "%.1f s, %.2f of %d cores busy (other processes: %.2f cores)", t.CPUSeconds, t.CPUCores, r.Machine.Cores, t.OthersCores)
+	row("  CPU", "%.1f s, %.2f of %d cores busy (other processes: %.2f cores); %.0f µs per envelope",
+		t.CPUSeconds, t.CPUCores, r.Machine.Cores, t.OthersCores, t.CPUMicrosPer)
 	t.benchBatches.row(row)
 	if b := r.Baseline; b != nil {
-		row("baseline (bare consumer)", "%.0f messages/s (%d in %.2f s; %d consumer, fetch %d, ack each)",
-			b.PerSecond, b.Envelopes, b.Seconds, b.Consumers, b.FetchBatch)
-		row("cartwright / baseline", "%.3f", r.Ratio)
+		row("baseline (bare consumer)", "%.0f messages/s (%d in %.2f s; %d consumer, fetch %d, ack each; %.1f µs CPU per message)",
+			b.PerSecond, b.Envelopes, b.Seconds, b.Consumers, b.FetchBatch, b.CPUMicrosPer)
+		row("cartwright / baseline", "%.3f (throughput); %.3f (CPU per message / CPU per envelope)", r.Ratio, r.CPURatio)
 	}
 	if l := r.Latency; l != nil {
 		row("latency at half load", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
@@ -199,7 +209,10 @@ func (r *benchReport) writeTable(out io.Writer) {
 		l.benchBatches.row(row)
 	}
 	m := r.Memory
-	row("peak RSS (worker phases)", "%.0f MiB (%s)", m.PeakRSSMiB, m.PeakRSSSource)
+	row("peak RSS (throughput)", "%.0f MiB (%s)", m.PeakRSSMiB, m.PeakRSSSource)
+	if r.Latency != nil {
+		row("peak RSS (latency)", "%.0f MiB", m.LatencyPeakRSSMiB)
+	}
 	row("peak RSS (whole run)", "%.0f MiB", m.WholeRunMiB)
 	row("  at the end of throughput", "Go heap in use %.0f MiB, Go sys %.0f MiB; Pebble cache %.0f MiB, memtables %.0f MiB",
 		m.GoHeapInuseMiB, m.GoSysMiB, m.PebbleCacheMiB, m.PebbleMemMiB)

@@ -38,6 +38,8 @@ type benchRun struct {
 	nc, ac *nats.Conn // the worker's connection; the agents'
 	js     jetstream.JetStream
 	pub    *benchPublisher
+
+	wholePeak int64 // the peak RSS of the phases measured so far
 }
 
 func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (err error) {
@@ -114,6 +116,7 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 			return err
 		}
 	}
+	r.rep.Memory.WholeRunMiB = mib(max(r.wholePeak, peakRSS()))
 	r.rep.Wall.Total = secs(time.Since(wall))
 	r.rep.Machine.LoadAverage[1] = loadAverage()
 	if f.json {

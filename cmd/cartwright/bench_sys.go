@@ -153,3 +153,31 @@ func cpuModel() string {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// peakMeter measures the peak RSS of one phase: VmHWM reset at its start where Linux
+// allows, else (and besides) VmRSS sampled every 50 ms.
+type peakMeter struct {
+	reset   bool
+	sampler *rssSampler
+}
+
+// startPeak starts a phase; before is the peak so far, for the whole run's.
+func startPeak() (p *peakMeter, before int64) {
+	before = peakRSS()
+	return &peakMeter{reset: resetPeakRSS(), sampler: startRSSSampler(50 * time.Millisecond)}, before
+}
+
+func (p *peakMeter) stop() int64 {
+	peak := p.sampler.Stop()
+	if p.reset {
+		peak = max(peak, peakRSS())
+	}
+	return peak
+}
+
+func (p *peakMeter) source() string {
+	if p.reset {
+		return "VmHWM, reset at the start of the phase"
+	}
+	return "VmRSS sampled every 50 ms"
+}

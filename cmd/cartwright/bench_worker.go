@@ -137,9 +137,8 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	// The peak RSS of the worker's phases leaves out the garbage of publishing.
 	runtime.GC()
 	debug.FreeOSMemory()
-	wholeBefore := peakRSS()
-	reset := resetPeakRSS()
-	sampler := startRSSSampler(50 * time.Millisecond)
+	meter, before := startPeak()
+	r.wholePeak = max(r.wholePeak, before)
 	var prof *os.File
 	if r.f.cpuProfile != "" {
 		if prof, err = os.Create(r.f.cpuProfile); err != nil {
@@ -186,9 +185,13 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 		pprof.StopCPUProfile()
 		prof.Close()
 	}
+	peak := meter.stop()
 	if err != nil {
 		return fmt.Errorf("throughput phase: %w", err)
 	}
+	r.wholePeak = max(r.wholePeak, peak)
+	m := &r.rep.Memory
+	m.PeakRSSMiB, m.PeakRSSSource = mib(peak), meter.source()
 	end := last
 	if acked.After(end) {
 		end = acked
@@ -199,6 +202,7 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	t.FirstReplySeconds = secs(first.Sub(t0))
 	t.CPUSeconds, t.CPUCores = secs(cpu), secs(cpu)/secs(elapsed)
 	t.OthersCores = max(0, secs(busy-cpu)/secs(elapsed))
+	t.CPUMicrosPer = float64(cpu.Microseconds()) / float64(n)
 	ws := workerMetrics(reg)
 	t.benchBatches = perBatch(workerStats{}, ws)
 	r.rep.Outcomes.ByOutcome = ws.outcomes
@@ -215,7 +219,11 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 		rate := t.PerSecond / 2
 		r.say("latency: %d envelopes of fresh contexts at %.0f/s", lmix.Len(), rate)
 		prog = startProgress(r.errw, "latency (replies received)", lmix.Len())
+		meter, _ := startPeak()
 		lat, err := measureLatency(ctx, r.ac, r.pub, lmix, r.cfg.Prefix, rate, prog)
+		peak := meter.stop()
+		r.wholePeak = max(r.wholePeak, peak)
+		m.LatencyPeakRSSMiB = mib(peak)
 		prog.end()
 		if err != nil {
 			return fmt.Errorf("latency phase: %w", err)
@@ -230,16 +238,6 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	if err := stopWorker(); err != nil {
 		return err
 	}
-	m := &r.rep.Memory
-	peak, source := sampler.Stop(), "VmRSS sampled every 50 ms"
-	if reset {
-		if hwm := peakRSS(); hwm > peak {
-			peak = hwm
-		}
-		source = "VmHWM, reset when the worker started"
-	}
-	m.PeakRSSMiB, m.PeakRSSSource = mib(peak), source
-	m.WholeRunMiB = mib(max(wholeBefore, peakRSS(), peak))
 	return r.outcomes(ctx, mix)
 }
 
@@ -389,14 +387,20 @@ func (r *benchRun) baseline(ctx context.Context) error {
 		return fmt.Errorf("baseline: publishing: %w", err)
 	}
 	prog = startProgress(r.errw, "baseline: consuming", n)
+	cpu0 := cpuTime()
 	d, err := consumeBaseline(ctx, r.js, s, r.topo, r.cfg.Batch.AckWait, max(4*r.cfg.Batch.Size, 10000), n, prog)
+	cpu := cpuTime() - cpu0
 	prog.end()
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	b := &benchRate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d), Consumers: 1, FetchBatch: baselineFetch}
+	b := &benchRate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d), Consumers: 1, FetchBatch: baselineFetch,
+		CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)}
 	r.rep.Baseline = b
 	r.rep.Ratio = r.rep.Throughput.PerSecond / b.PerSecond
+	if t := r.rep.Throughput.CPUMicrosPer; t > 0 {
+		r.rep.CPURatio = b.CPUMicrosPer / t
+	}
 	r.say("baseline: %.0f messages/s; cartwright/baseline %.3f", b.PerSecond, r.rep.Ratio)
 	return nil
 }
