@@ -172,3 +172,30 @@ func TestTransientFailureKeepsContextOrder(t *testing.T) {
 		t.Errorf("the envelope behind the payment saw status %s, want completed", co.Status)
 	}
 }
+
+// hanging is a payment provider that never answers until its context ends.
+type hanging struct{ *providers.MockPayments }
+
+func (hanging) Authorize(ctx context.Context, _ commerce.PaymentRequest) (commerce.PaymentResult, error) {
+	<-ctx.Done()
+	return commerce.PaymentResult{}, ctx.Err()
+}
+
+// TestHangingProviderIsBoundedAndTransient: a provider that never answers holds an
+// envelope no longer than the envelope timeout, and ends as temporarily_unavailable,
+// not as a bug.
+func TestHangingProviderIsBoundedAndTransient(t *testing.T) {
+	cfg := &config.Config{Batch: config.Batch{MaxDeliver: 2}}
+	w := testenv.StartWorker(t, cfg, handlers.Options{EnvelopeTimeout: 200 * time.Millisecond,
+		Providers: handlers.Providers{Payments: hanging{providers.NewMockPayments()}}})
+	c := testenv.NewClient(t, w.NATS.URL())
+	giftCheckout(c, "hang")
+	start := time.Now()
+	m := c.Send("demo", "hang", "hang-pay", completeData("tok_visa"))
+	if code := errCode(decode(t, m)); code != "temporarily_unavailable" {
+		t.Fatalf("code = %q, want temporarily_unavailable", code)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("took %s for two deliveries of 200 ms each", d)
+	}
+}

@@ -23,6 +23,7 @@ type Handler struct {
 	prefix     string
 	limits     envelopes.Limits
 	maxDeliver int
+	timeout    time.Duration
 	tenants    map[string]*tenant
 	// retry is the in-process budget for transient failures, before the envelope is
 	// returned to JetStream.
@@ -39,6 +40,11 @@ type Options struct {
 	Tenants map[string]Providers
 	// RetryBudget bounds the in-process retries of one transient failure (default 2 s).
 	RetryBudget time.Duration
+	// EnvelopeTimeout bounds the time one envelope may spend in its providers, retries
+	// included (default 10 s), so that a hanging provider cannot hold a batch past the
+	// consumer's ack wait. Past it the envelope is returned to JetStream like any other
+	// transient failure.
+	EnvelopeTimeout time.Duration
 	Logger      *slog.Logger
 }
 
@@ -47,6 +53,9 @@ func New(cfg *config.Config, o Options) *Handler {
 	if o.RetryBudget == 0 {
 		o.RetryBudget = 2 * time.Second
 	}
+	if o.EnvelopeTimeout == 0 {
+		o.EnvelopeTimeout = 10 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -54,6 +63,7 @@ func New(cfg *config.Config, o Options) *Handler {
 		prefix:     cfg.Prefix,
 		limits:     cfg.Limits,
 		maxDeliver: cfg.Batch.MaxDeliver,
+		timeout:    o.EnvelopeTimeout,
 		tenants:    make(map[string]*tenant, len(cfg.Tenants)),
 		log:        o.Logger,
 	}
@@ -170,16 +180,26 @@ func (h *Handler) apply(ctx context.Context, b *store.Batch, t *tenant, e *Envel
 	if err != nil {
 		return commerce.Result{}, commerce.Transient("store read", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
 	var res commerce.Result
 	op := func() error {
 		var err error
 		res, err = commerce.Apply(ctx, env, st, req.Command)
+		if err != nil && ctx.Err() != nil {
+			// Out of time: whatever the provider made of the cancellation, it is not the
+			// envelope's fault.
+			err = commerce.Transient("handling the envelope", fmt.Errorf("took longer than %s: %w", h.timeout, err))
+		}
 		if err != nil && commerce.KindOf(err) != commerce.KindTransient {
 			return backoff.Permanent(err)
 		}
 		return err
 	}
 	err = backoff.Retry(op, backoff.WithContext(h.retry(), ctx))
+	if err != nil && ctx.Err() != nil && commerce.KindOf(err) != commerce.KindTransient {
+		err = commerce.Transient("handling the envelope", fmt.Errorf("took longer than %s: %w", h.timeout, err))
+	}
 	return res, err
 }
 
