@@ -127,13 +127,14 @@ func runScenario(t *testing.T, w *testenv.Worker, file string) {
 	// Contexts are made unique per run, so that scenario files never see each other's
 	// (or an earlier run's) state; the summaries print them back as written.
 	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	orders := map[string]string{} // the last order id seen per context, for "$order"
 	var out strings.Builder
 	if header != "" {
 		out.WriteString(header + "\n")
 	}
 	failed := false
 	for _, s := range steps {
-		got := runStep(t, c, dlq, s, run)
+		got := runStep(t, c, dlq, s, run, orders)
 		if got != s.expected {
 			failed = true
 			if !*update {
@@ -169,7 +170,7 @@ func opts(args []string) (pos []string, kv map[string]string) {
 	return pos, kv
 }
 
-func runStep(t *testing.T, c *testenv.Client, dlq *nats.Subscription, s step, run string) string {
+func runStep(t *testing.T, c *testenv.Client, dlq *nats.Subscription, s step, run string, orders map[string]string) string {
 	t.Helper()
 	pos, kv := opts(s.args)
 	tenant := kv["tenant"]
@@ -189,7 +190,8 @@ func runStep(t *testing.T, c *testenv.Client, dlq *nats.Subscription, s step, ru
 		}
 		contextID := pos[0] + "-" + run
 		var data any
-		if err := json.Unmarshal([]byte(s.input), &data); err != nil {
+		input := strings.ReplaceAll(s.input, "$order", orders[pos[0]])
+		if err := json.Unmarshal([]byte(input), &data); err != nil {
 			t.Fatalf("line %d: data: %v", s.line, err)
 		}
 		msg := map[string]any{"kind": "message", "role": "user", "messageId": pos[0] + "." + pos[1] + "-" + run,
@@ -227,6 +229,9 @@ func runStep(t *testing.T, c *testenv.Client, dlq *nats.Subscription, s step, ru
 			lines = append(lines, "no reply: "+err.Error())
 		} else {
 			lines = append(lines, summarize(reply, run)...)
+			if id := orderID(reply); id != "" && len(pos) > 0 {
+				orders[pos[0]] = id
+			}
 		}
 	}
 	// A dead letter is published in the same batch as the reply, before it.
@@ -418,4 +423,19 @@ func totalsLine(ts []envelopes.Total) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", t.Type, t.Amount))
 	}
 	return strings.Join(parts, " ")
+}
+
+// orderID is the id of the order a reply carries or names, if any.
+func orderID(m *nats.Msg) string {
+	r, err := envelopes.DecodeReply(m.Data)
+	if err != nil {
+		return ""
+	}
+	if o := r.Order(); o != nil {
+		return o.ID
+	}
+	if c := r.Checkout(); c != nil && c.Order != nil {
+		return c.Order.ID
+	}
+	return ""
 }
