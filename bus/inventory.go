@@ -22,15 +22,18 @@ import (
 //
 // Keys (one bucket per prefix, <PREFIX>_STOCK):
 //
-//	<tenant>.item.<item>      {"remaining": n, "holds": {"<checkout>": qty, …}}
+//	<tenant>.item.<item>      {"remaining": n, "holds": {"<checkout>": ±qty, …}}  (holds: in flight only)
 //	<tenant>.res.<checkout>   {"lines": [{item, qty}…], "held": bool}
 //
 // Every change is a compare-and-set on the key's revision, so concurrent workers never
 // lose each other's updates. A reservation writes its intent first (res.<checkout>), then
-// takes each item's quantity into that item's holds, then marks the intent held; a release
-// gives each hold back, then deletes the intent. Each step is idempotent per checkout (a
-// hold is taken or given back once), so a worker killed half-way and the redelivery that
-// follows leave the count right.
+// takes each item's quantity into that item's holds, marks the intent held, and prunes
+// its holds from the items (the intent remembers them; items must not keep an entry per
+// checkout ever sold). A release gives each item back what the intent says and leaves a
+// release marker (a negative hold) on the item, deletes the intent, then prunes the
+// markers. Each step is idempotent per checkout (a hold is taken or given back once), so a
+// worker killed half-way and the redelivery that follows leave the count right; a crash
+// between the last two steps of either leaves one small entry behind, never a wrong count.
 //
 // An item's count starts from the configured stock the first time it is used; after that
 // the bucket is the truth (`nats kv put` it to restock).
@@ -44,8 +47,10 @@ type Inventory struct {
 }
 
 type stockValue struct {
-	Remaining int64            `json:"remaining"`
-	Holds     map[string]int64 `json:"holds,omitempty"`
+	Remaining int64 `json:"remaining"`
+	// Holds are by checkout: > 0 taken and not yet pruned, < 0 given back and not yet
+	// pruned. Normally empty.
+	Holds map[string]int64 `json:"holds,omitempty"`
 }
 
 type intent struct {
@@ -163,7 +168,7 @@ func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []co
 			return false, "", fmt.Errorf("bus: reservation %s is unreadable", key)
 		}
 		if in.Held {
-			return true, "", nil
+			return true, "", inv.prune(ctx, checkoutID, in.Lines)
 		}
 		rev = e.Revision() // a reservation interrupted half-way: finish it
 	} else if err != nil {
@@ -185,7 +190,25 @@ func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []co
 	if _, err := inv.kv.Update(ctx, key, mustJSON(in), rev); err != nil {
 		return false, "", transient("mark reservation held", err)
 	}
-	return true, "", nil
+	// The intent now records the hold: the items need not, and must not keep an entry per
+	// checkout for ever (every item's value would grow with every checkout sold).
+	return true, "", inv.prune(ctx, checkoutID, in.Lines)
+}
+
+// prune removes the checkout's entries (holds or release markers) from its items.
+func (inv *Inventory) prune(ctx context.Context, checkoutID string, lines []commerce.Reservation) error {
+	for _, l := range lines {
+		if err := inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
+			if _, ok := v.Holds[checkoutID]; !ok {
+				return false
+			}
+			delete(v.Holds, checkoutID)
+			return true
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Release implements commerce.Inventory.
@@ -203,7 +226,7 @@ func (inv *Inventory) Release(ctx context.Context, checkoutID string) error {
 		return fmt.Errorf("bus: reservation %s is unreadable", key)
 	}
 	for _, l := range in.Lines {
-		if err := inv.give(ctx, checkoutID, l); err != nil {
+		if err := inv.give(ctx, checkoutID, l, in.Held); err != nil {
 			return err
 		}
 	}
@@ -211,7 +234,7 @@ func (inv *Inventory) Release(ctx context.Context, checkoutID string) error {
 		!errors.Is(err, jetstream.ErrKeyNotFound) {
 		return transient("delete reservation", err)
 	}
-	return nil
+	return inv.prune(ctx, checkoutID, in.Lines)
 }
 
 // take moves l's quantity from the item's remaining stock into the checkout's hold,
@@ -219,8 +242,8 @@ func (inv *Inventory) Release(ctx context.Context, checkoutID string) error {
 func (inv *Inventory) take(ctx context.Context, checkoutID string, l commerce.Reservation) (bool, error) {
 	short := false
 	err := inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
-		if _, held := v.Holds[checkoutID]; held {
-			return false
+		if q := v.Holds[checkoutID]; q > 0 {
+			return false // taken already
 		}
 		if v.Remaining < l.Quantity {
 			short = true
@@ -236,15 +259,23 @@ func (inv *Inventory) take(ctx context.Context, checkoutID string, l commerce.Re
 	return !short, err
 }
 
-// give returns the checkout's hold on the item to its remaining stock, if there is one.
-func (inv *Inventory) give(ctx context.Context, checkoutID string, l commerce.Reservation) error {
+// give returns the checkout's hold on the item to its remaining stock, unless it was
+// given back already. An entry q > 0 is a hold not yet pruned, q < 0 a release marker;
+// no entry is a pruned hold when the reservation was held, and nothing taken otherwise.
+func (inv *Inventory) give(ctx context.Context, checkoutID string, l commerce.Reservation, held bool) error {
 	return inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
-		q, held := v.Holds[checkoutID]
-		if !held {
+		q, ok := v.Holds[checkoutID]
+		switch {
+		case q < 0, !ok && !held:
 			return false
+		case !ok:
+			q = l.Quantity
 		}
 		v.Remaining += q
-		delete(v.Holds, checkoutID)
+		if v.Holds == nil {
+			v.Holds = map[string]int64{}
+		}
+		v.Holds[checkoutID] = -q
 		return true
 	})
 }

@@ -45,7 +45,7 @@ type Options struct {
 	// consumer's ack wait. Past it the envelope is returned to JetStream like any other
 	// transient failure.
 	EnvelopeTimeout time.Duration
-	Logger      *slog.Logger
+	Logger          *slog.Logger
 }
 
 // New builds a Handler for the configuration's tenants.

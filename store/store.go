@@ -30,12 +30,15 @@ func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 64 << 20
 	}
-	cache := pebble.NewCache(o.CacheBytes)
+	// Pebble reserves its memtables' memory from the block cache: size it for both, or
+	// the memtables take all of it and no block is ever cached.
+	const memtable = 32 << 20
+	cache := pebble.NewCache(o.CacheBytes + 2*memtable)
 	defer cache.Unref()
 	opts := &pebble.Options{
 		Cache:                       cache,
 		FS:                          o.FS,
-		MemTableSize:                32 << 20,
+		MemTableSize:                memtable,
 		MemTableStopWritesThreshold: 4,
 		Levels:                      make([]pebble.LevelOptions, 7),
 		Logger:                      quietLogger{},
