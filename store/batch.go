@@ -91,8 +91,8 @@ func (b *Batch) record(key []byte) (*Record, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
-	r := &Record{}
-	if err := json.Unmarshal(v, r); err != nil {
+	r, err := decodeRecord(v)
+	if err != nil {
 		return nil, fmt.Errorf("store: record %q: %w", key, err)
 	}
 	b.recs[string(key)] = r
@@ -109,14 +109,14 @@ func (b *Batch) PutSeqRecord(seq uint64, r *Record) { b.putRecord(seqKey(seq), r
 
 func (b *Batch) putRecord(key []byte, r *Record) {
 	b.recs[string(key)] = r
-	b.b.Set(key, encode(r), nil)
+	b.b.Set(key, encodeRecord(r), nil)
 	b.b.Set(expiryKey(r.At.UnixNano(), key), nil, nil)
 }
 
 // Publish queues m to be published after Commit, and returns it with its outbox key set.
 func (b *Batch) Publish(m Outgoing) Outgoing {
 	m.Key = outboxKey(b.s.outboxSeq.Add(1))
-	b.b.Set(m.Key, encode(m), nil)
+	b.b.Set(m.Key, encodeOutgoing(&m), nil)
 	b.out = append(b.out, m)
 	return m
 }

@@ -18,13 +18,13 @@
 //	| tag | rest of the key                              | value                          |
 //	+-----+---------------------------------------------+--------------------------------+
 //	| 'c' | tenant 0x00 context                          | the context's state (JSON)     |
-//	| 'i' | tenant 0x00 messageId                        | idempotency record (JSON)      |
+//	| 'i' | tenant 0x00 messageId                        | idempotency record (codec)     |
 //	| 'q' | stream sequence (8 bytes, big-endian)        | idempotency record of an       |
 //	|     |                                              | envelope with no usable        |
 //	|     |                                              | messageId (dead-lettered)      |
 //	| 'x' | created-at unix nanos (8 bytes BE) 0x00      | empty: the expiry index of     |
 //	|     |   ('i' or 'q' key)                           | the two tables above           |
-//	| 'o' | outbox sequence (8 bytes, big-endian)        | a message to publish (JSON)    |
+//	| 'o' | outbox sequence (8 bytes, big-endian)        | a message to publish (codec)   |
 //	| 'e' | partition (2 bytes BE) expires-at unix nanos | empty: open checkouts by when  |
 //	|     |   (8 bytes BE) tenant 0x00 context           | they expire, per partition     |
 //	| 'm' | name                                         | metadata                       |
@@ -32,6 +32,8 @@
 //
 // The open-checkout index lets each partition find, with one short scan, the checkouts
 // it must expire; it is kept by PutState in the same batch as the state.
+//
+// Records and outbox entries use the binary framing of codec.go.
 //
 // The expiry index is ordered by time, so that the sweeper removes expired records with
 // one short scan from the start of the table, without reading the records themselves.

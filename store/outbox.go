@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
@@ -35,8 +34,8 @@ func (s *Store) Pending() ([]Outgoing, error) {
 	defer it.Close()
 	var out []Outgoing
 	for it.First(); it.Valid(); it.Next() {
-		var m Outgoing
-		if err := json.Unmarshal(it.Value(), &m); err != nil {
+		m, err := decodeOutgoing(it.Value())
+		if err != nil {
 			return nil, fmt.Errorf("store: outbox entry %x: %w", it.Key(), err)
 		}
 		m.Key = append([]byte(nil), it.Key()...)

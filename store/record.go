@@ -9,25 +9,25 @@ import (
 // said, and what it was answered. A later envelope with the same key and fingerprint gets
 // Body again; one with another fingerprint is an idempotency_conflict.
 type Record struct {
-	Fingerprint [32]byte  `json:"fp"`
-	Seq         uint64    `json:"seq"` // the stream sequence of the envelope that made it
-	At          time.Time `json:"at"`
-	IsError     bool      `json:"err,omitempty"`
-	Code        string    `json:"code,omitempty"` // the error code, for the A2A-Error-Code header
-	Body        []byte    `json:"body"`           // the reply's result or error object
+	Fingerprint [32]byte
+	Seq         uint64 // the stream sequence of the envelope that made it
+	At          time.Time
+	IsError     bool
+	Code        string // the error code, for the A2A-Error-Code header
+	Body        []byte // the reply's result or error object
 }
 
 // Outgoing is a message to publish once its batch is committed: a reply, a domain event
 // or a dead letter.
 type Outgoing struct {
 	// Key is set by the store when the message is queued; Done takes it back.
-	Key     []byte              `json:"-"`
-	Subject string              `json:"s"`
-	Header  map[string][]string `json:"h,omitempty"`
-	Data    []byte              `json:"d"`
+	Key     []byte
+	Subject string
+	Header  map[string][]string
+	Data    []byte
 	// Core publishes with core NATS (replies to _INBOX subjects, which no stream holds);
 	// otherwise the publish waits for JetStream's acknowledgement.
-	Core bool `json:"c,omitempty"`
+	Core bool
 }
 
 func encode(v any) []byte {
