@@ -11,6 +11,7 @@ import (
 // benchFlags are the settings of `cartwright bench`.
 type benchFlags struct {
 	n, contexts, partitions, batch, preload, latencyN int
+	latencyRate                                       float64
 	items, prefix, inventory                          string
 	data                                              string
 	json, skipLatency, skipBaseline                   bool
@@ -39,12 +40,16 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
 4. Baseline: the same number of messages of the same sizes in an identical stream (another
    subject space), consumed by one bare pull consumer (fetch 500, ack each).
 
-Peak RSS is the process's (worker, embedded NATS server and the bench's own client)
-during steps 2 and 3. --preload fills the store with that many stored checkouts first.
-Progress goes to stderr; the report to stdout (--json for scripts).`,
+Peak RSS is the process's (worker, embedded NATS server and the bench's own client),
+per phase. --preload fills the store with that many stored checkouts first. The stock of
+the basket's counted items is raised first, so that every checkout completes;
+--inventory memory keeps it in process instead of in the JetStream bucket, to leave the
+bucket's cost out. Progress goes to stderr; the report to stdout (--json for scripts).
+docs/performance.md says how to read it.`,
 		Example: `  cartwright bench
   cartwright bench --n 2000 --json
   cartwright bench --preload 1000000 --skip-latency
+  cartwright bench --inventory memory --partitions 4
   cartwright bench --cpuprofile cpu.out && go tool pprof -top cartwright cpu.out`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,6 +66,7 @@ Progress goes to stderr; the report to stdout (--json for scripts).`,
 	fs.IntVar(&f.batch, "batch", 0, "most envelopes fetched and committed at once (default 500, as serve)")
 	fs.IntVar(&f.preload, "preload", 0, "checkouts to store before measuring (written straight to the store)")
 	fs.IntVar(&f.latencyN, "latency-n", 0, "envelopes of the latency phase (default n/2, rounded to whole contexts)")
+	fs.Float64Var(&f.latencyRate, "latency-rate", 0, "envelopes/s of the latency phase (default: half the measured throughput)")
 	fs.StringVar(&f.items, "items", "sku_tee,sku_mug,sku_gift", "the three items each context adds, comma-separated")
 	fs.StringVar(&f.inventory, "inventory", "bucket", "where stock is kept: bucket (in JetStream, as serve) or memory (the built-in in-process count, to leave the bucket's cost out)")
 	fs.StringVar(&f.prefix, "prefix", "a2a", "subject prefix of the worker's streams")

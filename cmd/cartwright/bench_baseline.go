@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -42,8 +43,9 @@ func baselineStream(ctx context.Context, js jetstream.JetStream, topo bus.Topolo
 
 // consumeBaseline drains the stream with one durable pull consumer configured as a
 // worker partition's (explicit acks, the same ack wait and ack window) that fetches
-// baselineFetch messages at a time and acknowledges each, doing nothing else. It times
-// from the first fetch until the consumer has no message pending or unacknowledged.
+// baselineFetch messages at a time (the last fetch only what is left, so that it does not
+// wait out its expiry) and acknowledges each, doing nothing else. It times from the first
+// fetch until the consumer has no message pending or unacknowledged.
 func consumeBaseline(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, topo bus.Topology, ackWait time.Duration, maxAckPending int, want int, progress *benchProgress) (time.Duration, error) {
 	cc := topo.ConsumerConfig(0, ackWait, maxAckPending)
 	cc.Durable = "baseline"
@@ -59,7 +61,7 @@ func consumeBaseline(ctx context.Context, js jetstream.JetStream, s jetstream.St
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		batch, err := cons.Fetch(baselineFetch, jetstream.FetchMaxWait(time.Second))
+		batch, err := cons.Fetch(min(baselineFetch, want-n), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return 0, err
 		}
@@ -80,4 +82,39 @@ func consumeBaseline(ctx context.Context, js jetstream.JetStream, s jetstream.St
 		return 0, err
 	}
 	return end.Sub(start), nil
+}
+
+// baseline publishes the same envelopes to an identical stream in another subject space
+// and times a bare consumer through them.
+func (r *benchRun) baseline(ctx context.Context) error {
+	s, err := baselineStream(ctx, r.js, r.topo)
+	if err != nil {
+		return fmt.Errorf("baseline stream: %w", err)
+	}
+	defer r.js.DeleteStream(context.WithoutCancel(ctx), s.CachedInfo().Config.Name)
+	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.f.contexts, r.items)
+	n := mix.Len()
+	prog := startProgress(r.errw, "baseline: publishing", n)
+	_, _, err = publishAll(ctx, r.pub, mix, baselinePrefix(r.cfg.Prefix), prog)
+	prog.end()
+	if err != nil {
+		return fmt.Errorf("baseline: publishing: %w", err)
+	}
+	prog = startProgress(r.errw, "baseline: consuming", n)
+	cpu0 := cpuTime()
+	d, err := consumeBaseline(ctx, r.js, s, r.topo, r.cfg.Batch.AckWait, max(4*r.cfg.Batch.Size, 10000), n, prog)
+	cpu := cpuTime() - cpu0
+	prog.end()
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	b := &benchRate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d), Consumers: 1, FetchBatch: baselineFetch,
+		CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)}
+	r.rep.Baseline = b
+	r.rep.Ratio = r.rep.Throughput.PerSecond / b.PerSecond
+	if t := r.rep.Throughput.CPUMicrosPer; t > 0 {
+		r.rep.CPURatio = b.CPUMicrosPer / t
+	}
+	r.say("baseline: %.0f messages/s; cartwright/baseline %.3f", b.PerSecond, r.rep.Ratio)
+	return nil
 }

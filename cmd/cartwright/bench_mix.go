@@ -80,8 +80,8 @@ func benchIndex(phase byte, messageID string) (int, bool) {
 	return i, err == nil
 }
 
-// subject is where the envelope for context c is published; space replaces the
-// ".in." of the prefix for the baseline's own subject space.
+// subject is where the envelope for context c is published under prefix (the worker's,
+// or the baseline's own subject space).
 func (m *benchMix) subject(prefix string, c int) string {
 	return prefix + ".in." + m.tenant + "." + m.contextID(c)
 }

@@ -83,7 +83,11 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 	if r.st, err = store.Open(filepath.Join(dir, "store"), store.Options{}); err != nil {
 		return err
 	}
-	defer func() { r.st.Close() }()
+	defer func() {
+		if r.st != nil { // preload reopens it
+			r.st.Close()
+		}
+	}()
 	if f.preload > 0 {
 		if err := r.preload(ctx, filepath.Join(dir, "store")); err != nil {
 			return err
@@ -131,21 +135,24 @@ func (r *benchRun) newReport() *benchReport {
 	for _, k := range []string{"a2a", "ucp", "ap2"} {
 		delete(vs, k)
 	}
-	nats := "embedded nats-server, JetStream file storage under --data"
+	where := "embedded nats-server, JetStream file storage under --data"
 	if !r.cfg.NATS.Embedded() {
-		nats = r.cfg.NATS.URL
+		where = r.cfg.NATS.URL
 	}
 	data := r.cfg.DataDir
 	if r.f.data == "" {
 		data += " (temporary)"
 	}
 	return &benchReport{
-		Machine:  benchMachine{LoadAverage: [2]float64{loadAverage(), 0}, Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS + "/" + runtime.GOARCH, CPU: cpuModel()},
+		Machine: benchMachine{
+			LoadAverage: [2]float64{loadAverage(), 0}, Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+			OS: runtime.GOOS + "/" + runtime.GOARCH, CPU: cpuModel(),
+		},
 		Versions: vs,
 		Settings: benchSettings{
 			N: r.f.n, Contexts: r.f.contexts, LatencyN: r.f.latencyN, Partitions: r.cfg.Partitions,
 			Batch: r.cfg.Batch.Size, MaxWaitMS: ms(r.cfg.Batch.MaxWait), Preload: r.f.preload, Fsync: true,
-			NATS: nats, Items: r.items[:], Inventory: r.f.inventory, Data: data,
+			NATS: where, Items: r.items[:], Inventory: r.f.inventory, Data: data,
 			Mix: []string{"create_checkout", "add_item ×3", "set_buyer", "set_shipping_address (CA)",
 				"select_shipping_option (std)", "complete_checkout (tok_visa)"},
 		},
@@ -166,7 +173,9 @@ func (r *benchRun) preload(ctx context.Context, path string) error {
 	r.rep.Preload = &benchPreload{Checkouts: r.f.preload, Seconds: secs(d), PerSecond: float64(r.f.preload) / secs(d)}
 	r.rep.Wall.Preload = secs(d)
 	r.say("preloaded %d checkouts in %.1f s", r.f.preload, secs(d))
-	if err := r.st.Close(); err != nil {
+	err = r.st.Close()
+	r.st = nil
+	if err != nil {
 		return err
 	}
 	r.st, err = store.Open(path, store.Options{})

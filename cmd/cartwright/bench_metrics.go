@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// workerStats are sums of the worker's own metrics at one moment.
+type workerStats struct {
+	batches, envelopes, handle, commit, publish float64
+	outcomes                                    map[string]int
+}
+
+// workerMetrics reads the worker's per-batch histograms and envelope counts.
+func workerMetrics(reg *prometheus.Registry) workerStats {
+	ws := workerStats{outcomes: map[string]int{}}
+	fams, err := reg.Gather()
+	if err != nil {
+		return ws
+	}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			h := m.GetHistogram()
+			switch f.GetName() {
+			case "cartwright_batch_size":
+				ws.batches, ws.envelopes = float64(h.GetSampleCount()), h.GetSampleSum()
+			case "cartwright_handle_seconds":
+				ws.handle = h.GetSampleSum()
+			case "cartwright_commit_seconds":
+				ws.commit = h.GetSampleSum()
+			case "cartwright_publish_seconds":
+				ws.publish = h.GetSampleSum()
+			case "cartwright_envelopes_total":
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "outcome" {
+						ws.outcomes[l.GetValue()] += int(m.GetCounter().GetValue())
+					}
+				}
+			}
+		}
+	}
+	return ws
+}
+
+// perBatch is what the worker did per committed batch between two moments.
+func perBatch(from, to workerStats) benchBatches {
+	n := to.batches - from.batches
+	if n == 0 {
+		return benchBatches{}
+	}
+	return benchBatches{
+		Batches:       int(n),
+		MeanBatch:     (to.envelopes - from.envelopes) / n,
+		MeanHandleMS:  1000 * (to.handle - from.handle) / n,
+		MeanCommitMS:  1000 * (to.commit - from.commit) / n,
+		MeanPublishMS: 1000 * (to.publish - from.publish) / n,
+	}
+}
+
+// memoryNow records the Go heap and Pebble's memory at the end of the throughput phase,
+// and what the store did over it (pm0 is Pebble's metrics at its start).
+func (r *benchRun) memoryNow(pm0 *pebble.Metrics, envelopes int) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := &r.rep.Memory
+	m.GoHeapInuseMiB, m.GoSysMiB = mib(int64(ms.HeapInuse)), mib(int64(ms.Sys))
+	pm := r.st.Metrics()
+	m.PebbleCacheMiB = mib(pm.BlockCache.Size)
+	m.PebbleMemMiB = mib(int64(pm.MemTable.Size))
+	m.StoreOnDiskMiB = mib(int64(pm.DiskSpaceUsage()))
+	m.StoreL0Files = pm.Levels[0].NumFiles
+	m.StoreCompaction = pm.Compact.Count - pm0.Compact.Count
+	m.WALBytesPerEnvelope = int((pm.WAL.BytesIn - pm0.WAL.BytesIn) / uint64(max(1, envelopes)))
+	hits, misses := pm.BlockCache.Hits-pm0.BlockCache.Hits, pm.BlockCache.Misses-pm0.BlockCache.Misses
+	if hits+misses > 0 {
+		m.BlockCacheHitRate = float64(hits) / float64(hits+misses)
+	}
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// outcomes checks what the throughput phase did: every context's checkout should be
+// completed.
+func (r *benchRun) outcomes(mix *benchMix) error {
+	o := &r.rep.Outcomes
+	o.Contexts = mix.contexts
+	o.ByStatus = map[string]int{}
+	b := r.st.NewBatch()
+	for c := 0; c < mix.contexts; c++ {
+		if c%10000 == 9999 {
+			b.Discard()
+			b = r.st.NewBatch()
+		}
+		st, err := b.State(r.tenant, mix.contextID(c))
+		if err != nil {
+			b.Discard()
+			return err
+		}
+		status := "none"
+		if st.Checkout != nil {
+			status = string(st.Checkout.Status)
+		}
+		o.ByStatus[status]++
+	}
+	b.Discard()
+	o.Completed = o.ByStatus["completed"]
+	if o.Completed != o.Contexts {
+		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("only %d of %d checkouts completed: %v", o.Completed, o.Contexts, o.ByStatus))
+	}
+	return nil
+}
