@@ -43,7 +43,13 @@ type Inventory struct {
 	stock  map[string]*int64 // configured stock by item; nil: not counted
 
 	mu    sync.RWMutex
-	cache map[string]int64 // remaining by item key, kept current by a watcher
+	cache map[string]cached // by item key, kept current by a watcher and by our own writes
+}
+
+// cached is the latest value of an item's key this process has seen.
+type cached struct {
+	v   stockValue
+	rev uint64
 }
 
 type stockValue struct {
@@ -76,7 +82,7 @@ func StockBucket(ctx context.Context, js jetstream.JetStream, t Topology) (jetst
 // (nil for items whose stock is not counted). It watches the bucket so that Available
 // needs no round trip; ctx ends the watch.
 func NewInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, stock map[string]*int64) (*Inventory, error) {
-	inv := &Inventory{kv: kv, tenant: tenant, stock: stock, cache: map[string]int64{}}
+	inv := &Inventory{kv: kv, tenant: tenant, stock: stock, cache: map[string]cached{}}
 	w, err := kv.Watch(ctx, tenant+".item.>", jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("bus: watch stock of %s: %w", tenant, err)
@@ -95,9 +101,7 @@ func NewInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, sto
 			}
 			var v stockValue
 			if json.Unmarshal(e.Value(), &v) == nil {
-				inv.mu.Lock()
-				inv.cache[e.Key()] = v.Remaining
-				inv.mu.Unlock()
+				inv.remember(e.Key(), v, e.Revision())
 			}
 		}
 	}()
@@ -133,12 +137,12 @@ func (inv *Inventory) Available(_ context.Context, itemID string) (int64, bool, 
 		return 0, true, nil
 	}
 	inv.mu.RLock()
-	n, ok := inv.cache[inv.itemKey(itemID)]
+	c, ok := inv.cache[inv.itemKey(itemID)]
 	inv.mu.RUnlock()
 	if !ok {
 		return *s, false, nil
 	}
-	return n, false, nil
+	return c.v.Remaining, false, nil
 }
 
 // Reserve implements commerce.Inventory.
@@ -242,6 +246,7 @@ func (inv *Inventory) Release(ctx context.Context, checkoutID string) error {
 func (inv *Inventory) take(ctx context.Context, checkoutID string, l commerce.Reservation) (bool, error) {
 	short := false
 	err := inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
+		short = false // the function may run more than once: only the last decision counts
 		if q := v.Holds[checkoutID]; q > 0 {
 			return false // taken already
 		}
@@ -287,29 +292,44 @@ func (inv *Inventory) cas(ctx context.Context, itemID string, change func(*stock
 	for attempt := 0; attempt < 100; attempt++ {
 		var v stockValue
 		var rev uint64
-		e, err := inv.kv.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
-			if s := inv.stock[itemID]; s != nil {
-				v.Remaining = *s
+		inv.mu.RLock()
+		c, hit := inv.cache[key]
+		inv.mu.RUnlock()
+		if hit && attempt == 0 {
+			// Try the last value seen first: the compare-and-set tells if it is stale, and
+			// most of the time it is not, which saves a round trip.
+			v, rev = c.v.clone(), c.rev
+		} else {
+			e, err := inv.kv.Get(ctx, key)
+			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
+				if s := inv.stock[itemID]; s != nil {
+					v.Remaining = *s
+				}
+			case err != nil:
+				return transient("read stock", err)
+			default:
+				if err := json.Unmarshal(e.Value(), &v); err != nil {
+					return fmt.Errorf("bus: stock %s is unreadable: %w", key, err)
+				}
+				rev = e.Revision()
 			}
-		case err != nil:
-			return transient("read stock", err)
-		default:
-			if err := json.Unmarshal(e.Value(), &v); err != nil {
-				return fmt.Errorf("bus: stock %s is unreadable: %w", key, err)
-			}
-			rev = e.Revision()
 		}
 		if !change(&v) {
+			if hit && attempt == 0 {
+				continue // decided on a possibly stale value: decide again on the stored one
+			}
 			return nil
 		}
+		var err error
+		var newRev uint64
 		if rev == 0 {
-			_, err = inv.kv.Create(ctx, key, mustJSON(v))
+			newRev, err = inv.kv.Create(ctx, key, mustJSON(v))
 		} else {
-			_, err = inv.kv.Update(ctx, key, mustJSON(v), rev)
+			newRev, err = inv.kv.Update(ctx, key, mustJSON(v), rev)
 		}
 		if err == nil {
+			inv.remember(key, v, newRev)
 			return nil
 		}
 		var apiErr *jetstream.APIError
@@ -319,6 +339,26 @@ func (inv *Inventory) cas(ctx context.Context, itemID string, change func(*stock
 		return transient("write stock", err)
 	}
 	return transient("write stock", errors.New("too much contention"))
+}
+
+// remember keeps the newest value seen of a key (by revision).
+func (inv *Inventory) remember(key string, v stockValue, rev uint64) {
+	inv.mu.Lock()
+	if c, ok := inv.cache[key]; !ok || rev > c.rev {
+		inv.cache[key] = cached{v: v, rev: rev}
+	}
+	inv.mu.Unlock()
+}
+
+func (v stockValue) clone() stockValue {
+	if v.Holds != nil {
+		h := make(map[string]int64, len(v.Holds))
+		for k, q := range v.Holds {
+			h[k] = q
+		}
+		v.Holds = h
+	}
+	return v
 }
 
 func transient(op string, err error) error { return commerce.Transient("inventory: "+op, err) }
