@@ -101,11 +101,6 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 		return h.deadLetter(b, e, nil, "", commerce.E(commerce.KindMalformed, commerce.CodeInvalidEnvelope,
 			"subject %q does not name a tenant and context", e.Subject))
 	}
-	if rec, err := b.SeqRecord(e.Seq); err != nil {
-		return Outcome{Kind: Retry, Err: commerce.Transient("store read", err)}
-	} else if rec != nil {
-		return Outcome{Kind: Redelivered, Code: rec.Code}
-	}
 	req, perr := parse(e.Data, e.Tenant, e.Context, h.limits)
 	replyTo, rerr := h.replySubject(e)
 	if rerr != nil {
@@ -222,6 +217,9 @@ func (h *Handler) record(b *store.Batch, e *Envelope, req *envelopes.Request, re
 // reject answers with an error that is not remembered under the messageId (a conflict,
 // a forbidden reply subject, an unknown tenant): only this delivery is marked done.
 func (h *Handler) reject(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, ce *commerce.Error) Outcome {
+	if done, out := h.answered(b, e); done {
+		return out
+	}
 	msgID := ""
 	if req != nil {
 		msgID = req.MessageID
@@ -235,6 +233,9 @@ func (h *Handler) reject(b *store.Batch, e *Envelope, req *envelopes.Request, re
 // deadLetter queues the original bytes to the dead-letter subject, and an error reply
 // when the subject names a tenant and context.
 func (h *Handler) deadLetter(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, ce *commerce.Error) Outcome {
+	if done, out := h.answered(b, e); done {
+		return out
+	}
 	msgID := ""
 	if req != nil {
 		msgID = req.MessageID
@@ -313,4 +314,19 @@ func (p Providers) with(q Providers) Providers {
 		p.Payments = q.Payments
 	}
 	return p
+}
+
+// answered reports whether this very delivery (stream sequence) already has an outcome
+// that is not remembered under its messageId: a redelivery of an envelope that was
+// rejected or dead-lettered. Only the paths that record such outcomes ask, so that the
+// common path (a well-formed envelope) reads one record, not two.
+func (h *Handler) answered(b *store.Batch, e *Envelope) (bool, Outcome) {
+	rec, err := b.SeqRecord(e.Seq)
+	if err != nil {
+		return true, Outcome{Kind: Retry, Err: commerce.Transient("store read", err)}
+	}
+	if rec != nil {
+		return true, Outcome{Kind: Redelivered, Code: rec.Code}
+	}
+	return false, Outcome{}
 }
