@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/store"
 )
 
 // partition is the loop that owns one partition of the inbound stream.
@@ -30,6 +31,8 @@ type partition struct {
 	next uint64
 	// swept is when the partition last looked for expired checkouts.
 	swept time.Time
+	// cache keeps the partition's recently used states decoded between batches.
+	cache *store.StateCache
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -143,7 +146,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 	w := p.w
 	started := time.Now()
 	b := w.st.NewBatch()
-	b.Partition = p.n
+	b.Partition, b.Cache = p.n, p.cache
 	acks := make([]jetstream.Msg, 0, len(msgs))
 	var naks []jetstream.Msg
 	hctx := context.WithoutCancel(ctx)
@@ -246,7 +249,7 @@ func (p *partition) expire(ctx context.Context) {
 		return
 	}
 	b := w.st.NewBatch()
-	b.Partition = p.n
+	b.Partition, b.Cache = p.n, p.cache
 	expired := 0
 	hctx := context.WithoutCancel(ctx)
 	for _, ref := range refs {

@@ -17,6 +17,10 @@ import (
 	"github.com/cartwright-dev/cartwright/store"
 )
 
+// statesCachedPerPartition bounds each partition's cache of decoded states (a few KiB
+// each): enough for the contexts an agent fleet is in the middle of.
+const statesCachedPerPartition = 1024
+
 // Worker consumes the inbound stream and applies it.
 type Worker struct {
 	cfg     *config.Config
@@ -90,7 +94,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s: %w", cc.Durable, err)
 		}
-		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]uint64{}, gen: -1}
+		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]uint64{}, gen: -1,
+			cache: store.NewStateCache(statesCachedPerPartition)}
 	}
 
 	var wg sync.WaitGroup

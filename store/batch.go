@@ -20,10 +20,14 @@ type Batch struct {
 	// Partition is the inbound partition whose envelopes the batch applies; it files the
 	// open checkouts the batch writes under that partition (see ExpiredContexts).
 	Partition int
+	// Cache, when set, serves states the partition committed recently, and takes what
+	// this batch writes once it is committed.
+	Cache *StateCache
 
 	s      *Store
 	b      *pebble.Batch
 	states map[string]commerce.State
+	dirty  map[string]bool // states written by this batch
 	recs   map[string]*Record
 	out    []Outgoing
 }
@@ -34,6 +38,7 @@ func (s *Store) NewBatch() *Batch {
 		s:      s,
 		b:      s.db.NewBatch(),
 		states: make(map[string]commerce.State),
+		dirty:  make(map[string]bool),
 		recs:   make(map[string]*Record),
 	}
 }
@@ -42,6 +47,10 @@ func (s *Store) NewBatch() *Batch {
 func (b *Batch) State(tenant, context string) (commerce.State, error) {
 	k := string(stateKey(tenant, context))
 	if st, ok := b.states[k]; ok {
+		return st, nil
+	}
+	if st, ok := b.Cache.get(k); ok {
+		b.states[k] = st
 		return st, nil
 	}
 	v, err := b.s.get([]byte(k))
@@ -53,6 +62,7 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 		return commerce.State{}, fmt.Errorf("store: state %s/%s: %w", tenant, context, err)
 	}
 	b.states[k] = st
+	b.Cache.put(k, st) // committed: safe to keep whatever this batch does
 	return st, nil
 }
 
@@ -67,6 +77,7 @@ func (b *Batch) PutState(tenant, context string, st commerce.State) {
 		b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), tenant, context), nil, nil)
 	}
 	b.states[string(k)] = st
+	b.dirty[string(k)] = true
 	b.b.Set(k, encode(st), nil)
 }
 
@@ -135,6 +146,9 @@ func (b *Batch) Commit() error {
 	if err := b.b.Commit(pebble.Sync); err != nil {
 		b.b.Close()
 		return commerce.Transient("store commit", err)
+	}
+	for k := range b.dirty {
+		b.Cache.put(k, b.states[k])
 	}
 	return b.b.Close()
 }

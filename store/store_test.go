@@ -126,3 +126,47 @@ func TestSweepRemovesOnlyExpiredRecords(t *testing.T) {
 		t.Error("the sequence record survived the sweep")
 	}
 }
+
+func TestStateCacheServesOnlyCommittedStates(t *testing.T) {
+	s := open(t, vfs.NewMem())
+	defer s.Close()
+	cache := store.NewStateCache(2)
+	put := func(ctx, id string, commit bool) {
+		b := s.NewBatch()
+		b.Cache = cache
+		if _, err := b.State("demo", ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.PutState("demo", ctx, commerce.State{Checkout: &commerce.Checkout{ID: id}})
+		if commit {
+			if err := b.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			b.Discard()
+		}
+	}
+	read := func(ctx string) string {
+		b := s.NewBatch()
+		b.Cache = cache
+		defer b.Discard()
+		st, err := b.State("demo", ctx)
+		if err != nil || st.Checkout == nil {
+			return ""
+		}
+		return st.Checkout.ID
+	}
+	put("a", "chk_1", true)
+	put("a", "chk_2", false) // discarded: neither stored nor cached
+	if got := read("a"); got != "chk_1" {
+		t.Fatalf("after a discarded batch: %q, want chk_1", got)
+	}
+	put("b", "chk_b", true)
+	put("c", "chk_c", true) // evicts a
+	if cache.Len() != 2 {
+		t.Fatalf("cache holds %d, want 2", cache.Len())
+	}
+	if got := read("a"); got != "chk_1" {
+		t.Fatalf("evicted state read back: %q, want chk_1", got)
+	}
+}
