@@ -33,6 +33,8 @@ type partition struct {
 	swept time.Time
 	// cache keeps the partition's recently used states decoded between batches.
 	cache *store.StateCache
+	// out feeds the sender: committed chunks to publish and acknowledge.
+	out chan sendJob
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -49,6 +51,7 @@ func (p *partition) rewind(ctx context.Context) error {
 	if gen == p.gen {
 		return nil
 	}
+	p.flush() // acks of deliveries from before the reset must not reach it after
 	info := p.cons.CachedInfo()
 	if _, err := p.w.js.ResetConsumer(ctx, info.Stream, info.Name); err != nil {
 		return err
@@ -85,6 +88,16 @@ func (p *partition) inOrder(msgs []jetstream.Msg) (keep []jetstream.Msg, lost bo
 
 func (p *partition) run(ctx context.Context) {
 	w := p.w
+	p.out = make(chan sendJob, 1)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		p.sender(context.WithoutCancel(ctx))
+	}()
+	defer func() {
+		close(p.out)
+		<-sent
+	}()
 	size := w.cfg.Batch.Size
 	for ctx.Err() == nil {
 		if err := p.rewind(ctx); err != nil {
@@ -196,19 +209,49 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 	w.metrics.Commit.Observe(time.Since(t).Seconds())
 	w.metrics.BatchSize.Observe(float64(len(msgs)))
 
-	t = time.Now()
-	w.pub.publishClaimed(hctx, outgoing)
-	w.metrics.Publish.Observe(time.Since(t).Seconds())
-
-	// The outcomes are durable: acknowledge. A lost ack only means a redelivery that the
-	// idempotency record turns into another ack.
-	for _, m := range acks {
-		_ = m.Ack()
-	}
-	for _, m := range naks {
-		_ = m.NakWithDelay(retryDelay(m))
-	}
+	// The chunk is durable: its publishing and acknowledging can overlap the handling and
+	// commit of the next one. The queue keeps chunks in order.
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks}
 	return true
+}
+
+// sendJob is a committed chunk's second half: publish what it queued, then acknowledge
+// its envelopes (or return those that wait).
+type sendJob struct {
+	outgoing   []store.Outgoing
+	acks, naks []jetstream.Msg
+	done       chan struct{} // a barrier: closed when every job before it is through
+}
+
+// sender publishes and acknowledges committed chunks in the order they were committed.
+// INVARIANT: it only ever sees chunks whose batch is committed, so a reply is never
+// published, nor an envelope acked, before the change behind it is durable.
+func (p *partition) sender(ctx context.Context) {
+	w := p.w
+	for j := range p.out {
+		if j.done != nil {
+			close(j.done)
+			continue
+		}
+		t := time.Now()
+		w.pub.publishClaimed(ctx, j.outgoing)
+		w.metrics.Publish.Observe(time.Since(t).Seconds())
+		// A lost ack only means a redelivery that the idempotency record turns into
+		// another ack.
+		for _, m := range j.acks {
+			_ = m.Ack()
+		}
+		for _, m := range j.naks {
+			_ = m.NakWithDelay(retryDelay(m))
+		}
+	}
+}
+
+// flush waits until every committed chunk is published and acknowledged.
+func (p *partition) flush() {
+	done := make(chan struct{})
+	p.out <- sendJob{done: done}
+	<-done
 }
 
 func retryDelay(m jetstream.Msg) time.Duration {
@@ -270,6 +313,6 @@ func (p *partition) expire(ctx context.Context) {
 		w.log.Warn("committing expired checkouts; trying again later", "err", err)
 		return
 	}
-	w.pub.publishClaimed(hctx, outgoing)
+	p.out <- sendJob{outgoing: outgoing}
 	w.metrics.Expired.Add(float64(expired))
 }
