@@ -68,7 +68,7 @@ func New(cfg *config.Config, o Options) *Handler {
 		log:        o.Logger,
 	}
 	for name, t := range cfg.Tenants {
-		h.tenants[name] = buildTenant(name, t, cfg, o.Providers.with(o.Tenants[name]))
+		h.tenants[name] = buildTenant(name, t, cfg, o.Providers, o.Tenants[name])
 	}
 	budget := o.RetryBudget
 	h.retry = func() backoff.BackOff {
@@ -291,29 +291,6 @@ func withPath(ce *commerce.Error, req *envelopes.Request) *commerce.Error {
 	}
 	c.Path = root + strconv.Itoa(req.DataPart) + "].data" + sep + c.Path
 	return &c
-}
-
-// with returns p with the non-nil providers of q in place of its own.
-func (p Providers) with(q Providers) Providers {
-	if q.Catalog != nil {
-		p.Catalog = q.Catalog
-	}
-	if q.Inventory != nil {
-		p.Inventory = q.Inventory
-	}
-	if q.Shipping != nil {
-		p.Shipping = q.Shipping
-	}
-	if q.Tax != nil {
-		p.Tax = q.Tax
-	}
-	if q.Discounts != nil {
-		p.Discounts = q.Discounts
-	}
-	if q.Payments != nil {
-		p.Payments = q.Payments
-	}
-	return p
 }
 
 // answered reports whether this very delivery (stream sequence) already has an outcome

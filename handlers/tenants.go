@@ -27,7 +27,7 @@ type Providers struct {
 
 // buildTenant wires the tenant's providers as its configuration says (config.Tenant.Wire),
 // then puts the non-nil ones of override in their place.
-func buildTenant(name string, t *config.Tenant, cfg *config.Config, override Providers) *tenant {
+func buildTenant(name string, t *config.Tenant, cfg *config.Config, overrides ...Providers) *tenant {
 	env, err := t.Wire(commerce.Env{
 		Tenant: name,
 		Policy: t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity),
@@ -41,23 +41,8 @@ func buildTenant(name string, t *config.Tenant, cfg *config.Config, override Pro
 			"tenant %s is misconfigured: %s", name, strings.ReplaceAll(err.Error(), "\n", "; "))}
 		env.Catalog, env.Inventory, env.Shipping, env.Tax, env.Discounts, env.Payments = m, m, m, m, m, m
 	}
-	if override.Catalog != nil {
-		env.Catalog = override.Catalog
-	}
-	if override.Inventory != nil {
-		env.Inventory = override.Inventory
-	}
-	if override.Shipping != nil {
-		env.Shipping = override.Shipping
-	}
-	if override.Tax != nil {
-		env.Tax = override.Tax
-	}
-	if override.Discounts != nil {
-		env.Discounts = override.Discounts
-	}
-	if override.Payments != nil {
-		env.Payments = override.Payments
+	for _, o := range overrides {
+		o.applyTo(&env)
 	}
 	return &tenant{name: name, env: env}
 }
@@ -96,3 +81,25 @@ func (m misconfigured) Authorize(context.Context, commerce.PaymentRequest) (comm
 func (m misconfigured) Capture(context.Context, commerce.PaymentOp) error { return m.err }
 func (m misconfigured) Void(context.Context, commerce.PaymentOp) error    { return m.err }
 func (m misconfigured) Refund(context.Context, commerce.PaymentOp) error  { return m.err }
+
+// applyTo puts p's non-nil providers in env, in place of what it has.
+func (p Providers) applyTo(env *commerce.Env) {
+	if p.Catalog != nil {
+		env.Catalog = p.Catalog
+	}
+	if p.Inventory != nil {
+		env.Inventory = p.Inventory
+	}
+	if p.Shipping != nil {
+		env.Shipping = p.Shipping
+	}
+	if p.Tax != nil {
+		env.Tax = p.Tax
+	}
+	if p.Discounts != nil {
+		env.Discounts = p.Discounts
+	}
+	if p.Payments != nil {
+		env.Payments = p.Payments
+	}
+}
