@@ -56,28 +56,40 @@ func (f *dlqFlags) filter() (bus.DLQFilter, error) {
 	return flt, nil
 }
 
-// open connects and returns the dead-letter queue and the selected dead letters.
-func (f *dlqFlags) open(ctx context.Context) (*bus.DLQ, []bus.DeadLetter, func(), error) {
+// dlqSession is a connection to the dead-letter queue, within --timeout, and the dead
+// letters the filters select.
+type dlqSession struct {
+	ctx   context.Context
+	q     *bus.DLQ
+	dls   []bus.DeadLetter
+	close func()
+}
+
+// session connects and selects; the caller closes it.
+func (f *dlqFlags) session(cmd *cobra.Command) (*dlqSession, error) {
 	flt, err := f.filter()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	nc, err := clientConnect(&f.conn)
 	if err != nil {
-		return nil, nil, nil, &exitError{code: exitNoReply, err: fmt.Errorf("connect to NATS: %w", err)}
+		cancel()
+		return nil, &exitError{code: exitNoReply, err: fmt.Errorf("connect to NATS: %w", err)}
 	}
+	end := func() { nc.Close(); cancel() }
 	js, err := jetstream.New(nc)
 	if err != nil {
-		nc.Close()
-		return nil, nil, nil, err
+		end()
+		return nil, err
 	}
 	q := bus.NewDLQ(js, bus.Topology{Prefix: f.prefix})
 	dls, err := q.List(ctx, flt)
 	if err != nil {
-		nc.Close()
-		return nil, nil, nil, &exitError{code: exitFailure, err: err}
+		end()
+		return nil, &exitError{code: exitFailure, err: err}
 	}
-	return q, dls, nc.Close, nil
+	return &dlqSession{ctx: ctx, q: q, dls: dls, close: end}, nil
 }
 
 func newDLQ() *cobra.Command {
@@ -114,13 +126,12 @@ func newDLQList() *cobra.Command {
 			if f.format != "table" && f.format != "json" {
 				return usageErr("--format %q: want table or json", f.format)
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			_, dls, done, err := f.open(ctx)
+			sess, err := f.session(cmd)
 			if err != nil {
 				return err
 			}
-			defer done()
+			defer sess.close()
+			dls := sess.dls
 			if f.format == "json" {
 				return writeJSON(cmd.OutOrStdout(), dlqJSON(dls, false))
 			}
@@ -151,17 +162,15 @@ func newDLQShow() *cobra.Command {
 			if f.seq == 0 {
 				return usageErr("--seq is required")
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			_, dls, done, err := f.open(ctx)
+			sess, err := f.session(cmd)
 			if err != nil {
 				return err
 			}
-			defer done()
-			if len(dls) == 0 {
+			defer sess.close()
+			if len(sess.dls) == 0 {
 				return &exitError{code: exitErrReply, err: fmt.Errorf("no dead letter with sequence %d", f.seq)}
 			}
-			return writeJSON(cmd.OutOrStdout(), dlqJSON(dls, true)[0])
+			return writeJSON(cmd.OutOrStdout(), dlqJSON(sess.dls, true)[0])
 		},
 	}
 	f.register(cmd, false)
@@ -215,13 +224,12 @@ func (f *dlqFlags) each(cmd *cobra.Command, verb string, op func(context.Context
 	if flt.Empty() && !f.all {
 		return usageErr("%s of every dead letter needs --all (or a filter: --tenant, --code, --since, --seq)", verb)
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-	defer cancel()
-	q, dls, done, err := f.open(ctx)
+	sess, err := f.session(cmd)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer sess.close()
+	ctx, q, dls := sess.ctx, sess.q, sess.dls
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if f.dryRun {
 		for _, d := range dls {
