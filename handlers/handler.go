@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -191,7 +192,15 @@ func (h *Handler) apply(ctx context.Context, b *store.Batch, t *tenant, e *Envel
 		}
 		return err
 	}
-	err = backoff.Retry(op, backoff.WithContext(h.retry(), ctx))
+	// Most envelopes succeed or fail for good at once: build the backoff only for a
+	// transient failure.
+	if err = op(); err != nil && commerce.KindOf(err) == commerce.KindTransient {
+		err = backoff.Retry(op, backoff.WithContext(h.retry(), ctx))
+	}
+	var perm *backoff.PermanentError
+	if errors.As(err, &perm) {
+		err = perm.Err
+	}
 	if err != nil && ctx.Err() != nil && commerce.KindOf(err) != commerce.KindTransient {
 		err = commerce.Transient("handling the envelope", fmt.Errorf("took longer than %s: %w", h.timeout, err))
 	}
