@@ -15,6 +15,7 @@ import (
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/store"
 )
 
 // Inventory keeps a tenant's stock in a JetStream key-value bucket, where every partition
@@ -429,5 +430,22 @@ func WithInventories(ctx context.Context, js jetstream.JetStream, cfg *config.Co
 		tenants[name] = p
 	}
 	o.Tenants = tenants
+	return o, nil
+}
+
+// WithStock returns o with every tenant's built-in stock kept where cfg.Stock says: in
+// the store (store.Stock, the default) or in the JetStream bucket (WithInventories).
+func WithStock(ctx context.Context, js jetstream.JetStream, st *store.Store, cfg *config.Config, o handlers.Options) (handlers.Options, error) {
+	if cfg.Stock == config.StockBucket {
+		return WithInventories(ctx, js, cfg, o)
+	}
+	if o.Providers.Inventory != nil {
+		return o, nil
+	}
+	stock, err := store.OpenStock(st, BuiltinStock(cfg))
+	if err != nil {
+		return o, err
+	}
+	o.Stock = stock
 	return o, nil
 }

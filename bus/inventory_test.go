@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
@@ -14,9 +16,25 @@ import (
 // TestLastUnitsUnderConcurrency: 20 contexts, spread over the partitions, try to buy the
 // Canvas Cap (stock 5) at the same moment. Exactly 5 complete; 15 get out_of_stock; the
 // count ends at 0. Canceling one order gives its unit back to the next buyer.
+//
+// It runs with the stock in the store (the default) and in the JetStream bucket.
 func TestLastUnitsUnderConcurrency(t *testing.T) {
-	w := testenv.StartWorker(t, nil, handlers.Options{})
+	for _, where := range []string{config.StockStore, config.StockBucket} {
+		t.Run(where, func(t *testing.T) { testLastUnits(t, where) })
+	}
+}
+
+func testLastUnits(t *testing.T, where string) {
+	w := testenv.StartWorker(t, &config.Config{Stock: where}, handlers.Options{})
 	c := testenv.NewClient(t, w.NATS.URL())
+	remaining := func(t *testing.T, c *testenv.Client, item string) int64 {
+		t.Helper()
+		if where == config.StockBucket {
+			return bucketRemaining(t, c, item)
+		}
+		n, _ := w.Stock.Available("demo", item)
+		return n
+	}
 	const buyers = 20
 	for i := 0; i < buyers; i++ {
 		ctx := fmt.Sprintf("cap%02d", i)
@@ -123,9 +141,26 @@ func TestLastUnitsUnderConcurrency(t *testing.T) {
 	if n := remaining(t, c, "sku_cap"); n != 0 {
 		t.Errorf("stock at the end: %d, want 0", n)
 	}
+
+	// What is held survives a restart: it is read back from where it is kept.
+	w.Restart()
+	if where == config.StockStore {
+		if n := remaining(t, c, "sku_cap"); n != 0 {
+			t.Errorf("stock after a restart: %d, want 0", n)
+		}
+	}
+	// ... and the next buyer finds the cap sold out.
+	m, err := c.Request("demo", "caplate", testenv.Envelope("caplate-0", "", map[string]any{"action": "create_checkout",
+		"line_items": []any{map[string]any{"item": map[string]any{"id": "sku_cap"}, "quantity": 1}}}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(m.Data), "out_of_stock") {
+		t.Fatalf("after a restart, a buyer of a sold-out item got %s", m.Data)
+	}
 }
 
-func remaining(t *testing.T, c *testenv.Client, item string) int64 {
+func bucketRemaining(t *testing.T, c *testenv.Client, item string) int64 {
 	t.Helper()
 	kv, err := c.JetStream().KeyValue(context.Background(), "A2A_STOCK")
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/store"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
@@ -141,6 +143,22 @@ func TestChaos(t *testing.T) {
 	if err := proc.Terminate(); err != nil {
 		t.Error(err)
 	}
+	// Stock: the store holds of each item exactly what the model's completions hold, after
+	// every kill (a reservation is committed with its checkout, or not at all).
+	st, err := store.Open(filepath.Join(dir, "data", "store"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stock, err := store.OpenStock(st, bus.BuiltinStock(chaosConfig(payURL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for item, want := range rep.held {
+		if got := stock.Held("demo", item); got != want {
+			t.Errorf("%s: the store holds %d, the model %d", item, got, want)
+		}
+	}
 	rep.kills = nkill + 1
 	rep.duration = time.Since(started)
 	t.Log("\n" + rep.String())
@@ -248,6 +266,7 @@ type report struct {
 	completed, canceled, open                                         int
 	events                                                            map[string]int
 	kills, charged                                                    int
+	held                                                              map[string]int64 // by item, as the model holds it
 	duration                                                          time.Duration
 }
 
@@ -260,6 +279,7 @@ func (r report) String() string {
 	fmt.Fprintf(&b, "  replies stored %d (errors %d), dead letters %d\n", r.replies, r.errorReplies, r.deadLetters)
 	fmt.Fprintf(&b, "  checkouts at the end: %d completed, %d canceled, %d open; %d checkouts charged, each once\n",
 		r.completed, r.canceled, r.open, r.charged)
+	fmt.Fprintf(&b, "  stock held: %v\n", r.held)
 	var types []string
 	for k := range r.events {
 		types = append(types, k)

@@ -226,6 +226,18 @@ func check(t *testing.T, c *testenv.Client, payURL string, main, conflicts []env
 	if m.applied == 0 {
 		t.Error("the model applied nothing")
 	}
+	// What the model holds of each counted item: the worker's store must hold the same.
+	rep.held = map[string]int64{}
+	for _, it := range cfg.Tenants["demo"].Builtin.Items {
+		if it.Stock == nil {
+			continue
+		}
+		n, _, err := m.env.Inventory.Available(context.Background(), it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.held[it.ID] = *it.Stock - n
+	}
 	return rep
 }
 

@@ -32,6 +32,11 @@ type Config struct {
 	Batch      Batch `yaml:"batch"`
 	// IdempotencyRetention is how long idempotency records are kept (default 24 h).
 	IdempotencyRetention time.Duration `yaml:"idempotency_retention"`
+	// Stock says where the built-in inventory keeps its counts: "store" (the default) in
+	// the worker's own store, reserved and released in the batch that completes or
+	// cancels a checkout; "bucket" in a JetStream key-value bucket (<PREFIX>_STOCK) that
+	// other processes can read and restock with `nats kv`.
+	Stock string `yaml:"stock"`
 	// Limits bound what an envelope may hold.
 	Limits  envelopes.Limits   `yaml:"limits"`
 	Tenants map[string]*Tenant `yaml:"tenants"`
@@ -39,6 +44,12 @@ type Config struct {
 	// documents (/.well-known/ucp, /.well-known/agent-card.json) served on HTTPListen.
 	Bridge Bridge `yaml:"bridge"`
 }
+
+// Where the built-in inventory keeps its counts (Config.Stock).
+const (
+	StockStore  = "store"
+	StockBucket = "bucket"
+)
 
 // NATS says which NATS to use: an existing one (URL) or an embedded server (Listen).
 type NATS struct {
@@ -114,6 +125,9 @@ func (c *Config) SetDefaults() {
 	if c.IdempotencyRetention == 0 {
 		c.IdempotencyRetention = 24 * time.Hour
 	}
+	if c.Stock == "" {
+		c.Stock = StockStore
+	}
 	def := envelopes.DefaultLimits()
 	if c.Limits.MaxEnvelopeBytes == 0 {
 		c.Limits.MaxEnvelopeBytes = def.MaxEnvelopeBytes
@@ -164,6 +178,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IdempotencyRetention < time.Minute {
 		bad("idempotency_retention: %s is shorter than 1m", c.IdempotencyRetention)
+	}
+	if c.Stock != StockStore && c.Stock != StockBucket {
+		bad("stock: %q is neither %q nor %q", c.Stock, StockStore, StockBucket)
 	}
 	if c.Limits.MaxEnvelopeBytes < 1024 {
 		bad("limits.max_envelope_bytes: %d is less than 1024", c.Limits.MaxEnvelopeBytes)

@@ -31,7 +31,7 @@ func (h *Handler) Expire(ctx context.Context, b *store.Batch, ref store.OpenRef,
 		b.Forget(ref) // a stale entry: the state moved on without it
 		return false, nil
 	}
-	env := t.env
+	env := h.envFor(t, b)
 	env.Context, env.Now, env.Seed = contextID, now, tenant+":expire:"+st.Checkout.ID
 	res, err := commerce.Apply(ctx, env, st, commerce.GetCheckout{})
 	if err != nil {

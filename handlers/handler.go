@@ -26,6 +26,7 @@ type Handler struct {
 	maxDeliver int
 	timeout    time.Duration
 	tenants    map[string]*tenant
+	stock      *store.Stock
 	// retry is the in-process budget for transient failures, before the envelope is
 	// returned to JetStream.
 	retry func() backoff.BackOff
@@ -39,6 +40,11 @@ type Options struct {
 	// Tenants replaces providers of one tenant, e.g. the stock that `serve` keeps in
 	// JetStream; they win over Providers.
 	Tenants map[string]Providers
+	// Stock, when set, keeps the stock of every tenant with the built-in inventory (and
+	// no inventory in Providers or Tenants) in the store, reserved and released in the
+	// batch that completes or cancels the checkout. Without it the built-in inventory
+	// counts in memory only (tests).
+	Stock *store.Stock
 	// RetryBudget bounds the in-process retries of one transient failure (default 2 s).
 	RetryBudget time.Duration
 	// EnvelopeTimeout bounds the time one envelope may spend in its providers, retries
@@ -66,10 +72,13 @@ func New(cfg *config.Config, o Options) *Handler {
 		maxDeliver: cfg.Batch.MaxDeliver,
 		timeout:    o.EnvelopeTimeout,
 		tenants:    make(map[string]*tenant, len(cfg.Tenants)),
+		stock:      o.Stock,
 		log:        o.Logger,
 	}
 	for name, t := range cfg.Tenants {
 		h.tenants[name] = buildTenant(name, t, cfg, o.Providers, o.Tenants[name])
+		h.tenants[name].stock = o.Stock != nil && t.BuiltinInventory() &&
+			o.Providers.Inventory == nil && o.Tenants[name].Inventory == nil
 	}
 	budget := o.RetryBudget
 	h.retry = func() backoff.BackOff {
@@ -168,7 +177,7 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 // apply runs the command on the context's state as of this batch, retrying transient
 // provider failures with backoff within the budget.
 func (h *Handler) apply(ctx context.Context, b *store.Batch, t *tenant, e *Envelope, req *envelopes.Request) (commerce.Result, error) {
-	env := t.env
+	env := h.envFor(t, b)
 	env.Context = e.Context
 	env.Now = e.Time
 	env.Seed = e.Tenant + ":" + req.MessageID

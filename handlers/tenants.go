@@ -12,6 +12,9 @@ import (
 type tenant struct {
 	name string
 	env  commerce.Env // Tenant, Policy and providers set; the per-envelope fields are not
+	// stock: the tenant's inventory is the built-in one, kept in the store (Options.Stock)
+	// within each batch rather than by env.Inventory.
+	stock bool
 }
 
 // Providers lets a caller replace a tenant's providers, e.g. a test that wants a payment

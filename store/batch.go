@@ -30,6 +30,7 @@ type Batch struct {
 	dirty  map[string]bool // states written by this batch
 	recs   map[string]*Record
 	out    []Outgoing
+	st     *batchStock // what the batch reserved and released, if anything
 }
 
 // NewBatch starts a batch.
@@ -144,17 +145,26 @@ func (b *Batch) Commit() error {
 		return b.b.Close()
 	}
 	if err := b.b.Commit(pebble.Sync); err != nil {
-		b.b.Close()
+		b.Discard()
 		return commerce.Transient("store commit", err)
 	}
 	for k := range b.dirty {
 		b.Cache.put(k, b.states[k])
 	}
+	if b.st != nil {
+		b.st.committed(b.Partition)
+	}
 	return b.b.Close()
 }
 
 // Discard drops the batch without writing anything.
-func (b *Batch) Discard() { b.b.Close() }
+func (b *Batch) Discard() {
+	if b.st != nil {
+		b.st.discarded()
+		b.st = nil
+	}
+	b.b.Close()
+}
 
 // Since reports how old a record is at now.
 func (r *Record) Since(now time.Time) time.Duration { return now.Sub(r.At) }

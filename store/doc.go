@@ -27,11 +27,18 @@
 //	| 'o' | outbox sequence (8 bytes, big-endian)        | a message to publish (codec)   |
 //	| 'e' | partition (2 bytes BE) expires-at unix nanos | empty: open checkouts by when  |
 //	|     |   (8 bytes BE) tenant 0x00 context           | they expire, per partition     |
+//	| 'v' | tenant 0x00 item partition (2 bytes BE)      | units of the item the          |
+//	|     |                                              | partition holds (8 bytes BE)   |
+//	| 'r' | tenant 0x00 checkout id                      | the checkout's reserved lines  |
+//	|     |                                              | (codec)                        |
 //	| 'm' | name                                         | metadata                       |
 //	+-----+---------------------------------------------+--------------------------------+
 //
 // The open-checkout index lets each partition find, with one short scan, the checkouts
 // it must expire; it is kept by PutState in the same batch as the state.
+//
+// The stock tables ('v', 'r') are the built-in inventory's counts, written in the same
+// batch as the checkout that reserves or releases (see Stock).
 //
 // Records and outbox entries use the binary framing of codec.go.
 //

@@ -10,6 +10,9 @@ const (
 	tagOutbox = 'o'
 	tagMeta   = 'm'
 	tagOpen   = 'e'
+
+	tagStockCount  = 'v'
+	tagReservation = 'r'
 )
 
 func stateKey(tenant, context string) []byte {
@@ -64,4 +67,22 @@ func openKey(partition int, expiresNanos int64, tenant, context string) []byte {
 	k = append(k, tenant...)
 	k = append(k, 0)
 	return append(k, context...)
+}
+
+// stockCountKey is a partition's counter of what it holds of an item (key: tenant 0x00
+// item, see Stock).
+func stockCountKey(key string, partition int) []byte {
+	k := make([]byte, 0, 3+len(key))
+	k = append(k, tagStockCount)
+	k = append(k, key...)
+	return binary.BigEndian.AppendUint16(k, uint16(partition))
+}
+
+// reservationKey is a checkout's reservation.
+func reservationKey(tenant, checkoutID string) []byte {
+	k := make([]byte, 0, 2+len(tenant)+len(checkoutID))
+	k = append(k, tagReservation)
+	k = append(k, tenant...)
+	k = append(k, 0)
+	return append(k, checkoutID...)
 }

@@ -29,7 +29,10 @@ type Worker struct {
 	// Clock, when set before Start, is the worker's clock for expiring checkouts.
 	Clock func() time.Time
 
-	Store  *store.Store
+	Store *store.Store
+	// Stock is the built-in inventory's counts in Store (nil with stock: bucket, or
+	// when Options gives an inventory).
+	Stock  *store.Stock
 	Worker *bus.Worker
 	Conn   *nats.Conn
 	cancel context.CancelFunc
@@ -83,10 +86,11 @@ func (w *Worker) Start() {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	opts, err := bus.WithInventories(ctx, js, w.Config, w.Options)
+	opts, err := bus.WithStock(ctx, js, st, w.Config, w.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.Stock = opts.Stock
 	h := handlers.New(w.Config, opts)
 	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(prometheus.NewRegistry()), w.Options.Logger)
 	if err != nil {

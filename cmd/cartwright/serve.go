@@ -165,7 +165,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	hopts, err := bus.WithInventories(ctx, js, cfg, handlers.Options{Logger: log})
+	hopts, err := bus.WithStock(ctx, js, st, cfg, handlers.Options{Logger: log})
 	if err != nil {
 		return err
 	}

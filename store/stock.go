@@ -1,0 +1,276 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// Stock keeps the built-in inventory's counts in the store, so that a reservation is
+// committed in the same batch, with the same fsync, as the checkout that made it and the
+// idempotency record that answers its redelivery: a completion either happened with its
+// stock taken, or neither happened. There is nothing to undo after a crash and nothing to
+// make idempotent across systems.
+//
+// What is held, per tenant and item, is the sum of per-partition counters ('v' keys),
+// each written only by its partition's batches (a context always maps to the same
+// partition, so its checkout's reservation is taken and given back by one writer). Each
+// checkout's reservation is a record ('r' key) naming its lines, deleted when released.
+//
+// In memory, Stock keeps what is held, all partitions together: committed reservations
+// plus those taken by batches not yet committed, so that two partitions never sell the
+// same last unit. A reservation counts at once and is undone if its batch is discarded or
+// fails to commit; a release counts only once its batch is committed.
+//
+// Available is the configured stock less what is held: the configured figure is the
+// number of units the store may ever have sold and not given back. To restock, raise it
+// in the configuration (by the units received) and restart.
+//
+// One process serves the stream's partitions (see package bus); stock shared with other
+// processes lives in a JetStream bucket instead (bus.Inventory).
+type Stock struct {
+	s      *Store
+	limits map[string]map[string]*int64 // tenant → item → configured stock; nil: not counted
+
+	mu   sync.Mutex
+	held map[string]int64   // tenant 0x00 item → held, committed and in flight
+	part map[partItem]int64 // committed value of each partition's counter
+}
+
+type partItem struct {
+	partition int
+	key       string // tenant 0x00 item
+}
+
+// OpenStock serves the stock of limits (tenant → item → configured stock, nil for items
+// whose stock is not counted) from s, reading what is held.
+func OpenStock(s *Store, limits map[string]map[string]*int64) (*Stock, error) {
+	st := &Stock{s: s, limits: limits, held: map[string]int64{}, part: map[partItem]int64{}}
+	lo, hi := tagBounds(tagStockCount)
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for ok := it.SeekGE(lo); ok && string(it.Key()) < string(hi); ok = it.Next() {
+		k := it.Key()
+		v := it.Value()
+		if len(k) < 4 || len(v) != 8 {
+			return nil, fmt.Errorf("store: stock counter %q: %w", k, errCorrupt)
+		}
+		item := string(k[1 : len(k)-2])
+		p := int(binary.BigEndian.Uint16(k[len(k)-2:]))
+		n := int64(binary.BigEndian.Uint64(v))
+		st.part[partItem{p, item}] = n
+		st.held[item] += n
+	}
+	return st, it.Error()
+}
+
+// Held returns the units of tenant's item held by committed and in-flight reservations.
+func (st *Stock) Held(tenant, item string) int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.held[tenant+"\x00"+item]
+}
+
+// limit returns the item's configured stock, or ok=false when it is not counted.
+func (st *Stock) limit(tenant, item string) (int64, bool) {
+	n := st.limits[tenant][item]
+	if n == nil {
+		return 0, false
+	}
+	return *n, true
+}
+
+// Available returns how many units of the item may be sold now (see commerce.Inventory).
+func (st *Stock) Available(tenant, item string) (n int64, unlimited bool) {
+	lim, ok := st.limit(tenant, item)
+	if !ok {
+		return 0, true
+	}
+	return max(lim-st.Held(tenant, item), 0), false
+}
+
+// stockChange is one change a batch made to what is held.
+type stockChange struct {
+	key   string // tenant 0x00 item
+	delta int64  // > 0 taken, < 0 given back
+}
+
+// batchStock is what a batch does to the stock.
+type batchStock struct {
+	st      *Stock
+	changes []stockChange
+	delta   map[string]int64            // by tenant 0x00 item: this batch's net change
+	res     map[string]*reservationRec // by 'r' key: read or written by this batch; nil: none
+}
+
+type reservationRec struct {
+	lines []commerce.Reservation
+}
+
+// Reserve takes lines' quantities for the checkout within the batch, all or nothing (see
+// commerce.Inventory.Reserve). Reserving again for a checkout that holds its reservation
+// takes nothing more and succeeds.
+func (b *Batch) Reserve(st *Stock, tenant, checkoutID string, lines []commerce.Reservation) (ok bool, short string, err error) {
+	bs := b.stock(st)
+	key := reservationKey(tenant, checkoutID)
+	r, err := bs.reservation(key)
+	if err != nil {
+		return false, "", err
+	}
+	if r != nil {
+		return true, "", nil
+	}
+	want := map[string]int64{}
+	var order []string
+	for _, l := range lines {
+		k := tenant + "\x00" + l.ItemID
+		if _, counted := st.limit(tenant, l.ItemID); !counted || l.Quantity <= 0 {
+			continue
+		}
+		if _, seen := want[k]; !seen {
+			order = append(order, k)
+		}
+		want[k] += l.Quantity
+	}
+	st.mu.Lock()
+	for _, k := range order {
+		lim, _ := st.limit(tenant, k[len(tenant)+1:])
+		if st.held[k]+want[k] > lim {
+			st.mu.Unlock()
+			return false, k[len(tenant)+1:], nil
+		}
+	}
+	for _, k := range order {
+		st.held[k] += want[k]
+	}
+	st.mu.Unlock()
+	kept := make([]commerce.Reservation, 0, len(order))
+	for _, k := range order {
+		bs.change(b, k, want[k])
+		kept = append(kept, commerce.Reservation{CheckoutID: checkoutID, ItemID: k[len(tenant)+1:], Quantity: want[k]})
+	}
+	bs.res[string(key)] = &reservationRec{lines: kept}
+	b.b.Set(key, encodeReservation(kept), nil)
+	return true, "", nil
+}
+
+// Release gives back, within the batch, what the checkout holds; nothing when it holds
+// nothing.
+func (b *Batch) Release(st *Stock, tenant, checkoutID string) error {
+	bs := b.stock(st)
+	key := reservationKey(tenant, checkoutID)
+	r, err := bs.reservation(key)
+	if err != nil || r == nil {
+		return err
+	}
+	for _, l := range r.lines {
+		bs.change(b, tenant+"\x00"+l.ItemID, -l.Quantity)
+	}
+	bs.res[string(key)] = nil
+	b.b.Delete(key, nil)
+	return nil
+}
+
+func (b *Batch) stock(st *Stock) *batchStock {
+	if b.st == nil {
+		b.st = &batchStock{st: st, delta: map[string]int64{}, res: map[string]*reservationRec{}}
+	}
+	if b.st.st != st {
+		panic("store: one batch, two Stocks")
+	}
+	return b.st
+}
+
+func (bs *batchStock) reservation(key []byte) (*reservationRec, error) {
+	if r, ok := bs.res[string(key)]; ok {
+		return r, nil
+	}
+	v, err := bs.st.s.get(key)
+	if err != nil {
+		return nil, err
+	}
+	var r *reservationRec
+	if v != nil {
+		lines, err := decodeReservation(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: reservation %q: %w", key, err)
+		}
+		r = &reservationRec{lines: lines}
+	}
+	bs.res[string(key)] = r
+	return r, nil
+}
+
+// change records delta on the item and writes the partition's counter as it will be once
+// the batch is committed.
+func (bs *batchStock) change(b *Batch, key string, delta int64) {
+	bs.changes = append(bs.changes, stockChange{key: key, delta: delta})
+	bs.delta[key] += delta
+	bs.st.mu.Lock()
+	v := bs.st.part[partItem{b.Partition, key}] + bs.delta[key]
+	bs.st.mu.Unlock()
+	b.b.Set(stockCountKey(key, b.Partition), binary.BigEndian.AppendUint64(nil, uint64(v)), nil)
+}
+
+// committed counts the batch's releases and its counters once it is durable.
+func (bs *batchStock) committed(partition int) {
+	bs.st.mu.Lock()
+	defer bs.st.mu.Unlock()
+	for _, c := range bs.changes {
+		if c.delta < 0 {
+			bs.st.held[c.key] += c.delta
+		}
+	}
+	for k, d := range bs.delta {
+		bs.st.part[partItem{partition, k}] += d
+	}
+}
+
+// discarded undoes the batch's reservations: none of them happened.
+func (bs *batchStock) discarded() {
+	bs.st.mu.Lock()
+	defer bs.st.mu.Unlock()
+	for _, c := range bs.changes {
+		if c.delta > 0 {
+			bs.st.held[c.key] -= c.delta
+		}
+	}
+}
+
+// encodeReservation frames a checkout's reserved lines: version(1)=1 | count(uvarint) |
+// per line: item(uvarint len, bytes) quantity(varint).
+func encodeReservation(lines []commerce.Reservation) []byte {
+	b := []byte{codecVersion}
+	b = binary.AppendUvarint(b, uint64(len(lines)))
+	for _, l := range lines {
+		b = appendString(b, l.ItemID)
+		b = binary.AppendVarint(b, l.Quantity)
+	}
+	return b
+}
+
+func decodeReservation(v []byte) ([]commerce.Reservation, error) {
+	if len(v) == 0 || v[0] != codecVersion {
+		return nil, errCorrupt
+	}
+	r := &reader{b: v[1:]}
+	n := r.uvarint()
+	if n > uint64(len(v)) {
+		return nil, errCorrupt
+	}
+	lines := make([]commerce.Reservation, 0, n)
+	for i := uint64(0); i < n; i++ {
+		item := string(r.bytes(r.uvarint()))
+		q := r.varint()
+		lines = append(lines, commerce.Reservation{ItemID: item, Quantity: q})
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, errCorrupt
+	}
+	return lines, nil
+}
