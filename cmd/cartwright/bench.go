@@ -14,7 +14,7 @@ type benchFlags struct {
 	latencyRate                                       float64
 	items, prefix, inventory                          string
 	data                                              string
-	json, skipLatency, skipBaseline                   bool
+	json, skipLatency, skipBaseline, skipFloor        bool
 	cpuProfile, memProfile                            string
 	conn                                              connFlags
 }
@@ -26,7 +26,7 @@ func newBench() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure the worker: throughput, latency, memory, against a bare JetStream consumer",
+		Short: "Measure the worker: throughput, latency, memory, against a bare JetStream consumer and a reply floor",
 		Long: `Measure the worker as serve runs it (embedded NATS with file storage, Pebble with one
 fsync per committed batch, the demo tenant, stock kept in JetStream).
 
@@ -39,6 +39,10 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
    paced at half the measured throughput, and time publish → reply for each.
 4. Baseline: the same number of messages of the same sizes in an identical stream (another
    subject space), consumed by one bare pull consumer (fetch 500, ack each).
+5. Reply floor: the same messages again in another identical stream, consumed by one pull
+   consumer per partition that does only what the contract forces: per message, a reply
+   of the worker's average reply size stored in a stream like the reply stream (async
+   publishes, the batch's acknowledgements awaited), then the message acked.
 
 Peak RSS is the process's (worker, embedded NATS server and the bench's own client),
 per phase. --preload fills the store with that many stored checkouts first. The stock of
@@ -74,6 +78,7 @@ docs/performance.md says how to read it.`,
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.skipLatency, "skip-latency", false, "skip the latency phase")
 	fs.BoolVar(&f.skipBaseline, "skip-baseline", false, "skip the baseline phase")
+	fs.BoolVar(&f.skipFloor, "skip-floor", false, "skip the reply floor phase")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile, taken at the end of the throughput phase, to this file")
 	f.conn.register(fs, "use this NATS instead of starting an embedded one (the bench refuses streams that already exist)")

@@ -23,15 +23,23 @@ func baselinePrefix(prefix string) string { return prefix + "-baseline" }
 // retention, limits, de-duplication window, partition transform) over the baseline's
 // subject space.
 func baselineStream(ctx context.Context, js jetstream.JetStream, topo bus.Topology) (jetstream.Stream, error) {
-	in, err := js.Stream(ctx, topo.InStream())
+	return copyStream(ctx, js, topo, baselinePrefix(topo.Prefix), bus.Topology.InStream, "baseline")
+}
+
+// copyStream creates a stream configured as the worker's stream that name picks out of a
+// topology (storage, retention, limits, de-duplication window, partition transform, all
+// copied from the stream as it is), under prefix instead of the worker's prefix: its
+// name, its subjects and its transform.
+func copyStream(ctx context.Context, js jetstream.JetStream, topo bus.Topology, prefix string,
+	name func(bus.Topology) string, what string) (jetstream.Stream, error) {
+	src, err := js.Stream(ctx, name(topo))
 	if err != nil {
 		return nil, err
 	}
-	cfg := in.CachedInfo().Config
-	bp := baselinePrefix(topo.Prefix)
-	swap := func(s string) string { return bp + strings.TrimPrefix(s, topo.Prefix) }
-	cfg.Name = strings.ToUpper(bp) + "_IN"
-	cfg.Description = "cartwright bench: baseline"
+	cfg := src.CachedInfo().Config
+	swap := func(s string) string { return prefix + strings.TrimPrefix(s, topo.Prefix) }
+	cfg.Name = name(bus.Topology{Prefix: prefix, Partitions: topo.Partitions})
+	cfg.Description = "cartwright bench: " + what
 	for i, s := range cfg.Subjects {
 		cfg.Subjects[i] = swap(s)
 	}

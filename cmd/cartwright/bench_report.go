@@ -25,9 +25,16 @@ type benchReport struct {
 	Baseline   *benchRate      `json:"baseline,omitempty"`
 	Ratio      float64         `json:"ratio,omitempty"` // throughput / baseline
 	// CPURatio is the baseline's CPU per message over cartwright's per envelope.
-	CPURatio float64          `json:"cpu_ratio,omitempty"`
-	Notes    []string         `json:"notes,omitempty"`
-	Wall     benchWallSeconds `json:"wall_seconds"`
+	CPURatio float64 `json:"cpu_ratio,omitempty"`
+	// Floor is the reply floor; FloorOverBaseline its throughput over the baseline's,
+	// OverFloor cartwright's over the floor's, FloorCPURatio the floor's CPU per message
+	// over cartwright's per envelope.
+	Floor             *benchFloor      `json:"floor,omitempty"`
+	FloorOverBaseline float64          `json:"floor_over_baseline,omitempty"`
+	OverFloor         float64          `json:"cartwright_over_floor,omitempty"`
+	FloorCPURatio     float64          `json:"floor_cpu_ratio,omitempty"`
+	Notes             []string         `json:"notes,omitempty"`
+	Wall              benchWallSeconds `json:"wall_seconds"`
 }
 
 type benchMachine struct {
@@ -71,6 +78,19 @@ type benchRate struct {
 	AvgBytes     int     `json:"avg_bytes,omitempty"`
 	Consumers    int     `json:"consumers,omitempty"`
 	FetchBatch   int     `json:"fetch_batch,omitempty"`
+}
+
+// benchFloor is the reply floor: one consumer per partition that publishes a reply per
+// message, waits for the batch's publish acknowledgements, then acks each message.
+type benchFloor struct {
+	benchRate
+	// CPUCores is the process's CPU time over the phase divided by its time;
+	// OthersCores what other processes used meanwhile.
+	CPUCores    float64 `json:"cpu_cores"`
+	OthersCores float64 `json:"others_cores"`
+	// ReplyBytes is the size of each reply's data; ReplyBytesSource where it comes from.
+	ReplyBytes       int    `json:"reply_bytes"`
+	ReplyBytesSource string `json:"reply_bytes_source"`
 }
 
 type benchThroughput struct {
@@ -200,6 +220,16 @@ func (r *benchReport) writeTable(out io.Writer) {
 		row("baseline (bare consumer)", "%.0f messages/s (%d in %.2f s; %d consumer, fetch %d, ack each; %.1f µs CPU per message)",
 			b.PerSecond, b.Envelopes, b.Seconds, b.Consumers, b.FetchBatch, b.CPUMicrosPer)
 		row("cartwright / baseline", "%.3f (throughput); %.3f (CPU per message / CPU per envelope)", r.Ratio, r.CPURatio)
+	}
+	if f := r.Floor; f != nil {
+		row("reply floor", "%.0f messages/s (%d in %.2f s; %d consumers, fetch %d, a %d-byte reply per message stored, then ack each; %.1f µs CPU per message)",
+			f.PerSecond, f.Envelopes, f.Seconds, f.Consumers, f.FetchBatch, f.ReplyBytes, f.CPUMicrosPer)
+		row("  CPU", "%.2f of %d cores busy (other processes: %.2f cores); reply size: %s",
+			f.CPUCores, r.Machine.Cores, f.OthersCores, f.ReplyBytesSource)
+		if r.Baseline != nil {
+			row("floor / baseline", "%.3f (throughput)", r.FloorOverBaseline)
+		}
+		row("cartwright / floor", "%.3f (throughput); %.3f (CPU per message / CPU per envelope)", r.OverFloor, r.FloorCPURatio)
 	}
 	if l := r.Latency; l != nil {
 		row("latency at half load", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",

@@ -120,6 +120,11 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 			return err
 		}
 	}
+	if !f.skipFloor {
+		if err := r.floor(ctx); err != nil {
+			return err
+		}
+	}
 	r.rep.Memory.WholeRunMiB = mib(max(r.wholePeak, peakRSS()))
 	r.rep.Wall.Total = secs(time.Since(wall))
 	r.rep.Machine.LoadAverage[1] = loadAverage()

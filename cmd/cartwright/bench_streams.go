@@ -15,12 +15,14 @@ import (
 	"github.com/cartwright-dev/cartwright/bus"
 )
 
-// streamNames are the streams a run creates: the worker's four, the stock bucket's and
-// the baseline's.
+// streamNames are the streams a run creates: the worker's four, the stock bucket's, the
+// baseline's and the reply floor's two.
 func (r *benchRun) streamNames() []string {
 	t := r.topo
+	floor := bus.Topology{Prefix: floorPrefix(t.Prefix)}
 	return []string{t.InStream(), t.OutStream(), t.DLQStream(), t.EventStream(),
-		"KV_" + strings.ToUpper(t.Prefix) + "_STOCK", strings.ToUpper(baselinePrefix(t.Prefix)) + "_IN"}
+		"KV_" + strings.ToUpper(t.Prefix) + "_STOCK", bus.Topology{Prefix: baselinePrefix(t.Prefix)}.InStream(),
+		floor.InStream(), floor.OutStream()}
 }
 
 // prepare provisions the streams as the worker does at start-up, so that the envelopes

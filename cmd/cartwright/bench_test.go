@@ -2,11 +2,14 @@ package main_test
 
 import (
 	"encoding/json"
+	"regexp"
+	"strings"
 	"testing"
 )
 
 // TestBenchTiny runs `cartwright bench` at a tiny size and checks that its report holds
-// every figure. It judges no speed: a benchmark is not a timed test.
+// every figure, in JSON and in the table. It judges no speed: a benchmark is not a timed
+// test.
 func TestBenchTiny(t *testing.T) {
 	r := must(t, 0, "bench", "--n", "2000", "--contexts", "250", "--json")
 	var rep struct {
@@ -32,8 +35,17 @@ func TestBenchTiny(t *testing.T) {
 		Baseline *struct {
 			PerSecond float64 `json:"per_second"`
 		}
-		Ratio    float64
-		Outcomes struct {
+		Ratio float64
+		Floor *struct {
+			Envelopes    int     `json:"envelopes"`
+			PerSecond    float64 `json:"per_second"`
+			CPUMicrosPer float64 `json:"cpu_us_per_message"`
+			Consumers    int     `json:"consumers"`
+			ReplyBytes   int     `json:"reply_bytes"`
+		}
+		FloorOverBaseline float64 `json:"floor_over_baseline"`
+		OverFloor         float64 `json:"cartwright_over_floor"`
+		Outcomes          struct {
 			Completed   int    `json:"completed_checkouts"`
 			DeadLetters uint64 `json:"dead_letters"`
 		}
@@ -56,6 +68,10 @@ func TestBenchTiny(t *testing.T) {
 	if rep.Baseline == nil || rep.Baseline.PerSecond <= 0 || rep.Ratio <= 0 {
 		t.Errorf("baseline: %+v, ratio %v", rep.Baseline, rep.Ratio)
 	}
+	if f := rep.Floor; f == nil || f.Envelopes != 2000 || f.PerSecond <= 0 || f.CPUMicrosPer <= 0 ||
+		f.Consumers != s.Partitions || f.ReplyBytes <= 0 || rep.FloorOverBaseline <= 0 || rep.OverFloor <= 0 {
+		t.Errorf("reply floor: %+v, floor/baseline %v, cartwright/floor %v", f, rep.FloorOverBaseline, rep.OverFloor)
+	}
 	if l := rep.Latency; l == nil || l.Received == 0 || l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 {
 		t.Errorf("latency: %+v", l)
 	}
@@ -64,6 +80,22 @@ func TestBenchTiny(t *testing.T) {
 	}
 	if rep.Outcomes.Completed != 250 || rep.Outcomes.DeadLetters != 0 {
 		t.Errorf("outcomes: %+v (every checkout should complete)\n%s", rep.Outcomes, r.stderr)
+	}
+	// The table form prints the reference figures' rows: the baseline's, the reply
+	// floor's and the ratios.
+	r = must(t, 0, "bench", "--n", "400", "--skip-latency")
+	for _, row := range []string{"baseline (bare consumer)", "cartwright / baseline", "reply floor", "floor / baseline", "cartwright / floor"} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(row) + ` +\S`).MatchString(r.stdout) {
+			t.Errorf("no %q row in the report:\n%s", row, r.stdout)
+		}
+	}
+}
+
+// TestBenchSkipFloor leaves the reply floor out, and only it.
+func TestBenchSkipFloor(t *testing.T) {
+	r := must(t, 0, "bench", "--n", "400", "--skip-latency", "--skip-floor")
+	if strings.Contains(r.stdout, "floor") || !strings.Contains(r.stdout, "cartwright / baseline") {
+		t.Errorf("--skip-floor: the report:\n%s", r.stdout)
 	}
 }
 
