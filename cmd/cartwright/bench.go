@@ -46,9 +46,10 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
 
 Peak RSS is the process's (worker, embedded NATS server and the bench's own client),
 per phase. --preload fills the store with that many stored checkouts first. The stock of
-the basket's counted items is raised first, so that every checkout completes;
---inventory memory keeps it in process instead of in the JetStream bucket, to leave the
-bucket's cost out. Progress goes to stderr; the report to stdout (--json for scripts).
+the basket's counted items is raised first, so that every checkout completes. Stock is
+kept where serve keeps it by default, in the store (--inventory store); --inventory
+bucket keeps it in the JetStream bucket (stock: bucket), --inventory memory in process
+only, to leave its cost out. Progress goes to stderr; the report to stdout (--json for scripts).
 docs/performance.md says how to read it.`,
 		Example: `  cartwright bench
   cartwright bench --n 2000 --json
@@ -72,7 +73,7 @@ docs/performance.md says how to read it.`,
 	fs.IntVar(&f.latencyN, "latency-n", 0, "envelopes of the latency phase (default n/2, rounded to whole contexts)")
 	fs.Float64Var(&f.latencyRate, "latency-rate", 0, "envelopes/s of the latency phase (default: half the measured throughput)")
 	fs.StringVar(&f.items, "items", "sku_tee,sku_mug,sku_gift", "the three items each context adds, comma-separated")
-	fs.StringVar(&f.inventory, "inventory", "bucket", "where stock is kept: bucket (in JetStream, as serve) or memory (the built-in in-process count, to leave the bucket's cost out)")
+	fs.StringVar(&f.inventory, "inventory", "store", "where stock is kept: store (as serve by default), bucket (in JetStream, as serve with stock: bucket) or memory (in process only, to leave its cost out)")
 	fs.StringVar(&f.prefix, "prefix", "a2a", "subject prefix of the worker's streams")
 	fs.StringVar(&f.data, "data", "", "directory for the store and the embedded NATS server, kept afterwards (default: a temporary directory, removed)")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
@@ -110,8 +111,8 @@ func (f *benchFlags) resolve(cmd *cobra.Command) error {
 	if f.preload < 0 {
 		return fmt.Errorf("--preload %d is negative", f.preload)
 	}
-	if f.inventory != "bucket" && f.inventory != "memory" {
-		return fmt.Errorf("--inventory %q: bucket or memory", f.inventory)
+	if f.inventory != "store" && f.inventory != "bucket" && f.inventory != "memory" {
+		return fmt.Errorf("--inventory %q: store, bucket or memory", f.inventory)
 	}
 	if len(strings.Split(f.items, ",")) != 3 {
 		return fmt.Errorf("--items %q: name exactly three items", f.items)

@@ -45,8 +45,8 @@ func (r *benchRun) prepare(ctx context.Context) error {
 }
 
 // restock sets the stock of the basket's counted items far above what the run buys, as
-// an operator restocks: in the bucket the worker keeps stock in (`nats kv put`), or, with
-// --inventory memory, in the tenant's configuration. Otherwise the demo's 1000 tees sell
+// an operator restocks: in the tenant's configuration (--inventory store or memory), or in
+// the bucket the worker keeps stock in (`nats kv put`) with --inventory bucket. Otherwise the demo's 1000 tees sell
 // out after 1000 checkouts and the rest of the run measures out_of_stock replies instead
 // of purchases.
 func (r *benchRun) restock(ctx context.Context) error {
@@ -62,8 +62,11 @@ func (r *benchRun) restock(ctx context.Context) error {
 		return nil
 	}
 	where := "the stock bucket"
-	if r.f.inventory == "memory" {
-		where = "the tenant's configuration (in-process stock)"
+	if r.f.inventory != "bucket" {
+		where = "the tenant's configuration (stock kept in the store)"
+		if r.f.inventory == "memory" {
+			where = "the tenant's configuration (in-process stock)"
+		}
 		items := r.cfg.Tenants[r.tenant].Builtin.Items
 		for i := range items {
 			if slices.Contains(counted, items[i].ID) {

@@ -34,8 +34,9 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	hopts := handlers.Options{Logger: r.log}
-	if r.f.inventory == "bucket" {
-		if hopts, err = bus.WithInventories(wctx, r.js, r.cfg, hopts); err != nil {
+	if r.f.inventory != "memory" {
+		r.cfg.Stock = r.f.inventory
+		if hopts, err = bus.WithStock(wctx, r.js, r.st, r.cfg, hopts); err != nil {
 			return err
 		}
 	}
@@ -107,7 +108,16 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	r.say("throughput: %.0f envelopes/s (%d in %.2f s)", t.PerSecond, n, t.Seconds)
 
 	if !r.f.skipLatency {
-		if err := r.latency(ctx, reg, ws); err != nil {
+		if r.f.cpuProfile != "" {
+			// The latency phase gets a profile of its own, next to the throughput one.
+			r.f.cpuProfile += ".latency"
+			if stopProfile, err = r.startCPUProfile(); err != nil {
+				return err
+			}
+		}
+		err := r.latency(ctx, reg, ws)
+		stopProfile()
+		if err != nil {
 			return err
 		}
 	}
