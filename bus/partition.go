@@ -35,6 +35,9 @@ type partition struct {
 	cache *store.StateCache
 	// out feeds the sender: committed chunks to publish and acknowledge.
 	out chan sendJob
+	// perEnvelope is about how many bytes a batch writes per envelope, to size the next
+	// batch's buffer so that it does not grow by copying.
+	perEnvelope int
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -158,7 +161,7 @@ func (p *partition) run(ctx context.Context) {
 func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 	w := p.w
 	started := time.Now()
-	b := w.st.NewBatch()
+	b := w.st.NewBatchSized(p.perEnvelope * len(msgs) * 9 / 8)
 	b.Partition, b.Cache = p.n, p.cache
 	acks := make([]jetstream.Msg, 0, len(msgs))
 	var naks []jetstream.Msg
@@ -192,6 +195,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 		acks = append(acks, m)
 	}
 	w.metrics.Handle.Observe(time.Since(started).Seconds())
+	p.perEnvelope = b.Size() / len(msgs)
 
 	outgoing := b.Outgoing()
 	w.pub.claim(outgoing)

@@ -98,23 +98,31 @@ func ErrorBody(e *commerce.Error, messageID string) []byte {
 // Wrap makes the JSON-RPC response {"jsonrpc":"2.0","id":id,"result"|"error":body}. An
 // absent id is written null, as it is for a bare message.
 func Wrap(id json.RawMessage, body []byte, isError bool) []byte {
-	if len(id) == 0 || !json.Valid(id) {
-		id = json.RawMessage("null")
-	}
 	if len(body) == 0 {
 		body = []byte("null")
 	}
-	out := make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":}`)+len(id)+len(body))
-	out = append(out, `{"jsonrpc":"2.0","id":`...)
-	out = append(out, id...)
-	if isError {
-		out = append(out, `,"error":`...)
-	} else {
-		out = append(out, `,"result":`...)
-	}
-	out = append(out, body...)
-	return append(out, '}')
+	prefix, suffix := WrapFrame(id, isError)
+	out := make([]byte, 0, len(prefix)+len(body)+len(suffix))
+	return append(append(append(out, prefix...), body...), suffix...)
 }
+
+// WrapFrame returns what Wrap puts before and after the body.
+func WrapFrame(id json.RawMessage, isError bool) (prefix, suffix []byte) {
+	if len(id) == 0 || !json.Valid(id) {
+		id = json.RawMessage("null")
+	}
+	prefix = make([]byte, 0, len(`{"jsonrpc":"2.0","id":,"result":`)+len(id))
+	prefix = append(prefix, `{"jsonrpc":"2.0","id":`...)
+	prefix = append(prefix, id...)
+	if isError {
+		prefix = append(prefix, `,"error":`...)
+	} else {
+		prefix = append(prefix, `,"result":`...)
+	}
+	return prefix, closeBrace
+}
+
+var closeBrace = []byte("}")
 
 // DecodeReply reads a reply: a JSON-RPC response, or just its result (an agent message) or
 // its error object.

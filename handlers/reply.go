@@ -76,12 +76,14 @@ func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request
 		hdr[HdrReplayed] = []string{"true"}
 	}
 	copyTrace(hdr, e)
-	b.Publish(store.Outgoing{
-		Subject: subject,
-		Header:  hdr,
-		Data:    envelopes.Wrap(id, rec.Body, rec.IsError),
-		Core:    strings.HasPrefix(subject, "_INBOX."),
-	})
+	m := store.Outgoing{Subject: subject, Header: hdr, Core: strings.HasPrefix(subject, "_INBOX.")}
+	if len(rec.Body) == 0 {
+		m.Data = envelopes.Wrap(id, rec.Body, rec.IsError)
+		b.Publish(m)
+		return
+	}
+	prefix, suffix := envelopes.WrapFrame(id, rec.IsError)
+	b.PublishReply(m, rec, prefix, suffix)
 }
 
 // queueEvent queues the i-th domain event of the envelope. Its Nats-Msg-Id is derived

@@ -34,10 +34,14 @@ type Batch struct {
 }
 
 // NewBatch starts a batch.
-func (s *Store) NewBatch() *Batch {
+func (s *Store) NewBatch() *Batch { return s.NewBatchSized(0) }
+
+// NewBatchSized starts a batch that expects to write about size bytes, so that it does
+// not grow by copying (a partition passes what its last batch wrote).
+func (s *Store) NewBatchSized(size int) *Batch {
 	return &Batch{
 		s:      s,
-		b:      s.db.NewBatch(),
+		b:      s.db.NewBatchWithSize(size),
 		states: make(map[string]commerce.State),
 		dirty:  make(map[string]bool),
 		recs:   make(map[string]*Record),
@@ -107,6 +111,7 @@ func (b *Batch) record(key []byte) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: record %q: %w", key, err)
 	}
+	r.key = key
 	b.recs[string(key)] = r
 	return r, nil
 }
@@ -120,6 +125,7 @@ func (b *Batch) PutRecord(tenant, messageID string, r *Record) {
 func (b *Batch) PutSeqRecord(seq uint64, r *Record) { b.putRecord(seqKey(seq), r) }
 
 func (b *Batch) putRecord(key []byte, r *Record) {
+	r.key = key
 	b.recs[string(key)] = r
 	b.b.Set(key, encodeRecord(r), nil)
 	b.b.Set(expiryKey(r.At.UnixNano(), key), nil, nil)
@@ -132,6 +138,21 @@ func (b *Batch) Publish(m Outgoing) Outgoing {
 	b.out = append(b.out, m)
 	return m
 }
+
+// PublishReply queues the reply whose data is prefix, rec's body, suffix, where rec was
+// read or written through this batch: the outbox keeps the record's key instead of a copy
+// of the body.
+func (b *Batch) PublishReply(m Outgoing, rec *Record, prefix, suffix []byte) Outgoing {
+	m.Data = make([]byte, 0, len(prefix)+len(rec.Body)+len(suffix))
+	m.Data = append(append(append(m.Data, prefix...), rec.Body...), suffix...)
+	if rec.key != nil {
+		m.body, m.prefix, m.suffix = rec, prefix, suffix
+	}
+	return b.Publish(m)
+}
+
+// Size is how many bytes the batch writes.
+func (b *Batch) Size() int { return len(b.b.Repr()) }
 
 // Outgoing is what the batch queued, in order.
 func (b *Batch) Outgoing() []Outgoing { return b.out }

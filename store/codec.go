@@ -11,9 +11,11 @@ import (
 //
 //	record:  version(1)=1 | fingerprint(32) | seq(uvarint) | at unix nanos(varint) |
 //	         flags(1: bit0 error) | code(uvarint len, bytes) | body(rest)
-//	outbox:  version(1)=1 | flags(1: bit0 core) | subject(uvarint len, bytes) |
+//	outbox:  version(1)=1 | flags(1: bit0 core, bit1 spliced) | subject(uvarint len, bytes) |
 //	         headers: count(uvarint), then per name: name(len, bytes), values count,
 //	         values(len, bytes)… | data(rest)
+//	         spliced: data is prefix(len, bytes) record key(len, bytes) suffix(rest), and
+//	         the message's data is the prefix, the record's body, the suffix
 
 const codecVersion = 1
 
@@ -113,6 +115,9 @@ func decodeRecord(v []byte) (*Record, error) {
 
 func encodeOutgoing(m *Outgoing) []byte {
 	n := 16 + len(m.Subject) + len(m.Data)
+	if m.body != nil {
+		n = 32 + len(m.Subject) + len(m.prefix) + len(m.body.key) + len(m.suffix)
+	}
 	for k, vs := range m.Header {
 		n += 4 + len(k)
 		for _, v := range vs {
@@ -125,6 +130,9 @@ func encodeOutgoing(m *Outgoing) []byte {
 	if m.Core {
 		flags |= 1
 	}
+	if m.body != nil {
+		flags |= 2
+	}
 	b = append(b, flags)
 	b = appendString(b, m.Subject)
 	b = binary.AppendUvarint(b, uint64(len(m.Header)))
@@ -135,26 +143,34 @@ func encodeOutgoing(m *Outgoing) []byte {
 			b = appendString(b, v)
 		}
 	}
+	if m.body != nil {
+		b = appendString(b, string(m.prefix))
+		b = appendString(b, string(m.body.key))
+		return append(b, m.suffix...)
+	}
 	return append(b, m.Data...)
 }
 
-func decodeOutgoing(v []byte) (Outgoing, error) {
+// decodeOutgoing decodes an outbox entry; spliced reports that m.Data is still to be
+// made from m.prefix, the body of the record under key, and m.suffix.
+func decodeOutgoing(v []byte) (m Outgoing, key []byte, err error) {
 	r := &reader{b: v}
 	if r.byte1() != codecVersion {
-		return Outgoing{}, errCorrupt
+		return Outgoing{}, nil, errCorrupt
 	}
-	m := Outgoing{Core: r.byte1()&1 != 0}
+	flags := r.byte1()
+	m = Outgoing{Core: flags&1 != 0}
 	m.Subject = r.string()
 	if n := r.uvarint(); n > 0 && r.err == nil {
 		if n > uint64(len(r.b)) {
-			return Outgoing{}, errCorrupt
+			return Outgoing{}, nil, errCorrupt
 		}
 		m.Header = make(map[string][]string, n)
 		for i := uint64(0); i < n && r.err == nil; i++ {
 			k := r.string()
 			nv := r.uvarint()
 			if nv > uint64(len(r.b)) {
-				return Outgoing{}, errCorrupt
+				return Outgoing{}, nil, errCorrupt
 			}
 			vs := make([]string, 0, nv)
 			for j := uint64(0); j < nv && r.err == nil; j++ {
@@ -163,9 +179,18 @@ func decodeOutgoing(v []byte) (Outgoing, error) {
 			m.Header[k] = vs
 		}
 	}
-	if r.err != nil {
-		return Outgoing{}, r.err
+	if flags&2 != 0 {
+		m.prefix = append([]byte(nil), r.bytes(r.uvarint())...)
+		key = append([]byte(nil), r.bytes(r.uvarint())...)
+		m.suffix = append([]byte(nil), r.b...)
+		if r.err == nil && len(key) == 0 {
+			r.err = errCorrupt
+		}
+	} else {
+		m.Data = append([]byte(nil), r.b...)
 	}
-	m.Data = append([]byte(nil), r.b...)
-	return m, nil
+	if r.err != nil {
+		return Outgoing{}, nil, r.err
+	}
+	return m, key, nil
 }

@@ -15,7 +15,7 @@ func TestCodecRoundTrips(t *testing.T) {
 	}
 	m := &Outgoing{Subject: "a2a.out.demo.c", Core: true, Data: []byte("bytes\x00with\xffanything"),
 		Header: map[string][]string{"Nats-Msg-Id": {"demo:m:reply"}, "X": {"1", "2"}}}
-	gm, err := decodeOutgoing(encodeOutgoing(m))
+	gm, _, err := decodeOutgoing(encodeOutgoing(m))
 	if err != nil || !reflect.DeepEqual(&gm, m) {
 		t.Fatalf("outgoing: %+v, %v", gm, err)
 	}
@@ -25,7 +25,7 @@ func FuzzDecodeOutgoing(f *testing.F) {
 	f.Add(encodeOutgoing(&Outgoing{Subject: "s", Header: map[string][]string{"a": {"b"}}, Data: []byte("d")}))
 	f.Add(encodeRecord(&Record{Code: "x", Body: []byte("y")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = decodeOutgoing(b) // must not panic, whatever the bytes
+		_, _, _ = decodeOutgoing(b) // must not panic, whatever the bytes
 		_, _ = decodeRecord(b)
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -34,11 +35,32 @@ func (s *Store) Pending() ([]Outgoing, error) {
 	defer it.Close()
 	var out []Outgoing
 	for it.First(); it.Valid(); it.Next() {
-		m, err := decodeOutgoing(it.Value())
+		m, key, err := decodeOutgoing(it.Value())
 		if err != nil {
 			return nil, fmt.Errorf("store: outbox entry %x: %w", it.Key(), err)
 		}
 		m.Key = append([]byte(nil), it.Key()...)
+		if key != nil {
+			// A reply kept as its record's key: the record is committed in the same batch
+			// and outlives the entry (records are kept for a day; entries until published).
+			v, err := s.get(key)
+			if err != nil {
+				return nil, err
+			}
+			if v == nil {
+				// Swept: the entry waited past the records' retention. Its envelope was
+				// acknowledged long ago; there is nothing left to send.
+				slog.Warn("store: an outbox reply outlived its record; dropped", "record", string(key))
+				continue
+			}
+			rec, err := decodeRecord(v)
+			if err != nil {
+				return nil, fmt.Errorf("store: record %q: %w", key, err)
+			}
+			m.Data = append(append(append(make([]byte, 0, len(m.prefix)+len(rec.Body)+len(m.suffix)),
+				m.prefix...), rec.Body...), m.suffix...)
+			m.prefix, m.suffix = nil, nil
+		}
 		out = append(out, m)
 	}
 	return out, it.Error()

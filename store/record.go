@@ -15,6 +15,8 @@ type Record struct {
 	IsError     bool
 	Code        string // the error code, for the A2A-Error-Code header
 	Body        []byte // the reply's result or error object
+
+	key []byte // where it is stored, once read or written through a batch
 }
 
 // Outgoing is a message to publish once its batch is committed: a reply, a domain event
@@ -28,6 +30,11 @@ type Outgoing struct {
 	// Core publishes with core NATS (replies to _INBOX subjects, which no stream holds);
 	// otherwise the publish waits for JetStream's acknowledgement.
 	Core bool
+
+	// A reply's Data is its record's body between a prefix and a suffix (the JSON-RPC
+	// frame). The outbox then keeps the record's key, not a second copy of the body.
+	body           *Record
+	prefix, suffix []byte
 }
 
 func encode(v any) []byte {

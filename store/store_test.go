@@ -170,3 +170,47 @@ func TestStateCacheServesOnlyCommittedStates(t *testing.T) {
 		t.Fatalf("evicted state read back: %q, want chk_1", got)
 	}
 }
+
+// TestOutboxReplyKeptAsItsRecord: a reply queued with PublishReply is published with its
+// whole data, and found whole in the outbox after a restart, though the outbox keeps only
+// its record's key.
+func TestOutboxReplyKeptAsItsRecord(t *testing.T) {
+	fs := vfs.NewMem()
+	s := open(t, fs)
+	b := s.NewBatch()
+	rec := &store.Record{Seq: 3, At: time.Unix(100, 0), Body: []byte(`{"kind":"message"}`)}
+	b.PutRecord("demo", "m1", rec)
+	m := b.PublishReply(store.Outgoing{Subject: "a2a.out.demo.c1", Header: map[string][]string{"A": {"1"}}},
+		rec, []byte(`{"id":7,"result":`), []byte(`}`))
+	want := `{"id":7,"result":{"kind":"message"}}`
+	if string(m.Data) != want {
+		t.Fatalf("data %s, want %s", m.Data, want)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, fs)
+	defer s.Close()
+	pending, err := s.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || string(pending[0].Data) != want || pending[0].Subject != "a2a.out.demo.c1" ||
+		pending[0].Header["A"][0] != "1" {
+		t.Fatalf("pending after a restart: %+v", pending)
+	}
+	// A reply replayed from a committed record is kept the same way.
+	b = s.NewBatch()
+	got, err := b.Record("demo", "m1")
+	if err != nil || got == nil {
+		t.Fatalf("record: %v, %v", got, err)
+	}
+	b.PublishReply(store.Outgoing{Subject: "a2a.out.demo.c1"}, got, []byte(`{"id":8,"result":`), []byte(`}`))
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ = s.Pending(); len(pending) != 2 || string(pending[1].Data) != `{"id":8,"result":{"kind":"message"}}` {
+		t.Fatalf("pending: %+v", pending)
+	}
+}
