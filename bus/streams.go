@@ -76,6 +76,23 @@ func (t Topology) configs() []jetstream.StreamConfig {
 // their order, so it is refused instead.
 var ErrPartitionsChanged = errors.New("bus: the inbound stream was created with another partition count")
 
+// ExistingPartitions returns the partition count the inbound stream was created with,
+// or 0 when it does not exist yet.
+func ExistingPartitions(ctx context.Context, js jetstream.JetStream, t Topology) (int, error) {
+	s, err := js.Stream(ctx, t.InStream())
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", t.InStream(), err)
+	}
+	n, err := strconv.Atoi(s.CachedInfo().Config.Metadata[metaPartitions])
+	if err != nil {
+		return 0, nil // not made by cartwright's Provision: Provision says what is wrong
+	}
+	return n, nil
+}
+
 // Provision creates or updates the four streams, idempotently. Settings an operator
 // changed on an existing stream other than subjects and transform are kept.
 func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {

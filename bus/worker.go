@@ -18,8 +18,10 @@ import (
 )
 
 // statesCachedPerPartition bounds each partition's cache of decoded states (a few KiB
-// each): enough for the contexts an agent fleet is in the middle of.
-const statesCachedPerPartition = 1024
+// each). It saves decoding the state of a context that sends several envelopes in a
+// short while; under load, an agent's next step (seconds later) is thousands of envelopes
+// away and comes from Pebble's block cache instead, so a larger cache only holds memory.
+const statesCachedPerPartition = 256
 
 // Worker consumes the inbound stream and applies it.
 type Worker struct {
@@ -72,6 +74,17 @@ func (w *Worker) Topology() Topology { return w.topo }
 // runs every partition until ctx is canceled. It then lets each partition finish the
 // chunk it holds (commit, publish, ack) and returns.
 func (w *Worker) Run(ctx context.Context) error {
+	if w.cfg.PartitionsDefaulted {
+		// No count configured: an existing stream keeps the one it was created with.
+		n, err := ExistingPartitions(ctx, w.js, w.topo)
+		if err != nil {
+			return err
+		}
+		if n > 0 && n != w.cfg.Partitions {
+			w.log.Info("the inbound stream exists: keeping its partition count", "partitions", n)
+			w.cfg.Partitions, w.topo.Partitions = n, n
+		}
+	}
 	if err := Provision(ctx, w.js, w.topo); err != nil {
 		return err
 	}

@@ -11,12 +11,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/providers"
+	"github.com/cartwright-dev/cartwright/store"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
@@ -395,5 +397,43 @@ func TestProvisionIsIdempotentAndKeepsPartitions(t *testing.T) {
 	err = bus.Provision(ctx, js, bus.Topology{Prefix: "a2a", Partitions: 16})
 	if !errors.Is(err, bus.ErrPartitionsChanged) {
 		t.Errorf("another partition count: %v, want ErrPartitionsChanged", err)
+	}
+
+	// A worker given no partition count keeps the stream's 8; one given 4 refuses to run.
+	run := func(cfg *config.Config) (*bus.Worker, error) {
+		cfg.DataDir = t.TempDir()
+		cfg.SetDefaults()
+		st, err := store.Open(cfg.DataDir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		w, err := bus.New(cfg, nc, st, handlers.New(cfg, handlers.Options{}), bus.NewMetrics(prometheus.NewRegistry()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.Run(rctx) }()
+		defer cancel()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			select {
+			case err := <-done:
+				return w, err
+			default:
+			}
+			if w.Ready() == nil {
+				cancel()
+				return w, <-done
+			}
+		}
+		return w, errors.New("not ready")
+	}
+	w, err := run(&config.Config{})
+	if err != nil || w.Topology().Partitions != 8 {
+		t.Errorf("a worker with the default partition count on an 8-partition stream: %d partitions, %v", w.Topology().Partitions, err)
+	}
+	if _, err := run(&config.Config{Partitions: 4}); !errors.Is(err, bus.ErrPartitionsChanged) {
+		t.Errorf("a worker configured for 4 on an 8-partition stream: %v, want ErrPartitionsChanged", err)
 	}
 }

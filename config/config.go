@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -30,6 +31,9 @@ type Config struct {
 	// created. A restart with another number fails instead of reshuffling contexts.
 	Partitions int   `yaml:"partitions"`
 	Batch      Batch `yaml:"batch"`
+	// PartitionsDefaulted records that Partitions was not configured: the worker then
+	// keeps the count of an inbound stream that already exists.
+	PartitionsDefaulted bool `yaml:"-"`
 	// IdempotencyRetention is how long idempotency records are kept (default 24 h).
 	IdempotencyRetention time.Duration `yaml:"idempotency_retention"`
 	// Stock says where the built-in inventory keeps its counts: "store" (the default) in
@@ -37,6 +41,13 @@ type Config struct {
 	// cancels a checkout; "bucket" in a JetStream key-value bucket (<PREFIX>_STOCK) that
 	// other processes can read and restock with `nats kv`.
 	Stock string `yaml:"stock"`
+	// Store sizes the Pebble store's memory.
+	Store Store `yaml:"store"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit (debug.SetMemoryLimit), in MiB
+	// (default 200; -1: none). The garbage collector works harder as the
+	// heap nears it instead of letting it double. The GOMEMLIMIT environment variable, when
+	// set, wins. Pebble's cache and memtables (Store) are outside it.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// Limits bound what an envelope may hold.
 	Limits  envelopes.Limits   `yaml:"limits"`
 	Tenants map[string]*Tenant `yaml:"tenants"`
@@ -44,6 +55,12 @@ type Config struct {
 	// documents (/.well-known/ucp, /.well-known/agent-card.json) served on HTTPListen.
 	Bridge Bridge `yaml:"bridge"`
 }
+
+// DefaultPartitions is the partition count of a new inbound stream when none is
+// configured. Each partition is a durable consumer with its own fetch, commit and
+// publish loop; on small machines a few large batches cost less than many small ones
+// (docs/performance.md has the measurements).
+const DefaultPartitions = 4
 
 // Where the built-in inventory keeps its counts (Config.Stock).
 const (
@@ -67,12 +84,34 @@ type NATS struct {
 	TLSCA    string `yaml:"tls_ca"`
 }
 
+// ApplyMemoryLimit sets the Go runtime's soft memory limit to MemoryLimitMiB, unless the
+// GOMEMLIMIT environment variable sets one (the runtime has read it) or it is -1. It
+// returns the limit in force, in bytes (math.MaxInt64: none).
+func (c *Config) ApplyMemoryLimit() int64 {
+	if os.Getenv("GOMEMLIMIT") != "" || c.MemoryLimitMiB <= 0 {
+		return debug.SetMemoryLimit(-1)
+	}
+	limit := int64(c.MemoryLimitMiB) << 20
+	debug.SetMemoryLimit(limit)
+	return limit
+}
+
 // Embedded reports whether the worker runs its own NATS server.
 func (n NATS) Embedded() bool { return n.URL == "" }
 
+// Store sizes the Pebble store's memory, outside the Go heap.
+type Store struct {
+	// CacheMiB is the block cache (default 32).
+	CacheMiB int `yaml:"cache_mib"`
+	// MemTableMiB is the size of one memtable (default 16); up to two are in use at once
+	// in steady state.
+	MemTableMiB int `yaml:"memtable_mib"`
+}
+
 // Batch tunes the fetch → commit → publish → ack loop.
 type Batch struct {
-	// Size is the most envelopes fetched and committed at once (default 500).
+	// Size is the most envelopes fetched and committed at once (default 128: a
+	// batch's Pebble buffer then stays under a MiB and is reused).
 	Size int `yaml:"size"`
 	// MaxWait is how long one pull request stays open (default 500 ms). Envelopes are
 	// handled as they arrive, not when it ends; it bounds how long an idle partition
@@ -108,10 +147,20 @@ func (c *Config) SetDefaults() {
 		c.Prefix = "a2a"
 	}
 	if c.Partitions == 0 {
-		c.Partitions = 16
+		c.Partitions = DefaultPartitions
+		c.PartitionsDefaulted = true
 	}
 	if c.Batch.Size == 0 {
-		c.Batch.Size = 500
+		c.Batch.Size = 128
+	}
+	if c.Store.CacheMiB == 0 {
+		c.Store.CacheMiB = 32
+	}
+	if c.Store.MemTableMiB == 0 {
+		c.Store.MemTableMiB = 16
+	}
+	if c.MemoryLimitMiB == 0 {
+		c.MemoryLimitMiB = 200
 	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond
@@ -178,6 +227,13 @@ func (c *Config) Validate() error {
 	}
 	if c.IdempotencyRetention < time.Minute {
 		bad("idempotency_retention: %s is shorter than 1m", c.IdempotencyRetention)
+	}
+	if c.Store.CacheMiB < 1 || c.Store.MemTableMiB < 1 || c.Store.MemTableMiB > 1024 {
+		bad("store: cache_mib %d and memtable_mib %d must be at least 1 (memtable_mib at most 1024)",
+			c.Store.CacheMiB, c.Store.MemTableMiB)
+	}
+	if c.MemoryLimitMiB < -1 {
+		bad("memory_limit_mib: %d is neither a size in MiB nor -1 (no limit)", c.MemoryLimitMiB)
 	}
 	if c.Stock != StockStore && c.Stock != StockBucket {
 		bad("stock: %q is neither %q nor %q", c.Stock, StockStore, StockBucket)

@@ -6,7 +6,7 @@ import (
 	"github.com/cartwright-dev/cartwright/config"
 )
 
-// The zero configuration is the demo: an embedded NATS, the demo tenant, 16 partitions.
+// The zero configuration is the demo: an embedded NATS, the demo tenant, 4 partitions.
 func Example() {
 	cfg := config.Default()
 	fmt.Println(cfg.Validate() == nil, cfg.NATS.Embedded(), cfg.Partitions, cfg.Tenants["demo"].Currency)
@@ -15,7 +15,7 @@ func Example() {
 	bad.SetDefaults()
 	fmt.Println(bad.Validate())
 	// Output:
-	// true true 16 USD
+	// true true 4 USD
 	// partitions: 5000 is not between 1 and 1024
 	// prefix: "a.b" is not a NATS token of [A-Za-z0-9_-]
 }

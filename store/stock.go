@@ -104,7 +104,7 @@ type stockChange struct {
 type batchStock struct {
 	st      *Stock
 	changes []stockChange
-	delta   map[string]int64            // by tenant 0x00 item: this batch's net change
+	delta   map[string]int64           // by tenant 0x00 item: this batch's net change
 	res     map[string]*reservationRec // by 'r' key: read or written by this batch; nil: none
 }
 

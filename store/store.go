@@ -4,17 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/cartwright-dev/cartwright/config"
 )
 
 // Options tune the store. The zero value is valid.
 type Options struct {
-	// CacheBytes sizes Pebble's block cache (default 64 MiB).
+	// CacheBytes sizes Pebble's block cache (default 32 MiB).
 	CacheBytes int64
+	// MemTableBytes sizes one memtable (default 16 MiB).
+	MemTableBytes int64
 	// FS replaces the file system, e.g. vfs.NewMem() in tests; nil is the real one.
 	FS vfs.FS
 }
@@ -23,22 +29,27 @@ type Options struct {
 type Store struct {
 	db        *pebble.DB
 	outboxSeq atomic.Uint64
+	stopTrim  chan struct{}
+	trimmed   sync.WaitGroup
 }
 
 // Open opens (or creates) the store in dir.
 func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
-		o.CacheBytes = 64 << 20
+		o.CacheBytes = 32 << 20
+	}
+	if o.MemTableBytes == 0 {
+		o.MemTableBytes = 16 << 20
 	}
 	// Pebble reserves its memtables' memory from the block cache: size it for both, or
 	// the memtables take all of it and no block is ever cached.
-	const memtable = 32 << 20
+	memtable := o.MemTableBytes
 	cache := pebble.NewCache(o.CacheBytes + 2*memtable)
 	defer cache.Unref()
 	opts := &pebble.Options{
 		Cache:                       cache,
 		FS:                          o.FS,
-		MemTableSize:                memtable,
+		MemTableSize:                uint64(memtable),
 		MemTableStopWritesThreshold: 4,
 		Levels:                      make([]pebble.LevelOptions, 7),
 		Logger:                      quietLogger{},
@@ -61,11 +72,39 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.outboxSeq.Store(last)
+	s.stopTrim = make(chan struct{})
+	s.trimmed.Add(1)
+	go s.trimLoop()
 	return s, nil
 }
 
+// trimLoop hands the C memory Pebble has freed back to the system every few seconds (see
+// malloc_cgo.go).
+func (s *Store) trimLoop() {
+	defer s.trimmed.Done()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopTrim:
+			return
+		case <-t.C:
+			trimC()
+		}
+	}
+}
+
+// OptionsFrom sizes the store as the configuration says.
+func OptionsFrom(c config.Store) Options {
+	return Options{CacheBytes: int64(c.CacheMiB) << 20, MemTableBytes: int64(c.MemTableMiB) << 20}
+}
+
 // Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	close(s.stopTrim)
+	s.trimmed.Wait()
+	return s.db.Close()
+}
 
 // get returns a copy of the value under key, or nil when there is none.
 func (s *Store) get(key []byte) ([]byte, error) {

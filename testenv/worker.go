@@ -67,7 +67,7 @@ func StartWorker(t testing.TB, cfg *config.Config, o handlers.Options) *Worker {
 func (w *Worker) Start() {
 	t := w.t
 	t.Helper()
-	st, err := store.Open(filepath.Join(w.Dir, "store"), store.Options{})
+	st, err := store.Open(filepath.Join(w.Dir, "store"), store.OptionsFrom(w.Config.Store))
 	if err != nil {
 		t.Fatal(err)
 	}

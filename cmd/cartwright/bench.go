@@ -54,7 +54,7 @@ docs/performance.md says how to read it.`,
 		Example: `  cartwright bench
   cartwright bench --n 2000 --json
   cartwright bench --preload 1000000 --skip-latency
-  cartwright bench --inventory memory --partitions 4
+  cartwright bench --inventory memory --partitions 16
   cartwright bench --cpuprofile cpu.out && go tool pprof -top cartwright cpu.out`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,8 +67,8 @@ docs/performance.md says how to read it.`,
 	fs := cmd.Flags()
 	fs.IntVar(&f.n, "n", 200000, "envelopes to publish for the throughput phase (8 per context)")
 	fs.IntVar(&f.contexts, "contexts", 0, "contexts the envelopes go to (default n/8; n defaults to 8 × contexts when only this is given)")
-	fs.IntVar(&f.partitions, "partitions", 0, "partitions of the inbound stream (default 16, as serve)")
-	fs.IntVar(&f.batch, "batch", 0, "most envelopes fetched and committed at once (default 500, as serve)")
+	fs.IntVar(&f.partitions, "partitions", 0, "partitions of the inbound stream (default 4, as serve)")
+	fs.IntVar(&f.batch, "batch", 0, "most envelopes fetched and committed at once (default 128, as serve)")
 	fs.IntVar(&f.preload, "preload", 0, "checkouts to store before measuring (written straight to the store)")
 	fs.IntVar(&f.latencyN, "latency-n", 0, "envelopes of the latency phase (default n/2, rounded to whole contexts)")
 	fs.Float64Var(&f.latencyRate, "latency-rate", 0, "envelopes/s of the latency phase (default: half the measured throughput)")

@@ -47,19 +47,24 @@ type benchMachine struct {
 }
 
 type benchSettings struct {
-	N          int      `json:"n"`
-	Contexts   int      `json:"contexts"`
-	LatencyN   int      `json:"latency_n"`
-	Partitions int      `json:"partitions"`
-	Batch      int      `json:"batch"`
-	MaxWaitMS  float64  `json:"batch_max_wait_ms"`
-	Preload    int      `json:"preload"`
-	Fsync      bool     `json:"fsync"`
-	NATS       string   `json:"nats"`
-	Items      []string `json:"items"`
-	Inventory  string   `json:"inventory"`
-	Mix        []string `json:"mix"`
-	Data       string   `json:"data"`
+	N          int     `json:"n"`
+	Contexts   int     `json:"contexts"`
+	LatencyN   int     `json:"latency_n"`
+	Partitions int     `json:"partitions"`
+	Batch      int     `json:"batch"`
+	MaxWaitMS  float64 `json:"batch_max_wait_ms"`
+	Preload    int     `json:"preload"`
+	Fsync      bool    `json:"fsync"`
+	// GoMemoryLimitMiB is the Go runtime's soft limit (-1: none); StoreCacheMiB and
+	// StoreMemTableMiB size Pebble, as serve does.
+	GoMemoryLimitMiB int64    `json:"go_memory_limit_mib"`
+	StoreCacheMiB    int      `json:"store_cache_mib"`
+	StoreMemTableMiB int      `json:"store_memtable_mib"`
+	NATS             string   `json:"nats"`
+	Items            []string `json:"items"`
+	Inventory        string   `json:"inventory"`
+	Mix              []string `json:"mix"`
+	Data             string   `json:"data"`
 }
 
 type benchPreload struct {
@@ -201,6 +206,11 @@ func (r *benchReport) writeTable(out io.Writer) {
 	row("envelopes", "%d over %d contexts (8 each: %s)", s.N, s.Contexts, strings.Join(s.Mix, ", "))
 	row("items", "%s; stock kept in: %s", strings.Join(s.Items, ", "), s.Inventory)
 	row("worker", "%d partitions, batch %d (max wait %.0f ms), fsync on every commit: %v", s.Partitions, s.Batch, s.MaxWaitMS, s.Fsync)
+	mem := "none"
+	if s.GoMemoryLimitMiB >= 0 {
+		mem = fmt.Sprintf("%d MiB", s.GoMemoryLimitMiB)
+	}
+	row("memory", "Go soft limit %s (GOMEMLIMIT wins); Pebble block cache %d MiB, memtables %d MiB", mem, s.StoreCacheMiB, s.StoreMemTableMiB)
 	row("stored checkouts", "%d preloaded", s.Preload)
 	row("nats", "%s", s.NATS)
 	row("data", "%s", s.Data)

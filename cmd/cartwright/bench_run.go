@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -65,6 +66,7 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 		return usageErr("configuration:\n%v", err)
 	}
 	r.topo = bus.Topology{Prefix: r.cfg.Prefix, Partitions: r.cfg.Partitions}
+	memLimit := r.cfg.ApplyMemoryLimit()
 
 	dir := f.data
 	if dir == "" {
@@ -79,8 +81,12 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 	}
 	r.cfg.DataDir = dir
 	r.rep = r.newReport()
+	r.rep.Settings.GoMemoryLimitMiB = -1
+	if memLimit != math.MaxInt64 {
+		r.rep.Settings.GoMemoryLimitMiB = memLimit >> 20
+	}
 
-	if r.st, err = store.Open(filepath.Join(dir, "store"), store.Options{}); err != nil {
+	if r.st, err = store.Open(filepath.Join(dir, "store"), store.OptionsFrom(r.cfg.Store)); err != nil {
 		return err
 	}
 	defer func() {
@@ -157,6 +163,7 @@ func (r *benchRun) newReport() *benchReport {
 		Settings: benchSettings{
 			N: r.f.n, Contexts: r.f.contexts, LatencyN: r.f.latencyN, Partitions: r.cfg.Partitions,
 			Batch: r.cfg.Batch.Size, MaxWaitMS: ms(r.cfg.Batch.MaxWait), Preload: r.f.preload, Fsync: true,
+			StoreCacheMiB: r.cfg.Store.CacheMiB, StoreMemTableMiB: r.cfg.Store.MemTableMiB,
 			NATS: where, Items: r.items[:], Inventory: r.f.inventory, Data: data,
 			Mix: []string{"create_checkout", "add_item ×3", "set_buyer", "set_shipping_address (CA)",
 				"select_shipping_option (std)", "complete_checkout (tok_visa)"},
@@ -183,7 +190,7 @@ func (r *benchRun) preload(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	r.st, err = store.Open(path, store.Options{})
+	r.st, err = store.Open(path, store.OptionsFrom(r.cfg.Store))
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -125,7 +126,8 @@ func runServe(parent context.Context, f *serveFlags) error {
 		log.Info("embedded NATS server with JetStream", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
 	}
 
-	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{})
+	limit := cfg.ApplyMemoryLimit()
+	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.OptionsFrom(cfg.Store))
 	if err != nil {
 		return err
 	}
@@ -191,7 +193,12 @@ func runServe(parent context.Context, f *serveFlags) error {
 		_ = srv.Shutdown(sctx)
 	}()
 
-	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir)
+	memLimit := "none"
+	if limit != math.MaxInt64 {
+		memLimit = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
+		"partitions", cfg.Partitions, "stock", cfg.Stock, "go_memory_limit", memLimit)
 	runErr := w.Run(ctx)
 	// The worker has replied to what it held: bridge requests still waiting now get
 	// temporarily_unavailable (their envelopes are applied at the next start).
