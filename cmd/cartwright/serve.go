@@ -57,7 +57,7 @@ acked) and exits cleanly.`,
 	fs.StringVar(&f.data, "data", "", "data directory (default ./cartwright-data)")
 	fs.StringVar(&f.natsListen, "nats-listen", "", "address of the embedded NATS server (default 127.0.0.1:4222)")
 	fs.StringVar(&f.httpListen, "http-listen", "", "address of /healthz, /readyz, /metrics, the discovery documents and the A2A bridge POST /a2a/<tenant> (default 127.0.0.1:8080)")
-	fs.IntVar(&f.partitions, "partitions", 0, "partitions of the inbound stream, fixed when it is created (default 16)")
+	fs.IntVar(&f.partitions, "partitions", 0, "partitions of a new inbound stream, fixed when it is created (default 4; an existing stream keeps its own)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.conn.register(fs, "join this NATS instead of starting an embedded one")
 	return cmd
