@@ -43,10 +43,12 @@ type Config struct {
 	Stock string `yaml:"stock"`
 	// Store sizes the Pebble store's memory.
 	Store Store `yaml:"store"`
-	// MemoryLimitMiB is the Go runtime's soft memory limit (debug.SetMemoryLimit), in MiB
-	// (default 200; -1: none). The garbage collector works harder as the
-	// heap nears it instead of letting it double. The GOMEMLIMIT environment variable, when
-	// set, wins. Pebble's cache and memtables (Store) are outside it.
+	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
+	// MiB; 0, the default, sets none. The garbage collector works harder as the heap nears
+	// it. Set it only where the live heap is small and bounded, that is with NATS in its own
+	// process: an embedded NATS server keeps state for every message its streams hold, the
+	// live heap grows with them, and near the limit the collector takes up to half the CPU.
+	// The GOMEMLIMIT environment variable, when set, wins.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// Limits bound what an envelope may hold.
 	Limits  envelopes.Limits   `yaml:"limits"`
@@ -85,7 +87,7 @@ type NATS struct {
 }
 
 // ApplyMemoryLimit sets the Go runtime's soft memory limit to MemoryLimitMiB, unless the
-// GOMEMLIMIT environment variable sets one (the runtime has read it) or it is -1. It
+// GOMEMLIMIT environment variable sets one (the runtime has read it) or it is 0. It
 // returns the limit in force, in bytes (math.MaxInt64: none).
 func (c *Config) ApplyMemoryLimit() int64 {
 	if os.Getenv("GOMEMLIMIT") != "" || c.MemoryLimitMiB <= 0 {
@@ -159,9 +161,6 @@ func (c *Config) SetDefaults() {
 	if c.Store.MemTableMiB == 0 {
 		c.Store.MemTableMiB = 16
 	}
-	if c.MemoryLimitMiB == 0 {
-		c.MemoryLimitMiB = 200
-	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond
 	}
@@ -232,8 +231,8 @@ func (c *Config) Validate() error {
 		bad("store: cache_mib %d and memtable_mib %d must be at least 1 (memtable_mib at most 1024)",
 			c.Store.CacheMiB, c.Store.MemTableMiB)
 	}
-	if c.MemoryLimitMiB < -1 {
-		bad("memory_limit_mib: %d is neither a size in MiB nor -1 (no limit)", c.MemoryLimitMiB)
+	if c.MemoryLimitMiB < 0 {
+		bad("memory_limit_mib: %d is negative", c.MemoryLimitMiB)
 	}
 	if c.Stock != StockStore && c.Stock != StockBucket {
 		bad("stock: %q is neither %q nor %q", c.Stock, StockStore, StockBucket)
