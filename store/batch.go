@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -62,8 +61,8 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 	if err != nil || v == nil {
 		return commerce.State{}, err
 	}
-	var st commerce.State
-	if err := json.Unmarshal(v, &st); err != nil {
+	st, err := decodeState(v)
+	if err != nil {
 		return commerce.State{}, fmt.Errorf("store: state %s/%s: %w", tenant, context, err)
 	}
 	b.states[k] = st
@@ -83,7 +82,7 @@ func (b *Batch) PutState(tenant, context string, st commerce.State) {
 	}
 	b.states[string(k)] = st
 	b.dirty[string(k)] = true
-	b.b.Set(k, encode(st), nil)
+	b.b.Set(k, encodeState(st), nil)
 }
 
 func isOpen(c *commerce.Checkout) bool {

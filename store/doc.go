@@ -17,7 +17,7 @@
 //	+-----+---------------------------------------------+--------------------------------+
 //	| tag | rest of the key                              | value                          |
 //	+-----+---------------------------------------------+--------------------------------+
-//	| 'c' | tenant 0x00 context                          | the context's state (JSON)     |
+//	| 'c' | tenant 0x00 context                          | the context's state (codec)    |
 //	| 'i' | tenant 0x00 messageId                        | idempotency record (codec)     |
 //	| 'q' | stream sequence (8 bytes, big-endian)        | idempotency record of an       |
 //	|     |                                              | envelope with no usable        |
@@ -40,7 +40,8 @@
 // The stock tables ('v', 'r') are the built-in inventory's counts, written in the same
 // batch as the checkout that reserves or releases (see Stock).
 //
-// Records and outbox entries use the binary framing of codec.go.
+// Records and outbox entries use the binary framing of codec.go, states that of
+// state_codec.go.
 //
 // The expiry index is ordered by time, so that the sweeper removes expired records with
 // one short scan from the start of the table, without reading the records themselves.

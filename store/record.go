@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -35,13 +34,4 @@ type Outgoing struct {
 	// frame). The outbox then keeps the record's key, not a second copy of the body.
 	body           *Record
 	prefix, suffix []byte
-}
-
-func encode(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only the types of this package and commerce's plain structs are encoded.
-		panic("store: encode: " + err.Error())
-	}
-	return b
 }

@@ -1,0 +1,383 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"time"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// A context's state is read and written for nearly every envelope, so the store keeps it
+// in a binary framing rather than JSON: about a third of the bytes (no field names, times
+// as integers) and no reflection. The wire formats (replies, events) stay JSON; this is
+// the store's own copy.
+//
+//	state:    version(1)=stateCodecVersion | checkout(ptr) | orders(count+1, each an order)
+//	ptr:      0 for nil, 1 then the value
+//	slice:    0 for nil, else count+1 then the elements (nil and empty stay apart, as the
+//	          domain may tell them apart)
+//	string:   uvarint length, bytes
+//	int:      varint
+//	time:     0 for the zero time, else 1 then unix nanoseconds (varint), read back in UTC
+//
+// A value starting with '{' is a state written as JSON by an older version, still read.
+const stateCodecVersion = 1
+
+type stateWriter struct{ b []byte }
+
+func (w *stateWriter) str(s string) { w.b = appendString(w.b, s) }
+func (w *stateWriter) int(v int64)  { w.b = binary.AppendVarint(w.b, v) }
+func (w *stateWriter) flag(ok bool) { w.b = append(w.b, boolByte(ok)) }
+func (w *stateWriter) count(n int)  { w.b = binary.AppendUvarint(w.b, uint64(n)+1) }
+func (w *stateWriter) nilSlice()    { w.b = append(w.b, 0) }
+func (w *stateWriter) time(t time.Time) {
+	if t.IsZero() {
+		w.b = append(w.b, 0)
+		return
+	}
+	w.b = append(w.b, 1)
+	w.int(t.UnixNano())
+}
+
+func boolByte(ok bool) byte {
+	if ok {
+		return 1
+	}
+	return 0
+}
+
+func encodeState(st commerce.State) []byte {
+	w := &stateWriter{b: make([]byte, 0, 1024)}
+	w.b = append(w.b, stateCodecVersion)
+	w.flag(st.Checkout != nil)
+	if st.Checkout != nil {
+		w.checkout(st.Checkout)
+	}
+	if st.Orders == nil {
+		w.nilSlice()
+	} else {
+		w.count(len(st.Orders))
+		for _, o := range st.Orders {
+			w.flag(o != nil)
+			if o != nil {
+				w.order(o)
+			}
+		}
+	}
+	return w.b
+}
+
+func (w *stateWriter) checkout(c *commerce.Checkout) {
+	w.str(c.ID)
+	w.str(string(c.Status))
+	w.str(c.Currency)
+	w.lines(c.LineItems)
+	w.buyer(c.Buyer)
+	w.flag(c.Context != nil)
+	if c.Context != nil {
+		w.str(c.Context.AddressCountry)
+		w.str(c.Context.AddressRegion)
+		w.str(c.Context.PostalCode)
+	}
+	w.fulfillment(c.Fulfillment)
+	if c.Discounts.Codes == nil {
+		w.nilSlice()
+	} else {
+		w.count(len(c.Discounts.Codes))
+		for _, code := range c.Discounts.Codes {
+			w.str(code)
+		}
+	}
+	if c.Discounts.Applied == nil {
+		w.nilSlice()
+	} else {
+		w.count(len(c.Discounts.Applied))
+		for _, d := range c.Discounts.Applied {
+			w.str(d.Code)
+			w.str(d.Title)
+			w.int(d.Amount)
+		}
+	}
+	w.totals(c.Totals)
+	if c.Messages == nil {
+		w.nilSlice()
+	} else {
+		w.count(len(c.Messages))
+		for _, m := range c.Messages {
+			w.str(string(m.Type))
+			w.str(m.Code)
+			w.str(m.Path)
+			w.str(m.Content)
+			w.str(string(m.Severity))
+		}
+	}
+	w.time(c.CreatedAt)
+	w.time(c.UpdatedAt)
+	w.time(c.ExpiresAt)
+	w.str(c.ContinueURL)
+	w.flag(c.Order != nil)
+	if c.Order != nil {
+		w.str(c.Order.ID)
+		w.str(c.Order.PermalinkURL)
+	}
+	w.int(int64(c.NextLine))
+}
+
+func (w *stateWriter) order(o *commerce.Order) {
+	w.str(o.ID)
+	w.str(o.CheckoutID)
+	w.str(string(o.Status))
+	w.str(o.Currency)
+	w.lines(o.LineItems)
+	w.buyer(o.Buyer)
+	w.fulfillment(o.Fulfillment)
+	w.totals(o.Totals)
+	p := o.Payment
+	w.str(p.ID)
+	w.str(p.HandlerID)
+	w.str(string(p.Status))
+	w.int(p.Authorized)
+	w.int(p.Captured)
+	w.int(p.Refunded)
+	w.str(o.PermalinkURL)
+	w.time(o.CreatedAt)
+	w.time(o.UpdatedAt)
+}
+
+func (w *stateWriter) lines(ls []commerce.LineItem) {
+	if ls == nil {
+		w.nilSlice()
+		return
+	}
+	w.count(len(ls))
+	for _, l := range ls {
+		w.str(l.ID)
+		w.str(l.Item.ID)
+		w.str(l.Item.Title)
+		w.int(l.Item.Price)
+		w.flag(l.Item.Digital)
+		w.int(int64(l.Quantity))
+		w.totals(l.Totals)
+	}
+}
+
+func (w *stateWriter) totals(ts []commerce.Total) {
+	if ts == nil {
+		w.nilSlice()
+		return
+	}
+	w.count(len(ts))
+	for _, t := range ts {
+		w.str(string(t.Type))
+		w.str(t.DisplayText)
+		w.int(t.Amount)
+	}
+}
+
+func (w *stateWriter) buyer(b *commerce.Buyer) {
+	w.flag(b != nil)
+	if b != nil {
+		w.str(b.FirstName)
+		w.str(b.LastName)
+		w.str(b.Email)
+		w.str(b.PhoneNumber)
+	}
+}
+
+func (w *stateWriter) fulfillment(f commerce.Fulfillment) {
+	w.flag(f.Address != nil)
+	if a := f.Address; a != nil {
+		w.str(a.StreetAddress)
+		w.str(a.AddressLocality)
+		w.str(a.AddressRegion)
+		w.str(a.PostalCode)
+		w.str(a.AddressCountry)
+	}
+	if f.Options == nil {
+		w.nilSlice()
+	} else {
+		w.count(len(f.Options))
+		for _, o := range f.Options {
+			w.str(o.ID)
+			w.str(o.Title)
+			w.int(o.Amount)
+		}
+	}
+	w.str(f.SelectedOptionID)
+}
+
+// stateReader reads what stateWriter wrote; the first error sticks (see reader).
+type stateReader struct{ reader }
+
+// count returns -1 for a nil slice, else its length (bounded by what is left to read, so
+// that a corrupt count cannot allocate wildly).
+func (r *stateReader) count() int {
+	n := r.uvarint()
+	if n == 0 || r.err != nil {
+		return -1
+	}
+	if n-1 > uint64(len(r.b)) {
+		r.err = errCorrupt
+		return -1
+	}
+	return int(n - 1)
+}
+
+func (r *stateReader) flag() bool { return r.byte1() == 1 }
+
+func (r *stateReader) time() time.Time {
+	if r.byte1() == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, r.varint()).UTC()
+}
+
+func decodeState(v []byte) (commerce.State, error) {
+	var st commerce.State
+	if len(v) > 0 && v[0] == '{' {
+		err := json.Unmarshal(v, &st)
+		return st, err
+	}
+	r := &stateReader{reader{b: v}}
+	if r.byte1() != stateCodecVersion {
+		return st, errCorrupt
+	}
+	if r.flag() {
+		st.Checkout = r.checkout()
+	}
+	if n := r.count(); n >= 0 {
+		st.Orders = make([]*commerce.Order, 0, n)
+		for i := 0; i < n && r.err == nil; i++ {
+			var o *commerce.Order
+			if r.flag() {
+				o = r.order()
+			}
+			st.Orders = append(st.Orders, o)
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errCorrupt
+	}
+	if r.err != nil {
+		return commerce.State{}, r.err
+	}
+	return st, nil
+}
+
+func (r *stateReader) checkout() *commerce.Checkout {
+	c := &commerce.Checkout{}
+	c.ID = r.string()
+	c.Status = commerce.Status(r.string())
+	c.Currency = r.string()
+	c.LineItems = r.lines()
+	c.Buyer = r.buyer()
+	if r.flag() {
+		c.Context = &commerce.BuyerContext{AddressCountry: r.string(), AddressRegion: r.string(), PostalCode: r.string()}
+	}
+	c.Fulfillment = r.fulfillment()
+	if n := r.count(); n >= 0 {
+		c.Discounts.Codes = make([]string, 0, n)
+		for i := 0; i < n && r.err == nil; i++ {
+			c.Discounts.Codes = append(c.Discounts.Codes, r.string())
+		}
+	}
+	if n := r.count(); n >= 0 {
+		c.Discounts.Applied = make([]commerce.AppliedDiscount, 0, n)
+		for i := 0; i < n && r.err == nil; i++ {
+			c.Discounts.Applied = append(c.Discounts.Applied,
+				commerce.AppliedDiscount{Code: r.string(), Title: r.string(), Amount: r.varint()})
+		}
+	}
+	c.Totals = r.totals()
+	if n := r.count(); n >= 0 {
+		c.Messages = make([]commerce.Message, 0, n)
+		for i := 0; i < n && r.err == nil; i++ {
+			c.Messages = append(c.Messages, commerce.Message{
+				Type: commerce.MessageType(r.string()), Code: r.string(), Path: r.string(),
+				Content: r.string(), Severity: commerce.Severity(r.string()),
+			})
+		}
+	}
+	c.CreatedAt = r.time()
+	c.UpdatedAt = r.time()
+	c.ExpiresAt = r.time()
+	c.ContinueURL = r.string()
+	if r.flag() {
+		c.Order = &commerce.OrderRef{ID: r.string(), PermalinkURL: r.string()}
+	}
+	c.NextLine = int(r.varint())
+	return c
+}
+
+func (r *stateReader) order() *commerce.Order {
+	o := &commerce.Order{}
+	o.ID = r.string()
+	o.CheckoutID = r.string()
+	o.Status = commerce.OrderStatus(r.string())
+	o.Currency = r.string()
+	o.LineItems = r.lines()
+	o.Buyer = r.buyer()
+	o.Fulfillment = r.fulfillment()
+	o.Totals = r.totals()
+	o.Payment = commerce.Payment{
+		ID: r.string(), HandlerID: r.string(), Status: commerce.PaymentStatus(r.string()),
+		Authorized: r.varint(), Captured: r.varint(), Refunded: r.varint(),
+	}
+	o.PermalinkURL = r.string()
+	o.CreatedAt = r.time()
+	o.UpdatedAt = r.time()
+	return o
+}
+
+func (r *stateReader) lines() []commerce.LineItem {
+	n := r.count()
+	if n < 0 {
+		return nil
+	}
+	ls := make([]commerce.LineItem, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		var l commerce.LineItem
+		l.ID = r.string()
+		l.Item = commerce.Item{ID: r.string(), Title: r.string(), Price: r.varint(), Digital: r.flag()}
+		l.Quantity = int(r.varint())
+		l.Totals = r.totals()
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+func (r *stateReader) totals() []commerce.Total {
+	n := r.count()
+	if n < 0 {
+		return nil
+	}
+	ts := make([]commerce.Total, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		ts = append(ts, commerce.Total{Type: commerce.TotalType(r.string()), DisplayText: r.string(), Amount: r.varint()})
+	}
+	return ts
+}
+
+func (r *stateReader) buyer() *commerce.Buyer {
+	if !r.flag() {
+		return nil
+	}
+	return &commerce.Buyer{FirstName: r.string(), LastName: r.string(), Email: r.string(), PhoneNumber: r.string()}
+}
+
+func (r *stateReader) fulfillment() commerce.Fulfillment {
+	var f commerce.Fulfillment
+	if r.flag() {
+		f.Address = &commerce.Address{StreetAddress: r.string(), AddressLocality: r.string(),
+			AddressRegion: r.string(), PostalCode: r.string(), AddressCountry: r.string()}
+	}
+	if n := r.count(); n >= 0 {
+		f.Options = make([]commerce.ShippingOption, 0, n)
+		for i := 0; i < n && r.err == nil; i++ {
+			f.Options = append(f.Options, commerce.ShippingOption{ID: r.string(), Title: r.string(), Amount: r.varint()})
+		}
+	}
+	f.SelectedOptionID = r.string()
+	return f
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// fill sets every field reachable from v to a distinct non-zero value: slices get two
+// elements, pointers a value. A field the codec forgets then fails the round trip.
+func fill(v reflect.Value, n *int) {
+	*n++
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("s" + string(rune('a'+*n%26)) + string(rune('a'+*n/26%26)))
+	case reflect.Int, reflect.Int64:
+		v.SetInt(int64(*n) * 7)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), n)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := 0; i < 2; i++ {
+			fill(v.Index(i), n)
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.Unix(1_700_000_000, int64(*n)).UTC()))
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			fill(v.Field(i), n)
+		}
+	default:
+		panic("fill: " + v.Kind().String())
+	}
+}
+
+func TestStateCodecRoundTripsEveryField(t *testing.T) {
+	var full commerce.State
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	got, err := decodeState(encodeState(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, full) {
+		a, _ := json.Marshal(full)
+		b, _ := json.Marshal(got)
+		t.Fatalf("round trip lost something:\nwant %s\ngot  %s", a, b)
+	}
+	if len(encodeState(full))*2 > len(must(json.Marshal(full))) {
+		t.Errorf("binary %d bytes, JSON %d: expected less than half", len(encodeState(full)), len(must(json.Marshal(full))))
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Nil and empty slices, nil pointers and zero times come back as they went.
+func TestStateCodecKeepsNilAndEmptyApart(t *testing.T) {
+	for _, st := range []commerce.State{
+		{},
+		{Orders: []*commerce.Order{}},
+		{Checkout: &commerce.Checkout{ID: "chk", LineItems: []commerce.LineItem{}, Totals: nil,
+			Discounts: commerce.Discounts{Codes: []string{}}, Messages: []commerce.Message{}}},
+		{Checkout: &commerce.Checkout{ID: "chk", CreatedAt: time.Unix(0, 1).UTC()}, Orders: []*commerce.Order{{ID: "o"}}},
+	} {
+		got, err := decodeState(encodeState(st))
+		if err != nil || !reflect.DeepEqual(got, st) {
+			t.Errorf("%+v → %+v, %v", st, got, err)
+		}
+	}
+}
+
+// A state an older version stored as JSON is still read.
+func TestStateCodecReadsJSON(t *testing.T) {
+	var full commerce.State
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	got, err := decodeState(must(json.Marshal(full)))
+	if err != nil || !reflect.DeepEqual(got, full) {
+		t.Fatalf("JSON state: %v", err)
+	}
+}
+
+func FuzzDecodeState(f *testing.F) {
+	var full commerce.State
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	f.Add(encodeState(full))
+	f.Add(encodeState(commerce.State{}))
+	f.Add([]byte{stateCodecVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := decodeState(b) // must not panic, whatever the bytes
+		if err == nil && len(b) > 0 && b[0] == stateCodecVersion {
+			if again, err := decodeState(encodeState(st)); err != nil || !reflect.DeepEqual(again, st) {
+				t.Fatalf("a decoded state does not round-trip: %v", err)
+			}
+		}
+	})
+}
+
+func BenchmarkStateCodec(b *testing.B) {
+	var full commerce.State
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	b.Run("binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := decodeState(encodeState(full)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var st commerce.State
+			if err := json.Unmarshal(must(json.Marshal(full)), &st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
