@@ -35,9 +35,10 @@ type partition struct {
 	cache *store.StateCache
 	// out feeds the sender: committed chunks to publish and acknowledge.
 	out chan sendJob
-	// perEnvelope is about how many bytes a batch writes per envelope, to size the next
-	// batch's buffer so that it does not grow by copying.
-	perEnvelope int
+	// batchBytes sizes the next batch's buffer so that it does not grow by copying: the
+	// most bytes per envelope seen, times the batch size, at most what Pebble's pool keeps
+	// (a buffer of the same size every time is then reused rather than allocated).
+	batchBytes int
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -161,7 +162,7 @@ func (p *partition) run(ctx context.Context) {
 func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 	w := p.w
 	started := time.Now()
-	b := w.st.NewBatchSized(p.perEnvelope * len(msgs) * 9 / 8)
+	b := w.st.NewBatchSized(p.batchBytes)
 	b.Partition, b.Cache = p.n, p.cache
 	acks := make([]jetstream.Msg, 0, len(msgs))
 	var naks []jetstream.Msg
@@ -195,7 +196,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 		acks = append(acks, m)
 	}
 	w.metrics.Handle.Observe(time.Since(started).Seconds())
-	p.perEnvelope = b.Size() / len(msgs)
+	p.batchBytes = min(max(p.batchBytes, b.Size()/len(msgs)*w.cfg.Batch.Size*9/8), maxPooledBatch)
 
 	outgoing := b.Outgoing()
 	w.pub.claim(outgoing)
@@ -257,6 +258,9 @@ func (p *partition) flush() {
 	p.out <- sendJob{done: done}
 	<-done
 }
+
+// maxPooledBatch is the largest batch buffer Pebble keeps for reuse.
+const maxPooledBatch = 1 << 20
 
 func retryDelay(m jetstream.Msg) time.Duration {
 	d := 500 * time.Millisecond

@@ -30,6 +30,8 @@ type Batch struct {
 	recs   map[string]*Record
 	out    []Outgoing
 	st     *batchStock // what the batch reserved and released, if anything
+	// scratch is where values are encoded before the Pebble batch copies them in.
+	scratch []byte
 }
 
 // NewBatch starts a batch.
@@ -82,7 +84,8 @@ func (b *Batch) PutState(tenant, context string, st commerce.State) {
 	}
 	b.states[string(k)] = st
 	b.dirty[string(k)] = true
-	b.b.Set(k, encodeState(st), nil)
+	b.scratch = appendState(b.scratch[:0], st)
+	b.b.Set(k, b.scratch, nil)
 }
 
 func isOpen(c *commerce.Checkout) bool {
@@ -126,14 +129,16 @@ func (b *Batch) PutSeqRecord(seq uint64, r *Record) { b.putRecord(seqKey(seq), r
 func (b *Batch) putRecord(key []byte, r *Record) {
 	r.key = key
 	b.recs[string(key)] = r
-	b.b.Set(key, encodeRecord(r), nil)
+	b.scratch = appendRecord(b.scratch[:0], r)
+	b.b.Set(key, b.scratch, nil)
 	b.b.Set(expiryKey(r.At.UnixNano(), key), nil, nil)
 }
 
 // Publish queues m to be published after Commit, and returns it with its outbox key set.
 func (b *Batch) Publish(m Outgoing) Outgoing {
 	m.Key = outboxKey(b.s.outboxSeq.Add(1))
-	b.b.Set(m.Key, encodeOutgoing(&m), nil)
+	b.scratch = appendOutgoing(b.scratch[:0], &m)
+	b.b.Set(m.Key, b.scratch, nil)
 	b.out = append(b.out, m)
 	return m
 }

@@ -80,8 +80,10 @@ func (r *reader) byte1() byte {
 	return b[0]
 }
 
-func encodeRecord(rec *Record) []byte {
-	b := make([]byte, 0, 64+len(rec.Code)+len(rec.Body))
+func encodeRecord(rec *Record) []byte { return appendRecord(nil, rec) }
+
+// appendRecord appends rec's framing to b.
+func appendRecord(b []byte, rec *Record) []byte {
 	b = append(b, codecVersion)
 	b = append(b, rec.Fingerprint[:]...)
 	b = binary.AppendUvarint(b, rec.Seq)
@@ -113,18 +115,10 @@ func decodeRecord(v []byte) (*Record, error) {
 	return rec, nil
 }
 
-func encodeOutgoing(m *Outgoing) []byte {
-	n := 16 + len(m.Subject) + len(m.Data)
-	if m.body != nil {
-		n = 32 + len(m.Subject) + len(m.prefix) + len(m.body.key) + len(m.suffix)
-	}
-	for k, vs := range m.Header {
-		n += 4 + len(k)
-		for _, v := range vs {
-			n += 2 + len(v)
-		}
-	}
-	b := make([]byte, 0, n)
+func encodeOutgoing(m *Outgoing) []byte { return appendOutgoing(nil, m) }
+
+// appendOutgoing appends m's framing to b.
+func appendOutgoing(b []byte, m *Outgoing) []byte {
 	b = append(b, codecVersion)
 	var flags byte
 	if m.Core {

@@ -47,8 +47,11 @@ func boolByte(ok bool) byte {
 	return 0
 }
 
-func encodeState(st commerce.State) []byte {
-	w := &stateWriter{b: make([]byte, 0, 1024)}
+func encodeState(st commerce.State) []byte { return appendState(nil, st) }
+
+// appendState appends st's framing to b.
+func appendState(b []byte, st commerce.State) []byte {
+	w := &stateWriter{b: b}
 	w.b = append(w.b, stateCodecVersion)
 	w.flag(st.Checkout != nil)
 	if st.Checkout != nil {
