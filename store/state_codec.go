@@ -40,6 +40,31 @@ func (w *stateWriter) time(t time.Time) {
 	w.int(t.UnixNano())
 }
 
+// writeSlice writes s as a slice (nil and empty apart), each element with put.
+func writeSlice[T any](w *stateWriter, s []T, put func(T)) {
+	if s == nil {
+		w.nilSlice()
+		return
+	}
+	w.count(len(s))
+	for _, v := range s {
+		put(v)
+	}
+}
+
+// readSlice reads what writeSlice wrote, each element with get.
+func readSlice[T any](r *stateReader, get func() T) []T {
+	n := r.count()
+	if n < 0 {
+		return nil
+	}
+	s := make([]T, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		s = append(s, get())
+	}
+	return s
+}
+
 func boolByte(ok bool) byte {
 	if ok {
 		return 1
@@ -57,17 +82,12 @@ func appendState(b []byte, st commerce.State) []byte {
 	if st.Checkout != nil {
 		w.checkout(st.Checkout)
 	}
-	if st.Orders == nil {
-		w.nilSlice()
-	} else {
-		w.count(len(st.Orders))
-		for _, o := range st.Orders {
-			w.flag(o != nil)
-			if o != nil {
-				w.order(o)
-			}
+	writeSlice(w, st.Orders, func(o *commerce.Order) {
+		w.flag(o != nil)
+		if o != nil {
+			w.order(o)
 		}
-	}
+	})
 	return w.b
 }
 
@@ -84,37 +104,20 @@ func (w *stateWriter) checkout(c *commerce.Checkout) {
 		w.str(c.Context.PostalCode)
 	}
 	w.fulfillment(c.Fulfillment)
-	if c.Discounts.Codes == nil {
-		w.nilSlice()
-	} else {
-		w.count(len(c.Discounts.Codes))
-		for _, code := range c.Discounts.Codes {
-			w.str(code)
-		}
-	}
-	if c.Discounts.Applied == nil {
-		w.nilSlice()
-	} else {
-		w.count(len(c.Discounts.Applied))
-		for _, d := range c.Discounts.Applied {
-			w.str(d.Code)
-			w.str(d.Title)
-			w.int(d.Amount)
-		}
-	}
+	writeSlice(w, c.Discounts.Codes, w.str)
+	writeSlice(w, c.Discounts.Applied, func(d commerce.AppliedDiscount) {
+		w.str(d.Code)
+		w.str(d.Title)
+		w.int(d.Amount)
+	})
 	w.totals(c.Totals)
-	if c.Messages == nil {
-		w.nilSlice()
-	} else {
-		w.count(len(c.Messages))
-		for _, m := range c.Messages {
-			w.str(string(m.Type))
-			w.str(m.Code)
-			w.str(m.Path)
-			w.str(m.Content)
-			w.str(string(m.Severity))
-		}
-	}
+	writeSlice(w, c.Messages, func(m commerce.Message) {
+		w.str(string(m.Type))
+		w.str(m.Code)
+		w.str(m.Path)
+		w.str(m.Content)
+		w.str(string(m.Severity))
+	})
 	w.time(c.CreatedAt)
 	w.time(c.UpdatedAt)
 	w.time(c.ExpiresAt)
@@ -149,12 +152,7 @@ func (w *stateWriter) order(o *commerce.Order) {
 }
 
 func (w *stateWriter) lines(ls []commerce.LineItem) {
-	if ls == nil {
-		w.nilSlice()
-		return
-	}
-	w.count(len(ls))
-	for _, l := range ls {
+	writeSlice(w, ls, func(l commerce.LineItem) {
 		w.str(l.ID)
 		w.str(l.Item.ID)
 		w.str(l.Item.Title)
@@ -162,20 +160,15 @@ func (w *stateWriter) lines(ls []commerce.LineItem) {
 		w.flag(l.Item.Digital)
 		w.int(int64(l.Quantity))
 		w.totals(l.Totals)
-	}
+	})
 }
 
 func (w *stateWriter) totals(ts []commerce.Total) {
-	if ts == nil {
-		w.nilSlice()
-		return
-	}
-	w.count(len(ts))
-	for _, t := range ts {
+	writeSlice(w, ts, func(t commerce.Total) {
 		w.str(string(t.Type))
 		w.str(t.DisplayText)
 		w.int(t.Amount)
-	}
+	})
 }
 
 func (w *stateWriter) buyer(b *commerce.Buyer) {
@@ -197,16 +190,11 @@ func (w *stateWriter) fulfillment(f commerce.Fulfillment) {
 		w.str(a.PostalCode)
 		w.str(a.AddressCountry)
 	}
-	if f.Options == nil {
-		w.nilSlice()
-	} else {
-		w.count(len(f.Options))
-		for _, o := range f.Options {
-			w.str(o.ID)
-			w.str(o.Title)
-			w.int(o.Amount)
-		}
-	}
+	writeSlice(w, f.Options, func(o commerce.ShippingOption) {
+		w.str(o.ID)
+		w.str(o.Title)
+		w.int(o.Amount)
+	})
 	w.str(f.SelectedOptionID)
 }
 
@@ -249,16 +237,12 @@ func decodeState(v []byte) (commerce.State, error) {
 	if r.flag() {
 		st.Checkout = r.checkout()
 	}
-	if n := r.count(); n >= 0 {
-		st.Orders = make([]*commerce.Order, 0, n)
-		for i := 0; i < n && r.err == nil; i++ {
-			var o *commerce.Order
-			if r.flag() {
-				o = r.order()
-			}
-			st.Orders = append(st.Orders, o)
+	st.Orders = readSlice(r, func() *commerce.Order {
+		if r.flag() {
+			return r.order()
 		}
-	}
+		return nil
+	})
 	if r.err == nil && len(r.b) != 0 {
 		r.err = errCorrupt
 	}
@@ -279,29 +263,17 @@ func (r *stateReader) checkout() *commerce.Checkout {
 		c.Context = &commerce.BuyerContext{AddressCountry: r.string(), AddressRegion: r.string(), PostalCode: r.string()}
 	}
 	c.Fulfillment = r.fulfillment()
-	if n := r.count(); n >= 0 {
-		c.Discounts.Codes = make([]string, 0, n)
-		for i := 0; i < n && r.err == nil; i++ {
-			c.Discounts.Codes = append(c.Discounts.Codes, r.string())
-		}
-	}
-	if n := r.count(); n >= 0 {
-		c.Discounts.Applied = make([]commerce.AppliedDiscount, 0, n)
-		for i := 0; i < n && r.err == nil; i++ {
-			c.Discounts.Applied = append(c.Discounts.Applied,
-				commerce.AppliedDiscount{Code: r.string(), Title: r.string(), Amount: r.varint()})
-		}
-	}
+	c.Discounts.Codes = readSlice(r, r.string)
+	c.Discounts.Applied = readSlice(r, func() commerce.AppliedDiscount {
+		return commerce.AppliedDiscount{Code: r.string(), Title: r.string(), Amount: r.varint()}
+	})
 	c.Totals = r.totals()
-	if n := r.count(); n >= 0 {
-		c.Messages = make([]commerce.Message, 0, n)
-		for i := 0; i < n && r.err == nil; i++ {
-			c.Messages = append(c.Messages, commerce.Message{
-				Type: commerce.MessageType(r.string()), Code: r.string(), Path: r.string(),
-				Content: r.string(), Severity: commerce.Severity(r.string()),
-			})
+	c.Messages = readSlice(r, func() commerce.Message {
+		return commerce.Message{
+			Type: commerce.MessageType(r.string()), Code: r.string(), Path: r.string(),
+			Content: r.string(), Severity: commerce.Severity(r.string()),
 		}
-	}
+	})
 	c.CreatedAt = r.time()
 	c.UpdatedAt = r.time()
 	c.ExpiresAt = r.time()
@@ -334,32 +306,20 @@ func (r *stateReader) order() *commerce.Order {
 }
 
 func (r *stateReader) lines() []commerce.LineItem {
-	n := r.count()
-	if n < 0 {
-		return nil
-	}
-	ls := make([]commerce.LineItem, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
+	return readSlice(r, func() commerce.LineItem {
 		var l commerce.LineItem
 		l.ID = r.string()
 		l.Item = commerce.Item{ID: r.string(), Title: r.string(), Price: r.varint(), Digital: r.flag()}
 		l.Quantity = int(r.varint())
 		l.Totals = r.totals()
-		ls = append(ls, l)
-	}
-	return ls
+		return l
+	})
 }
 
 func (r *stateReader) totals() []commerce.Total {
-	n := r.count()
-	if n < 0 {
-		return nil
-	}
-	ts := make([]commerce.Total, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		ts = append(ts, commerce.Total{Type: commerce.TotalType(r.string()), DisplayText: r.string(), Amount: r.varint()})
-	}
-	return ts
+	return readSlice(r, func() commerce.Total {
+		return commerce.Total{Type: commerce.TotalType(r.string()), DisplayText: r.string(), Amount: r.varint()}
+	})
 }
 
 func (r *stateReader) buyer() *commerce.Buyer {
@@ -375,12 +335,9 @@ func (r *stateReader) fulfillment() commerce.Fulfillment {
 		f.Address = &commerce.Address{StreetAddress: r.string(), AddressLocality: r.string(),
 			AddressRegion: r.string(), PostalCode: r.string(), AddressCountry: r.string()}
 	}
-	if n := r.count(); n >= 0 {
-		f.Options = make([]commerce.ShippingOption, 0, n)
-		for i := 0; i < n && r.err == nil; i++ {
-			f.Options = append(f.Options, commerce.ShippingOption{ID: r.string(), Title: r.string(), Amount: r.varint()})
-		}
-	}
+	f.Options = readSlice(r, func() commerce.ShippingOption {
+		return commerce.ShippingOption{ID: r.string(), Title: r.string(), Amount: r.varint()}
+	})
 	f.SelectedOptionID = r.string()
 	return f
 }
