@@ -33,7 +33,7 @@ func (s *Store) Pending() ([]Outgoing, error) {
 		return nil, err
 	}
 	defer it.Close()
-	var out []Outgoing
+	var out, stale []Outgoing
 	for it.First(); it.Valid(); it.Next() {
 		m, key, err := decodeOutgoing(it.Value())
 		if err != nil {
@@ -51,6 +51,7 @@ func (s *Store) Pending() ([]Outgoing, error) {
 				// Swept: the entry waited past the records' retention. Its envelope was
 				// acknowledged long ago; there is nothing left to send.
 				slog.Warn("store: an outbox reply outlived its record; dropped", "record", string(key))
+				stale = append(stale, m)
 				continue
 			}
 			rec, err := decodeRecord(v)
@@ -63,7 +64,10 @@ func (s *Store) Pending() ([]Outgoing, error) {
 		}
 		out = append(out, m)
 	}
-	return out, it.Error()
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	return out, s.Done(stale)
 }
 
 func (s *Store) lastOutboxSeq() (uint64, error) {
