@@ -119,9 +119,10 @@ func WrapFrame(id json.RawMessage, isError bool) (prefix, suffix []byte) {
 	} else {
 		prefix = append(prefix, `,"result":`...)
 	}
-	return prefix, closeBrace
+	return prefix, closeBrace[:1:1]
 }
 
+// closeBrace is shared by every reply: WrapFrame hands it out with no spare capacity.
 var closeBrace = []byte("}")
 
 // DecodeReply reads a reply: a JSON-RPC response, or just its result (an agent message) or

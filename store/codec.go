@@ -80,8 +80,6 @@ func (r *reader) byte1() byte {
 	return b[0]
 }
 
-func encodeRecord(rec *Record) []byte { return appendRecord(nil, rec) }
-
 // appendRecord appends rec's framing to b.
 func appendRecord(b []byte, rec *Record) []byte {
 	b = append(b, codecVersion)
@@ -114,8 +112,6 @@ func decodeRecord(v []byte) (*Record, error) {
 	rec.Body = append([]byte(nil), r.b...)
 	return rec, nil
 }
-
-func encodeOutgoing(m *Outgoing) []byte { return appendOutgoing(nil, m) }
 
 // appendOutgoing appends m's framing to b.
 func appendOutgoing(b []byte, m *Outgoing) []byte {

@@ -72,8 +72,6 @@ func boolByte(ok bool) byte {
 	return 0
 }
 
-func encodeState(st commerce.State) []byte { return appendState(nil, st) }
-
 // appendState appends st's framing to b.
 func appendState(b []byte, st commerce.State) []byte {
 	w := &stateWriter{b: b}

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cartwright-dev/cartwright/commerce"
@@ -69,11 +70,14 @@ func OpenStock(s *Store, limits map[string]map[string]*int64) (*Stock, error) {
 	return st, it.Error()
 }
 
+// itemKey is how Stock keys an item: tenant 0x00 item (ids never hold 0x00).
+func itemKey(tenant, item string) string { return tenant + "\x00" + item }
+
 // Held returns the units of tenant's item held by committed and in-flight reservations.
 func (st *Stock) Held(tenant, item string) int64 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.held[tenant+"\x00"+item]
+	return st.held[itemKey(tenant, item)]
 }
 
 // limit returns the item's configured stock, or ok=false when it is not counted.
@@ -125,37 +129,35 @@ func (b *Batch) Reserve(st *Stock, tenant, checkoutID string, lines []commerce.R
 	if r != nil {
 		return true, "", nil
 	}
-	want := map[string]int64{}
-	var order []string
+	// The quantity per counted item, in the order the lines name them.
+	var want []commerce.Reservation
 	for _, l := range lines {
-		k := tenant + "\x00" + l.ItemID
 		if _, counted := st.limit(tenant, l.ItemID); !counted || l.Quantity <= 0 {
 			continue
 		}
-		if _, seen := want[k]; !seen {
-			order = append(order, k)
+		i := slices.IndexFunc(want, func(w commerce.Reservation) bool { return w.ItemID == l.ItemID })
+		if i < 0 {
+			want = append(want, commerce.Reservation{CheckoutID: checkoutID, ItemID: l.ItemID})
+			i = len(want) - 1
 		}
-		want[k] += l.Quantity
+		want[i].Quantity += l.Quantity
 	}
 	st.mu.Lock()
-	for _, k := range order {
-		lim, _ := st.limit(tenant, k[len(tenant)+1:])
-		if st.held[k]+want[k] > lim {
+	for _, w := range want {
+		if lim, _ := st.limit(tenant, w.ItemID); st.held[itemKey(tenant, w.ItemID)]+w.Quantity > lim {
 			st.mu.Unlock()
-			return false, k[len(tenant)+1:], nil
+			return false, w.ItemID, nil
 		}
 	}
-	for _, k := range order {
-		st.held[k] += want[k]
+	for _, w := range want {
+		st.held[itemKey(tenant, w.ItemID)] += w.Quantity
 	}
 	st.mu.Unlock()
-	kept := make([]commerce.Reservation, 0, len(order))
-	for _, k := range order {
-		bs.change(b, k, want[k])
-		kept = append(kept, commerce.Reservation{CheckoutID: checkoutID, ItemID: k[len(tenant)+1:], Quantity: want[k]})
+	for _, w := range want {
+		bs.change(b, itemKey(tenant, w.ItemID), w.Quantity)
 	}
-	bs.res[string(key)] = &reservationRec{lines: kept}
-	b.b.Set(key, encodeReservation(kept), nil)
+	bs.res[string(key)] = &reservationRec{lines: want}
+	b.b.Set(key, encodeReservation(want), nil)
 	return true, "", nil
 }
 
@@ -169,7 +171,7 @@ func (b *Batch) Release(st *Stock, tenant, checkoutID string) error {
 		return err
 	}
 	for _, l := range r.lines {
-		bs.change(b, tenant+"\x00"+l.ItemID, -l.Quantity)
+		bs.change(b, itemKey(tenant, l.ItemID), -l.Quantity)
 	}
 	bs.res[string(key)] = nil
 	b.b.Delete(key, nil)
