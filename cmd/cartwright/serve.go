@@ -198,7 +198,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		memLimit = fmt.Sprintf("%d MiB", limit>>20)
 	}
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
-		"partitions", cfg.Partitions, "stock", cfg.Stock, "go_memory_limit", memLimit)
+		"stock", cfg.Stock, "go_memory_limit", memLimit)
 	runErr := w.Run(ctx)
 	// The worker has replied to what it held: bridge requests still waiting now get
 	// temporarily_unavailable (their envelopes are applied at the next start).
