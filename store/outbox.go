@@ -126,6 +126,7 @@ func (s *Store) outboxEntry(key, value []byte) (Outgoing, error) {
 // whatever is retried), kept apart so that it no longer holds up the outbox.
 type Aside struct {
 	Msg    Outgoing // Msg.Key is the outbox key it had
+	Seq    uint64   // its outbox sequence (set by SetAside)
 	At     time.Time
 	Reason string
 }
@@ -163,6 +164,9 @@ func (s *Store) SetAside() ([]Aside, error) {
 	defer it.Close()
 	var out []Aside
 	for it.First(); it.Valid(); it.Next() {
+		if len(it.Key()) != 9 {
+			return nil, fmt.Errorf("store: set-aside key %x: %w", it.Key(), errCorrupt)
+		}
 		r := &reader{b: it.Value()}
 		at := r.varint()
 		reason := r.string()
@@ -174,7 +178,7 @@ func (s *Store) SetAside() ([]Aside, error) {
 			return nil, fmt.Errorf("store: set-aside entry %x: %w", it.Key(), err)
 		}
 		m.Key = append([]byte{tagOutbox}, it.Key()[1:]...)
-		out = append(out, Aside{Msg: m, At: time.Unix(0, at), Reason: reason})
+		out = append(out, Aside{Msg: m, Seq: binary.BigEndian.Uint64(it.Key()[1:]), At: time.Unix(0, at), Reason: reason})
 	}
 	return out, it.Error()
 }
