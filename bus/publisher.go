@@ -83,7 +83,7 @@ func (p *publisher) setAside(refused []store.Aside) error {
 		return nil
 	}
 	for _, a := range refused {
-		p.log.Error("outbox: a message can never be published; set aside (see `cartwright outbox`)",
+		p.log.Error("outbox: a message can never be published; set aside (list with `cartwright outbox set-aside`)",
 			"subject", a.Msg.Subject, "outbox_key", fmt.Sprintf("%x", a.Msg.Key), "bytes", len(a.Msg.Data), "err", a.Reason)
 	}
 	if err := p.st.MoveAside(refused); err != nil {

@@ -97,6 +97,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.log.Info("published what the last run had committed but not published", "messages", n)
 		w.metrics.OutboxRetry.Add(float64(n))
 	}
+	if k, err := w.st.SetAsideCount(); err == nil && k > 0 {
+		// Kept until an operator reads them: say so at every start, not only when it happens.
+		w.log.Warn("outbox messages that can never be published are set aside; list them with `cartwright outbox set-aside`",
+			"messages", k)
+	}
 	stream, err := w.js.Stream(ctx, w.topo.InStream())
 	if err != nil {
 		return err

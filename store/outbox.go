@@ -154,6 +154,21 @@ func (s *Store) MoveAside(entries []Aside) error {
 	return b.Commit(pebble.Sync)
 }
 
+// SetAsideCount is how many messages are set aside, without reading them.
+func (s *Store) SetAsideCount() (int, error) {
+	lo, hi := tagBounds(tagAside)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi, KeyTypes: pebble.IterKeyTypePointsOnly})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		n++
+	}
+	return n, it.Error()
+}
+
 // SetAside returns what MoveAside set aside, oldest first.
 func (s *Store) SetAside() ([]Aside, error) {
 	lo, hi := tagBounds(tagAside)

@@ -99,6 +99,9 @@ func TestMoveAsideKeepsTheMessage(t *testing.T) {
 	if err != nil || len(pending) != 1 || pending[0].Subject != "a2a.evt.demo.x" {
 		t.Fatalf("outbox: %+v, %v; want the event alone", pending, err)
 	}
+	if k, err := s.SetAsideCount(); err != nil || k != 1 {
+		t.Fatalf("set aside: count %d, %v; want 1", k, err)
+	}
 	aside, err := s.SetAside()
 	if err != nil || len(aside) != 1 {
 		t.Fatalf("set aside: %+v, %v", aside, err)
