@@ -22,12 +22,12 @@ type Topology struct {
 	MaxEnvelopeBytes int
 }
 
-// inHeaderRoom is what the inbound stream takes beyond the envelope limit, for the
-// envelope's headers and for bodies a little over the limit, which are dead-lettered
-// (envelope_too_large) with their bytes. Anything larger is refused when it is published:
-// its dead letter, the bytes plus headers, could be over the server's max payload and
-// never leave the outbox.
-const inHeaderRoom = 8 << 10
+// inHeaderRoom is what the inbound stream takes beyond the envelope limit: room for the
+// envelope's headers, and for an envelope somewhat over the limit, which is dead-lettered
+// with its bytes and answered envelope_too_large rather than refused at publish time.
+// Anything larger is refused when it is published: its dead letter, the bytes plus
+// headers, could be over the server's max payload and never leave the outbox.
+const inHeaderRoom = 64 << 10
 
 // inMaxMsgSize is the inbound stream's max message size, headers included (0: unset).
 func (t Topology) inMaxMsgSize() int32 {
