@@ -14,6 +14,9 @@ type Metrics struct {
 	Publish     prometheus.Histogram
 	OutboxRetry prometheus.Counter
 	Expired     prometheus.Counter
+	// OutboxSetAside counts outbox messages the server refused for good, moved out of the
+	// outbox (see the contract's operator notes on the outbox).
+	OutboxSetAside prometheus.Counter
 }
 
 // NewMetrics registers the metrics with reg.
@@ -55,7 +58,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cartwright_checkouts_expired_total",
 			Help: "Open checkouts canceled because their expires_at passed.",
 		}),
+		OutboxSetAside: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cartwright_outbox_set_aside_total",
+			Help: "Outbox messages the server refused for good (over its max payload or a stream's max message size), set aside instead of retried.",
+		}),
 	}
+	reg.MustRegister(m.OutboxSetAside)
 	reg.MustRegister(m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
 	return m
 }

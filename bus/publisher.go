@@ -1,7 +1,9 @@
 package bus
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cartwright-dev/cartwright/store"
 )
@@ -21,6 +24,8 @@ type publisher struct {
 	st      *store.Store
 	timeout time.Duration
 	log     *slog.Logger
+	// setAsideTotal counts what was set aside (nil: not counted).
+	setAsideTotal prometheus.Counter
 
 	mu       sync.Mutex
 	inflight map[string]struct{} // outbox keys a partition loop is publishing right now
@@ -53,62 +58,99 @@ func (p *publisher) release(msgs []store.Outgoing, failed bool) {
 }
 
 // publishClaimed publishes msgs claimed by the caller and releases them. What could not
-// be published stays in the outbox for the pump. It reports whether all were published.
+// be published stays in the outbox for the pump, but for what can never be (see
+// setAside). It reports whether all were published or set aside.
 func (p *publisher) publishClaimed(ctx context.Context, msgs []store.Outgoing) bool {
-	done, err := p.publish(ctx, msgs)
+	done, refused, err := p.publish(ctx, msgs)
 	if err != nil {
-		p.log.Warn("publish failed; the outbox keeps it for later", "messages", len(msgs)-len(done), "err", err)
+		p.log.Warn("publish failed; the outbox keeps it for later", "messages", len(msgs)-len(done)-len(refused), "err", err)
 	}
 	if derr := p.st.Done(done); derr != nil {
 		p.log.Warn("outbox: removing published messages", "err", derr)
+	}
+	if serr := p.setAside(refused); serr != nil {
+		p.log.Warn("outbox: setting aside what can never be published", "err", serr)
+		err = cmp.Or(err, serr)
 	}
 	p.release(msgs, err != nil)
 	return err == nil
 }
 
+// setAside moves what the server refused for good out of the outbox, so that retrying it
+// never holds up the pump nor the next start.
+func (p *publisher) setAside(refused []store.Aside) error {
+	if len(refused) == 0 {
+		return nil
+	}
+	for _, a := range refused {
+		p.log.Error("outbox: a message can never be published; set aside (list with `cartwright outbox set-aside`)",
+			"subject", a.Msg.Subject, "outbox_key", fmt.Sprintf("%x", a.Msg.Key), "bytes", len(a.Msg.Data), "err", a.Reason)
+	}
+	if err := p.st.MoveAside(refused); err != nil {
+		return err
+	}
+	if p.setAsideTotal != nil {
+		p.setAsideTotal.Add(float64(len(refused)))
+	}
+	return nil
+}
+
+// refusedForGood reports whether err is the server refusing the message itself, which
+// no retry changes: over the connection's max payload, or over a stream's max message
+// size. Network errors and timeouts are not.
+func refusedForGood(err error) bool {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return true
+	}
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
+}
+
 // publish sends msgs and waits for JetStream's acknowledgements. It returns those that
-// were published; the error says why the others were not.
-func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) ([]store.Outgoing, error) {
+// were published and those the server refused for good (refusedForGood); the error says
+// why the others were not.
+func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []store.Outgoing, refused []store.Aside, err error) {
 	if len(msgs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	type pending struct {
 		i int
 		f jetstream.PubAckFuture
 	}
 	var futures []pending
-	done := make([]store.Outgoing, 0, len(msgs))
+	done = make([]store.Outgoing, 0, len(msgs))
 	var firstErr error
-	core := false
+	failed := func(m store.Outgoing, err error) {
+		if refusedForGood(err) {
+			refused = append(refused, store.Aside{Msg: m, At: time.Now(), Reason: err.Error()})
+		} else if firstErr == nil {
+			firstErr = fmt.Errorf("publish %s: %w", m.Subject, err)
+		}
+	}
+	var core []store.Outgoing // sent, to be flushed
 	for i, m := range msgs {
 		nm := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header(m.Header)}
 		if m.Core {
 			if err := p.nc.PublishMsg(nm); err != nil {
-				firstErr = err
+				failed(m, err)
 				continue
 			}
-			core = true
+			core = append(core, m)
 			continue
 		}
 		f, err := p.js.PublishMsgAsync(nm)
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
+			failed(m, err)
 			continue
 		}
 		futures = append(futures, pending{i, f})
 	}
-	if core {
+	if len(core) > 0 {
 		if err := p.nc.FlushTimeout(p.timeout); err != nil && firstErr == nil {
 			firstErr = err
 		}
 		if firstErr == nil {
-			for _, m := range msgs {
-				if m.Core {
-					done = append(done, m)
-				}
-			}
+			done = append(done, core...)
 		}
 	}
 	timer := time.NewTimer(p.timeout)
@@ -118,59 +160,68 @@ func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) ([]store
 		case <-pf.f.Ok():
 			done = append(done, msgs[pf.i])
 		case err := <-pf.f.Err():
-			if firstErr == nil {
-				firstErr = fmt.Errorf("publish %s: %w", msgs[pf.i].Subject, err)
-			}
+			failed(msgs[pf.i], err)
 		case <-timer.C:
 			if firstErr == nil {
 				firstErr = fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
 			}
-			return done, firstErr
+			return done, refused, firstErr
 		case <-ctx.Done():
 			// Shutting down: still wait for acks already on their way, within the timer.
 			select {
 			case <-pf.f.Ok():
 				done = append(done, msgs[pf.i])
 			case <-timer.C:
-				return done, fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
+				return done, refused, cmp.Or(firstErr, fmt.Errorf("publish: no acknowledgement within %s", p.timeout))
 			case err := <-pf.f.Err():
-				if firstErr == nil {
-					firstErr = err
-				}
+				failed(msgs[pf.i], err)
 			}
 		}
 	}
-	return done, firstErr
+	return done, refused, firstErr
 }
+
+// flushPage is how many outbox entries flushOutbox reads at a time, under the lock that
+// claim waits for.
+const flushPage = 1000
 
 // flushOutbox publishes everything in the outbox that no partition loop is publishing:
 // at start-up, what a previous run committed but did not publish; later, what failed.
+// What the server refuses for good is set aside instead (see setAside).
 func (p *publisher) flushOutbox(ctx context.Context) (int, error) {
-	// Reading the outbox under the lock orders it against release, which a loop calls only
-	// after removing what it published: a message is either still in flight (skipped) or
-	// gone from the outbox (not read).
 	p.mu.Lock()
-	all, err := p.st.Pending()
-	if err != nil {
-		p.mu.Unlock()
-		return 0, err
-	}
 	p.dirty = false
-	msgs := all[:0]
-	for _, m := range all {
-		if _, busy := p.inflight[string(m.Key)]; !busy {
-			msgs = append(msgs, m)
-		}
-	}
 	p.mu.Unlock()
 	n := 0
-	for len(msgs) > 0 {
-		chunk := msgs[:min(len(msgs), 1000)]
-		msgs = msgs[len(chunk):]
-		done, err := p.publish(ctx, chunk)
+	var after []byte
+	for {
+		// INVARIANT: a message is either still in flight (skipped) or gone from the outbox
+		// (not read). Reading each page under the lock orders it against release, which a
+		// loop calls only after removing what it published; a loop claims before it
+		// commits, so an entry committed after an earlier page was read, wherever it falls
+		// in the key order, is in flight when a later page reads it, or published by its
+		// loop, or marked dirty for the next flush.
+		p.mu.Lock()
+		page, next, err := p.st.PendingPage(after, flushPage)
+		if err != nil {
+			p.dirty = true
+			p.mu.Unlock()
+			return n, err
+		}
+		msgs := page[:0]
+		for _, m := range page {
+			if _, busy := p.inflight[string(m.Key)]; !busy {
+				msgs = append(msgs, m)
+			}
+		}
+		p.mu.Unlock()
+		done, refused, err := p.publish(ctx, msgs)
 		n += len(done)
 		if derr := p.st.Done(done); derr != nil {
 			return n, derr
+		}
+		if serr := p.setAside(refused); serr != nil {
+			err = cmp.Or(err, serr)
 		}
 		if err != nil {
 			p.mu.Lock()
@@ -178,8 +229,11 @@ func (p *publisher) flushOutbox(ctx context.Context) (int, error) {
 			p.mu.Unlock()
 			return n, err
 		}
+		if next == nil {
+			return n, nil
+		}
+		after = next
 	}
-	return n, nil
 }
 
 func (p *publisher) isDirty() bool {

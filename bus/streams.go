@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,25 @@ import (
 type Topology struct {
 	Prefix     string
 	Partitions int
+	// MaxEnvelopeBytes is the envelope limit (limits.max_envelope_bytes): the inbound
+	// stream refuses a message over it by more than inHeaderRoom. 0 leaves the stream's
+	// max message size as it is.
+	MaxEnvelopeBytes int
+}
+
+// inHeaderRoom is what the inbound stream takes beyond the envelope limit: room for the
+// envelope's headers, and for an envelope somewhat over the limit, which is dead-lettered
+// with its bytes and answered envelope_too_large rather than refused at publish time.
+// Anything larger is refused when it is published: its dead letter, the bytes plus
+// headers, could be over the server's max payload and never leave the outbox.
+const inHeaderRoom = 64 << 10
+
+// inMaxMsgSize is the inbound stream's max message size, headers included (0: unset).
+func (t Topology) inMaxMsgSize() int32 {
+	if t.MaxEnvelopeBytes <= 0 {
+		return 0
+	}
+	return int32(min(t.MaxEnvelopeBytes+inHeaderRoom, math.MaxInt32))
 }
 
 // metaPartitions is the inbound stream's metadata key recording its partition count.
@@ -50,7 +70,8 @@ func (t Topology) configs() []jetstream.StreamConfig {
 			Destination: fmt.Sprintf("%s.in.{{partition(%d,1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}",
 				t.Prefix, t.Partitions),
 		},
-		Metadata: map[string]string{metaPartitions: strconv.Itoa(t.Partitions)},
+		Metadata:   map[string]string{metaPartitions: strconv.Itoa(t.Partitions)},
+		MaxMsgSize: t.inMaxMsgSize(),
 	}
 	mk := func(kind, what string, age time.Duration) jetstream.StreamConfig {
 		return jetstream.StreamConfig{
@@ -94,7 +115,8 @@ func ExistingPartitions(ctx context.Context, js jetstream.JetStream, t Topology)
 }
 
 // Provision creates or updates the four streams, idempotently. Settings an operator
-// changed on an existing stream other than subjects and transform are kept.
+// changed on an existing stream other than subjects, transform and the inbound stream's
+// max message size (which follows t.MaxEnvelopeBytes when set) are kept.
 func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	for _, want := range t.configs() {
 		s, err := js.Stream(ctx, want.Name)
@@ -120,6 +142,9 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		}
 		have.Subjects = want.Subjects
 		have.SubjectTransform = want.SubjectTransform
+		if want.MaxMsgSize != 0 {
+			have.MaxMsgSize = want.MaxMsgSize
+		}
 		if have.Metadata == nil {
 			have.Metadata = map[string]string{}
 		}
@@ -148,7 +173,7 @@ func sameStream(have, want jetstream.StreamConfig) bool {
 			return false
 		}
 	}
-	return true
+	return want.MaxMsgSize == 0 || have.MaxMsgSize == want.MaxMsgSize
 }
 
 // ConsumerConfig is partition p's durable pull consumer.

@@ -56,10 +56,11 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 		log = slog.Default()
 	}
 	w := &Worker{
-		cfg: cfg, topo: Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions},
+		cfg: cfg, topo: Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions, MaxEnvelopeBytes: cfg.Limits.MaxEnvelopeBytes},
 		nc: nc, js: js, st: st, h: h, metrics: m, log: log,
 	}
 	w.pub = newPublisher(nc, js, st, log)
+	w.pub.setAsideTotal = m.OutboxSetAside
 	w.Clock = time.Now
 	return w, nil
 }
@@ -95,6 +96,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	if n > 0 {
 		w.log.Info("published what the last run had committed but not published", "messages", n)
 		w.metrics.OutboxRetry.Add(float64(n))
+	}
+	if k, err := w.st.SetAsideCount(); err == nil && k > 0 {
+		// Kept until an operator reads them: say so at every start, not only when it happens.
+		w.log.Warn("outbox messages that can never be published are set aside; list them with `cartwright outbox set-aside`",
+			"messages", k)
 	}
 	stream, err := w.js.Stream(ctx, w.topo.InStream())
 	if err != nil {

@@ -25,6 +25,9 @@
 //	| 'x' | created-at unix nanos (8 bytes BE) 0x00      | empty: the expiry index of     |
 //	|     |   ('i' or 'q' key)                           | the two tables above           |
 //	| 'o' | outbox sequence (8 bytes, big-endian)        | a message to publish (codec)   |
+//	| 'a' | outbox sequence (8 bytes, big-endian)        | a message the server refused   |
+//	|     |                                              | for good, set aside: when,     |
+//	|     |                                              | why, the message (codec)       |
 //	| 'e' | partition (2 bytes BE) expires-at unix nanos | empty: open checkouts by when  |
 //	|     |   (8 bytes BE) tenant 0x00 context           | they expire, per partition     |
 //	| 'v' | tenant 0x00 item partition (2 bytes BE)      | units of the item the          |
@@ -39,6 +42,11 @@
 //
 // The stock tables ('v', 'r') are the built-in inventory's counts, written in the same
 // batch as the checkout that reserves or releases (see Stock).
+//
+// An outbox entry moves to the set-aside table ('a', same sequence) in one write when the
+// server refuses it for good (see MoveAside): it leaves the outbox, so that it holds up
+// neither the publisher nor the next start, and is kept whole, a reply's body included,
+// for an operator to read (cartwright outbox).
 //
 // Records and outbox entries use the binary framing of codec.go, states that of
 // state_codec.go.

@@ -8,6 +8,7 @@ const (
 	tagSeq    = 'q'
 	tagExpiry = 'x'
 	tagOutbox = 'o'
+	tagAside  = 'a'
 	tagMeta   = 'm'
 	tagOpen   = 'e'
 
@@ -52,6 +53,9 @@ func outboxKey(seq uint64) []byte {
 	binary.BigEndian.PutUint64(k[1:], seq)
 	return k
 }
+
+// asideKey is where the outbox entry under outboxKey(seq) is kept once set aside.
+func asideKey(outbox []byte) []byte { return append([]byte{tagAside}, outbox[1:]...) }
 
 func metaKey(name string) []byte { return append([]byte{tagMeta}, name...) }
 

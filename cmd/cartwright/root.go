@@ -26,6 +26,7 @@ Every flag can also be set with an environment variable CARTWRIGHT_<FLAG>
 		},
 	}
 	root.AddCommand(newServe(), newCheckout(), newOrder(), newSend(), newDLQ(), newVersion(), newBench())
+	root.AddCommand(newOutbox())
 	return root
 }
 
