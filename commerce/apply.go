@@ -22,6 +22,9 @@ type Policy struct {
 	// (default 999).
 	MaxLineItems int
 	MaxQuantity  int
+	// MandateRequired refuses a completion without an AP2 checkout mandate
+	// (mandate_required); Env.Mandates verifies the ones presented.
+	MandateRequired bool
 }
 
 // Env is everything Apply needs besides the state and the command. It holds no clock and
@@ -40,6 +43,8 @@ type Env struct {
 	Tax       Tax
 	Discounts DiscountBook
 	Payments  Payments
+	// Mandates verifies AP2 mandates; nil when the tenant does not check them.
+	Mandates Mandates
 }
 
 // State is what one context holds: its current (open or most recent) checkout and the

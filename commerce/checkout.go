@@ -168,6 +168,9 @@ type Checkout struct {
 	Order       *OrderRef
 	// NextLine numbers line item ids (li_<NextLine>) so that ids are never reused.
 	NextLine int
+	// UsedMandates identifies the AP2 mandates presented to pay for this checkout (see
+	// Mandates.Verify): a mandate pays at most once, even after a decline.
+	UsedMandates []string
 }
 
 // TotalOf returns the amount of the first total of type t, and whether there is one.

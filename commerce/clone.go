@@ -32,6 +32,7 @@ func (c *Checkout) Clone() *Checkout {
 	out.Totals = slices.Clone(c.Totals)
 	out.Messages = slices.Clone(c.Messages)
 	out.Order = clonePtr(c.Order)
+	out.UsedMandates = slices.Clone(c.UsedMandates)
 	return &out
 }
 

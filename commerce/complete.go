@@ -10,6 +10,8 @@ import (
 // The outcomes, in the order they are checked:
 //   - the checkout is not ready_for_complete: invalid_transition, saying why;
 //   - no instrument, or one without a token: invalid_params;
+//   - the tenant checks AP2 mandates and the mandate is missing, invalid, expired, bound to
+//     another merchant, checkout or total, or was used before: its mandate_* error;
 //   - a line's stock has run short since it was added, or cannot be reserved: an
 //     out_of_stock message, nothing charged;
 //   - the payment handler fails: its (already classified) error, nothing changed; a
@@ -35,6 +37,10 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	mandate, err := s.mandate(before, cmd)
+	if err != nil {
+		return Result{}, err
+	}
 	pay, err := s.payments()
 	if err != nil {
 		return Result{}, err
@@ -42,6 +48,10 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 
 	c := before.Clone()
 	c.Messages = nil
+	if mandate != "" {
+		// Spent once it gets this far, whatever the payment makes of it.
+		c.UsedMandates = append(c.UsedMandates, mandate)
+	}
 	var reserve []Reservation
 	for i, l := range c.LineItems {
 		n, unlimited, err := s.available(l.Item.ID)
@@ -153,4 +163,38 @@ func instrument(cmd CompleteCheckout) (PaymentInstrument, error) {
 		return PaymentInstrument{}, Invalid(fmt.Sprintf("payment.instruments[%d].credential.token", i), "the instrument has no credential token")
 	}
 	return in, nil
+}
+
+// mandate verifies the completion's AP2 checkout mandate against c when the tenant checks
+// mandates, and returns the mandate's id ("" when none was checked).
+func (s *step) mandate(c *Checkout, cmd CompleteCheckout) (string, error) {
+	const path = "ap2.checkout_mandate"
+	if cmd.AP2 == nil || cmd.AP2.CheckoutMandate == "" {
+		if s.env.Policy.MandateRequired {
+			err := E(KindInvalid, CodeMandateRequired, "this merchant completes a checkout only with an AP2 checkout mandate (ap2.checkout_mandate)")
+			err.Path = path
+			return "", err
+		}
+		return "", nil
+	}
+	if s.env.Mandates == nil {
+		return "", nil // the tenant does not check mandates: it ignores them
+	}
+	total, _ := TotalOf(c.Totals, TotalTotal)
+	id, err := s.env.Mandates.Verify(s.ctx, MandateCheck{
+		Mandate: cmd.AP2.CheckoutMandate, CheckoutID: c.ID, Currency: c.Currency, Total: total, Now: s.env.Now,
+	})
+	if err != nil {
+		ce := AsError(err)
+		if ce.Path == "" && ce.Kind == KindInvalid {
+			ce.Path = path
+		}
+		return "", ce
+	}
+	if slices.Contains(c.UsedMandates, id) {
+		err := E(KindInvalid, CodeMandateExpired, "this mandate was already presented for checkout %s; a mandate pays once: present a new one", c.ID)
+		err.Path = path
+		return "", err
+	}
+	return id, nil
 }

@@ -1,6 +1,9 @@
 package commerce
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // The interfaces below are what the domain needs from the outside world. Package
 // providers implements each: a built-in one whose data comes from the tenant's
@@ -109,4 +112,23 @@ type Payments interface {
 	Capture(ctx context.Context, op PaymentOp) error
 	Void(ctx context.Context, op PaymentOp) error
 	Refund(ctx context.Context, op PaymentOp) error
+}
+
+// MandateCheck is what an AP2 checkout mandate must prove for a completion: that the
+// buyer's side authorized this merchant to take this checkout's total, now.
+type MandateCheck struct {
+	// Mandate is the SD-JWT as the request carried it.
+	Mandate    string
+	CheckoutID string
+	Currency   string
+	Total      int64
+	Now        time.Time
+}
+
+// Mandates verifies AP2 checkout mandates (the tenant's issuers and merchant identity are
+// the implementation's). A failure is an *Error with one of the mandate_* codes.
+type Mandates interface {
+	// Verify checks the mandate against c and returns an identifier that is the same for
+	// every presentation of the same mandate, so that a mandate is used at most once.
+	Verify(ctx context.Context, c MandateCheck) (id string, err error)
 }

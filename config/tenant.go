@@ -36,6 +36,8 @@ type Tenant struct {
 	// Providers says where each provider comes from: the built-in one over Builtin (the
 	// default), the merchant's own service over HTTP, or none.
 	Providers Providers `yaml:"providers"`
+	// AP2 makes complete_checkout verify AP2 checkout mandates (docs/security.md).
+	AP2 AP2 `yaml:"ap2"`
 }
 
 // Demo returns the demo tenant of CONTRACT.md section 5.
@@ -76,6 +78,9 @@ func (t *Tenant) validate() []error {
 		errs = append(errs, fmt.Errorf("builtin.%w", err))
 	}
 	errs = append(errs, t.Providers.validate(t)...)
+	for _, err := range t.AP2.validate() {
+		errs = append(errs, fmt.Errorf("ap2.%w", err))
+	}
 	return errs
 }
 
@@ -89,6 +94,7 @@ func (t *Tenant) Policy(lim int, maxQty int) commerce.Policy {
 		BaseURL:         t.BaseURL,
 		MaxLineItems:    lim,
 		MaxQuantity:     maxQty,
+		MandateRequired: t.AP2.Required,
 	}
 }
 
@@ -101,6 +107,11 @@ func (t *Tenant) Wire(env commerce.Env) (commerce.Env, error) {
 	env = t.Builtin.Wire(env) // the catalog, inventory, shipping, tax and discounts
 	env.Payments = providers.NewMockPayments()
 	var errs []error
+	if mv, err := t.AP2.verifier(env.Tenant); err != nil {
+		errs = append(errs, fmt.Errorf("ap2.%w", err))
+	} else if mv != nil {
+		env.Mandates = mv
+	}
 	for _, s := range t.Providers.slots() {
 		kind, payments := s.p.Kind(), s.name == "payments"
 		switch {

@@ -120,6 +120,27 @@ type CapabilityEntry struct {
 	Schema  string `json:"schema"`
 	// Extends names the capability an extension extends.
 	Extends string `json:"extends,omitempty"`
+	Config  any    `json:"config,omitempty"`
+}
+
+// CapAP2Mandate is UCP's AP2 mandates extension, advertised by a tenant that checks
+// mandates.
+const CapAP2Mandate = "dev.ucp.shopping.ap2_mandate"
+
+// tenantCapabilities is capabilities() plus what tenant t adds by its settings.
+func tenantCapabilities(t *config.Tenant) map[string][]CapabilityEntry {
+	caps := capabilities()
+	if len(t.AP2.Issuers) > 0 {
+		v := envelopes.UCPVersion
+		caps[CapAP2Mandate] = []CapabilityEntry{{
+			Version: v,
+			Spec:    "https://ucp.dev/" + v + "/specification/ap2-mandates",
+			Schema:  "https://ucp.dev/" + v + "/schemas/shopping/ap2_mandate.json",
+			Extends: envelopes.CapCheckout,
+			Config:  map[string]any{"vp_formats_supported": map[string]any{"dc+sd-jwt": map[string]any{}}},
+		}}
+	}
+	return caps
 }
 
 // PaymentHandler is a payment handler the business accepts: instruments completing a
@@ -209,7 +230,7 @@ func ProfileFor(cfg *config.Config, tenant string, site Site) (*BusinessProfile,
 			Transport: "a2a",
 			Endpoint:  site.AgentCardURL(cfg, tenant),
 		}}},
-		Capabilities:    capabilities(),
+		Capabilities:    tenantCapabilities(t),
 		PaymentHandlers: paymentHandlers(t),
 	}}, nil
 }

@@ -22,7 +22,8 @@ import (
 //	time:     0 for the zero time, else 1 then unix nanoseconds (varint), read back in UTC
 //
 // A value starting with '{' is a state written as JSON by an older version, still read.
-const stateCodecVersion = 1
+// Version 2 added the checkout's used mandates after NextLine; version 1 is still read.
+const stateCodecVersion = 2
 
 type stateWriter struct{ b []byte }
 
@@ -126,6 +127,7 @@ func (w *stateWriter) checkout(c *commerce.Checkout) {
 		w.str(c.Order.PermalinkURL)
 	}
 	w.int(int64(c.NextLine))
+	writeSlice(w, c.UsedMandates, w.str)
 }
 
 func (w *stateWriter) order(o *commerce.Order) {
@@ -197,7 +199,10 @@ func (w *stateWriter) fulfillment(f commerce.Fulfillment) {
 }
 
 // stateReader reads what stateWriter wrote; the first error sticks (see reader).
-type stateReader struct{ reader }
+type stateReader struct {
+	reader
+	version byte // the framing version the value was written with
+}
 
 // count returns -1 for a nil slice, else its length (bounded by what is left to read, so
 // that a corrupt count cannot allocate wildly).
@@ -228,8 +233,9 @@ func decodeState(v []byte) (commerce.State, error) {
 		err := json.Unmarshal(v, &st)
 		return st, err
 	}
-	r := &stateReader{reader{b: v}}
-	if r.byte1() != stateCodecVersion {
+	r := &stateReader{reader: reader{b: v}}
+	r.version = r.byte1()
+	if r.version < 1 || r.version > stateCodecVersion {
 		return st, errCorrupt
 	}
 	if r.flag() {
@@ -280,6 +286,9 @@ func (r *stateReader) checkout() *commerce.Checkout {
 		c.Order = &commerce.OrderRef{ID: r.string(), PermalinkURL: r.string()}
 	}
 	c.NextLine = int(r.varint())
+	if r.version >= 2 {
+		c.UsedMandates = readSlice(r, r.string)
+	}
 	return c
 }
 

@@ -132,3 +132,22 @@ func BenchmarkStateCodec(b *testing.B) {
 		}
 	})
 }
+
+// A state written with version 1 of the framing (before UsedMandates) is still read.
+func TestStateCodecReadsVersion1(t *testing.T) {
+	var full commerce.State
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	full.Checkout.UsedMandates, full.Orders = nil, nil
+	v2 := encodeState(full)
+	// Version 2 ends with the checkout's UsedMandates (nil: 0) and then the orders (nil: 0).
+	if v2[0] != 2 || v2[len(v2)-2] != 0 || v2[len(v2)-1] != 0 {
+		t.Fatalf("unexpected framing: % x", v2)
+	}
+	v1 := append([]byte{1}, v2[1:len(v2)-2]...)
+	v1 = append(v1, 0)
+	got, err := decodeState(v1)
+	if err != nil || !reflect.DeepEqual(got, full) {
+		t.Fatalf("version 1 state: %v\n got %+v\nwant %+v", err, got.Checkout, full.Checkout)
+	}
+}
