@@ -42,7 +42,8 @@ func Binary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(buildDir, "cartwright")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/cartwright")
+		// -buildvcs=auto: stamp the revision (cartwright version) even where GOFLAGS turns it off.
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", buildPath, "./cmd/cartwright")
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -172,6 +172,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	h := handlers.New(cfg, hopts)
+	registerBuildInfo(reg)
 	w, err = bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
 	if err != nil {
 		return err
