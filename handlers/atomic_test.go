@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -9,11 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/providers"
 	"github.com/cartwright-dev/cartwright/store"
+	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 // brokenPayments panics in Authorize while broken is set: by then the completion has
@@ -237,4 +242,143 @@ func TestPanicRollsBackTheEnvelopeOnly(t *testing.T) {
 	if n := r.stock.Held("demo", "sku_mug"); n != 3 {
 		t.Errorf("held after a second redrive: %d, want 3", n)
 	}
+}
+
+// TestPanicThroughTheWorker: the same through the real worker, NATS and the dead-letter
+// stream: a completion whose provider panics, fetched in one chunk with an earlier
+// envelope of its context and one of another context, is dead-lettered once as
+// internal_error with nothing of it committed or published; replayed from the dead
+// letters once the provider is fixed, it completes the checkout once.
+func TestPanicThroughTheWorker(t *testing.T) {
+	pay := &brokenPayments{MockPayments: providers.NewMockPayments()}
+	cfg := &config.Config{Partitions: 1}
+	w := testenv.StartWorker(t, cfg, handlers.Options{Providers: handlers.Providers{Payments: pay}})
+	c := testenv.NewClient(t, w.NATS.URL())
+	for i, data := range []map[string]any{
+		{"action": "create_checkout", "line_items": []any{map[string]any{"item": map[string]any{"id": "sku_mug"}, "quantity": 2}},
+			"buyer": map[string]any{"email": "a@example.com"}},
+		{"action": "set_shipping_address", "address": map[string]any{"street_address": "1 A St", "address_locality": "Austin",
+			"address_region": "TX", "postal_code": "73301", "address_country": "US"}},
+		{"action": "select_shipping_option", "option_id": "std"},
+	} {
+		c.Send("demo", "boom", "boom-"+strconv.Itoa(i), data)
+	}
+	c.Send("demo", "calm", "calm-0", map[string]any{"action": "create_checkout"})
+	held := func() int64 { return w.Stock.Held("demo", "sku_mug") }
+
+	events, err := c.Conn().SubscribeSync("a2a.evt.demo.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies, err := c.Conn().SubscribeSync("a2a.out.demo.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Published while the worker is stopped, so that they are fetched together.
+	pay.broken.Store(true)
+	w.Stop()
+	for _, e := range []struct {
+		ctx, id string
+		data    map[string]any
+	}{
+		{"boom", "boom-buyer", map[string]any{"action": "set_buyer", "buyer": map[string]any{"email": "before@example.com"}}},
+		{"boom", "boom-pay", map[string]any{"action": "complete_checkout", "payment": map[string]any{"instruments": []any{
+			map[string]any{"id": "pi", "handler_id": "mock", "type": "card", "credential": map[string]any{"type": "token", "token": "tok_visa"}}}}}},
+		{"calm", "calm-add", map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 1}},
+	} {
+		if _, err := c.Publish("demo", e.ctx, testenv.Envelope(e.id, "", e.data), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Start()
+
+	got := map[string]string{} // messageId → error code ("" for a result)
+	for len(got) < 3 {
+		m, err := replies.NextMsg(15 * time.Second)
+		if err != nil {
+			t.Fatalf("replies so far %v: %v", got, err)
+		}
+		got[m.Header.Get(handlers.HdrMessageID)] = m.Header.Get(handlers.HdrErrorCode)
+	}
+	if got["boom-buyer"] != "" || got["calm-add"] != "" || got["boom-pay"] != commerce.CodeInternalError {
+		t.Fatalf("reply codes %v, want boom-pay internal_error and the others fine", got)
+	}
+	if n := held(); n != 0 {
+		t.Errorf("held after the panic: %d, want 0", n)
+	}
+	q := bus.NewDLQ(c.JetStream(), bus.Topology{Prefix: "a2a", Partitions: cfg.Partitions})
+	ctx := context.Background()
+	dls, err := q.List(ctx, bus.DLQFilter{Tenant: "demo"})
+	if err != nil || len(dls) != 1 || dls[0].Code != commerce.CodeInternalError || dls[0].MessageID != "boom-pay" {
+		t.Fatalf("dead letters: %+v, %v; want boom-pay's internal_error alone", dls, err)
+	}
+	co := checkoutOf(t, c.Send("demo", "boom", "boom-get", map[string]any{"action": "get_checkout"}))
+	if co.Status != "ready_for_complete" || co.Order != nil || co.Buyer.Email != "before@example.com" {
+		t.Errorf("after the panic: %+v, want ready_for_complete with the earlier envelope's buyer", co)
+	}
+	if co := checkoutOf(t, c.Send("demo", "calm", "calm-get", map[string]any{"action": "get_checkout"})); len(co.LineItems) != 1 {
+		t.Errorf("the other context's envelope lost its effect: %+v", co)
+	}
+
+	pay.broken.Store(false)
+	if _, err := q.Replay(ctx, &dls[0]); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := replies.NextMsg(15 * time.Second)
+		if err != nil {
+			t.Fatal("no reply to the replay:", err)
+		}
+		if m.Header.Get(handlers.HdrMessageID) != "boom-pay" {
+			continue
+		}
+		if co := checkoutOf(t, m); co.Status != "completed" || co.Order == nil {
+			t.Fatalf("after the replay: %+v", co)
+		}
+		break
+	}
+	if n := held(); n != 2 {
+		t.Errorf("held after the replay: %d, want 2", n)
+	}
+	if s := pay.Stats(); s.Authorizations != 1 || s.Captures != 1 {
+		t.Errorf("payments: %+v, want one authorization and one capture", s)
+	}
+	// The events of boom-pay: those of the replay, once (none from the panic).
+	orders := 0
+	for {
+		m, err := events.NextMsg(time.Second)
+		if err != nil {
+			break
+		}
+		if m.Header.Get(handlers.HdrMessageID) == "boom-pay" && m.Header.Get(handlers.HdrEventType) == "order.created" {
+			orders++
+		}
+	}
+	if orders != 1 {
+		t.Errorf("order.created events of boom-pay: %d, want 1", orders)
+	}
+}
+
+type checkoutReply struct {
+	Status    string
+	Order     *struct{ ID string }
+	Buyer     struct{ Email string }
+	LineItems []json.RawMessage `json:"line_items"`
+}
+
+func checkoutOf(t *testing.T, m *nats.Msg) checkoutReply {
+	t.Helper()
+	var r struct {
+		Result *struct {
+			Parts []struct {
+				Data struct {
+					Checkout *checkoutReply `json:"a2a.ucp.checkout"`
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(m.Data, &r); err != nil || r.Result == nil || len(r.Result.Parts) == 0 || r.Result.Parts[0].Data.Checkout == nil {
+		t.Fatalf("not a checkout reply (%v): %s", err, m.Data)
+	}
+	return *r.Result.Parts[0].Data.Checkout
 }
