@@ -42,7 +42,7 @@ type Batch struct {
 
 	// staged are the writes not yet in b, in the order they were made, each with what it
 	// replaced in the maps above; out[flushedOut:] are the messages not yet in b.
-	// INVARIANT: b holds every write made before the last flush and none made after it.
+	// INVARIANT: b holds every staged write made before the last flush, none made after.
 	staged     []staged
 	flushedOut int
 	// flushes counts the flushes, so that Rollback can tell a Mark that is still open.
@@ -60,8 +60,11 @@ const (
 // staged is a write not yet in the Pebble batch, and the map entry it replaced.
 type staged struct {
 	kind stagedKind
-	key  []byte
-	had  bool // the map held key before the write
+	// key is where the write goes, but for stagedState: a state's key is made again from
+	// tenant and context when needed, since kept here it would escape to the heap, one
+	// allocation more per envelope.
+	key []byte
+	had bool // the map held key before the write
 
 	// stagedState
 	tenant, context string
@@ -116,7 +119,7 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 func (b *Batch) PutState(tenant, context string, st commerce.State) {
 	k := stateKey(tenant, context)
 	prev, had := b.states[string(k)]
-	b.staged = append(b.staged, staged{kind: stagedState, key: k, had: had, tenant: tenant, context: context,
+	b.staged = append(b.staged, staged{kind: stagedState, had: had, tenant: tenant, context: context,
 		prev: prev, wasDirty: b.dirty[string(k)]})
 	b.states[string(k)] = st
 	b.dirty[string(k)] = true
@@ -128,12 +131,13 @@ func (b *Batch) flushState(w *staged) {
 	if w.had && isOpen(w.prev.Checkout) {
 		b.b.Delete(openKey(b.Partition, w.prev.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil)
 	}
-	st := b.states[string(w.key)]
+	k := stateKey(w.tenant, w.context)
+	st := b.states[string(k)]
 	if isOpen(st.Checkout) {
 		b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil, nil)
 	}
 	b.scratch = appendState(b.scratch[:0], st)
-	b.b.Set(w.key, b.scratch, nil)
+	b.b.Set(k, b.scratch, nil)
 }
 
 func isOpen(c *commerce.Checkout) bool {
@@ -209,6 +213,8 @@ func (b *Batch) PublishReply(m Outgoing, rec *Record, prefix, suffix []byte) Out
 
 // Mark ends the envelope before it (its writes go into the Pebble batch) and starts the
 // next one: Rollback(m) drops whatever is written after it. Handle takes one per envelope.
+// Ending an envelope cannot fail half way: the encoders it runs take any value (nil
+// pointers and empty slices included) and refuse none.
 func (b *Batch) Mark() Mark {
 	b.flush()
 	return Mark{flushes: b.flushes}
@@ -220,7 +226,7 @@ type Mark struct{ flushes uint64 }
 // Rollback undoes every write made through the batch since m: states, idempotency
 // records, outgoing messages, the open-checkout index and the stock reserved or released
 // (with what it counted in memory). Reads made since m stay: they are committed values.
-// REQUIRES: nothing flushed the batch since m (no Mark, Size, Len, Forget or Commit).
+// REQUIRES: nothing flushed the batch since m (no Mark, Size, Len or Commit).
 func (b *Batch) Rollback(m Mark) { b.rollback(m, false) }
 
 // RollbackExceptStock is Rollback, but keeps the stock reserved and released since m:
@@ -236,7 +242,7 @@ func (b *Batch) rollback(m Mark, keepStock bool) {
 		w := &b.staged[i]
 		switch w.kind {
 		case stagedState:
-			k := string(w.key)
+			k := string(stateKey(w.tenant, w.context))
 			if w.had {
 				b.states[k] = w.prev
 			} else {
