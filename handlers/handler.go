@@ -94,7 +94,13 @@ func New(cfg *config.Config, o Options) *Handler {
 // Handle applies one envelope within b (see the package doc for the contract). The
 // returned outcome says what it did; for every kind but Retry the envelope is to be
 // acknowledged once b is committed.
+//
+// INVARIANT: the envelope's writes to b are all there or none are. A panic drops all of
+// them (Rollback), then dead-letters the envelope; a failure that leaves it unapplied
+// (Retry, or dead-lettered to be redriven) drops all but the stock its inventory held or
+// released, which the domain keeps on purpose (see the apply call below).
 func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out Outcome) {
+	mark := b.Mark()
 	var req *envelopes.Request
 	var replyTo string
 	defer func() {
@@ -102,6 +108,11 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 		if p := recover(); p != nil {
 			h.log.Error("panic while handling an envelope", "subject", e.Subject, "seq", e.Seq,
 				"panic", p, "stack", string(debug.Stack()))
+			// How far the envelope got is unknown: nothing of it stays, its stock holds
+			// included, so that its redrive applies it afresh, once. The dead letter and
+			// its record under the stream sequence (a redelivery is not dead-lettered
+			// again) are written after the rollback.
+			b.Rollback(mark)
 			err := commerce.E(commerce.KindInternal, commerce.CodeInternalError, "internal error")
 			err.Err = fmt.Errorf("panic: %v", p)
 			out = h.deadLetter(b, e, req, replyTo, err)
@@ -147,6 +158,15 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 
 	action := string(req.Command.Action())
 	res, err := h.apply(ctx, b, t, e, req)
+	if err != nil && (commerce.KindOf(err) == commerce.KindTransient || commerce.KindOf(err) == commerce.KindInternal) {
+		// Not applied: it goes back to JetStream or to the dead letters. Only the stock
+		// the inventory reserved or released on the way stays: a completion whose
+		// payment failed keeps its hold, so that the retry or redrive of the same
+		// checkout (same payment idempotency key) finds its units, and the hold goes
+		// when the checkout is canceled or expires; a release is of a checkout that
+		// expired, which stays expired.
+		b.RollbackExceptStock(mark)
+	}
 	if err != nil && commerce.KindOf(err) == commerce.KindTransient {
 		if e.Delivered < h.maxDeliver {
 			return Outcome{Kind: Retry, Action: action, Err: err}

@@ -14,6 +14,13 @@ import (
 // one context in the same batch apply one after the other. Nothing is visible to others
 // or durable before Commit.
 //
+// Each envelope's writes are all or nothing within the batch (see Mark): they are staged
+// in Go structures and copied into the Pebble batch only once the envelope is done, at the
+// next Mark, Size, Len or Commit. A Pebble batch cannot be truncated; staging instead of
+// writing at once costs no more (each value is encoded once either way), needs no second
+// Pebble batch per envelope, and lets Rollback drop an envelope by putting a few map
+// entries back.
+//
 // A Batch is used by one goroutine.
 type Batch struct {
 	// Partition is the inbound partition whose envelopes the batch applies; it files the
@@ -32,6 +39,41 @@ type Batch struct {
 	st     *batchStock // what the batch reserved and released, if anything
 	// scratch is where values are encoded before the Pebble batch copies them in.
 	scratch []byte
+
+	// staged are the writes not yet in b, in the order they were made, each with what it
+	// replaced in the maps above; out[flushedOut:] are the messages not yet in b.
+	// INVARIANT: b holds every staged write made before the last flush, none made after.
+	staged     []staged
+	flushedOut int
+	// flushes counts the flushes, so that Rollback can tell a Mark that is still open.
+	flushes uint64
+}
+
+type stagedKind uint8
+
+const (
+	stagedState stagedKind = iota
+	stagedRecord
+	stagedReservation
+)
+
+// staged is a write not yet in the Pebble batch, and the map entry it replaced.
+type staged struct {
+	kind stagedKind
+	// key is where the write goes, but for stagedState: a state's key is made again from
+	// tenant and context when needed, since kept here it would escape to the heap, one
+	// allocation more per envelope.
+	key []byte
+	had bool // the map held key before the write
+
+	// stagedState
+	tenant, context string
+	prev            commerce.State
+	wasDirty        bool
+	// stagedRecord
+	rec *Record
+	// stagedReservation
+	res *reservationRec
 }
 
 // NewBatch starts a batch.
@@ -76,14 +118,24 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 // REQUIRES: the previous state was read through this batch (State), as Handle does.
 func (b *Batch) PutState(tenant, context string, st commerce.State) {
 	k := stateKey(tenant, context)
-	if prev, ok := b.states[string(k)]; ok && isOpen(prev.Checkout) {
-		b.b.Delete(openKey(b.Partition, prev.Checkout.ExpiresAt.UnixNano(), tenant, context), nil)
-	}
-	if isOpen(st.Checkout) {
-		b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), tenant, context), nil, nil)
-	}
+	prev, had := b.states[string(k)]
+	b.staged = append(b.staged, staged{kind: stagedState, had: had, tenant: tenant, context: context,
+		prev: prev, wasDirty: b.dirty[string(k)]})
 	b.states[string(k)] = st
 	b.dirty[string(k)] = true
+}
+
+// flushState writes the state as it is now, and moves its open-checkout index entry from
+// where the state before this write had it.
+func (b *Batch) flushState(w *staged) {
+	if w.had && isOpen(w.prev.Checkout) {
+		b.b.Delete(openKey(b.Partition, w.prev.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil)
+	}
+	k := stateKey(w.tenant, w.context)
+	st := b.states[string(k)]
+	if isOpen(st.Checkout) {
+		b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil, nil)
+	}
 	b.scratch = appendState(b.scratch[:0], st)
 	b.b.Set(k, b.scratch, nil)
 }
@@ -128,17 +180,21 @@ func (b *Batch) PutSeqRecord(seq uint64, r *Record) { b.putRecord(seqKey(seq), r
 
 func (b *Batch) putRecord(key []byte, r *Record) {
 	r.key = key
+	prev, had := b.recs[string(key)]
+	b.staged = append(b.staged, staged{kind: stagedRecord, key: key, had: had, rec: prev})
 	b.recs[string(key)] = r
+}
+
+func (b *Batch) flushRecord(w *staged) {
+	r := b.recs[string(w.key)]
 	b.scratch = appendRecord(b.scratch[:0], r)
-	b.b.Set(key, b.scratch, nil)
-	b.b.Set(expiryKey(r.At.UnixNano(), key), nil, nil)
+	b.b.Set(w.key, b.scratch, nil)
+	b.b.Set(expiryKey(r.At.UnixNano(), w.key), nil, nil)
 }
 
 // Publish queues m to be published after Commit, and returns it with its outbox key set.
 func (b *Batch) Publish(m Outgoing) Outgoing {
 	m.Key = outboxKey(b.s.outboxSeq.Add(1))
-	b.scratch = appendOutgoing(b.scratch[:0], &m)
-	b.b.Set(m.Key, b.scratch, nil)
 	b.out = append(b.out, m)
 	return m
 }
@@ -155,17 +211,120 @@ func (b *Batch) PublishReply(m Outgoing, rec *Record, prefix, suffix []byte) Out
 	return b.Publish(m)
 }
 
+// Mark ends the envelope before it (its writes go into the Pebble batch) and starts the
+// next one: Rollback(m) drops whatever is written after it. Handle takes one per envelope.
+// Ending an envelope cannot fail half way: the encoders it runs take any value (nil
+// pointers and empty slices included) and refuse none.
+func (b *Batch) Mark() Mark {
+	b.flush()
+	return Mark{flushes: b.flushes}
+}
+
+// Mark is where an envelope's writes start in a batch (see Batch.Mark).
+type Mark struct{ flushes uint64 }
+
+// Rollback undoes every write made through the batch since m: states, idempotency
+// records, outgoing messages, the open-checkout index and the stock reserved or released
+// (with what it counted in memory). Reads made since m stay: they are committed values.
+// REQUIRES: nothing flushed the batch since m (no Mark, Size, Len or Commit).
+func (b *Batch) Rollback(m Mark) { b.rollback(m, false) }
+
+// RollbackExceptStock is Rollback, but keeps the stock reserved and released since m:
+// what an inventory did on the way to a failure the domain answers by keeping it (a hold
+// taken before a payment that could not be made, see commerce's complete).
+func (b *Batch) RollbackExceptStock(m Mark) { b.rollback(m, true) }
+
+func (b *Batch) rollback(m Mark, keepStock bool) {
+	if m.flushes != b.flushes {
+		panic("store: rollback past a flush of the batch")
+	}
+	for i := len(b.staged) - 1; i >= 0; i-- {
+		w := &b.staged[i]
+		switch w.kind {
+		case stagedState:
+			k := string(stateKey(w.tenant, w.context))
+			if w.had {
+				b.states[k] = w.prev
+			} else {
+				delete(b.states, k)
+			}
+			if !w.wasDirty {
+				delete(b.dirty, k)
+			}
+		case stagedRecord:
+			if w.had {
+				b.recs[string(w.key)] = w.rec
+			} else {
+				delete(b.recs, string(w.key))
+			}
+		case stagedReservation:
+			if !keepStock {
+				b.st.undoReservation(w)
+			}
+		}
+	}
+	kept := b.staged[:0]
+	if keepStock {
+		for _, w := range b.staged {
+			if w.kind == stagedReservation {
+				kept = append(kept, w)
+			}
+		}
+	}
+	clear(b.staged[len(kept):])
+	b.staged = kept
+	clear(b.out[b.flushedOut:])
+	b.out = b.out[:b.flushedOut]
+	if !keepStock && b.st != nil {
+		b.st.rollback()
+	}
+}
+
+// flush copies the staged writes into the Pebble batch.
+func (b *Batch) flush() {
+	for i := range b.staged {
+		w := &b.staged[i]
+		switch w.kind {
+		case stagedState:
+			b.flushState(w)
+		case stagedRecord:
+			b.flushRecord(w)
+		case stagedReservation:
+			b.st.flushReservation(b, w)
+		}
+	}
+	clear(b.staged)
+	b.staged = b.staged[:0]
+	for i := b.flushedOut; i < len(b.out); i++ {
+		m := &b.out[i]
+		b.scratch = appendOutgoing(b.scratch[:0], m)
+		b.b.Set(m.Key, b.scratch, nil)
+	}
+	b.flushedOut = len(b.out)
+	if b.st != nil {
+		b.st.flush(b)
+	}
+	b.flushes++
+}
+
 // Size is how many bytes the batch writes.
-func (b *Batch) Size() int { return len(b.b.Repr()) }
+func (b *Batch) Size() int {
+	b.flush()
+	return len(b.b.Repr())
+}
 
 // Outgoing is what the batch queued, in order.
 func (b *Batch) Outgoing() []Outgoing { return b.out }
 
 // Len is the number of writes in the batch.
-func (b *Batch) Len() int { return int(b.b.Count()) }
+func (b *Batch) Len() int {
+	b.flush()
+	return int(b.b.Count())
+}
 
 // Commit makes the batch durable with one fsync.
 func (b *Batch) Commit() error {
+	b.flush()
 	if b.b.Empty() {
 		return b.b.Close()
 	}

@@ -8,6 +8,10 @@
 // either (the outbox is published again at start-up, and the idempotency records answer
 // the redelivered envelopes with the replies already committed).
 //
+// Within a batch, each envelope's writes are all or nothing too: [Batch.Mark] starts an
+// envelope, [Batch.Rollback] drops what it wrote (a panic while handling it), states,
+// records, messages, index entries and stock alike.
+//
 // # Key layout
 //
 // Every key starts with a one-byte table tag. Strings are tenant and context tokens

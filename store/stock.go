@@ -110,6 +110,8 @@ type batchStock struct {
 	changes []stockChange
 	delta   map[string]int64           // by tenant 0x00 item: this batch's net change
 	res     map[string]*reservationRec // by 'r' key: read or written by this batch; nil: none
+	// flushed is how many of changes have their counters in the Pebble batch.
+	flushed int
 }
 
 type reservationRec struct {
@@ -154,10 +156,9 @@ func (b *Batch) Reserve(st *Stock, tenant, checkoutID string, lines []commerce.R
 	}
 	st.mu.Unlock()
 	for _, w := range want {
-		bs.change(b, itemKey(tenant, w.ItemID), w.Quantity)
+		bs.change(itemKey(tenant, w.ItemID), w.Quantity)
 	}
-	bs.res[string(key)] = &reservationRec{lines: want}
-	b.b.Set(key, encodeReservation(want), nil)
+	bs.put(b, key, &reservationRec{lines: want})
 	return true, "", nil
 }
 
@@ -171,10 +172,9 @@ func (b *Batch) Release(st *Stock, tenant, checkoutID string) error {
 		return err
 	}
 	for _, l := range r.lines {
-		bs.change(b, itemKey(tenant, l.ItemID), -l.Quantity)
+		bs.change(itemKey(tenant, l.ItemID), -l.Quantity)
 	}
-	bs.res[string(key)] = nil
-	b.b.Delete(key, nil)
+	bs.put(b, key, nil)
 	return nil
 }
 
@@ -208,15 +208,62 @@ func (bs *batchStock) reservation(key []byte) (*reservationRec, error) {
 	return r, nil
 }
 
-// change records delta on the item and writes the partition's counter as it will be once
-// the batch is committed.
-func (bs *batchStock) change(b *Batch, key string, delta int64) {
+// put stages the checkout's reservation (nil: none), for Batch.Rollback to take back.
+func (bs *batchStock) put(b *Batch, key []byte, r *reservationRec) {
+	prev, had := bs.res[string(key)]
+	b.staged = append(b.staged, staged{kind: stagedReservation, key: key, had: had, res: prev})
+	bs.res[string(key)] = r
+}
+
+func (bs *batchStock) undoReservation(w *staged) {
+	if w.had {
+		bs.res[string(w.key)] = w.res
+	} else {
+		delete(bs.res, string(w.key))
+	}
+}
+
+func (bs *batchStock) flushReservation(b *Batch, w *staged) {
+	if r := bs.res[string(w.key)]; r != nil {
+		b.b.Set(w.key, encodeReservation(r.lines), nil)
+	} else {
+		b.b.Delete(w.key, nil)
+	}
+}
+
+// change records delta on the item.
+func (bs *batchStock) change(key string, delta int64) {
 	bs.changes = append(bs.changes, stockChange{key: key, delta: delta})
 	bs.delta[key] += delta
+}
+
+// flush writes the counters of the items changed since the last flush as they will be
+// once the batch is committed.
+func (bs *batchStock) flush(b *Batch) {
+	if bs.flushed == len(bs.changes) {
+		return
+	}
 	bs.st.mu.Lock()
-	v := bs.st.part[partItem{b.Partition, key}] + bs.delta[key]
-	bs.st.mu.Unlock()
-	b.b.Set(stockCountKey(key, b.Partition), binary.BigEndian.AppendUint64(nil, uint64(v)), nil)
+	defer bs.st.mu.Unlock()
+	for _, c := range bs.changes[bs.flushed:] {
+		v := bs.st.part[partItem{b.Partition, c.key}] + bs.delta[c.key]
+		b.b.Set(stockCountKey(c.key, b.Partition), binary.BigEndian.AppendUint64(nil, uint64(v)), nil)
+	}
+	bs.flushed = len(bs.changes)
+}
+
+// rollback undoes the changes made since the last flush, the reservations counted at
+// once among them.
+func (bs *batchStock) rollback() {
+	bs.st.mu.Lock()
+	defer bs.st.mu.Unlock()
+	for _, c := range bs.changes[bs.flushed:] {
+		bs.delta[c.key] -= c.delta
+		if c.delta > 0 {
+			bs.st.held[c.key] -= c.delta
+		}
+	}
+	bs.changes = bs.changes[:bs.flushed]
 }
 
 // committed counts the batch's releases and its counters once it is durable.
