@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -13,10 +14,8 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -63,7 +62,11 @@ const BridgePattern = "/a2a/{tenant}"
 // retries the same bytes.
 //
 // All requests share one wildcard inbox subscription, _INBOX.<nuid>.*; each waits on its
-// own last token.
+// own last token, 128 random bits. One subscription, made once, means no request waits
+// for its interest to spread through a cluster before it may publish. The inbox is no
+// secret (A2A_IN stores it in A2A-Reply-To) and any tenant may send its reply to any
+// _INBOX: a request takes a message as its answer only when A2A-Tenant and
+// A2A-Message-Id name its own tenant and messageId, and keeps waiting past any other.
 type Bridge struct {
 	cfg     *config.Config
 	js      jetstream.JetStream
@@ -74,9 +77,14 @@ type Bridge struct {
 	log     *slog.Logger
 	metrics *bridgeMetrics
 
-	next    atomic.Uint64
 	mu      sync.Mutex
-	waiting map[string]chan *nats.Msg // by inbox token; nil while closed
+	waiting map[string]*waiter // by inbox token; nil while closed
+}
+
+// waiter is one request waiting for its reply.
+type waiter struct {
+	tenant, messageID string
+	ch                chan *nats.Msg // buffered: takes the one reply, or nil at close
 }
 
 // BridgeOptions tune a Bridge.
@@ -105,7 +113,7 @@ func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, err
 		secrets: map[string][][sha256.Size]byte{},
 		timeout: cfg.Bridge.Timeout, log: o.Logger,
 		metrics: newBridgeMetrics(o.Registerer),
-		waiting: map[string]chan *nats.Msg{},
+		waiting: map[string]*waiter{},
 	}
 	if b.timeout <= 0 {
 		b.timeout = 10 * time.Second
@@ -125,15 +133,28 @@ func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, err
 }
 
 // deliver hands a reply to the request waiting on its token; a late reply (after the
-// timeout) finds nobody and is dropped: a retry gets it again.
+// timeout) finds nobody and is dropped: a retry gets it again. A message that does not
+// answer that request (another tenant's reply aimed at this inbox, or a forgery) is
+// dropped and the request keeps waiting.
 func (b *Bridge) deliver(m *nats.Msg) {
 	token := strings.TrimPrefix(m.Subject, b.inbox)
 	b.mu.Lock()
-	ch := b.waiting[token]
-	delete(b.waiting, token)
+	wt := b.waiting[token]
+	ours := wt != nil && m.Header.Get(handlers.HdrTenant) == wt.tenant &&
+		m.Header.Get(handlers.HdrMessageID) == wt.messageID
+	if ours {
+		delete(b.waiting, token)
+	}
 	b.mu.Unlock()
-	if ch != nil {
-		ch <- m // buffered: never blocks
+	switch {
+	case ours:
+		wt.ch <- m // buffered, and only the first match gets here: never blocks
+	case wt != nil:
+		b.metrics.foreign.Inc()
+		b.log.Warn("bridge: dropped a message on a request's inbox that does not answer it",
+			"tenant", clipString(m.Header.Get(handlers.HdrTenant)),
+			"message_id", clipString(m.Header.Get(handlers.HdrMessageID)),
+			"want_tenant", wt.tenant, "want_message_id", wt.messageID)
 	}
 }
 
@@ -144,8 +165,8 @@ func (b *Bridge) Close() error {
 	waiting := b.waiting
 	b.waiting = nil
 	b.mu.Unlock()
-	for _, ch := range waiting {
-		ch <- nil
+	for _, wt := range waiting {
+		wt.ch <- nil
 	}
 	if waiting == nil {
 		return nil
@@ -153,16 +174,19 @@ func (b *Bridge) Close() error {
 	return b.sub.Unsubscribe()
 }
 
-// await registers a waiter for a new inbox token, or returns ok false once closed.
-func (b *Bridge) await() (token string, ch chan *nats.Msg, ok bool) {
-	token = strconv.FormatUint(b.next.Add(1), 36)
+// await registers a waiter for the reply to tenant's messageID under a new inbox token,
+// or returns ok false once closed.
+func (b *Bridge) await(tenant, messageID string) (token string, ch chan *nats.Msg, ok bool) {
+	var r [16]byte
+	_, _ = rand.Read(r[:]) // never fails (crypto/rand)
+	token = hex.EncodeToString(r[:])
 	ch = make(chan *nats.Msg, 1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.waiting == nil {
 		return "", nil, false
 	}
-	b.waiting[token] = ch
+	b.waiting[token] = &waiter{tenant: tenant, messageID: messageID, ch: ch}
 	return token, ch, true
 }
 
@@ -246,7 +270,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 		contextID = DeriveContextID(tenant, env.MessageID)
 	}
 
-	token, ch, ok := b.await()
+	token, ch, ok := b.await(tenant, env.MessageID)
 	if !ok {
 		b.unavailable(w, env, "the bridge is shutting down")
 		return outcomeTimeout
@@ -280,7 +304,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 			b.unavailable(w, env, "the bridge is shutting down")
 			return outcomeTimeout
 		}
-		for _, h := range []string{handlers.HdrStatus, handlers.HdrErrorCode, handlers.HdrReplayed, handlers.HdrMessageID} {
+		for _, h := range []string{handlers.HdrStatus, handlers.HdrErrorCode, handlers.HdrReplayed, handlers.HdrMessageID, handlers.HdrTenant} {
 			if v := reply.Header.Get(h); v != "" {
 				w.Header().Set(h, v)
 			}
@@ -390,6 +414,7 @@ func clipString(s string) string {
 type bridgeMetrics struct {
 	requests *prometheus.CounterVec
 	seconds  prometheus.Histogram
+	foreign  prometheus.Counter
 }
 
 func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
@@ -403,9 +428,13 @@ func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
 			Help:    "Time from a bridge request to its HTTP answer.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 		}),
+		foreign: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cartwright_bridge_foreign_replies_total",
+			Help: "Messages on a waiting request's inbox that did not answer it (another tenant or messageId), dropped.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.seconds)
+		reg.MustRegister(m.requests, m.seconds, m.foreign)
 	}
 	return m
 }
