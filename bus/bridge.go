@@ -37,8 +37,13 @@ const BridgePattern = "/a2a/{tenant}"
 // worker's reply. One request:
 //
 //	method  → 405 unless POST
+//	host    → 421 unless a loopback name (or bridge.public_url's host), when the listener
+//	          is bound to loopback: DNS rebinding
+//	origin  → 403 when an Origin header names an origin not in http.allowed_origins
+//	type    → 415 unless Content-Type is application/json (a charset parameter allowed)
 //	auth    → 401 unless the tenant's bearer token (constant-time compare), or, for a tenant
 //	          without tokens, a loopback caller
+//	cap     → 503 with Retry-After past http.max_in_flight requests being served
 //	size    → envelope_too_large over limits.max_envelope_bytes
 //	decode  → the errors envelopes.Decode gives (parse_error, invalid_envelope,
 //	          unsupported_method, ...), answered here: nothing reaches the bus
@@ -53,8 +58,8 @@ const BridgePattern = "/a2a/{tenant}"
 //	          bridge.timeout
 //
 // Following JSON-RPC over HTTP as A2A uses it, every JSON-RPC response, error or not,
-// comes with HTTP 200; other statuses (401, 405) mean the request was not taken as
-// JSON-RPC at all. The A2A-Status, A2A-Error-Code, A2A-Replayed and A2A-Message-Id
+// comes with HTTP 200; other statuses (401, 403, 405, 415, 421, 503) mean the request
+// was not taken as JSON-RPC at all. The A2A-Status, A2A-Error-Code, A2A-Replayed and A2A-Message-Id
 // headers of the reply are copied onto the HTTP response.
 //
 // A timeout does not lose the request: it is in A2A_IN and is applied once. The same
@@ -76,6 +81,9 @@ type Bridge struct {
 	timeout time.Duration
 	log     *slog.Logger
 	metrics *bridgeMetrics
+	guards  guards
+	// inflight holds a token per request being served (http.max_in_flight).
+	inflight chan struct{}
 
 	mu      sync.Mutex
 	waiting map[string]*waiter // by inbox token; nil while closed
@@ -114,7 +122,13 @@ func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, err
 		timeout: cfg.Bridge.Timeout, log: o.Logger,
 		metrics: newBridgeMetrics(o.Registerer),
 		waiting: map[string]*waiter{},
+		guards:  newGuards(cfg),
 	}
+	limit := cfg.HTTP.MaxInFlight
+	if limit <= 0 {
+		limit = config.DefaultMaxInFlight
+	}
+	b.inflight = make(chan struct{}, limit)
 	if b.timeout <= 0 {
 		b.timeout = 10 * time.Second
 	}
@@ -213,6 +227,8 @@ const (
 	outcomeTimeout      = "timeout"      // no reply in time (or the bus refused the publish)
 	outcomeUnauthorized = "unauthorized" // 401
 	outcomeMethod       = "bad_method"   // 405
+	outcomeRefused      = "refused"      // 403, 415, 421: not a request the bridge takes
+	outcomeBusy         = "busy"         // 503: over http.max_in_flight
 	outcomeGone         = "client_gone"  // the HTTP client left before the reply
 )
 
@@ -222,11 +238,21 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 		httpError(w, http.StatusMethodNotAllowed, "the A2A JSON-RPC endpoint takes POST")
 		return outcomeMethod
 	}
+	if !b.guards.check(w, r) {
+		return outcomeRefused
+	}
 	tenant := r.PathValue("tenant")
 	if !b.authorized(tenant, r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cartwright"`)
 		httpError(w, http.StatusUnauthorized, "a bearer token of this tenant is required")
 		return outcomeUnauthorized
+	}
+	select {
+	case b.inflight <- struct{}{}:
+		defer func() { <-b.inflight }()
+	default:
+		busy(w, cap(b.inflight))
+		return outcomeBusy
 	}
 
 	limit := b.cfg.Limits.MaxEnvelopeBytes
@@ -387,10 +413,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 // httpError answers a request that is not taken as JSON-RPC at all.
-func httpError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(map[string]string{"error": msg})
-	writeJSON(w, status, b)
-}
+func httpError(w http.ResponseWriter, status int, msg string) { refuse(w, status, msg) }
 
 // DeriveContextID is the context of a message that names none: the same for every retry
 // of the message (so that its reply is found again), distinct per tenant and messageId.
@@ -421,7 +444,7 @@ func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
 	m := &bridgeMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartwright_bridge_requests_total",
-			Help: "A2A JSON-RPC bridge requests, by outcome (ok, error_reply, rejected, timeout, unauthorized, bad_method, client_gone).",
+			Help: "A2A JSON-RPC bridge requests, by outcome (ok, error_reply, rejected, timeout, unauthorized, bad_method, refused, busy, client_gone).",
 		}, []string{"outcome"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "cartwright_bridge_seconds",
