@@ -59,8 +59,8 @@ const BridgePattern = "/a2a/{tenant}"
 //
 // Following JSON-RPC over HTTP as A2A uses it, every JSON-RPC response, error or not,
 // comes with HTTP 200; other statuses (401, 403, 405, 415, 421, 503) mean the request
-// was not taken as JSON-RPC at all. The A2A-Status, A2A-Error-Code, A2A-Replayed and A2A-Message-Id
-// headers of the reply are copied onto the HTTP response.
+// was not taken as JSON-RPC at all. The A2A-Status, A2A-Error-Code, A2A-Replayed,
+// A2A-Message-Id and A2A-Tenant headers of the reply are copied onto the HTTP response.
 //
 // A timeout does not lose the request: it is in A2A_IN and is applied once. The same
 // messageId sent again gets its reply (CONTRACT.md section 6), so a timed-out agent
