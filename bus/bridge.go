@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -13,10 +14,8 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,8 +37,13 @@ const BridgePattern = "/a2a/{tenant}"
 // worker's reply. One request:
 //
 //	method  → 405 unless POST
+//	host    → 421 unless a loopback name (or bridge.public_url's host), when the listener
+//	          is bound to loopback: DNS rebinding
+//	origin  → 403 when an Origin header names an origin not in http.allowed_origins
+//	type    → 415 unless Content-Type is application/json (a charset parameter allowed)
 //	auth    → 401 unless the tenant's bearer token (constant-time compare), or, for a tenant
 //	          without tokens, a loopback caller
+//	cap     → 503 with Retry-After past http.max_in_flight requests being served
 //	size    → envelope_too_large over limits.max_envelope_bytes
 //	decode  → the errors envelopes.Decode gives (parse_error, invalid_envelope,
 //	          unsupported_method, ...), answered here: nothing reaches the bus
@@ -54,16 +58,20 @@ const BridgePattern = "/a2a/{tenant}"
 //	          bridge.timeout
 //
 // Following JSON-RPC over HTTP as A2A uses it, every JSON-RPC response, error or not,
-// comes with HTTP 200; other statuses (401, 405) mean the request was not taken as
-// JSON-RPC at all. The A2A-Status, A2A-Error-Code, A2A-Replayed and A2A-Message-Id
-// headers of the reply are copied onto the HTTP response.
+// comes with HTTP 200; other statuses (401, 403, 405, 415, 421, 503) mean the request
+// was not taken as JSON-RPC at all. The A2A-Status, A2A-Error-Code, A2A-Replayed,
+// A2A-Message-Id and A2A-Tenant headers of the reply are copied onto the HTTP response.
 //
 // A timeout does not lose the request: it is in A2A_IN and is applied once. The same
 // messageId sent again gets its reply (CONTRACT.md section 6), so a timed-out agent
 // retries the same bytes.
 //
 // All requests share one wildcard inbox subscription, _INBOX.<nuid>.*; each waits on its
-// own last token.
+// own last token, 128 random bits. One subscription, made once, means no request waits
+// for its interest to spread through a cluster before it may publish. The inbox is no
+// secret (A2A_IN stores it in A2A-Reply-To) and any tenant may send its reply to any
+// _INBOX: a request takes a message as its answer only when A2A-Tenant and
+// A2A-Message-Id name its own tenant and messageId, and keeps waiting past any other.
 type Bridge struct {
 	cfg     *config.Config
 	js      jetstream.JetStream
@@ -73,10 +81,18 @@ type Bridge struct {
 	timeout time.Duration
 	log     *slog.Logger
 	metrics *bridgeMetrics
+	guards  guards
+	// inflight holds a token per request being served (http.max_in_flight).
+	inflight chan struct{}
 
-	next    atomic.Uint64
 	mu      sync.Mutex
-	waiting map[string]chan *nats.Msg // by inbox token; nil while closed
+	waiting map[string]*waiter // by inbox token; nil while closed
+}
+
+// waiter is one request waiting for its reply.
+type waiter struct {
+	tenant, messageID string
+	ch                chan *nats.Msg // buffered: takes the one reply, or nil at close
 }
 
 // BridgeOptions tune a Bridge.
@@ -105,8 +121,14 @@ func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, err
 		secrets: map[string][][sha256.Size]byte{},
 		timeout: cfg.Bridge.Timeout, log: o.Logger,
 		metrics: newBridgeMetrics(o.Registerer),
-		waiting: map[string]chan *nats.Msg{},
+		waiting: map[string]*waiter{},
+		guards:  newGuards(cfg),
 	}
+	limit := cfg.HTTP.MaxInFlight
+	if limit <= 0 {
+		limit = config.DefaultMaxInFlight
+	}
+	b.inflight = make(chan struct{}, limit)
 	if b.timeout <= 0 {
 		b.timeout = 10 * time.Second
 	}
@@ -125,15 +147,28 @@ func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, err
 }
 
 // deliver hands a reply to the request waiting on its token; a late reply (after the
-// timeout) finds nobody and is dropped: a retry gets it again.
+// timeout) finds nobody and is dropped: a retry gets it again. A message that does not
+// answer that request (another tenant's reply aimed at this inbox, or a forgery) is
+// dropped and the request keeps waiting.
 func (b *Bridge) deliver(m *nats.Msg) {
 	token := strings.TrimPrefix(m.Subject, b.inbox)
 	b.mu.Lock()
-	ch := b.waiting[token]
-	delete(b.waiting, token)
+	wt := b.waiting[token]
+	ours := wt != nil && m.Header.Get(handlers.HdrTenant) == wt.tenant &&
+		m.Header.Get(handlers.HdrMessageID) == wt.messageID
+	if ours {
+		delete(b.waiting, token)
+	}
 	b.mu.Unlock()
-	if ch != nil {
-		ch <- m // buffered: never blocks
+	switch {
+	case ours:
+		wt.ch <- m // buffered, and only the first match gets here: never blocks
+	case wt != nil:
+		b.metrics.foreign.Inc()
+		b.log.Warn("bridge: dropped a message on a request's inbox that does not answer it",
+			"tenant", clipString(m.Header.Get(handlers.HdrTenant)),
+			"message_id", clipString(m.Header.Get(handlers.HdrMessageID)),
+			"want_tenant", wt.tenant, "want_message_id", wt.messageID)
 	}
 }
 
@@ -144,8 +179,8 @@ func (b *Bridge) Close() error {
 	waiting := b.waiting
 	b.waiting = nil
 	b.mu.Unlock()
-	for _, ch := range waiting {
-		ch <- nil
+	for _, wt := range waiting {
+		wt.ch <- nil
 	}
 	if waiting == nil {
 		return nil
@@ -153,16 +188,19 @@ func (b *Bridge) Close() error {
 	return b.sub.Unsubscribe()
 }
 
-// await registers a waiter for a new inbox token, or returns ok false once closed.
-func (b *Bridge) await() (token string, ch chan *nats.Msg, ok bool) {
-	token = strconv.FormatUint(b.next.Add(1), 36)
+// await registers a waiter for the reply to tenant's messageID under a new inbox token,
+// or returns ok false once closed.
+func (b *Bridge) await(tenant, messageID string) (token string, ch chan *nats.Msg, ok bool) {
+	var r [16]byte
+	_, _ = rand.Read(r[:]) // never fails (crypto/rand)
+	token = hex.EncodeToString(r[:])
 	ch = make(chan *nats.Msg, 1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.waiting == nil {
 		return "", nil, false
 	}
-	b.waiting[token] = ch
+	b.waiting[token] = &waiter{tenant: tenant, messageID: messageID, ch: ch}
 	return token, ch, true
 }
 
@@ -189,6 +227,8 @@ const (
 	outcomeTimeout      = "timeout"      // no reply in time (or the bus refused the publish)
 	outcomeUnauthorized = "unauthorized" // 401
 	outcomeMethod       = "bad_method"   // 405
+	outcomeRefused      = "refused"      // 403, 415, 421: not a request the bridge takes
+	outcomeBusy         = "busy"         // 503: over http.max_in_flight
 	outcomeGone         = "client_gone"  // the HTTP client left before the reply
 )
 
@@ -198,11 +238,21 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 		httpError(w, http.StatusMethodNotAllowed, "the A2A JSON-RPC endpoint takes POST")
 		return outcomeMethod
 	}
+	if !b.guards.check(w, r) {
+		return outcomeRefused
+	}
 	tenant := r.PathValue("tenant")
 	if !b.authorized(tenant, r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cartwright"`)
 		httpError(w, http.StatusUnauthorized, "a bearer token of this tenant is required")
 		return outcomeUnauthorized
+	}
+	select {
+	case b.inflight <- struct{}{}:
+		defer func() { <-b.inflight }()
+	default:
+		busy(w, cap(b.inflight))
+		return outcomeBusy
 	}
 
 	limit := b.cfg.Limits.MaxEnvelopeBytes
@@ -246,7 +296,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 		contextID = DeriveContextID(tenant, env.MessageID)
 	}
 
-	token, ch, ok := b.await()
+	token, ch, ok := b.await(tenant, env.MessageID)
 	if !ok {
 		b.unavailable(w, env, "the bridge is shutting down")
 		return outcomeTimeout
@@ -280,7 +330,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 			b.unavailable(w, env, "the bridge is shutting down")
 			return outcomeTimeout
 		}
-		for _, h := range []string{handlers.HdrStatus, handlers.HdrErrorCode, handlers.HdrReplayed, handlers.HdrMessageID} {
+		for _, h := range []string{handlers.HdrStatus, handlers.HdrErrorCode, handlers.HdrReplayed, handlers.HdrMessageID, handlers.HdrTenant} {
 			if v := reply.Header.Get(h); v != "" {
 				w.Header().Set(h, v)
 			}
@@ -363,10 +413,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 // httpError answers a request that is not taken as JSON-RPC at all.
-func httpError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(map[string]string{"error": msg})
-	writeJSON(w, status, b)
-}
+func httpError(w http.ResponseWriter, status int, msg string) { refuse(w, status, msg) }
 
 // DeriveContextID is the context of a message that names none: the same for every retry
 // of the message (so that its reply is found again), distinct per tenant and messageId.
@@ -390,22 +437,27 @@ func clipString(s string) string {
 type bridgeMetrics struct {
 	requests *prometheus.CounterVec
 	seconds  prometheus.Histogram
+	foreign  prometheus.Counter
 }
 
 func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
 	m := &bridgeMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartwright_bridge_requests_total",
-			Help: "A2A JSON-RPC bridge requests, by outcome (ok, error_reply, rejected, timeout, unauthorized, bad_method, client_gone).",
+			Help: "A2A JSON-RPC bridge requests, by outcome (ok, error_reply, rejected, timeout, unauthorized, bad_method, refused, busy, client_gone).",
 		}, []string{"outcome"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "cartwright_bridge_seconds",
 			Help:    "Time from a bridge request to its HTTP answer.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 		}),
+		foreign: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cartwright_bridge_foreign_replies_total",
+			Help: "Messages on a waiting request's inbox that did not answer it (another tenant or messageId), dropped.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.seconds)
+		reg.MustRegister(m.requests, m.seconds, m.foreign)
 	}
 	return m
 }

@@ -232,8 +232,10 @@ func TestBridgeContextAndTrace(t *testing.T) {
 func TestBridgeLoopbackOnly(t *testing.T) {
 	t.Setenv("CW_BRIDGE_TEST_TOKEN", "s3cret-s3cret-s3cret")
 	cfg := &config.Config{
-		Tenants: map[string]*config.Tenant{"demo": config.Demo(), "acme": config.Demo()},
-		Bridge:  config.Bridge{Tokens: map[string][]config.TokenRef{"acme": {{Env: "CW_BRIDGE_TEST_TOKEN"}}}},
+		// Remote callers reach a listener on every interface.
+		HTTPListen: "0.0.0.0:8080",
+		Tenants:    map[string]*config.Tenant{"demo": config.Demo(), "acme": config.Demo()},
+		Bridge:     config.Bridge{Tokens: map[string][]config.TokenRef{"acme": {{Env: "CW_BRIDGE_TEST_TOKEN"}}}},
 	}
 	w := testenv.StartWorker(t, cfg, handlers.Options{})
 	br, _ := startBridge(t, w.Config, w.NATS.URL())
@@ -257,6 +259,7 @@ func TestBridgeLoopbackOnly(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPost, "/a2a/"+c.tenant,
 			bytes.NewReader(testenv.Envelope("lb-"+c.tenant, "ctx-lb", map[string]any{"action": "get_checkout"})))
 		req.RemoteAddr = c.remote
+		req.Header.Set("Content-Type", "application/json")
 		if c.auth != "" {
 			req.Header.Set("Authorization", c.auth)
 		}

@@ -171,6 +171,7 @@ func TestReplyHeaders(t *testing.T) {
 	want := map[string]string{
 		"Nats-Msg-Id":    "demo:hdr-1:reply",
 		"A2A-Message-Id": "hdr-1",
+		"A2A-Tenant":     "demo",
 		"A2A-Status":     "ok",
 		"traceparent":    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		"tracestate":     "vendor=1",

@@ -152,7 +152,8 @@ func RPCCode(code string) int {
 	case CodeInvalidParams:
 		return -32602
 	case CodeNotFound:
-		return -32001
+		// Not -32001: -32001 to -32006 are A2A's own codes (-32001 is TaskNotFound).
+		return -32011
 	case CodeCheckoutExists, CodeCheckoutImmutable, CodeCheckoutExpired, CodeIdempotencyConflict,
 		CodeInvalidTransition:
 		return -32010

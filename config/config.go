@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -56,6 +57,8 @@ type Config struct {
 	// Bridge configures the A2A JSON-RPC bridge (POST /a2a/<tenant>) and the discovery
 	// documents (/.well-known/ucp, /.well-known/agent-card.json) served on HTTPListen.
 	Bridge Bridge `yaml:"bridge"`
+	// HTTP bounds what the HTTP listener takes (docs/security.md, "The HTTP bridge").
+	HTTP HTTP `yaml:"http"`
 }
 
 // DefaultPartitions is the partition count of a new inbound stream when none is
@@ -201,6 +204,7 @@ func (c *Config) SetDefaults() {
 		}
 	}
 	c.Bridge.setDefaults(c)
+	c.HTTP.setDefaults(c)
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -257,6 +261,9 @@ func (c *Config) Validate() error {
 	}
 	for _, err := range c.Bridge.validate(c) {
 		bad("bridge.%w", err)
+	}
+	for _, err := range c.HTTP.validate(c) {
+		bad("http.%w", err)
 	}
 	return errors.Join(errs...)
 }
@@ -406,3 +413,84 @@ func (b *Bridge) Secrets() (map[string][]string, error) {
 
 // Protected reports whether the bridge asks tenant's callers for a bearer token.
 func (b *Bridge) Protected(tenant string) bool { return len(b.Tokens[tenant]) > 0 }
+
+// HTTP bounds what the HTTP listener takes. The zero HTTP is valid: no browser origin
+// allowed, 1024 bridge requests in flight, /metrics on HTTPListen, and timeouts that end
+// a slow or idle connection.
+//
+//	http:
+//	  allowed_origins: [https://shop.example.com]  # web pages that may call the bridge
+//	  max_in_flight: 1024
+//	  metrics_listen: 127.0.0.1:9090               # /metrics here, not on http_listen
+//	  read_timeout: 30s
+//	  write_timeout: 40s                           # longer than bridge.timeout
+//	  idle_timeout: 2m
+type HTTP struct {
+	// AllowedOrigins are the browser origins (scheme://host[:port]) whose requests the
+	// bridge takes; a request with any other Origin header is refused. Default: none, so
+	// that no web page can drive a checkout with the browser's loopback address.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxInFlight caps the bridge requests being served at once; past it a request is
+	// answered 503 with Retry-After (default 1024).
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MetricsListen, when set, serves /metrics on this address only, so that the main
+	// listener can face agents while metrics stay private. Default: on HTTPListen.
+	MetricsListen string `yaml:"metrics_listen"`
+	// ReadTimeout bounds reading one request, body included (default 30 s).
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from its headers to the end of its response; it must
+	// exceed bridge.timeout, which a bridge request may spend waiting for its reply
+	// (default bridge.timeout + 10 s).
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes a kept-alive connection idle for this long (default 2 min).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+// DefaultMaxInFlight is HTTP.MaxInFlight's default.
+const DefaultMaxInFlight = 1024
+
+// REQUIRES: c.Bridge's defaults are set (WriteTimeout follows its timeout).
+func (h *HTTP) setDefaults(c *Config) {
+	if h.MaxInFlight == 0 {
+		h.MaxInFlight = DefaultMaxInFlight
+	}
+	if h.ReadTimeout == 0 {
+		h.ReadTimeout = 30 * time.Second
+	}
+	if h.WriteTimeout == 0 {
+		h.WriteTimeout = c.Bridge.Timeout + 10*time.Second
+	}
+	if h.IdleTimeout == 0 {
+		h.IdleTimeout = 2 * time.Minute
+	}
+}
+
+func (h *HTTP) validate(c *Config) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for i, o := range h.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			bad("allowed_origins[%d]: %q is not an origin (scheme://host[:port])", i, o)
+		}
+	}
+	if h.MaxInFlight < 1 {
+		bad("max_in_flight: %d is less than 1", h.MaxInFlight)
+	}
+	if h.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(h.MetricsListen); err != nil {
+			bad("metrics_listen: %v", err)
+		} else if h.MetricsListen == c.HTTPListen {
+			bad("metrics_listen: %s is http_listen itself; leave it empty to serve /metrics there", h.MetricsListen)
+		}
+	}
+	if h.ReadTimeout < 100*time.Millisecond || h.IdleTimeout < 100*time.Millisecond {
+		bad("read_timeout %s and idle_timeout %s must be at least 100ms", h.ReadTimeout, h.IdleTimeout)
+	}
+	if h.WriteTimeout <= c.Bridge.Timeout {
+		bad("write_timeout: %s is not longer than bridge.timeout %s: a bridge request waiting for its reply would be cut off",
+			h.WriteTimeout, c.Bridge.Timeout)
+	}
+	return errs
+}

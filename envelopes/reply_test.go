@@ -87,7 +87,7 @@ func TestErrorBody(t *testing.T) {
 		want string
 	}{
 		{commerce.Invalid("$.x", "x is required"), `{"code":-32602,"message":"x is required","data":{"code":"invalid_params","path":"$.x","messageId":"m"}}`},
-		{commerce.ErrNotFound, `{"code":-32001,"message":"not_found","data":{"code":"not_found","messageId":"m"}}`},
+		{commerce.ErrNotFound, `{"code":-32011,"message":"not_found","data":{"code":"not_found","messageId":"m"}}`},
 		{commerce.AsError(errors.New("boom: password=hunter2")), `{"code":-32603,"message":"internal error","data":{"code":"internal_error","messageId":"m"}}`},
 		{nil, `{"code":-32603,"message":"internal error","data":{"code":"internal_error","messageId":"m"}}`},
 		{&commerce.Error{Message: "?"}, `{"code":-32603,"message":"?","data":{"code":"internal_error","messageId":"m"}}`},

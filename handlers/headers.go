@@ -16,4 +16,5 @@ const (
 	HdrAttempts        = "A2A-Attempts"
 	HdrFailedAt        = "A2A-Failed-At"
 	HdrEventType       = "A2A-Event-Type"
+	HdrTenant          = "A2A-Tenant"
 )

@@ -59,12 +59,24 @@ func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request
 	if req != nil {
 		msgID, id = req.MessageID, req.ID
 	}
-	hdr := map[string][]string{}
-	if msgID != "" {
-		hdr[HdrMsgID] = []string{e.Tenant + ":" + msgID + ":reply"}
-		hdr[HdrMessageID] = []string{msgID}
-	} else {
+	// A client takes a message as its answer only when both name its own request
+	// (CONTRACT.md section 2): anyone may send a reply to an _INBOX.
+	hdr := map[string][]string{HdrTenant: {e.Tenant}}
+	switch {
+	case msgID == "":
 		hdr[HdrMsgID] = []string{strconv.FormatUint(e.Seq, 10) + ":reply"}
+	case remembered(rec):
+		hdr[HdrMsgID] = []string{e.Tenant + ":" + msgID + ":reply"}
+	default:
+		// JetStream drops a second publish with the same id inside the duplicate window:
+		// an outcome that is not the messageId's own must not take its id, or the real
+		// reply after a reply_subject_forbidden, or a conflict after the first success,
+		// never reaches A2A_OUT. The sequence still makes a redelivery of this very
+		// envelope a duplicate.
+		hdr[HdrMsgID] = []string{e.Tenant + ":" + msgID + ":reply:" + strconv.FormatUint(e.Seq, 10)}
+	}
+	if msgID != "" {
+		hdr[HdrMessageID] = []string{msgID}
 	}
 	if rec.IsError {
 		hdr[HdrStatus] = []string{"error"}
@@ -85,6 +97,12 @@ func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request
 	prefix, suffix := envelopes.WrapFrame(id, rec.IsError)
 	b.PublishReply(m, rec, prefix, suffix)
 }
+
+// remembered reports whether rec is the reply remembered under its messageId (the first
+// outcome, which every replay repeats) rather than the outcome of one delivery only.
+// INVARIANT: only records kept under a messageId carry a fingerprint; Parse sets one
+// whenever it read a messageId.
+func remembered(rec *store.Record) bool { return rec.Fingerprint != [32]byte{} }
 
 // queueEvent queues the i-th domain event of the envelope. Its Nats-Msg-Id is derived
 // from the envelope, so that however often the envelope is handled, the event is stored

@@ -43,7 +43,7 @@ func (f *callFlags) call(cmd *cobra.Command, a action) error {
 	if id == "" {
 		id = newID("msg-", 16)
 	}
-	reply, err := request(cmd.Context(), &f.clientFlags, envelope(id, f.context, a))
+	reply, err := request(cmd.Context(), &f.clientFlags, id, envelope(id, f.context, a))
 	if err != nil {
 		var ee *exitError
 		var ns notSent

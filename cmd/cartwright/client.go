@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/cartwright-dev/cartwright/envelopes"
 )
 
 // clientFlags are what every client command takes.
@@ -57,7 +59,12 @@ func (c *clientFlags) check() error {
 const attempts = 3
 
 // request publishes body to <prefix>.in.<tenant>.<context>, with A2A-Reply-To set to an
-// inbox subscribed first, and waits at most c.timeout for the reply.
+// inbox subscribed first, and waits at most c.timeout for the reply to messageID ("" when
+// the body has none the worker could read).
+//
+// The inbox is no secret (A2A_IN stores it) and any tenant's envelope may name it as its
+// reply subject: only a message whose A2A-Tenant and A2A-Message-Id name this request is
+// taken as the reply (see answers); anything else is skipped.
 //
 // The timeout is cut into attempts equal slots. When a slot ends with no reply, or its
 // publish failed (no stream yet, no ack), the same bytes are published again: the worker
@@ -66,13 +73,13 @@ const attempts = 3
 // earlier attempt is as good as the reply to the last one. request sets no Nats-Msg-Id:
 // JetStream would drop the retry inside its duplicate window, and the retry would get no
 // reply of its own (section 2).
-func request(ctx context.Context, c *clientFlags, body []byte) (*nats.Msg, error) {
+func request(ctx context.Context, c *clientFlags, messageID string, body []byte) (*nats.Msg, error) {
 	nc, err := clientConnect(&c.conn)
 	if err != nil {
 		return nil, &exitError{code: exitNoReply, err: notSent{fmt.Errorf("connect to NATS: %w", err)}}
 	}
 	defer nc.Close()
-	inbox := nc.NewRespInbox()
+	inbox := nats.NewInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, &exitError{code: exitNoReply, err: notSent{err}}
@@ -108,7 +115,7 @@ func request(ctx context.Context, c *clientFlags, body []byte) (*nats.Msg, error
 		}
 		// Wait out the slot even when the publish failed: an earlier attempt may yet be
 		// answered, and retrying at once would only fail the same way.
-		reply, err := sub.NextMsgWithContext(slot)
+		reply, err := nextAnswer(slot, sub, c.tenant, messageID)
 		cancelSlot()
 		if err == nil {
 			return reply, nil
@@ -125,6 +132,38 @@ func request(ctx context.Context, c *clientFlags, body []byte) (*nats.Msg, error
 		err = fmt.Errorf("no reply within %s: %w", c.timeout, pubErr)
 	}
 	return nil, &exitError{code: exitNoReply, err: err}
+}
+
+// nextAnswer returns the next message on sub that answers tenant's messageID.
+func nextAnswer(ctx context.Context, sub *nats.Subscription, tenant, messageID string) (*nats.Msg, error) {
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil || answers(m, tenant, messageID) {
+			return m, err
+		}
+	}
+}
+
+// answers reports whether m is the reply to tenant's request messageID (CONTRACT.md
+// section 2). The tenant must match: the worker sets it from the subject, so no other
+// tenant's envelope can produce it. The messageId must match when both sides know one: a
+// body the worker could not read gets a reply that names none.
+func answers(m *nats.Msg, tenant, messageID string) bool {
+	if m.Header.Get("A2A-Tenant") != tenant {
+		return false
+	}
+	got := m.Header.Get("A2A-Message-Id")
+	return got == "" || messageID == "" || got == messageID
+}
+
+// messageIDOf is the messageId the worker reads in body, or "" when it reads none.
+func messageIDOf(body []byte) string {
+	// No size limit here: the worker's may be larger than the default.
+	env, _ := envelopes.Decode(body, envelopes.Limits{MaxEnvelopeBytes: len(body) + 1})
+	if env == nil {
+		return ""
+	}
+	return env.MessageID
 }
 
 // notSent marks an error that came before anything was published.

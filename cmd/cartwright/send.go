@@ -42,7 +42,7 @@ reply, 1 for an error reply, 2 for a usage error, 3 when no reply came in time.`
 			if err != nil {
 				return usageErr("reading the envelope: %v", err)
 			}
-			reply, err := request(cmd.Context(), &c, body)
+			reply, err := request(cmd.Context(), &c, messageIDOf(body), body)
 			if err != nil {
 				return err
 			}

@@ -31,6 +31,7 @@ import (
 
 type serveFlags struct {
 	config, data, natsListen, httpListen, logLevel string
+	metricsListen                                  string
 	partitions                                     int
 	conn                                           connFlags
 }
@@ -57,6 +58,7 @@ acked) and exits cleanly.`,
 	fs.StringVar(&f.data, "data", "", "data directory (default ./cartwright-data)")
 	fs.StringVar(&f.natsListen, "nats-listen", "", "address of the embedded NATS server (default 127.0.0.1:4222)")
 	fs.StringVar(&f.httpListen, "http-listen", "", "address of /healthz, /readyz, /metrics, the discovery documents and the A2A bridge POST /a2a/<tenant> (default 127.0.0.1:8080)")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --http-listen (default: on --http-listen)")
 	fs.IntVar(&f.partitions, "partitions", 0, "partitions of a new inbound stream, fixed when it is created (default 4; an existing stream keeps its own)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.conn.register(fs, "join this NATS instead of starting an embedded one")
@@ -80,6 +82,9 @@ func (f *serveFlags) load() (*config.Config, error) {
 	}
 	if f.httpListen != "" {
 		cfg.HTTPListen = f.httpListen
+	}
+	if f.metricsListen != "" {
+		cfg.HTTP.MetricsListen = f.metricsListen
 	}
 	if f.partitions != 0 {
 		cfg.Partitions = f.partitions
@@ -270,7 +275,25 @@ func serveHTTP(cfg *config.Config, reg *prometheus.Registry, w *bus.Worker, br *
 		}
 		fmt.Fprintln(rw, "ready")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	var msrv *http.Server
+	if cfg.HTTP.MetricsListen == "" {
+		mux.Handle("GET /metrics", metrics)
+	} else {
+		mln, err := net.Listen("tcp", cfg.HTTP.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--metrics-listen %s: %w", cfg.HTTP.MetricsListen, err)
+		}
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", metrics)
+		msrv = newHTTPServer(cfg, mmux)
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics http server", "err", err)
+			}
+		}()
+	}
 	// Discovery (docs/agents.md): URLs in the documents use the address as bound.
 	d := handlers.NewDiscovery(cfg, ln.Addr().String(), version)
 	mux.HandleFunc("GET /.well-known/ucp", d.Profile)
@@ -279,11 +302,26 @@ func serveHTTP(cfg *config.Config, reg *prometheus.Registry, w *bus.Worker, br *
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
 	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
 	mux.Handle(bus.BridgePattern, br)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := newHTTPServer(cfg, mux)
+	if msrv != nil {
+		srv.RegisterOnShutdown(func() { _ = msrv.Close() })
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
 		}
 	}()
 	return srv, nil
+}
+
+// newHTTPServer bounds every phase of a connection, so that a slow or idle client cannot
+// hold one open (docs/security.md, "The HTTP bridge").
+func newHTTPServer(cfg *config.Config, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(5*time.Second, cfg.HTTP.ReadTimeout),
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+	}
 }
