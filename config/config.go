@@ -13,7 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/cartwright-dev/cartwright/envelopes"
 )
