@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -10,21 +12,52 @@ import (
 	"github.com/cartwright-dev/cartwright/config"
 )
 
-// connFlags are the connection options, named as the nats CLI names them.
+// connFlags are the connection options, named as the nats CLI names them. Secrets come
+// from files or the environment only: a flag's value is visible to anyone running ps.
 type connFlags struct {
-	url, creds, nkey, token, user, password, tlsCert, tlsKey, tlsCA string
+	url, creds, nkey, tokenFile, user, passwordFile, inboxPrefix, tlsCert, tlsKey, tlsCA string
+	// token and password exist only to refuse them with a pointer to where they go.
+	token, password string
 }
+
+// refusedFlag marks a flag that is declared only to be refused: bindEnv leaves it alone.
+const refusedFlag = "cartwright_refused"
 
 func (c *connFlags) register(fs *pflag.FlagSet, urlHelp string) {
 	fs.StringVar(&c.url, "nats-url", "", urlHelp)
 	fs.StringVar(&c.creds, "creds", "", "NATS user credentials file")
 	fs.StringVar(&c.nkey, "nkey", "", "NATS NKey seed file")
-	fs.StringVar(&c.token, "token", "", "NATS authentication token")
-	fs.StringVar(&c.user, "user", "", "NATS user name")
-	fs.StringVar(&c.password, "password", "", "NATS password")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the NATS token (or set NATS_TOKEN)")
+	fs.StringVar(&c.user, "user", "", "NATS user name (or set NATS_USER)")
+	fs.StringVar(&c.passwordFile, "password-file", "", "file holding the NATS password (or set NATS_PASSWORD)")
+	fs.StringVar(&c.inboxPrefix, "inbox-prefix", "", "prefix of reply inboxes instead of _INBOX, e.g. _INBOX.acme where NATS permissions allow only that")
 	fs.StringVar(&c.tlsCert, "tlscert", "", "TLS client certificate file")
 	fs.StringVar(&c.tlsKey, "tlskey", "", "TLS client key file")
 	fs.StringVar(&c.tlsCA, "tlsca", "", "TLS certificate authority file")
+	fs.StringVar(&c.token, "token", "", "refused: use --token-file or NATS_TOKEN")
+	fs.StringVar(&c.password, "password", "", "refused: use --password-file or NATS_PASSWORD")
+	for _, name := range []string{"token", "password"} {
+		_ = fs.MarkHidden(name)
+		_ = fs.SetAnnotation(name, refusedFlag, []string{"true"})
+	}
+}
+
+// refuseSecretFlags reports --token or --password, naming where the secret goes instead
+// and never repeating it.
+func refuseSecretFlags(fs *pflag.FlagSet) error {
+	var msgs []string
+	for _, name := range []string{"token", "password"} {
+		if f := fs.Lookup(name); f != nil && f.Changed {
+			up := strings.ToUpper(name)
+			msgs = append(msgs, fmt.Sprintf("--%s is not accepted: a secret on the command line is visible to every "+
+				"user of the machine (ps); set NATS_%s or CARTWRIGHT_NATS_%s in the environment, or use --%s-file FILE",
+				name, up, up, name))
+		}
+	}
+	if len(msgs) > 0 {
+		return usageErr("%s", strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 func (c *connFlags) apply(n *config.NATS) {
@@ -36,9 +69,10 @@ func (c *connFlags) apply(n *config.NATS) {
 	set(&n.URL, c.url)
 	set(&n.Creds, c.creds)
 	set(&n.NKey, c.nkey)
-	set(&n.Token, c.token)
+	set(&n.TokenFile, c.tokenFile)
 	set(&n.User, c.user)
-	set(&n.Password, c.password)
+	set(&n.PasswordFile, c.passwordFile)
+	set(&n.InboxPrefix, c.inboxPrefix)
 	set(&n.TLSCert, c.tlsCert)
 	set(&n.TLSKey, c.tlsKey)
 	set(&n.TLSCA, c.tlsCA)
@@ -57,11 +91,18 @@ func natsOptions(n config.NATS, name string) ([]nats.Option, error) {
 		}
 		opts = append(opts, o)
 	}
-	if n.Token != "" {
-		opts = append(opts, nats.Token(n.Token))
+	cred, err := n.Credentials()
+	if err != nil {
+		return nil, err
 	}
-	if n.User != "" {
-		opts = append(opts, nats.UserInfo(n.User, n.Password))
+	if cred.Token != "" {
+		opts = append(opts, nats.Token(cred.Token))
+	}
+	if cred.User != "" {
+		opts = append(opts, nats.UserInfo(cred.User, cred.Password))
+	}
+	if n.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(n.InboxPrefix))
 	}
 	if n.TLSCert != "" || n.TLSKey != "" {
 		opts = append(opts, nats.ClientCert(n.TLSCert, n.TLSKey))
@@ -70,6 +111,34 @@ func natsOptions(n config.NATS, name string) ([]nats.Option, error) {
 		opts = append(opts, nats.RootCAs(n.TLSCA))
 	}
 	return opts, nil
+}
+
+// redactURL hides what a NATS URL (or a comma-separated list of them) carries before
+// the host: user:password@ becomes user:xxxxx@, and a lone user, which NATS takes as a
+// token, becomes xxxxx@.
+func redactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		u, err := url.Parse(p)
+		if err != nil {
+			// Unparseable: keep only what cannot be a secret.
+			if at := strings.LastIndex(p, "@"); at >= 0 {
+				p = "xxxxx" + p[at:]
+			}
+			parts[i] = p
+			continue
+		}
+		if u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			} else {
+				u.User = url.User("xxxxx")
+			}
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 // clientConnect connects a client command, failing fast when nothing answers.
