@@ -31,8 +31,8 @@ import (
 
 type serveFlags struct {
 	config, data, natsListen, natsConfig, httpListen, logLevel string
-	partitions                                     int
-	conn                                           connFlags
+	partitions                                                 int
+	conn                                                       connFlags
 }
 
 func newServe() *cobra.Command {
