@@ -30,9 +30,12 @@ import (
 )
 
 type serveFlags struct {
-	config, data, natsListen, natsConfig, httpListen, logLevel string
-	partitions                                                 int
-	conn                                                       connFlags
+	config, data, natsListen, httpListen, logLevel string
+	partitions                                     int
+	conn                                           connFlags
+
+	// natsConfig is a nats-server configuration file for the embedded server.
+	natsConfig string
 }
 
 func newServe() *cobra.Command {
