@@ -26,30 +26,22 @@ func EmbeddedOptions(host string, port int, dir string) *server.Options {
 	}
 }
 
-// EmbeddedOptionsFromFile reads a nats-server configuration file (authorization,
-// accounts, TLS, limits) for an embedded server. The listen address and JetStream are
-// cartwright's whatever the file says, so that the worker finds its server; the store is
-// under dir unless the file names one.
-func EmbeddedOptionsFromFile(file, host string, port int, dir string) (*server.Options, error) {
-	opts, err := server.ProcessConfigFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("nats-server configuration %s: %w", file, err)
+// ApplyConfigFile reads a nats-server configuration file (authorization, accounts, TLS,
+// limits) into opts. The listen address and JetStream stay as opts has them whatever the
+// file says, so that the worker finds its server; the store directory too, unless the
+// file names one.
+func ApplyConfigFile(opts *server.Options, file string) error {
+	host, port, dir := opts.Host, opts.Port, opts.StoreDir
+	if err := opts.ProcessConfigFile(file); err != nil {
+		return fmt.Errorf("nats-server configuration %s: %w", file, err)
 	}
-	def := EmbeddedOptions(host, port, dir)
-	opts.Host, opts.Port = def.Host, def.Port
-	opts.JetStream = true
+	opts.Host, opts.Port, opts.JetStream = host, port, true
 	if opts.StoreDir == "" {
-		opts.StoreDir = def.StoreDir
+		opts.StoreDir = dir
 	}
-	if opts.ServerName == "" {
-		opts.ServerName = def.ServerName
-	}
-	if opts.MaxPayload == 0 {
-		opts.MaxPayload = def.MaxPayload
-	}
-	opts.NoSigs = true
-	opts.NoLog = true
-	return opts, nil
+	// The worker's process owns signals and its log.
+	opts.NoSigs, opts.NoLog = true, true
+	return nil
 }
 
 // ErrEmbeddedOpen is returned by CheckEmbeddedExposure for a server that would let

@@ -50,6 +50,21 @@ func StartTestNATS(t testing.TB) *NATS {
 	return StartTestNATSWith(t, nil)
 }
 
+// StartTestNATSConfig starts a server as StartTestNATS does, with conf, the text of a
+// nats-server configuration file (users, permissions, accounts), applied to it.
+func StartTestNATSConfig(t testing.TB, conf string) *NATS {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "nats.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return StartTestNATSWith(t, func(o *server.Options) {
+		if err := bus.ApplyConfigFile(o, file); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // StartTestNATSWith starts a server as StartTestNATS does, with its options changed by
 // edit first: a token, users and their permissions, accounts, a fixed port. Restart
 // applies edit again.

@@ -210,4 +210,24 @@ func TestEmbeddedNotOpenByAccident(t *testing.T) {
 	if strings.Contains(p.Output(), token) {
 		t.Errorf("the token is in the log:\n%s", p.Output())
 	}
+
+	// A nats-server configuration file with users authenticates as well; the worker
+	// presents one of them.
+	ln, err = net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	conf := writeFile(t, "nats.conf", "authorization { users = [{user: cartwright, password: pw-fedcba9876543210}] }\n")
+	p = testenv.StartServeEnv(t, []string{"NATS_USER=cartwright", "NATS_PASSWORD=pw-fedcba9876543210"},
+		"--nats-listen", "0.0.0.0:"+port, "--nats-config", conf,
+		"--data", t.TempDir(), "--http-listen", "127.0.0.1:0", "--partitions", "2")
+	if !strings.Contains(p.Output(), "auth=users") {
+		t.Errorf("the log does not say the embedded server asks for users:\n%s", p.Output())
+	}
+	if nc, err := nats.Connect("nats://127.0.0.1:"+port, nats.Timeout(5*time.Second)); err == nil {
+		nc.Close()
+		t.Fatal("--nats-config: an unauthenticated client was let in")
+	}
 }

@@ -235,9 +235,9 @@ func startEmbedded(cfg *config.Config) (*server.Server, *server.Options, error) 
 		port = server.RANDOM_PORT // nats-server reads 0 as its default, 4222
 	}
 	dir := filepath.Join(cfg.DataDir, "nats")
-	var opts *server.Options
+	opts := bus.EmbeddedOptions(host, port, dir)
 	if cfg.NATS.Config != "" {
-		if opts, err = bus.EmbeddedOptionsFromFile(cfg.NATS.Config, host, port, dir); err != nil {
+		if err := bus.ApplyConfigFile(opts, cfg.NATS.Config); err != nil {
 			return nil, nil, usageErr("--nats-config: %v", err)
 		}
 	} else {
@@ -246,7 +246,6 @@ func startEmbedded(cfg *config.Config) (*server.Server, *server.Options, error) 
 		if err != nil {
 			return nil, nil, usageErr("%v", err)
 		}
-		opts = bus.EmbeddedOptions(host, port, dir)
 		opts.Authorization = cred.Token
 		if cred.User != "" && cred.Password != "" {
 			opts.Users = []*server.User{{Username: cred.User, Password: cred.Password}}
