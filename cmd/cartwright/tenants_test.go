@@ -41,6 +41,7 @@ authorization {
 `
 
 const tenantsYAML = `
+stock: bucket   # the widest set of permissions the worker needs
 tenants:
   acme:
     builtin:
