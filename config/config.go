@@ -115,14 +115,14 @@ func (n NATS) Credentials() (Credentials, error) {
 		}
 		b, err := os.ReadFile(file)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("nats %s file: %w", name, err))
+			errs = append(errs, fmt.Errorf("nats %s file: %w", strings.ToLower(name), err))
 			return ""
 		}
 		// Editors and secret mounts leave a trailing newline; no token or password ends
 		// in white space on purpose.
 		v := strings.TrimSpace(string(b))
 		if v == "" {
-			errs = append(errs, fmt.Errorf("nats %s file %s: empty", name, file))
+			errs = append(errs, fmt.Errorf("nats %s file %s: empty", strings.ToLower(name), file))
 		}
 		return v
 	}
