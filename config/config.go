@@ -138,11 +138,15 @@ func (n NATS) Credentials() (Credentials, error) {
 	return c, errors.Join(errs...)
 }
 
+// env reads CARTWRIGHT_NATS_<name>, CARTWRIGHT_<name> (the variable that set --token and
+// --password before they were refused) or the nats CLI's NATS_<name>.
 func env(name string) string {
-	if v := os.Getenv("CARTWRIGHT_NATS_" + name); v != "" {
-		return v
+	for _, k := range []string{"CARTWRIGHT_NATS_" + name, "CARTWRIGHT_" + name, "NATS_" + name} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
 	}
-	return os.Getenv("NATS_" + name)
+	return ""
 }
 
 // refuseSecrets reports a token or a password written into the file, where it would be
@@ -161,6 +165,11 @@ func refuseSecrets(b []byte) error {
 				"set NATS_%s (or CARTWRIGHT_NATS_%s) in the environment, or name a file holding it "+
 				"with --%s-file or nats.%s_file", key, up, up, key, key))
 		}
+	}
+	if u, ok := probe.NATS["url"].(string); ok && strings.Contains(u, "@") {
+		errs = append(errs, errors.New("nats.url: credentials (user@ or user:password@) are not read from the "+
+			"configuration file; set nats.user and NATS_PASSWORD, NATS_TOKEN or a file, or the whole URL in "+
+			"CARTWRIGHT_NATS_URL"))
 	}
 	return errors.Join(errs...)
 }

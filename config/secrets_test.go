@@ -27,6 +27,11 @@ func TestNATSSecretsNotInFile(t *testing.T) {
 			t.Errorf("nats.%s: the secret is in the error: %q", key, err)
 		}
 	}
+	_, err := config.Parse([]byte("nats:\n  url: nats://worker:hunter2-hunter2@nats-1:4222\n"))
+	if err == nil || !strings.Contains(err.Error(), "nats.url") || !strings.Contains(err.Error(), "CARTWRIGHT_NATS_URL") ||
+		strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a password in nats.url: %v", err)
+	}
 	c, err := config.Parse([]byte("nats:\n  url: nats://nats-1:4222\n  creds: /etc/cartwright/worker.creds\n  user: worker\n"))
 	if err != nil || c.NATS.Creds != "/etc/cartwright/worker.creds" || c.NATS.User != "worker" {
 		t.Fatalf("creds and user: %+v, %v", c, err)

@@ -42,8 +42,9 @@ func (c *connFlags) register(fs *pflag.FlagSet, urlHelp string) {
 	}
 }
 
-// refuseSecretFlags reports --token or --password, naming where the secret goes instead
-// and never repeating it.
+// refuseSecretFlags reports --token, --password or a --nats-url with credentials on the
+// command line, naming where the secret goes instead and never repeating it. It runs
+// before bindEnv, so that Changed means the command line, not the environment.
 func refuseSecretFlags(fs *pflag.FlagSet) error {
 	var msgs []string
 	for _, name := range []string{"token", "password"} {
@@ -54,11 +55,20 @@ func refuseSecretFlags(fs *pflag.FlagSet) error {
 				name, up, up, name))
 		}
 	}
+	if f := fs.Lookup("nats-url"); f != nil && f.Changed && urlHasUser(f.Value.String()) {
+		msgs = append(msgs, "--nats-url carries credentials (user@ or user:password@), visible to every user "+
+			"of the machine (ps); set the URL in CARTWRIGHT_NATS_URL (client commands also read NATS_URL) instead, or pass the user "+
+			"with --user and the secret as NATS_PASSWORD, NATS_TOKEN or a file")
+	}
 	if len(msgs) > 0 {
 		return usageErr("%s", strings.Join(msgs, "; "))
 	}
 	return nil
 }
+
+// urlHasUser reports whether a NATS URL, or any of a comma-separated list, names a user or
+// a token: no host holds an @.
+func urlHasUser(s string) bool { return strings.Contains(s, "@") }
 
 func (c *connFlags) apply(n *config.NATS) {
 	set := func(dst *string, v string) {

@@ -82,6 +82,10 @@ func TestSecretFlagsRefused(t *testing.T) {
 			t.Errorf("%s: the secret is echoed:\n%s", strings.Join(args, " "), r.stderr)
 		}
 	}
+	r := cw(t, "checkout", "get", "--nats-url", "nats://ada:hunter2-hunter2@127.0.0.1:1", "--tenant", "demo", "--context", "c1")
+	if r.code != 2 || !strings.Contains(r.stderr, "NATS_URL") || strings.Contains(r.stderr, "hunter2") {
+		t.Errorf("a password in --nats-url: exit %d, want 2 and a message naming NATS_URL:\n%s", r.code, r.stderr)
+	}
 	if out := cw(t, "serve", "--help").stdout; strings.Contains(out, "--token ") || strings.Contains(out, "--password ") {
 		t.Errorf("serve --help still offers the secret flags:\n%s", out)
 	}
@@ -112,7 +116,7 @@ func TestNATSTokenFromEnvironment(t *testing.T) {
 	}
 }
 
-// TestServeRedactsURL: a password in --nats-url never reaches the log, neither while the
+// TestServeRedactsURL: a password in the NATS URL never reaches the log, neither while the
 // worker waits for NATS nor once connected.
 func TestServeRedactsURL(t *testing.T) {
 	t.Parallel()
@@ -124,6 +128,7 @@ func TestServeRedactsURL(t *testing.T) {
 	ln.Close()
 	const password = "pw-0123456789abcdef"
 	dir := t.TempDir()
+	testenv.Binary(t) // built before the clock below starts
 	started := make(chan *server.Server, 1)
 	t.Cleanup(func() {
 		if ns := <-started; ns != nil {
@@ -132,7 +137,7 @@ func TestServeRedactsURL(t *testing.T) {
 		}
 	})
 	go func() {
-		time.Sleep(2 * time.Second) // the worker logs its first failed attempt meanwhile
+		time.Sleep(3 * time.Second) // the worker logs its first failed attempt meanwhile
 		o := bus.EmbeddedOptions("127.0.0.1", port, dir)
 		o.Users = []*server.User{{Username: "worker", Password: password}}
 		ns, err := bus.StartEmbedded(o)
@@ -142,7 +147,9 @@ func TestServeRedactsURL(t *testing.T) {
 		started <- ns
 	}()
 	url := "nats://worker:" + password + "@127.0.0.1:" + strconv.Itoa(port)
-	p := testenv.StartServe(t, "--nats-url", url, "--data", t.TempDir(), "--http-listen", "127.0.0.1:0", "--partitions", "2")
+	// The environment, since a password on the command line is refused (ps shows it).
+	p := testenv.StartServeEnv(t, []string{"CARTWRIGHT_NATS_URL=" + url},
+		"--data", t.TempDir(), "--http-listen", "127.0.0.1:0", "--partitions", "2")
 	out := p.Output()
 	if strings.Contains(out, password) {
 		t.Fatalf("the password is in the log:\n%s", out)
