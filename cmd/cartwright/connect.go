@@ -66,6 +66,21 @@ func refuseSecretFlags(fs *pflag.FlagSet) error {
 	return nil
 }
 
+// checkInboxPrefix refuses an --inbox-prefix that the worker would not answer: it
+// sends replies only to _INBOX.> or the tenant's own a2a.out subjects (CONTRACT.md
+// section 2), so a request waiting elsewhere would never hear back.
+func checkInboxPrefix(fs *pflag.FlagSet) error {
+	f := fs.Lookup("inbox-prefix")
+	if f == nil || f.Value.String() == "" {
+		return nil
+	}
+	p := f.Value.String()
+	if !strings.HasPrefix(p, "_INBOX.") || strings.HasSuffix(p, ".") || strings.ContainsAny(p, "*> \t") {
+		return usageErr("--inbox-prefix %q: want _INBOX.<tokens>, e.g. _INBOX.acme: the worker replies only under _INBOX.", p)
+	}
+	return nil
+}
+
 // urlHasUser reports whether a NATS URL, or any of a comma-separated list, names a user or
 // a token: no host holds an @.
 func urlHasUser(s string) bool { return strings.Contains(s, "@") }

@@ -29,7 +29,10 @@ or --token-file, the password from NATS_PASSWORD (or CARTWRIGHT_NATS_PASSWORD) o
 			if err := refuseSecretFlags(cmd.Flags()); err != nil {
 				return err
 			}
-			return bindEnv(cmd)
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			return checkInboxPrefix(cmd.Flags())
 		},
 	}
 	root.AddCommand(newServe(), newCheckout(), newOrder(), newSend(), newDLQ(), newVersion(), newBench())

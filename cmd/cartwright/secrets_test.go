@@ -86,6 +86,12 @@ func TestSecretFlagsRefused(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "NATS_URL") || strings.Contains(r.stderr, "hunter2") {
 		t.Errorf("a password in --nats-url: exit %d, want 2 and a message naming NATS_URL:\n%s", r.code, r.stderr)
 	}
+	for _, prefix := range []string{"_INBOX_acme", "acme", "_INBOX.acme.", "_INBOX.*"} {
+		r := cw(t, "checkout", "get", "--nats-url", "nats://127.0.0.1:1", "--tenant", "demo", "--context", "c1", "--inbox-prefix", prefix)
+		if r.code != 2 || !strings.Contains(r.stderr, "--inbox-prefix") {
+			t.Errorf("--inbox-prefix %s: exit %d, want 2:\n%s", prefix, r.code, r.stderr)
+		}
+	}
 	if out := cw(t, "serve", "--help").stdout; strings.Contains(out, "--token ") || strings.Contains(out, "--password ") {
 		t.Errorf("serve --help still offers the secret flags:\n%s", out)
 	}
