@@ -12,9 +12,10 @@ import (
 	"os"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/cartwright-dev/cartwright/envelopes"
 )
@@ -74,19 +75,106 @@ const (
 )
 
 // NATS says which NATS to use: an existing one (URL) or an embedded server (Listen).
+//
+// Secrets are never in the file: a token or a password comes from a file named here
+// (token_file, password_file) or from the environment (CARTWRIGHT_NATS_TOKEN or
+// NATS_TOKEN; CARTWRIGHT_NATS_PASSWORD or NATS_PASSWORD). Credentials returns them.
 type NATS struct {
 	// URL joins an existing NATS; empty starts an embedded server on Listen.
 	URL    string `yaml:"url"`
 	Listen string `yaml:"listen"`
-	// Credentials for URL, as the nats CLI takes them.
-	Creds    string `yaml:"creds"`
-	NKey     string `yaml:"nkey"`
-	Token    string `yaml:"token"`
-	User     string `yaml:"user"`
-	Password string `yaml:"password"`
-	TLSCert  string `yaml:"tls_cert"`
-	TLSKey   string `yaml:"tls_key"`
-	TLSCA    string `yaml:"tls_ca"`
+	// Config is a nats-server configuration file for the embedded server: its
+	// authentication, accounts and TLS. Listen, JetStream and the store directory stay
+	// cartwright's.
+	Config string `yaml:"config"`
+	// Credentials the worker presents, as the nats CLI takes them.
+	Creds        string `yaml:"creds"`
+	NKey         string `yaml:"nkey"`
+	TokenFile    string `yaml:"token_file"`
+	User         string `yaml:"user"`
+	PasswordFile string `yaml:"password_file"`
+	// InboxPrefix replaces _INBOX in the connection's reply subjects, so that a NATS
+	// user allowed only _INBOX.<tenant>.> can receive replies and acks.
+	InboxPrefix string `yaml:"inbox_prefix"`
+	TLSCert     string `yaml:"tls_cert"`
+	TLSKey      string `yaml:"tls_key"`
+	TLSCA       string `yaml:"tls_ca"`
+}
+
+// Credentials is what a connection presents, secrets included. Never log it.
+type Credentials struct {
+	Token, User, Password string
+}
+
+// Credentials reads the token and the password: each from its file when one is named,
+// else from CARTWRIGHT_NATS_<X>, else from the nats CLI's NATS_<X>. The user is User,
+// else CARTWRIGHT_NATS_USER, else NATS_USER.
+func (n NATS) Credentials() (Credentials, error) {
+	var c Credentials
+	var errs []error
+	secret := func(file, name string) string {
+		if file == "" {
+			return env(name)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("nats %s file: %w", strings.ToLower(name), err))
+			return ""
+		}
+		// Editors and secret mounts leave a trailing newline; no token or password ends
+		// in white space on purpose.
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			errs = append(errs, fmt.Errorf("nats %s file %s: empty", strings.ToLower(name), file))
+		}
+		return v
+	}
+	c.Token = secret(n.TokenFile, "TOKEN")
+	c.Password = secret(n.PasswordFile, "PASSWORD")
+	c.User = n.User
+	if c.User == "" {
+		c.User = env("USER")
+	}
+	if c.Password != "" && c.User == "" {
+		errs = append(errs, errors.New("nats: a password but no user (--user, nats.user or NATS_USER)"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// env reads CARTWRIGHT_NATS_<name>, CARTWRIGHT_<name> (the variable that set --token and
+// --password before they were refused) or the nats CLI's NATS_<name>.
+func env(name string) string {
+	for _, k := range []string{"CARTWRIGHT_NATS_" + name, "CARTWRIGHT_" + name, "NATS_" + name} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// refuseSecrets reports a token or a password written into the file, where it would be
+// checked in and copied around with the rest of the configuration.
+func refuseSecrets(b []byte) error {
+	var probe struct {
+		NATS map[string]any `yaml:"nats"`
+	}
+	// Errors are the strict decode's to report.
+	_ = yaml.Unmarshal(b, &probe)
+	var errs []error
+	for _, key := range []string{"token", "password"} {
+		if _, ok := probe.NATS[key]; ok {
+			up := strings.ToUpper(key)
+			errs = append(errs, fmt.Errorf("nats.%s: secrets are not read from the configuration file; "+
+				"set NATS_%s (or CARTWRIGHT_NATS_%s) in the environment, or name a file holding it "+
+				"with --%s-file or nats.%s_file", key, up, up, key, key))
+		}
+	}
+	if u, ok := probe.NATS["url"].(string); ok && strings.Contains(u, "@") {
+		errs = append(errs, errors.New("nats.url: credentials (user@ or user:password@) are not read from the "+
+			"configuration file; set nats.user and NATS_PASSWORD, NATS_TOKEN or a file, or the whole URL in "+
+			"CARTWRIGHT_NATS_URL"))
+	}
+	return errors.Join(errs...)
 }
 
 // ApplyMemoryLimit sets the Go runtime's soft memory limit to MemoryLimitMiB, unless the
@@ -284,6 +372,9 @@ func Load(path string) (*Config, error) {
 
 // Parse reads a YAML configuration. Unknown keys are an error.
 func Parse(b []byte) (*Config, error) {
+	if err := refuseSecrets(b); err != nil {
+		return nil, err
+	}
 	c := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)

@@ -3,11 +3,11 @@ package envelopes
 // Limits bound what one envelope may hold (CONTRACT.md section 3). A zero or negative field
 // takes its default, so the zero Limits behaves as DefaultLimits.
 type Limits struct {
-	MaxEnvelopeBytes int // the whole envelope
-	MaxParts         int // parts of the message
-	MaxLineItems     int // line items of one command
-	MaxQuantity      int // quantity of one line
-	MaxStringBytes   int // any string field that the command reads
+	MaxEnvelopeBytes int `yaml:"max_envelope_bytes"` // the whole envelope
+	MaxParts         int `yaml:"max_parts"`          // parts of the message
+	MaxLineItems     int `yaml:"max_line_items"`     // line items of one command
+	MaxQuantity      int `yaml:"max_quantity"`       // quantity of one line
+	MaxStringBytes   int `yaml:"max_string_bytes"`   // any string field that the command reads
 }
 
 // DefaultLimits returns the limits of CONTRACT.md section 3: 256 KiB, 16 parts, 100 line

@@ -58,8 +58,10 @@ func Binary(t testing.TB) string {
 
 // Proc is the real cartwright binary running as a subprocess.
 type Proc struct {
-	t      testing.TB
-	Args   []string
+	t    testing.TB
+	Args []string
+	// Env is added to the test's own environment, later entries winning.
+	Env    []string
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	exited chan struct{}
@@ -68,7 +70,14 @@ type Proc struct {
 // StartServe runs `cartwright serve` with args and waits until its worker is running.
 func StartServe(t testing.TB, args ...string) *Proc {
 	t.Helper()
-	p := &Proc{t: t, Args: append([]string{"serve"}, args...)}
+	return StartServeEnv(t, nil, args...)
+}
+
+// StartServeEnv is StartServe with env (KEY=value) added to the process's environment:
+// secrets, which serve takes from the environment and never from its arguments.
+func StartServeEnv(t testing.TB, env []string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{t: t, Args: append([]string{"serve"}, args...), Env: env}
 	p.start()
 	t.Cleanup(func() { p.Kill() })
 	return p
@@ -79,6 +88,9 @@ func (p *Proc) start() {
 	t.Helper()
 	p.stderr = &syncBuffer{}
 	p.cmd = exec.Command(Binary(t), p.Args...)
+	if p.Env != nil {
+		p.cmd.Env = append(os.Environ(), p.Env...)
+	}
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = p.stderr
 	if err := p.cmd.Start(); err != nil {

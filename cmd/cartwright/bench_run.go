@@ -148,7 +148,7 @@ func (r *benchRun) newReport() *benchReport {
 	}
 	where := "embedded nats-server, JetStream file storage under --data"
 	if !r.cfg.NATS.Embedded() {
-		where = r.cfg.NATS.URL
+		where = redactURL(r.cfg.NATS.URL)
 	}
 	data := r.cfg.DataDir
 	if r.f.data == "" {
@@ -221,11 +221,11 @@ func (r *benchRun) connect(natsDir string) (ns *server.Server, err error) {
 	r.nc, err = nats.Connect(url, append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectBufSize(64<<20))...)
 	if err != nil {
-		return fail(fmt.Errorf("connect to NATS at %s: %w", url, err))
+		return fail(fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err))
 	}
 	aopts, _ := natsOptions(r.cfg.NATS, "cartwright-bench-agents")
 	if r.ac, err = nats.Connect(url, aopts...); err != nil {
-		return fail(fmt.Errorf("connect to NATS at %s: %w", url, err))
+		return fail(fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err))
 	}
 	r.rep.Versions["nats-server"] = r.nc.ConnectedServerVersion()
 	if r.js, err = jetstream.New(r.nc); err != nil {

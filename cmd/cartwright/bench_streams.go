@@ -32,7 +32,7 @@ func (r *benchRun) prepare(ctx context.Context) error {
 		for _, name := range r.streamNames() {
 			if _, err := r.js.Stream(ctx, name); err == nil {
 				return usageErr("stream %s exists on %s: the bench measures on streams of its own; "+
-					"use another --prefix or a server without them", name, r.cfg.NATS.URL)
+					"use another --prefix or a server without them", name, redactURL(r.cfg.NATS.URL))
 			} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 				return err
 			}

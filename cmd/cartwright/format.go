@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/nats-io/nats.go"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/cartwright-dev/cartwright/envelopes"
 )

@@ -18,11 +18,21 @@ envelopes to NATS JetStream subjects; cartwright applies each to its checkout ex
 and publishes the reply.
 
 Every flag can also be set with an environment variable CARTWRIGHT_<FLAG>
-(--nats-url → CARTWRIGHT_NATS_URL); client commands also honour NATS_URL.`,
+(--nats-url → CARTWRIGHT_NATS_URL); client commands also honour NATS_URL.
+
+NATS secrets are never flags: the token comes from NATS_TOKEN (or CARTWRIGHT_NATS_TOKEN)
+or --token-file, the password from NATS_PASSWORD (or CARTWRIGHT_NATS_PASSWORD) or
+--password-file, with the user from --user or NATS_USER; or use --creds or --nkey.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return bindEnv(cmd)
+			if err := refuseSecretFlags(cmd.Flags()); err != nil {
+				return err
+			}
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			return checkInboxPrefix(cmd.Flags())
 		},
 	}
 	root.AddCommand(newServe(), newCheckout(), newOrder(), newSend(), newDLQ(), newVersion(), newBench())
@@ -35,7 +45,7 @@ Every flag can also be set with an environment variable CARTWRIGHT_<FLAG>
 func bindEnv(cmd *cobra.Command) error {
 	var errs []string
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed {
+		if f.Changed || f.Annotations[refusedFlag] != nil {
 			return
 		}
 		name := "CARTWRIGHT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

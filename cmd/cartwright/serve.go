@@ -34,6 +34,9 @@ type serveFlags struct {
 	metricsListen                                  string
 	partitions                                     int
 	conn                                           connFlags
+
+	// natsConfig is a nats-server configuration file for the embedded server.
+	natsConfig string
 }
 
 func newServe() *cobra.Command {
@@ -56,7 +59,8 @@ acked) and exits cleanly.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.config, "config", "", "YAML configuration file (default: the built-in demo tenant)")
 	fs.StringVar(&f.data, "data", "", "data directory (default ./cartwright-data)")
-	fs.StringVar(&f.natsListen, "nats-listen", "", "address of the embedded NATS server (default 127.0.0.1:4222)")
+	fs.StringVar(&f.natsListen, "nats-listen", "", "address of the embedded NATS server (default 127.0.0.1:4222; beyond loopback it needs authentication)")
+	fs.StringVar(&f.natsConfig, "nats-config", "", "nats-server configuration file for the embedded server: authorization, accounts, TLS")
 	fs.StringVar(&f.httpListen, "http-listen", "", "address of /healthz, /readyz, /metrics, the discovery documents and the A2A bridge POST /a2a/<tenant> (default 127.0.0.1:8080)")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --http-listen (default: on --http-listen)")
 	fs.IntVar(&f.partitions, "partitions", 0, "partitions of a new inbound stream, fixed when it is created (default 4; an existing stream keeps its own)")
@@ -79,6 +83,9 @@ func (f *serveFlags) load() (*config.Config, error) {
 	}
 	if f.natsListen != "" {
 		cfg.NATS.Listen = f.natsListen
+	}
+	if f.natsConfig != "" {
+		cfg.NATS.Config = f.natsConfig
 	}
 	if f.httpListen != "" {
 		cfg.HTTPListen = f.httpListen
@@ -119,7 +126,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	url := cfg.NATS.URL
 	if cfg.NATS.Embedded() {
-		ns, err := startEmbedded(cfg)
+		ns, nopts, err := startEmbedded(cfg)
 		if err != nil {
 			return err
 		}
@@ -128,7 +135,8 @@ func runServe(parent context.Context, f *serveFlags) error {
 			ns.WaitForShutdown()
 		}()
 		url = ns.ClientURL()
-		log.Info("embedded NATS server with JetStream", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
+		log.Info("embedded NATS server with JetStream", "url", url, "store", filepath.Join(cfg.DataDir, "nats"),
+			"auth", embeddedAuth(nopts))
 	}
 
 	limit := cfg.ApplyMemoryLimit()
@@ -154,7 +162,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 			log.Warn("disconnected from NATS; reconnecting", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("reconnected to NATS", "url", nc.ConnectedUrl())
+			log.Info("reconnected to NATS", "url", redactURL(nc.ConnectedUrl()))
 			if w != nil {
 				w.Reconnected()
 			}
@@ -165,6 +173,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	defer nc.Close()
+	log.Info("connected to NATS", "url", redactURL(nc.ConnectedUrl()))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -219,21 +228,59 @@ func runServe(parent context.Context, f *serveFlags) error {
 	return nil
 }
 
-func startEmbedded(cfg *config.Config) (*server.Server, error) {
+func startEmbedded(cfg *config.Config) (*server.Server, *server.Options, error) {
 	host, portStr, err := net.SplitHostPort(cfg.NATS.Listen)
 	if err != nil {
-		return nil, usageErr("--nats-listen %q: %v", cfg.NATS.Listen, err)
+		return nil, nil, usageErr("--nats-listen %q: %v", cfg.NATS.Listen, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return nil, usageErr("--nats-listen %q: bad port", cfg.NATS.Listen)
+		return nil, nil, usageErr("--nats-listen %q: bad port", cfg.NATS.Listen)
 	}
-	opts := bus.EmbeddedOptions(host, port, filepath.Join(cfg.DataDir, "nats"))
+	if port == 0 {
+		port = server.RANDOM_PORT // nats-server reads 0 as its default, 4222
+	}
+	dir := filepath.Join(cfg.DataDir, "nats")
+	opts := bus.EmbeddedOptions(host, port, dir)
+	if cfg.NATS.Config != "" {
+		if err := bus.ApplyConfigFile(opts, cfg.NATS.Config); err != nil {
+			return nil, nil, usageErr("--nats-config: %v", err)
+		}
+	} else {
+		// The server asks for what the worker presents: a token, or a user and password.
+		cred, err := cfg.NATS.Credentials()
+		if err != nil {
+			return nil, nil, usageErr("%v", err)
+		}
+		opts.Authorization = cred.Token
+		if cred.User != "" && cred.Password != "" {
+			opts.Users = []*server.User{{Username: cred.User, Password: cred.Password}}
+		}
+	}
+	if err := bus.CheckEmbeddedExposure(opts); err != nil {
+		return nil, nil, usageErr("--nats-listen %s: %v. Set CARTWRIGHT_NATS_TOKEN (or NATS_TOKEN, or --token-file FILE) "+
+			"for a token, NATS_USER and NATS_PASSWORD for a user, or --nats-config FILE for a nats-server "+
+			"configuration with authorization; or listen on 127.0.0.1", cfg.NATS.Listen, err)
+	}
 	ns, err := bus.StartEmbedded(opts)
 	if err != nil {
-		return nil, fmt.Errorf("embedded NATS on %s: %w (is another server listening there? use --nats-listen or --nats-url)", cfg.NATS.Listen, err)
+		return nil, nil, fmt.Errorf("embedded NATS on %s: %w (is another server listening there? use --nats-listen or --nats-url)", cfg.NATS.Listen, err)
 	}
-	return ns, nil
+	return ns, opts, nil
+}
+
+// embeddedAuth names how the embedded server authenticates clients, for the log.
+func embeddedAuth(o *server.Options) string {
+	switch {
+	case len(o.TrustedOperators) > 0 || len(o.TrustedKeys) > 0:
+		return "operator"
+	case o.Authorization != "":
+		return "token"
+	case len(o.Users) > 0 || len(o.Nkeys) > 0 || o.Username != "":
+		return "users"
+	default:
+		return "none (loopback only)"
+	}
 }
 
 // connectRetrying connects, retrying while NATS is not there yet (a worker started before
@@ -245,11 +292,11 @@ func connectRetrying(ctx context.Context, url string, opts []nats.Option, log *s
 			return nc, nil
 		}
 		if attempt == 0 {
-			log.Warn("cannot connect to NATS yet; retrying", "url", url, "err", err)
+			log.Warn("cannot connect to NATS yet; retrying", "url", redactURL(url), "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
