@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/config"
 )
 
 // Topology names the streams and subjects for a prefix.
 type Topology struct {
 	Prefix     string
 	Partitions int
+	// Retention is the streams' max ages; zero fields take the defaults.
+	Retention config.Retention
 }
 
 // metaPartitions is the inbound stream's metadata key recording its partition count.
@@ -37,13 +41,14 @@ func (t Topology) PartitionSubject(p int) string {
 func (t Topology) ConsumerName(p int) string { return fmt.Sprintf("cartwright-p%03d", p) }
 
 func (t Topology) configs() []jetstream.StreamConfig {
+	ages := t.Retention.WithDefaults()
 	in := jetstream.StreamConfig{
 		Name:        t.InStream(),
 		Description: "cartwright: A2A request envelopes",
 		Subjects:    []string{t.Prefix + ".in.*.*"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      7 * 24 * time.Hour,
+		MaxAge:      ages.Requests,
 		Duplicates:  2 * time.Minute,
 		SubjectTransform: &jetstream.SubjectTransformConfig{
 			Source: t.Prefix + ".in.*.*",
@@ -65,9 +70,9 @@ func (t Topology) configs() []jetstream.StreamConfig {
 	}
 	return []jetstream.StreamConfig{
 		in,
-		mk("OUT", "replies", 24*time.Hour),
-		mk("DLQ", "dead letters", 30*24*time.Hour),
-		mk("EVT", "domain events", 7*24*time.Hour),
+		mk("OUT", "replies", ages.Replies),
+		mk("DLQ", "dead letters", ages.DeadLetters),
+		mk("EVT", "domain events", ages.Events),
 	}
 }
 
@@ -94,7 +99,8 @@ func ExistingPartitions(ctx context.Context, js jetstream.JetStream, t Topology)
 }
 
 // Provision creates or updates the four streams, idempotently. Settings an operator
-// changed on an existing stream other than subjects and transform are kept.
+// changed on an existing stream other than subjects, transform and max age are kept:
+// the max age is the configured retention (docs/security.md).
 func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	for _, want := range t.configs() {
 		s, err := js.Stream(ctx, want.Name)
@@ -120,6 +126,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		}
 		have.Subjects = want.Subjects
 		have.SubjectTransform = want.SubjectTransform
+		have.MaxAge = want.MaxAge
 		if have.Metadata == nil {
 			have.Metadata = map[string]string{}
 		}
@@ -134,6 +141,9 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 }
 
 func sameStream(have, want jetstream.StreamConfig) bool {
+	if have.MaxAge != want.MaxAge {
+		return false
+	}
 	if strings.Join(have.Subjects, ",") != strings.Join(want.Subjects, ",") {
 		return false
 	}
