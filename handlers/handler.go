@@ -55,13 +55,14 @@ type Options struct {
 	// consumer's ack wait. Past it the envelope is returned to JetStream like any other
 	// transient failure.
 	EnvelopeTimeout time.Duration
+	Logger          *slog.Logger
+
 	// MaxPayload is the largest message NATS takes (the connection's MaxPayload; default
 	// 1 MiB): a dead letter that would be larger keeps a truncated body.
 	MaxPayload int
 	// Clock tells when an envelope failed, for its dead letter (default time.Now); the
 	// domain takes its time from the stream instead.
-	Clock  func() time.Time
-	Logger *slog.Logger
+	Clock func() time.Time
 }
 
 // New builds a Handler for the configuration's tenants.
