@@ -195,7 +195,9 @@ func (q *DLQ) Replayable(d *DeadLetter) error {
 // Nats-Msg-Id derived from the dead letter, so replaying the same one twice within the
 // duplicate window stores it once; beyond it, the envelope's messageId makes the second
 // copy a replay of the first's reply (CONTRACT.md section 6.2). It reports whether
-// JetStream took the republish as a duplicate.
+// JetStream took the republish as a duplicate. It also carries A2A-Redrive, so that a
+// redriven request that fails again is dead-lettered again, although its messageId
+// already was (the dead letter it came from is gone).
 //
 // A dead letter that is not Replayable is left in place, and the error wraps
 // ErrReplayRefused.
