@@ -130,6 +130,12 @@ func TestDeadLetterTruncatedToMaxPayload(t *testing.T) {
 	if d.Header.Get("A2A-Error-Code") != "parse_error" {
 		t.Errorf("code %q", d.Header.Get("A2A-Error-Code"))
 	}
+	// Only its start is kept: replaying it would not be the request.
+	q := bus.NewDLQ(c.JetStream(), bus.Topology{Prefix: "a2a"})
+	dl := deadLettersOf(t, q, "demo", 1)[0]
+	if _, err := q.Replay(context.Background(), &dl); !errors.Is(err, bus.ErrReplayRefused) || !dl.Truncated {
+		t.Errorf("replay of a truncated dead letter: %v (truncated %v), want ErrReplayRefused", err, dl.Truncated)
+	}
 }
 
 // TestDeadLetterHeaders: A2A-Failed-At is when the envelope failed, by the handler's
