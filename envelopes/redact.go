@@ -249,6 +249,9 @@ func lexicalSpans(src []byte) []span {
 		lower[i] = c
 	}
 	for _, name := range lexicalNames {
+		// reach is where the last value replaced after this name ends: a name inside it
+		// is replaced already, and skipping it keeps the scan linear whatever the bytes.
+		reach := 0
 		for from := 0; ; {
 			k := bytes.Index(lower[from:], name)
 			if k < 0 {
@@ -256,6 +259,9 @@ func lexicalSpans(src []byte) []span {
 			}
 			at := from + k + len(name)
 			from = from + k + 1
+			if from-1 < reach {
+				continue
+			}
 			i := at
 			if i < len(src) && (src[i] == '"' || src[i] == '\'') {
 				i++
@@ -273,6 +279,7 @@ func lexicalSpans(src []byte) []span {
 				continue
 			}
 			spans = append(spans, span{v, end})
+			reach = end
 		}
 	}
 	for from := 0; ; {
