@@ -27,8 +27,11 @@ type DeadLetter struct {
 	Attempts        int
 	FailedAt        time.Time
 	MessageID       string
-	Header          nats.Header
-	Data            []byte
+	// Redacted: credential values in Data were replaced (CONTRACT.md section 8).
+	// Truncated: Data is the start of the request only.
+	Redacted, Truncated bool
+	Header              nats.Header
+	Data                []byte
 }
 
 // Tenant is the tenant the dead letter's subject names ("_" when the original subject
@@ -57,6 +60,11 @@ func (f DLQFilter) match(d *DeadLetter) bool {
 		(f.Since.IsZero() || !d.Stored.Before(f.Since)) &&
 		(f.Seq == 0 || d.Seq == f.Seq)
 }
+
+// ErrReplayRefused is returned by Replay for a dead letter it will not republish: one
+// whose original subject is not an inbound subject of the dead letter's own tenant, or
+// whose body was truncated. The dead letter stays where it is.
+var ErrReplayRefused = errors.New("bus: replay refused")
 
 // DLQ reads, redrives and removes dead letters.
 type DLQ struct {
@@ -152,7 +160,34 @@ func fromMsg(seq uint64, subject string, stored time.Time, h nats.Header, data [
 	d.Attempts, _ = strconv.Atoi(h.Get(handlers.HdrAttempts))
 	d.FailedAt, _ = time.Parse(time.RFC3339, h.Get(handlers.HdrFailedAt))
 	d.MessageID = h.Get(handlers.HdrMessageID)
+	d.Redacted = h.Get(handlers.HdrRedacted) == "true"
+	d.Truncated = h.Get(handlers.HdrTruncated) == "true"
 	return d
+}
+
+// Replayable returns nil when Replay would republish d, else why not (ErrReplayRefused).
+// A dead letter is replayed only to an inbound subject of its own tenant: the tenant its
+// own subject names (<prefix>.dlq.<tenant>.<context>), whatever its headers say, since
+// anyone who may publish to the dead-letter subjects could have written them.
+func (q *DLQ) Replayable(d *DeadLetter) error {
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("%w: dead letter %d: %s", ErrReplayRefused, d.Seq, fmt.Sprintf(format, args...))
+	}
+	dl := strings.Split(d.Subject, ".")
+	if len(dl) != 4 || dl[0] != q.topo.Prefix || dl[1] != "dlq" {
+		return refuse("its subject %q is not %s.dlq.<tenant>.<context>", d.Subject, q.topo.Prefix)
+	}
+	tenant := dl[2]
+	tenantOf, _, usable := handlers.ParseSubject(q.topo.Prefix, d.OriginalSubject)
+	if !usable || strings.Count(d.OriginalSubject, ".") != 3 || tenantOf != tenant {
+		return refuse("original subject %q is not an inbound subject of its tenant %q (%s.in.%s.<context>)",
+			d.OriginalSubject, tenant, q.topo.Prefix, tenant)
+	}
+	if d.Truncated {
+		return refuse("its body was truncated to %d of %s bytes; only the start of the request is kept",
+			len(d.Data), d.Header.Get(handlers.HdrOriginalSize))
+	}
+	return nil
 }
 
 // Replay republishes the dead letter's original bytes to its original subject and, once
@@ -160,14 +195,21 @@ func fromMsg(seq uint64, subject string, stored time.Time, h nats.Header, data [
 // Nats-Msg-Id derived from the dead letter, so replaying the same one twice within the
 // duplicate window stores it once; beyond it, the envelope's messageId makes the second
 // copy a replay of the first's reply (CONTRACT.md section 6.2). It reports whether
-// JetStream took the republish as a duplicate.
+// JetStream took the republish as a duplicate. It also carries A2A-Redrive, so that a
+// redriven request that fails again is dead-lettered again, although its messageId
+// already was (the dead letter it came from is gone).
+//
+// A dead letter that is not Replayable is left in place, and the error wraps
+// ErrReplayRefused.
 func (q *DLQ) Replay(ctx context.Context, d *DeadLetter) (duplicate bool, err error) {
-	if d.OriginalSubject == "" {
-		return false, fmt.Errorf("dead letter %d has no %s header", d.Seq, handlers.HdrOriginalSubject)
+	if err := q.Replayable(d); err != nil {
+		return false, err
 	}
+	seq := strconv.FormatUint(d.Seq, 10)
 	m := nats.NewMsg(d.OriginalSubject)
 	m.Data = d.Data
-	m.Header.Set(handlers.HdrMsgID, "dlq-replay:"+strconv.FormatUint(d.Seq, 10))
+	m.Header.Set(handlers.HdrMsgID, "dlq-replay:"+seq)
+	m.Header.Set(handlers.HdrRedrive, seq)
 	for _, k := range []string{handlers.HdrTraceParent, handlers.HdrTraceState} {
 		if v := d.Header.Get(k); v != "" {
 			m.Header.Set(k, v)

@@ -1,8 +1,11 @@
 package bus_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,10 +45,12 @@ func giftCheckout(c *testenv.Client, ctx string) {
 		"buyer":      map[string]any{"email": "a@example.com"}})
 }
 
-// TestProviderOutageDeadLettersThenReplayCompletes: a payment provider that keeps
-// failing ends in a temporarily_unavailable dead letter and error reply; replaying it
-// once the provider works completes the checkout; replaying it again changes nothing.
-func TestProviderOutageDeadLettersThenReplayCompletes(t *testing.T) {
+// TestProviderOutageDeadLetterIsRedacted: a payment provider that keeps failing ends in
+// a temporarily_unavailable dead letter and error reply. The dead letter does not hold
+// the payment token. Replayed once the provider works, it is answered with an error
+// asking for the credential again, charges nothing and is not dead-lettered again; the
+// agent's request sent again with its credential then completes, once.
+func TestProviderOutageDeadLetterIsRedacted(t *testing.T) {
 	pay := &outage{MockPayments: providers.NewMockPayments()}
 	pay.down.Store(true)
 	cfg := &config.Config{Batch: config.Batch{MaxDeliver: 3}}
@@ -53,8 +58,9 @@ func TestProviderOutageDeadLettersThenReplayCompletes(t *testing.T) {
 	c := testenv.NewClient(t, w.NATS.URL())
 	giftCheckout(c, "out")
 
+	const token = "tok_visa"
 	start := time.Now()
-	m := c.Send("demo", "out", "out-pay", completeData("tok_visa"))
+	m := c.Send("demo", "out", "out-pay", completeData(token))
 	if code := errCode(decode(t, m)); code != "temporarily_unavailable" {
 		t.Fatalf("code = %q, want temporarily_unavailable", code)
 	}
@@ -72,11 +78,14 @@ func TestProviderOutageDeadLettersThenReplayCompletes(t *testing.T) {
 	if dl.MessageID != "out-pay" || dl.Attempts != 3 || dl.OriginalSubject != "a2a.in.demo.out" {
 		t.Errorf("dead letter: id %q attempts %d subject %q", dl.MessageID, dl.Attempts, dl.OriginalSubject)
 	}
+	if bytes.Contains(dl.Data, []byte(token)) || dl.Header.Get("A2A-Redacted") != "true" {
+		t.Errorf("the dead letter keeps the payment token (A2A-Redacted %q): %s", dl.Header.Get("A2A-Redacted"), dl.Data)
+	}
 	if r := decode(t, c.Send("demo", "out", "out-get", map[string]any{"action": "get_checkout"})); r.Result.Parts[0].Data.Checkout.Status != "ready_for_complete" {
 		t.Fatalf("the failed completion changed the checkout: %s", r.Result.Parts[0].Data.Checkout.Status)
 	}
 
-	// The provider is back: replay.
+	// The provider is back: the replay cannot pay without the credential.
 	pay.down.Store(false)
 	sub, err := c.Conn().SubscribeSync("a2a.out.demo.out")
 	if err != nil {
@@ -89,21 +98,40 @@ func TestProviderOutageDeadLettersThenReplayCompletes(t *testing.T) {
 	if err != nil {
 		t.Fatal("no reply to the replay:", err)
 	}
-	if co := decode(t, r).Result.Parts[0].Data.Checkout; co.Status != "completed" || co.Order == nil {
-		t.Fatalf("after replay: %+v", co)
+	var reply struct {
+		Error *struct {
+			Message string `json:"message"`
+			Data    struct{ Code, Path string }
+		} `json:"error"`
 	}
+	if err := json.Unmarshal(r.Data, &reply); err != nil || reply.Error == nil {
+		t.Fatalf("reply to the replay of a redacted request: %s", r.Data)
+	}
+	if e := reply.Error; e.Data.Code != "invalid_params" ||
+		e.Data.Path != "$.params.message.parts[0].data.payment.instruments[0].credential" ||
+		!strings.Contains(e.Message, "send it again with its credential") {
+		t.Errorf("reply to the replay: %+v", e)
+	}
+	if st := pay.Stats(); st.Authorizations != 0 {
+		t.Errorf("the redacted replay reached the payment provider: %+v", st)
+	}
+	time.Sleep(300 * time.Millisecond) // a new dead letter would be published by now
 	if left, _ := q.List(ctx, bus.DLQFilter{}); len(left) != 0 {
-		t.Errorf("%d dead letters left after the replay", len(left))
+		t.Errorf("%d dead letters after the replay, want 0", len(left))
 	}
 
-	// A second replay of the same dead letter: no second charge, no change.
+	// A second replay of the same dead letter: JetStream drops it as a duplicate.
 	if dup, err := q.Replay(ctx, &dl); err != nil || !dup {
 		t.Errorf("second replay: duplicate=%v err=%v; want a duplicate", dup, err)
 	}
-	// Past the duplicate window it would be stored again; its messageId still makes it a
-	// replay of the first reply.
-	if m := c.Send("demo", "out", "out-pay", completeData("tok_visa")); m.Header.Get("A2A-Replayed") != "true" {
-		t.Error("the completion sent again was not answered from the idempotency record")
+	// The agent sends its request again, credential included: nothing of the replay stands
+	// in its way (no idempotency record, no conflict).
+	m = c.Send("demo", "out", "out-pay", completeData(token))
+	if co := decode(t, m).Result; co == nil || co.Parts[0].Data.Checkout.Status != "completed" || m.Header.Get("A2A-Replayed") == "true" {
+		t.Fatalf("the request sent again: %s", m.Data)
+	}
+	if m := c.Send("demo", "out", "out-pay", completeData(token)); m.Header.Get("A2A-Replayed") != "true" {
+		t.Error("the completion sent a third time was not answered from the idempotency record")
 	}
 	if st := pay.Stats(); st.Authorizations != 1 || st.Captures != 1 {
 		t.Errorf("payments: %+v, want one authorization and one capture", st)

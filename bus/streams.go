@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/config"
 )
 
 // Topology names the streams and subjects for a prefix.
 type Topology struct {
 	Prefix     string
 	Partitions int
+	// Retention is the streams' max ages; zero fields take the defaults.
+	Retention config.Retention
 	// MaxEnvelopeBytes is the envelope limit (limits.max_envelope_bytes): the inbound
 	// stream refuses a message over it by more than inHeaderRoom. 0 leaves the stream's
 	// max message size as it is.
@@ -57,13 +61,14 @@ func (t Topology) PartitionSubject(p int) string {
 func (t Topology) ConsumerName(p int) string { return fmt.Sprintf("cartwright-p%03d", p) }
 
 func (t Topology) configs() []jetstream.StreamConfig {
+	ages := t.Retention.WithDefaults()
 	in := jetstream.StreamConfig{
 		Name:        t.InStream(),
 		Description: "cartwright: A2A request envelopes",
 		Subjects:    []string{t.Prefix + ".in.*.*"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      7 * 24 * time.Hour,
+		MaxAge:      ages.Requests,
 		Duplicates:  2 * time.Minute,
 		SubjectTransform: &jetstream.SubjectTransformConfig{
 			Source: t.Prefix + ".in.*.*",
@@ -86,9 +91,9 @@ func (t Topology) configs() []jetstream.StreamConfig {
 	}
 	return []jetstream.StreamConfig{
 		in,
-		mk("OUT", "replies", 24*time.Hour),
-		mk("DLQ", "dead letters", 30*24*time.Hour),
-		mk("EVT", "domain events", 7*24*time.Hour),
+		mk("OUT", "replies", ages.Replies),
+		mk("DLQ", "dead letters", ages.DeadLetters),
+		mk("EVT", "domain events", ages.Events),
 	}
 }
 
@@ -115,8 +120,9 @@ func ExistingPartitions(ctx context.Context, js jetstream.JetStream, t Topology)
 }
 
 // Provision creates or updates the four streams, idempotently. Settings an operator
-// changed on an existing stream other than subjects, transform and the inbound stream's
-// max message size (which follows t.MaxEnvelopeBytes when set) are kept.
+// changed on an existing stream other than subjects, transform, max age (the configured
+// retention, docs/security.md) and the inbound stream's max message size (which follows
+// t.MaxEnvelopeBytes when set) are kept.
 func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	for _, want := range t.configs() {
 		s, err := js.Stream(ctx, want.Name)
@@ -145,6 +151,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		if want.MaxMsgSize != 0 {
 			have.MaxMsgSize = want.MaxMsgSize
 		}
+		have.MaxAge = want.MaxAge
 		if have.Metadata == nil {
 			have.Metadata = map[string]string{}
 		}
@@ -159,6 +166,9 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 }
 
 func sameStream(have, want jetstream.StreamConfig) bool {
+	if have.MaxAge != want.MaxAge {
+		return false
+	}
 	if strings.Join(have.Subjects, ",") != strings.Join(want.Subjects, ",") {
 		return false
 	}

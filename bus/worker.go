@@ -56,7 +56,8 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 		log = slog.Default()
 	}
 	w := &Worker{
-		cfg: cfg, topo: Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions, MaxEnvelopeBytes: cfg.Limits.MaxEnvelopeBytes},
+		cfg: cfg, topo: Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions, MaxEnvelopeBytes: cfg.Limits.MaxEnvelopeBytes,
+			Retention: cfg.Retention},
 		nc: nc, js: js, st: st, h: h, metrics: m, log: log,
 	}
 	w.pub = newPublisher(nc, js, st, log)

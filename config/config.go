@@ -60,6 +60,58 @@ type Config struct {
 	Bridge Bridge `yaml:"bridge"`
 	// HTTP bounds what the HTTP listener takes (docs/security.md, "The HTTP bridge").
 	HTTP HTTP `yaml:"http"`
+
+	// Retention is how long each stream keeps what it holds (docs/security.md);
+	// IdempotencyRetention above is the same for idempotency records.
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention is the max age of each stream cartwright creates, applied when the stream
+// is created and at every start to a stream that exists (the configuration wins over a
+// max age changed by hand). Zero fields take the defaults of CONTRACT.md section 2.
+//
+//	retention:
+//	  requests: 168h      # A2A_IN
+//	  replies: 24h        # A2A_OUT
+//	  dead_letters: 720h  # A2A_DLQ
+//	  events: 168h        # A2A_EVT
+type Retention struct {
+	Requests    time.Duration `yaml:"requests"`     // A2A_IN (default 7 days)
+	Replies     time.Duration `yaml:"replies"`      // A2A_OUT (default 24 h)
+	DeadLetters time.Duration `yaml:"dead_letters"` // A2A_DLQ (default 30 days)
+	Events      time.Duration `yaml:"events"`       // A2A_EVT (default 7 days)
+}
+
+// MinStreamRetention is the shortest max age a stream may have: JetStream refuses one
+// shorter than the streams' duplicate window (2 min).
+const MinStreamRetention = 2 * time.Minute
+
+// WithDefaults returns r with every zero field set to its default.
+func (r Retention) WithDefaults() Retention {
+	const day = 24 * time.Hour
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&r.Requests, 7*day)
+	def(&r.Replies, day)
+	def(&r.DeadLetters, 30*day)
+	def(&r.Events, 7*day)
+	return r
+}
+
+func (r Retention) validate() []error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"requests", r.Requests}, {"replies", r.Replies}, {"dead_letters", r.DeadLetters}, {"events", r.Events}} {
+		if f.d < MinStreamRetention {
+			errs = append(errs, fmt.Errorf("%s: %s is shorter than %s", f.name, f.d, MinStreamRetention))
+		}
+	}
+	return errs
 }
 
 // DefaultPartitions is the partition count of a new inbound stream when none is
@@ -267,6 +319,7 @@ func (c *Config) SetDefaults() {
 	if c.Stock == "" {
 		c.Stock = StockStore
 	}
+	c.Retention = c.Retention.WithDefaults()
 	def := envelopes.DefaultLimits()
 	if c.Limits.MaxEnvelopeBytes == 0 {
 		c.Limits.MaxEnvelopeBytes = def.MaxEnvelopeBytes
@@ -352,6 +405,9 @@ func (c *Config) Validate() error {
 	}
 	for _, err := range c.HTTP.validate(c) {
 		bad("http.%w", err)
+	}
+	for _, err := range c.Retention.validate() {
+		bad("retention.%w", err)
 	}
 	return errors.Join(errs...)
 }

@@ -31,6 +31,9 @@ type Handler struct {
 	// returned to JetStream.
 	retry func() backoff.BackOff
 	log   *slog.Logger
+	// maxPayload bounds a dead letter, clock dates it (see deadletter.go).
+	maxPayload int
+	clock      func() time.Time
 }
 
 // Options tune a Handler beyond its configuration.
@@ -53,6 +56,13 @@ type Options struct {
 	// transient failure.
 	EnvelopeTimeout time.Duration
 	Logger          *slog.Logger
+
+	// MaxPayload is the largest message NATS takes (the connection's MaxPayload; default
+	// 1 MiB): a dead letter that would be larger keeps a truncated body.
+	MaxPayload int
+	// Clock tells when an envelope failed, for its dead letter (default time.Now); the
+	// domain takes its time from the stream instead.
+	Clock func() time.Time
 }
 
 // New builds a Handler for the configuration's tenants.
@@ -66,6 +76,12 @@ func New(cfg *config.Config, o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.MaxPayload <= 0 {
+		o.MaxPayload = defaultMaxPayload
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
 	h := &Handler{
 		prefix:     cfg.Prefix,
 		limits:     cfg.Limits,
@@ -74,6 +90,8 @@ func New(cfg *config.Config, o Options) *Handler {
 		tenants:    make(map[string]*tenant, len(cfg.Tenants)),
 		stock:      o.Stock,
 		log:        o.Logger,
+		maxPayload: o.MaxPayload,
+		clock:      o.Clock,
 	}
 	for name, t := range cfg.Tenants {
 		h.tenants[name] = buildTenant(name, t, cfg, o.Providers, o.Tenants[name])
@@ -154,6 +172,9 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 	}
 	if perr != nil {
 		return h.record(b, e, req, replyTo, nil, perr)
+	}
+	if ce := redactedCredential(e, req); ce != nil {
+		return h.reject(b, e, req, replyTo, ce)
 	}
 
 	action := string(req.Command.Action())
@@ -266,42 +287,6 @@ func (h *Handler) reject(b *store.Batch, e *Envelope, req *envelopes.Request, re
 	b.PutSeqRecord(e.Seq, rec)
 	h.queueReply(b, e, req, replyTo, rec, false)
 	return Outcome{Kind: Replied, Code: ce.Code}
-}
-
-// deadLetter queues the original bytes to the dead-letter subject, and an error reply
-// when the subject names a tenant and context.
-func (h *Handler) deadLetter(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, ce *commerce.Error) Outcome {
-	if done, out := h.answered(b, e); done {
-		return out
-	}
-	msgID := ""
-	if req != nil {
-		msgID = req.MessageID
-	}
-	subj := h.prefix + ".dlq._._"
-	if e.Usable {
-		subj = h.prefix + ".dlq." + e.Tenant + "." + e.Context
-	}
-	hdr := map[string][]string{
-		HdrMsgID:           {strconv.FormatUint(e.Seq, 10) + ":dlq"},
-		HdrErrorCode:       {ce.Code},
-		HdrError:           {oneLine(ce.Message)},
-		HdrOriginalSubject: {e.Subject},
-		HdrOriginalSeq:     {strconv.FormatUint(e.Seq, 10)},
-		HdrAttempts:        {strconv.Itoa(e.Delivered)},
-		HdrFailedAt:        {e.Time.UTC().Format(time.RFC3339)},
-	}
-	if msgID != "" {
-		hdr[HdrMessageID] = []string{msgID}
-	}
-	copyTrace(hdr, e)
-	b.Publish(store.Outgoing{Subject: subj, Header: hdr, Data: e.Data})
-	rec := &store.Record{Seq: e.Seq, At: e.Time, IsError: true, Code: ce.Code, Body: envelopes.ErrorBody(ce, msgID)}
-	b.PutSeqRecord(e.Seq, rec)
-	if e.Usable && replyTo != "" {
-		h.queueReply(b, e, req, replyTo, rec, false)
-	}
-	return Outcome{Kind: DeadLettered, Code: ce.Code}
 }
 
 func oneLine(s string) string {

@@ -17,4 +17,16 @@ const (
 	HdrFailedAt        = "A2A-Failed-At"
 	HdrEventType       = "A2A-Event-Type"
 	HdrTenant          = "A2A-Tenant"
+
+	// HdrRedacted is "true" on a dead letter whose body had credential values replaced
+	// by envelopes.RedactionMarker.
+	HdrRedacted = "A2A-Redacted"
+	// HdrTruncated is "true" on a dead letter whose body was cut to fit in one NATS
+	// message; HdrOriginalSize is then the size of the request, in bytes.
+	HdrTruncated    = "A2A-Truncated"
+	HdrOriginalSize = "A2A-Original-Size"
+	// HdrRedrive is set by `cartwright dlq replay` on the request it republishes: the
+	// sequence of the dead letter it came from. A request that fails again is then
+	// dead-lettered again, although its messageId already was.
+	HdrRedrive = "A2A-Redrive"
 )

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,11 +101,16 @@ func newDLQ() *cobra.Command {
 (parse_error, invalid_envelope, envelope_too_large), ones whose provider kept failing
 (temporarily_unavailable), and ones that hit a bug (internal_error). Each keeps the
 original bytes and headers saying why (A2A-Error-Code, A2A-Error, A2A-Original-Subject,
-A2A-Original-Seq, A2A-Attempts, A2A-Failed-At).
+A2A-Original-Seq, A2A-Attempts, A2A-Failed-At). Credential values (payment tokens, AP2
+mandates) are replaced by "[redacted]" (A2A-Redacted: true); a body too large for one
+NATS message keeps its start only (A2A-Truncated: true, A2A-Original-Size).
 
 replay republishes the original bytes to the original subject and removes the dead
 letter once JetStream has acknowledged the republish. Replaying one twice has the effect
-of replaying it once.`,
+of replaying it once. It refuses, and leaves in place, a dead letter whose original
+subject is not an inbound subject of the tenant its own subject names, or whose body
+was truncated; it then exits 1. A redacted complete_checkout replayed is answered with
+invalid_params asking the agent to send it again with its credential.`,
 		Example: `  cartwright dlq ls
   cartwright dlq ls --code temporarily_unavailable --since 2h --format json
   cartwright dlq show --seq 42
@@ -187,7 +193,7 @@ func newDLQReplay() *cobra.Command {
   cartwright dlq replay --code temporarily_unavailable --since 1h
   cartwright dlq replay --all --dry-run`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.each(cmd, "replay", func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
+			return f.each(cmd, "replay", (*bus.DLQ).Replayable, func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
 				_, err := q.Replay(ctx, d)
 				return err
 			})
@@ -205,7 +211,7 @@ func newDLQPurge() *cobra.Command {
 		Args:    cobra.NoArgs,
 		Example: "  cartwright dlq purge --code parse_error --since 24h\n  cartwright dlq purge --all",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.each(cmd, "purge", func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
+			return f.each(cmd, "purge", nil, func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
 				return q.Delete(ctx, d.Seq)
 			})
 		},
@@ -216,7 +222,10 @@ func newDLQPurge() *cobra.Command {
 
 // each applies op to every selected dead letter, with a progress bar on a terminal and a
 // summary at the end. It stops at the first failure: what is left stays dead-lettered.
-func (f *dlqFlags) each(cmd *cobra.Command, verb string, op func(context.Context, *bus.DLQ, *bus.DeadLetter) error) error {
+// A dead letter that check (when not nil) or op refuses (bus.ErrReplayRefused) is left
+// in place and counted, and the others go on; the command then exits 1.
+func (f *dlqFlags) each(cmd *cobra.Command, verb string, check func(*bus.DLQ, *bus.DeadLetter) error,
+	op func(context.Context, *bus.DLQ, *bus.DeadLetter) error) error {
 	flt, err := f.filter()
 	if err != nil {
 		return err
@@ -232,24 +241,44 @@ func (f *dlqFlags) each(cmd *cobra.Command, verb string, op func(context.Context
 	ctx, q, dls := sess.ctx, sess.q, sess.dls
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if f.dryRun {
-		for _, d := range dls {
+		refused := 0
+		for i, d := range dls {
+			if check != nil {
+				if err := check(q, &dls[i]); err != nil {
+					fmt.Fprintf(out, "would refuse %d (%s, %s): %v\n", d.Seq, d.Code, d.OriginalSubject, err)
+					refused++
+					continue
+				}
+			}
 			fmt.Fprintf(out, "would %s %d (%s, %s)\n", verb, d.Seq, d.Code, d.OriginalSubject)
 		}
-		fmt.Fprintf(errw, "dry run: %d dead letter(s) would be %s\n", len(dls), past(verb))
+		fmt.Fprintf(errw, "dry run: %d dead letter(s) would be %s, %d refused\n", len(dls)-refused, past(verb), refused)
 		return nil
 	}
 	bar := newProgress(errw, len(dls))
-	n := 0
+	n, refused := 0, 0
 	for i := range dls {
-		if err := op(ctx, q, &dls[i]); err != nil {
+		err := op(ctx, q, &dls[i])
+		if errors.Is(err, bus.ErrReplayRefused) {
+			// Left in place for an operator to look at: the others still go.
+			refused++
+			fmt.Fprintf(errw, "refused %d (%s, %s): %v\n", dls[i].Seq, dls[i].Code, dls[i].OriginalSubject, err)
+			bar.set(n + refused)
+			continue
+		}
+		if err != nil {
 			bar.done()
 			fmt.Fprintf(errw, "%s %d of %d; stopped at %d: %v\n", past(verb), n, len(dls), dls[i].Seq, err)
 			return &exitError{code: exitFailure, err: fmt.Errorf("%s stopped", verb)}
 		}
 		n++
-		bar.set(n)
+		bar.set(n + refused)
 	}
 	bar.done()
+	if refused > 0 {
+		fmt.Fprintf(errw, "%s %d dead letter(s); refused %d, left in place\n", past(verb), n, refused)
+		return &exitError{code: exitFailure, err: fmt.Errorf("%d dead letter(s) refused", refused)}
+	}
 	fmt.Fprintf(errw, "%s %d dead letter(s)\n", past(verb), n)
 	return nil
 }
@@ -293,6 +322,7 @@ func dlqJSON(dls []bus.DeadLetter, withBody bool) []map[string]any {
 			"seq": d.Seq, "subject": d.Subject, "stored": d.Stored.UTC().Format(time.RFC3339Nano),
 			"code": d.Code, "error": d.Error, "original_subject": d.OriginalSubject,
 			"original_seq": d.OriginalSeq, "attempts": d.Attempts, "message_id": d.MessageID,
+			"redacted": d.Redacted, "truncated": d.Truncated,
 		}
 		if !d.FailedAt.IsZero() {
 			m["failed_at"] = d.FailedAt.UTC().Format(time.RFC3339)

@@ -181,7 +181,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	hopts, err := bus.WithStock(ctx, js, st, cfg, handlers.Options{Logger: log})
+	hopts, err := bus.WithStock(ctx, js, st, cfg, handlers.Options{Logger: log, MaxPayload: int(nc.MaxPayload())})
 	if err != nil {
 		return err
 	}
