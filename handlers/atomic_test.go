@@ -247,8 +247,9 @@ func TestPanicRollsBackTheEnvelopeOnly(t *testing.T) {
 // TestPanicThroughTheWorker: the same through the real worker, NATS and the dead-letter
 // stream: a completion whose provider panics, fetched in one chunk with an earlier
 // envelope of its context and one of another context, is dead-lettered once as
-// internal_error with nothing of it committed or published; replayed from the dead
-// letters once the provider is fixed, it completes the checkout once.
+// internal_error with nothing of it committed or published. Once the provider is fixed,
+// its replay from the dead letters (credential redacted) asks for it again, and sent again
+// it completes the checkout once.
 func TestPanicThroughTheWorker(t *testing.T) {
 	pay := &brokenPayments{MockPayments: providers.NewMockPayments()}
 	cfg := &config.Config{Partitions: 1}
@@ -321,21 +322,32 @@ func TestPanicThroughTheWorker(t *testing.T) {
 	}
 
 	pay.broken.Store(false)
+	// The dead letter lost its credential to redaction: its replay asks for the request
+	// again, which then completes once.
 	if _, err := q.Replay(ctx, &dls[0]); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		m, err := replies.NextMsg(15 * time.Second)
-		if err != nil {
-			t.Fatal("no reply to the replay:", err)
+	next := func() *nats.Msg {
+		t.Helper()
+		for {
+			m, err := replies.NextMsg(15 * time.Second)
+			if err != nil {
+				t.Fatal("no reply for boom-pay:", err)
+			}
+			if m.Header.Get(handlers.HdrMessageID) == "boom-pay" {
+				return m
+			}
 		}
-		if m.Header.Get(handlers.HdrMessageID) != "boom-pay" {
-			continue
-		}
-		if co := checkoutOf(t, m); co.Status != "completed" || co.Order == nil {
-			t.Fatalf("after the replay: %+v", co)
-		}
-		break
+	}
+	if m := next(); m.Header.Get(handlers.HdrErrorCode) != commerce.CodeInvalidParams {
+		t.Fatalf("the replay of a redacted completion: %s", m.Data)
+	}
+	if _, err := c.Publish("demo", "boom", testenv.Envelope("boom-pay", "", map[string]any{"action": "complete_checkout", "payment": map[string]any{"instruments": []any{
+		map[string]any{"id": "pi", "handler_id": "mock", "type": "card", "credential": map[string]any{"type": "token", "token": "tok_visa"}}}}}), nil); err != nil {
+		t.Fatal(err)
+	}
+	if co := checkoutOf(t, next()); co.Status != "completed" || co.Order == nil {
+		t.Fatalf("after sending it again: %+v", co)
 	}
 	if n := held(); n != 2 {
 		t.Errorf("held after the replay: %d, want 2", n)

@@ -79,7 +79,7 @@ func request(ctx context.Context, c *clientFlags, messageID string, body []byte)
 		return nil, &exitError{code: exitNoReply, err: notSent{fmt.Errorf("connect to NATS: %w", err)}}
 	}
 	defer nc.Close()
-	inbox := nats.NewInbox()
+	inbox := nc.NewInbox() // under --inbox-prefix when one is set
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, &exitError{code: exitNoReply, err: notSent{err}}

@@ -342,7 +342,7 @@ func serveHTTP(cfg *config.Config, reg *prometheus.Registry, w *bus.Worker, br *
 		}()
 	}
 	// Discovery (docs/agents.md): URLs in the documents use the address as bound.
-	d := handlers.NewDiscovery(cfg, ln.Addr().String(), version)
+	d := handlers.NewDiscovery(cfg, ln.Addr().String(), thisBuild().Version)
 	mux.HandleFunc("GET /.well-known/ucp", d.Profile)
 	mux.HandleFunc("GET /.well-known/agent-card.json", d.AgentCard)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/ucp", d.Profile)
