@@ -101,8 +101,10 @@ func (t *Tenant) Policy(lim int, maxQty int) commerce.Policy {
 // Wire returns env with the tenant's six providers set as its providers section says:
 // the built-in ones over its builtin data, HTTP adapters (sending env.Tenant as the
 // Cartwright-Tenant header, with the secrets read from the environment now), a fresh mock
-// payment handler, or none (nil: see commerce/calls.go for what a missing provider
-// means). Everything else in env is kept. It fails only on what Validate reports.
+// payment handler that keeps its payments in memory (`serve` gives it one that keeps them
+// in its store: handlers.WithMockPayments), or none (nil: see commerce/calls.go for what
+// a missing provider means). Everything else in env is kept. It fails only on what
+// Validate reports.
 func (t *Tenant) Wire(env commerce.Env) (commerce.Env, error) {
 	env = t.Builtin.Wire(env) // the catalog, inventory, shipping, tax and discounts
 	env.Payments = providers.NewMockPayments()
@@ -165,6 +167,13 @@ type Providers struct {
 func (t *Tenant) BuiltinInventory() bool {
 	k := t.Providers.Inventory.Kind()
 	return k == "" || k == ProviderBuiltin
+}
+
+// MockPayments reports whether the tenant's payment handler is the demo's mock, whose
+// payments `serve` keeps in its store.
+func (t *Tenant) MockPayments() bool {
+	k := t.Providers.Payments.Kind()
+	return k == "" || k == ProviderMock
 }
 
 // Provider chooses one implementation of a provider: set one field.

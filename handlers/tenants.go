@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/providers"
+	"github.com/cartwright-dev/cartwright/store"
 )
 
 // tenant is a configured tenant ready to serve: its policy and providers, built once.
@@ -26,6 +29,25 @@ type Providers struct {
 	Tax       commerce.Tax
 	Discounts commerce.DiscountBook
 	Payments  commerce.Payments
+}
+
+// WithMockPayments returns o with a mock payment handler that keeps its payments in st
+// (store.MockPayments) for every tenant whose payments are the mock, so that an order
+// placed before a restart can still be captured, voided and refunded after it. A tenant
+// that o already gives a payment provider keeps it.
+func WithMockPayments(st *store.Store, cfg *config.Config, o Options) Options {
+	tenants := make(map[string]Providers, len(cfg.Tenants))
+	maps.Copy(tenants, o.Tenants)
+	for name, t := range cfg.Tenants {
+		p := tenants[name]
+		if !t.MockPayments() || o.Providers.Payments != nil || p.Payments != nil {
+			continue
+		}
+		p.Payments = providers.NewMockPaymentsIn(st.MockPayments(name), nil)
+		tenants[name] = p
+	}
+	o.Tenants = tenants
+	return o
 }
 
 // buildTenant wires the tenant's providers as its configuration says (config.Tenant.Wire),

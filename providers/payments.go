@@ -3,7 +3,10 @@ package providers
 import (
 	"context"
 	"errors"
+	"hash/fnv"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/cartwright-dev/cartwright/commerce"
 )
@@ -18,33 +21,67 @@ const (
 	TokenFlaky    = "tok_flaky"   // a transient error twice per idempotency key, then approved
 )
 
+// MockRetention is how long MockPayments remembers a payment after authorizing it. A
+// capture, void or refund of a payment authorized longer ago is answered not_found, as a
+// processor past its own refund window would. It is as long as a dead letter is kept
+// (A2A_DLQ's max age), so that a redriven step still finds its payment; and it bounds what
+// a long-running demo keeps.
+const MockRetention = 30 * 24 * time.Hour
+
 // MockPayments is the demo's payment handler, "mock". It behaves like a processor that
 // honours idempotency keys: a step is done once per key, and a repeated call with the same
-// key gets the first answer again (a transient failure is not an answer: it is not
-// remembered, except that it counts towards tok_flaky's two). Payment ids are derived from
-// the authorization's key, so the handler is deterministic. It counts what it did, so that
-// tests can check that a payment was charged once. Safe for concurrent use.
+// key gets the first answer again. A transient failure is not an answer (it counts towards
+// tok_flaky's two, in memory only), and neither is a refusal (a step the payment's state
+// does not allow changes nothing, so asked again it is judged again). Payment ids are
+// derived from the authorization's key, so the handler is deterministic. It counts what it
+// did since it was made, so that tests can check that a payment was charged once. Safe for
+// concurrent use.
+//
+// What it knows of each payment is in its MockBook: in memory ([NewMockPayments]), or in
+// the worker's store, where it survives a restart ([NewMockPaymentsIn]).
+//
+// INVARIANT: a step's effect and its idempotency key are written to the book together, and
+// durably, before the step returns; the envelope's reply is published after that. A worker
+// killed after the step and before its batch commits asks again with the same key after
+// the restart and gets the first answer, without a second charge.
 type MockPayments struct {
+	book      MockBook
+	now       func() time.Time
+	retention time.Duration
+	locks     [64]sync.Mutex // by payment id: a step reads, changes and writes its payment alone
+
 	mu       sync.Mutex
-	auths    map[string]*mockAuth    // by idempotency key
-	ops      map[string]error        // capture, void and refund answers by idempotency key
-	payments map[string]*MockPayment // by payment id
+	attempts map[string]int // tok_flaky's failures so far, by idempotency key
+	swept    time.Time      // when the book last forgot old payments
 	stats    MockStats
 }
 
-type mockAuth struct {
-	attempts int
-	done     bool
-	result   commerce.PaymentResult
-}
-
-// MockPayment is what MockPayments knows of one approved payment.
+// MockPayment is what MockPayments knows of one payment.
 type MockPayment struct {
 	ID         string
 	Authorized int64
 	Captured   int64
 	Refunded   int64
 	Voided     bool
+	// Declined is why the authorization was declined: the answer kept for its key. Such a
+	// payment cannot be captured, voided or refunded.
+	Declined string
+	// At is when it was authorized; it is forgotten MockRetention later.
+	At time.Time
+	// Steps are the idempotency keys of the captures, voids and refunds done, oldest first.
+	Steps []string
+}
+
+// MockBook is where MockPayments keeps its payments.
+type MockBook interface {
+	// Payment returns the payment with id; ok is false when there is none.
+	Payment(id string) (p MockPayment, ok bool, err error)
+	// PutPayment writes p in place of the payment with its id, in one write that is
+	// durable when it returns.
+	PutPayment(p MockPayment) error
+	// ForgetPayments removes up to limit payments authorized before cutoff, oldest first,
+	// and reports how many it removed.
+	ForgetPayments(cutoff time.Time, limit int) (int, error)
 }
 
 // MockStats counts what MockPayments did. Repeated calls with a key already answered are
@@ -60,132 +97,208 @@ type MockStats struct {
 
 var _ commerce.Payments = (*MockPayments)(nil)
 
-// NewMockPayments returns a mock handler with nothing authorized yet.
-func NewMockPayments() *MockPayments {
-	return &MockPayments{
-		auths:    map[string]*mockAuth{},
-		ops:      map[string]error{},
-		payments: map[string]*MockPayment{},
+// NewMockPayments returns a mock handler that keeps its payments in memory: a restart
+// forgets them.
+func NewMockPayments() *MockPayments { return NewMockPaymentsIn(NewMockMemory(), nil) }
+
+// NewMockPaymentsIn returns a mock handler that keeps its payments in book. now is its
+// clock (nil: time.Now), which dates payments for MockRetention.
+func NewMockPaymentsIn(book MockBook, now func() time.Time) *MockPayments {
+	if now == nil {
+		now = time.Now
 	}
+	return &MockPayments{book: book, now: now, retention: MockRetention, attempts: map[string]int{}}
 }
+
+// maxFlaky bounds the tok_flaky attempts kept: keys given up on before their third call
+// would otherwise stay for ever.
+const maxFlaky = 10000
+
+// sweepEvery is how often Authorize asks the book to forget payments past retention, and
+// sweepLimit how many it forgets at a time.
+const (
+	sweepEvery = time.Minute
+	sweepLimit = 1000
+)
 
 // Authorize implements commerce.Payments.
 func (m *MockPayments) Authorize(_ context.Context, r commerce.PaymentRequest) (commerce.PaymentResult, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a := m.auths[r.IdempotencyKey]
-	if a == nil {
-		a = &mockAuth{}
-		m.auths[r.IdempotencyKey] = a
+	now := m.now()
+	m.forgetOld(now)
+	id := commerce.NewID("pay", r.IdempotencyKey, 0)
+	defer m.lock(id)()
+	p, ok, err := m.book.Payment(id)
+	if err != nil {
+		return commerce.PaymentResult{}, bookFailed(err)
 	}
-	if a.done {
-		return a.result, nil
+	if ok {
+		return result(p), nil
 	}
-	a.attempts++
+	p = MockPayment{ID: id, At: now}
 	switch token := r.Instrument.Credential.Token; {
-	case token == TokenFlaky && a.attempts <= 2:
-		m.stats.TransientFailures++
+	case token == TokenFlaky && m.flaky(r.IdempotencyKey):
 		return commerce.PaymentResult{}, commerce.Transient("payment handler mock", errors.New("simulated processor timeout"))
 	case token == TokenApproved, token == TokenFlaky:
-		p := &MockPayment{ID: commerce.NewID("pay", r.IdempotencyKey, 0), Authorized: r.Amount}
+		p.Authorized = r.Amount
 		if r.Capture {
 			p.Captured = r.Amount
-			m.stats.Captures++
 		}
-		m.payments[p.ID] = p
-		m.stats.Authorizations++
-		a.result = commerce.PaymentResult{Approved: true, PaymentID: p.ID}
 	case token == TokenDeclined:
-		m.stats.Declines++
-		a.result = commerce.PaymentResult{DeclineReason: "card declined"}
+		p.Declined = "card declined"
 	default:
-		m.stats.Declines++
-		a.result = commerce.PaymentResult{DeclineReason: "card declined (unknown test token)"}
+		p.Declined = "card declined (unknown test token)"
 	}
-	a.done = true
-	return a.result, nil
+	if err := m.book.PutPayment(p); err != nil {
+		return commerce.PaymentResult{}, bookFailed(err)
+	}
+	m.count(func(s *MockStats) {
+		switch {
+		case p.Declined != "":
+			s.Declines++
+		case p.Captured > 0:
+			s.Authorizations++
+			s.Captures++
+		default:
+			s.Authorizations++
+		}
+	})
+	return result(p), nil
+}
+
+func result(p MockPayment) commerce.PaymentResult {
+	if p.Declined != "" {
+		return commerce.PaymentResult{DeclineReason: p.Declined}
+	}
+	return commerce.PaymentResult{Approved: true, PaymentID: p.ID}
+}
+
+// flaky reports whether this call with key is one of tok_flaky's two failures.
+func (m *MockPayments) flaky(key string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.attempts[key] >= 2 {
+		delete(m.attempts, key)
+		return false
+	}
+	if len(m.attempts) >= maxFlaky {
+		clear(m.attempts)
+	}
+	m.attempts[key]++
+	m.stats.TransientFailures++
+	return true
+}
+
+// forgetOld has the book forget payments past retention, at most once per sweepEvery. A
+// failure is not the caller's: the next sweep tries again.
+func (m *MockPayments) forgetOld(now time.Time) {
+	m.mu.Lock()
+	due := now.Sub(m.swept) >= sweepEvery
+	if due {
+		m.swept = now
+	}
+	m.mu.Unlock()
+	if due {
+		_, _ = m.book.ForgetPayments(now.Add(-m.retention), sweepLimit)
+	}
 }
 
 // Capture implements commerce.Payments.
 func (m *MockPayments) Capture(_ context.Context, op commerce.PaymentOp) error {
-	return m.once(op, func(p *MockPayment) error {
+	return m.once(op, func(p *MockPayment) string {
 		switch {
 		case p.Voided:
-			return refused(p, "is voided")
+			return "is voided"
 		case op.Amount <= 0 || p.Captured+op.Amount > p.Authorized:
-			return refused(p, "cannot capture more than was authorized")
+			return "cannot capture more than was authorized"
 		}
 		p.Captured += op.Amount
-		m.stats.Captures++
-		return nil
-	})
+		return ""
+	}, func(s *MockStats) { s.Captures++ })
 }
 
 // Void implements commerce.Payments.
 func (m *MockPayments) Void(_ context.Context, op commerce.PaymentOp) error {
-	return m.once(op, func(p *MockPayment) error {
+	return m.once(op, func(p *MockPayment) string {
 		switch {
 		case p.Voided:
-			return refused(p, "is already voided")
+			return "is already voided"
 		case p.Captured > 0:
-			return refused(p, "is captured; refund it instead")
+			return "is captured; refund it instead"
 		}
 		p.Voided = true
-		m.stats.Voids++
-		return nil
-	})
+		return ""
+	}, func(s *MockStats) { s.Voids++ })
 }
 
 // Refund implements commerce.Payments.
 func (m *MockPayments) Refund(_ context.Context, op commerce.PaymentOp) error {
-	return m.once(op, func(p *MockPayment) error {
+	return m.once(op, func(p *MockPayment) string {
 		if op.Amount <= 0 || p.Refunded+op.Amount > p.Captured {
-			return refused(p, "cannot refund more than was captured")
+			return "cannot refund more than was captured"
 		}
 		p.Refunded += op.Amount
-		m.stats.Refunds++
-		return nil
-	})
+		return ""
+	}, func(s *MockStats) { s.Refunds++ })
 }
 
-// once runs f on op's payment unless op's key was answered before, in which case it
-// returns that answer.
-func (m *MockPayments) once(op commerce.PaymentOp, f func(p *MockPayment) error) error {
+// once applies step to op's payment unless op's key was done before, in which case it
+// succeeds again without doing anything. step changes the payment and returns "", or
+// returns why the payment's state refuses it; a refusal is not written. counted records
+// a step done.
+func (m *MockPayments) once(op commerce.PaymentOp, step func(p *MockPayment) string, counted func(*MockStats)) error {
+	defer m.lock(op.PaymentID)()
+	p, ok, err := m.book.Payment(op.PaymentID)
+	if err != nil {
+		return bookFailed(err)
+	}
+	if !ok || p.Declined != "" {
+		return commerce.E(commerce.KindNotFound, commerce.CodeNotFound, "payment handler mock knows no payment %q", op.PaymentID)
+	}
+	if slices.Contains(p.Steps, op.IdempotencyKey) {
+		return nil
+	}
+	if why := step(&p); why != "" {
+		return commerce.E(commerce.KindConflict, commerce.CodeInvalidTransition, "payment %s %s", p.ID, why)
+	}
+	p.Steps = append(p.Steps, op.IdempotencyKey)
+	if err := m.book.PutPayment(p); err != nil {
+		return bookFailed(err)
+	}
+	m.count(counted)
+	return nil
+}
+
+// bookFailed is a failure to read or write the book: the step may be tried again.
+func bookFailed(err error) error { return commerce.Transient("payment handler mock", err) }
+
+func (m *MockPayments) lock(id string) (unlock func()) {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	l := &m.locks[h.Sum32()%uint32(len(m.locks))]
+	l.Lock()
+	return l.Unlock
+}
+
+func (m *MockPayments) count(f func(*MockStats)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err, ok := m.ops[op.IdempotencyKey]; ok {
-		return err
-	}
-	var err error
-	if p := m.payments[op.PaymentID]; p == nil {
-		err = commerce.E(commerce.KindNotFound, commerce.CodeNotFound, "payment handler mock knows no payment %q", op.PaymentID)
-	} else {
-		err = f(p)
-	}
-	m.ops[op.IdempotencyKey] = err
-	return err
+	f(&m.stats)
 }
 
-func refused(p *MockPayment, why string) error {
-	return commerce.E(commerce.KindConflict, commerce.CodeInvalidTransition, "payment %s %s", p.ID, why)
-}
-
-// Stats returns what the handler has done so far.
+// Stats returns what the handler has done since it was made.
 func (m *MockPayments) Stats() MockStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stats
 }
 
-// Payment returns what the handler knows of the payment with id.
+// Payment returns what the handler knows of the approved payment with id.
 func (m *MockPayments) Payment(id string) (MockPayment, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.payments[id]
-	if !ok {
+	p, ok, err := m.book.Payment(id)
+	if err != nil || !ok || p.Declined != "" {
 		return MockPayment{}, false
 	}
-	return *p, true
+	return p, true
 }
 
 // Captured returns the amount captured of the payment with id (refunds not deducted; see
@@ -193,4 +306,51 @@ func (m *MockPayments) Payment(id string) (MockPayment, bool) {
 func (m *MockPayments) Captured(id string) int64 {
 	p, _ := m.Payment(id)
 	return p.Captured
+}
+
+// MockMemory is a MockBook in memory.
+type MockMemory struct {
+	mu       sync.Mutex
+	payments map[string]MockPayment
+}
+
+// NewMockMemory returns an empty MockMemory.
+func NewMockMemory() *MockMemory { return &MockMemory{payments: map[string]MockPayment{}} }
+
+// Payment implements MockBook.
+func (b *MockMemory) Payment(id string) (MockPayment, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.payments[id]
+	p.Steps = slices.Clone(p.Steps)
+	return p, ok, nil
+}
+
+// PutPayment implements MockBook.
+func (b *MockMemory) PutPayment(p MockPayment) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p.Steps = slices.Clone(p.Steps)
+	b.payments[p.ID] = p
+	return nil
+}
+
+// ForgetPayments implements MockBook.
+func (b *MockMemory) ForgetPayments(cutoff time.Time, limit int) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var old []MockPayment
+	for _, p := range b.payments {
+		if p.At.Before(cutoff) {
+			old = append(old, p)
+		}
+	}
+	slices.SortFunc(old, func(a, b MockPayment) int { return a.At.Compare(b.At) })
+	if len(old) > limit {
+		old = old[:limit]
+	}
+	for _, p := range old {
+		delete(b.payments, p.ID)
+	}
+	return len(old), nil
 }

@@ -38,6 +38,10 @@
 //	|     |                                              | partition holds (8 bytes BE)   |
 //	| 'r' | tenant 0x00 checkout id                      | the checkout's reserved lines  |
 //	|     |                                              | (codec)                        |
+//	| 'p' | tenant 0x00 payment id                       | a payment of the mock payment  |
+//	|     |                                              | handler (payments.go)          |
+//	| 'y' | tenant 0x00 authorized-at unix nanos (8      | empty: the mock's payments by  |
+//	|     |   bytes BE) payment id                       | age, to forget the old ones    |
 //	| 'm' | name                                         | metadata                       |
 //	+-----+---------------------------------------------+--------------------------------+
 //
@@ -51,6 +55,10 @@
 // server refuses it for good (see MoveAside): it leaves the outbox, so that it holds up
 // neither the publisher nor the next start, and is kept whole, a reply's body included,
 // for an operator to read (cartwright outbox).
+//
+// The mock payment tables ('p', 'y') are the demo processor's memory, not the worker's
+// state: written outside the batches, fsync'd as the handler answers, and forgotten
+// providers.MockRetention after authorization (see MockPayments).
 //
 // Records and outbox entries use the binary framing of codec.go, states that of
 // state_codec.go.

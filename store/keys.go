@@ -14,6 +14,9 @@ const (
 
 	tagStockCount  = 'v'
 	tagReservation = 'r'
+
+	tagMockPayment = 'p'
+	tagMockByTime  = 'y'
 )
 
 func stateKey(tenant, context string) []byte {

@@ -90,6 +90,7 @@ func (w *Worker) Start() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts = handlers.WithMockPayments(st, w.Config, opts)
 	w.Stock = opts.Stock
 	h := handlers.New(w.Config, opts)
 	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(prometheus.NewRegistry()), w.Options.Logger)

@@ -185,6 +185,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	hopts = handlers.WithMockPayments(st, cfg, hopts)
 	h := handlers.New(cfg, hopts)
 	registerBuildInfo(reg)
 	w, err = bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
