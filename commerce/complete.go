@@ -35,6 +35,12 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Repricing keeps the total within bounds; a checkout stored before they were checked
+	// might not be, and nothing negative or absurd is ever held for or charged.
+	total, _ := TotalOf(before.Totals, TotalTotal)
+	if err := checkAmount(total, MaxAmount, "the total of checkout %s", before.ID); err != nil {
+		return Result{}, err
+	}
 	pay, err := s.payments()
 	if err != nil {
 		return Result{}, err
@@ -79,7 +85,6 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 		return s.commitCheckout(before, c), nil
 	}
 
-	total, _ := TotalOf(c.Totals, TotalTotal)
 	p := s.env.Policy
 	r, err := pay.Authorize(s.ctx, PaymentRequest{
 		IdempotencyKey: c.ID + ":" + s.env.Seed + ":authorize",

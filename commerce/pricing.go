@@ -12,17 +12,28 @@ func (s *step) reprice(c *Checkout) error {
 	var subtotal int64
 	for i := range c.LineItems {
 		l := &c.LineItems[i]
-		amount := l.Item.Price * int64(l.Quantity)
+		// The catalog's answer was checked when the line was added; a line kept from
+		// before the bounds were checked is held to them here.
+		if err := checkAmount(l.Item.Price, MaxPrice, "the price of %s on line %s", l.Item.ID, l.ID); err != nil {
+			return err
+		}
+		amount, err := mulAmount("the total of line "+l.ID+" ("+l.Item.ID+")", l.Item.Price, int64(l.Quantity))
+		if err != nil {
+			return err
+		}
 		l.Totals = []Total{
 			{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: amount},
 			{Type: TotalTotal, DisplayText: "Total", Amount: amount},
 		}
-		subtotal += amount
+		if subtotal, err = addAmount("the subtotal", subtotal, amount); err != nil {
+			return err
+		}
 	}
 	discount, err := s.priceDiscounts(c, subtotal)
 	if err != nil {
 		return err
 	}
+	// INVARIANT: -subtotal <= discount <= 0, so discounted is within [0, subtotal].
 	discounted := subtotal + discount
 	if err := s.priceFulfillment(c, discounted); err != nil {
 		return err
@@ -46,25 +57,12 @@ func (s *step) reprice(c *Checkout) error {
 	}
 	var total int64
 	for _, t := range totals {
-		total += t.Amount
+		if total, err = addAmount("the total", total, t.Amount); err != nil {
+			return err
+		}
 	}
 	c.Totals = append(totals, Total{Type: TotalTotal, DisplayText: "Total", Amount: total})
 
 	s.setStatus(c)
 	return nil
-}
-
-// MulDivHalfUp returns a*b/d rounded half away from zero (half up for the non-negative
-// amounts of money it is used on): MulDivHalfUp(4500, 825, 10000) is 371 (371.25),
-// MulDivHalfUp(10300, 825, 10000) is 850 (849.75). d must be positive.
-func MulDivHalfUp(a, b, d int64) int64 {
-	n := a * b
-	if n < 0 {
-		return -MulDivHalfUp(-a, b, d)
-	}
-	q, r := n/d, n%d
-	if 2*r >= d {
-		q++
-	}
-	return q
 }
