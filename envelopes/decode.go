@@ -11,7 +11,7 @@ import (
 // message, not yet checked against the subject it arrived on.
 type Envelope struct {
 	JSONRPC bool            // false for a bare A2A message
-	ID      json.RawMessage // the JSON-RPC id as sent (a string or a number); nil when absent or null
+	ID      json.RawMessage // the JSON-RPC id as sent (a string or an integer); nil when absent or null
 	Method  string          // the JSON-RPC method; "" for a bare message
 
 	MessageID string  // valid whenever Decode did not fail before it (see Parse)
