@@ -103,55 +103,68 @@ func foldRune(r rune) rune {
 // pair. It reads the keys decoded, as encoding/json does, so an escaped key is the key
 // it spells.
 func duplicateKey(msg []byte, base string) error {
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	if path, key, prev, ok := findDuplicate(dec, base); ok {
-		if key == prev {
-			return commerce.Invalid(path, "key %q appears twice in one object", clip(key))
+	w := dupWalk{dec: json.NewDecoder(bytes.NewReader(msg))}
+	if w.value() {
+		path := base + strings.Join(w.path, "")
+		if w.key == w.prev {
+			return commerce.Invalid(path, "key %q appears twice in one object", clip(w.key))
 		}
 		return commerce.Invalid(path, "keys %q and %q differ only in case: keys are matched without regard to case, so one object holds only one of them",
-			clip(prev), clip(key))
+			clip(w.prev), clip(w.key))
 	}
 	// Not reachable: the canonicalizer and this walk fold alike.
 	return commerce.Invalid(base, "the message holds an object with two keys that are equal without regard to case")
 }
 
-// findDuplicate reads the value at dec, at JSONPath path, and returns the path of the
-// first key that repeats an earlier key of its object under folding, the key and the
-// earlier one.
-func findDuplicate(dec *json.Decoder, path string) (at, key, prev string, ok bool) {
-	tok, err := dec.Token()
+// dupWalk looks for the first key that repeats an earlier key of its object under
+// folding. path holds the steps to the value being read (".key", "['key']", "[i]"),
+// joined only once one is found, so that a deep message costs no more than its length.
+type dupWalk struct {
+	dec       *json.Decoder
+	path      []string
+	key, prev string // the repeating key and the earlier one
+}
+
+// value reads one value and reports whether it found a repeated key in it, leaving path
+// at that key.
+func (w *dupWalk) value() bool {
+	tok, err := w.dec.Token()
 	if err != nil {
-		return "", "", "", false
+		return false
 	}
 	switch tok {
 	case json.Delim('{'):
 		seen := map[string]string{}
-		for dec.More() {
-			t, err := dec.Token()
+		for w.dec.More() {
+			t, err := w.dec.Token()
 			k, isKey := t.(string)
 			if err != nil || !isKey {
-				return "", "", "", false
+				return false
 			}
-			kp := memberPath(path, k)
+			w.path = append(w.path, memberPath("", k))
 			f := string(appendFoldedKey(nil, []byte(k)))
 			if p, dup := seen[f]; dup {
-				return kp, k, p, true
+				w.key, w.prev = k, p
+				return true
 			}
 			seen[f] = k
-			if at, key, prev, ok := findDuplicate(dec, kp); ok {
-				return at, key, prev, ok
+			if w.value() {
+				return true
 			}
+			w.path = w.path[:len(w.path)-1]
 		}
-		_, _ = dec.Token() // }
+		_, _ = w.dec.Token() // }
 	case json.Delim('['):
-		for i := 0; dec.More(); i++ {
-			if at, key, prev, ok := findDuplicate(dec, index(path, i)); ok {
-				return at, key, prev, ok
+		for i := 0; w.dec.More(); i++ {
+			w.path = append(w.path, index("", i))
+			if w.value() {
+				return true
 			}
+			w.path = w.path[:len(w.path)-1]
 		}
-		_, _ = dec.Token() // ]
+		_, _ = w.dec.Token() // ]
 	}
-	return "", "", "", false
+	return false
 }
 
 // memberPath is the JSONPath of member key of the object at path: path.key for a key of
