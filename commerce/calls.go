@@ -1,5 +1,7 @@
 package commerce
 
+import "fmt"
+
 // The provider calls Apply makes, in one place. A provider the Env leaves nil means the
 // tenant has none: no catalog sells nothing, no inventory counts nothing, no shipping
 // ships nowhere, no tax is zero, no discount book knows no codes. Only payments are
@@ -21,8 +23,8 @@ func (s *step) lookupItem(id string) (Item, bool, error) {
 	if item.ID == "" {
 		item.ID = id
 	}
-	if err := checkAmount(item.Price, MaxPrice, "catalog: the price of item %q", item.ID); err != nil {
-		return Item{}, false, err
+	if !inBounds(item.Price, MaxPrice) {
+		return Item{}, false, errAmount(fmt.Sprintf("catalog: the price of item %q", item.ID), item.Price, MaxPrice)
 	}
 	return item, true, nil
 }
@@ -57,8 +59,8 @@ func (s *step) shippingOptions(a Address, discountedSubtotal int64) ([]ShippingO
 		return opts, ok, err
 	}
 	for _, o := range opts {
-		if err := checkAmount(o.Amount, MaxPrice, "shipping: the amount of option %q", o.ID); err != nil {
-			return nil, false, err
+		if !inBounds(o.Amount, MaxPrice) {
+			return nil, false, errAmount(fmt.Sprintf("shipping: the amount of option %q", o.ID), o.Amount, MaxPrice)
 		}
 	}
 	return opts, true, nil
@@ -73,8 +75,8 @@ func (s *step) tax(q TaxQuote) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := checkAmount(tax, MaxAmount, "tax: the tax on %d", q.DiscountedSubtotal); err != nil {
-		return 0, err
+	if !inBounds(tax, MaxAmount) {
+		return 0, errAmount(fmt.Sprintf("tax: the tax on %d", q.DiscountedSubtotal), tax, MaxAmount)
 	}
 	return tax, nil
 }
@@ -93,8 +95,8 @@ func (s *step) lookupDiscount(code string) (Discount, bool, error) {
 	if d.Percent < 0 || d.Percent > 100 {
 		return Discount{}, false, outOfBounds("discounts: code %q is %d %%, not between 0 and 100", d.Code, d.Percent)
 	}
-	if err := checkAmount(d.Amount, MaxPrice, "discounts: the amount of code %q", d.Code); err != nil {
-		return Discount{}, false, err
+	if !inBounds(d.Amount, MaxPrice) {
+		return Discount{}, false, errAmount(fmt.Sprintf("discounts: the amount of code %q", d.Code), d.Amount, MaxPrice)
 	}
 	return d, true, nil
 }

@@ -38,8 +38,8 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 	// Repricing keeps the total within bounds; a checkout stored before they were checked
 	// might not be, and nothing negative or absurd is ever held for or charged.
 	total, _ := TotalOf(before.Totals, TotalTotal)
-	if err := checkAmount(total, MaxAmount, "the total of checkout %s", before.ID); err != nil {
-		return Result{}, err
+	if !inBounds(total, MaxAmount) {
+		return Result{}, errAmount("the total of checkout "+before.ID, total, MaxAmount)
 	}
 	pay, err := s.payments()
 	if err != nil {

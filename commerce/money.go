@@ -1,7 +1,6 @@
 package commerce
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
 )
@@ -32,40 +31,48 @@ const (
 	MaxAmount = 1_000_000_000_000_000_000
 )
 
+// The helpers below report a bound crossed with a bool, so that the common path builds
+// no message and allocates nothing; the caller names what crossed it (errAmount, errSum).
+
+// inBounds reports whether 0 <= v <= max.
+func inBounds(v, max int64) bool { return 0 <= v && v <= max }
+
+// addAmount returns a+b, and false when the sum is not within ±MaxAmount (an int64
+// overflow included).
+func addAmount(a, b int64) (int64, bool) {
+	s := a + b
+	if (s > a) != (b > 0) || s > MaxAmount || s < -MaxAmount {
+		return 0, false
+	}
+	return s, true
+}
+
+// mulAmount returns a×b, and false when the product is not within ±MaxAmount. It takes
+// any int64s: the product is formed in 128 bits.
+func mulAmount(a, b int64) (int64, bool) {
+	hi, lo := bits.Mul64(magnitude(a), magnitude(b))
+	if hi != 0 || lo > MaxAmount {
+		return 0, false
+	}
+	if (a < 0) != (b < 0) {
+		return -int64(lo), true
+	}
+	return int64(lo), true
+}
+
 // outOfBounds is the internal error of an amount past the bounds above.
 func outOfBounds(format string, args ...any) *Error {
 	return E(KindInternal, CodeInternalError, format, args...)
 }
 
-// checkAmount returns an error unless 0 <= v <= max; what names v for the message.
-func checkAmount(v, max int64, format string, args ...any) error {
-	if v < 0 || v > max {
-		return outOfBounds("%s is %d, not between 0 and %d minor units", fmt.Sprintf(format, args...), v, max)
-	}
-	return nil
+// errAmount is the error of an amount v that is not between 0 and max; what names it.
+func errAmount(what string, v, max int64) *Error {
+	return outOfBounds("%s is %d, not between 0 and %d minor units", what, v, max)
 }
 
-// addAmount returns a+b, or an error when the sum is not within ±MaxAmount (an int64
-// overflow included). what names the sum for the message.
-func addAmount(what string, a, b int64) (int64, error) {
-	s := a + b
-	if (s > a) != (b > 0) || s > MaxAmount || s < -MaxAmount {
-		return 0, outOfBounds("%s would be %d + %d, past ±%d minor units", what, a, b, int64(MaxAmount))
-	}
-	return s, nil
-}
-
-// mulAmount returns a×b, or an error when the product is not within ±MaxAmount. It takes
-// any int64s: the product is formed in 128 bits. what names it for the message.
-func mulAmount(what string, a, b int64) (int64, error) {
-	hi, lo := bits.Mul64(magnitude(a), magnitude(b))
-	if hi != 0 || lo > MaxAmount {
-		return 0, outOfBounds("%s would be %d × %d, past ±%d minor units", what, a, b, int64(MaxAmount))
-	}
-	if (a < 0) != (b < 0) {
-		return -int64(lo), nil
-	}
-	return int64(lo), nil
+// errSum is the error of a sum or product, a op b, past MaxAmount; what names it.
+func errSum(what string, a int64, op string, b int64) *Error {
+	return outOfBounds("%s would be %d %s %d, past ±%d minor units", what, a, op, b, int64(MaxAmount))
 }
 
 // magnitude is |v| as a uint64, which holds even |math.MinInt64|.

@@ -1,5 +1,7 @@
 package commerce
 
+import "fmt"
+
 // reprice brings everything derived in c up to date after a change, in dependency order:
 // line totals; the subtotal; discounts (on the subtotal); shipping options (free shipping
 // depends on the discounted subtotal); tax (on the discounted subtotal, once an address
@@ -14,20 +16,22 @@ func (s *step) reprice(c *Checkout) error {
 		l := &c.LineItems[i]
 		// The catalog's answer was checked when the line was added; a line kept from
 		// before the bounds were checked is held to them here.
-		if err := checkAmount(l.Item.Price, MaxPrice, "the price of %s on line %s", l.Item.ID, l.ID); err != nil {
-			return err
+		if !inBounds(l.Item.Price, MaxPrice) {
+			return errAmount(fmt.Sprintf("the price of %s on line %s", l.Item.ID, l.ID), l.Item.Price, MaxPrice)
 		}
-		amount, err := mulAmount("the total of line "+l.ID+" ("+l.Item.ID+")", l.Item.Price, int64(l.Quantity))
-		if err != nil {
-			return err
+		amount, ok := mulAmount(l.Item.Price, int64(l.Quantity))
+		if !ok {
+			return errSum(fmt.Sprintf("the total of line %s (%s)", l.ID, l.Item.ID), l.Item.Price, "×", int64(l.Quantity))
 		}
 		l.Totals = []Total{
 			{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: amount},
 			{Type: TotalTotal, DisplayText: "Total", Amount: amount},
 		}
-		if subtotal, err = addAmount("the subtotal", subtotal, amount); err != nil {
-			return err
+		sum, ok := addAmount(subtotal, amount)
+		if !ok {
+			return errSum("the subtotal", subtotal, "+", amount)
 		}
+		subtotal = sum
 	}
 	discount, err := s.priceDiscounts(c, subtotal)
 	if err != nil {
@@ -57,9 +61,11 @@ func (s *step) reprice(c *Checkout) error {
 	}
 	var total int64
 	for _, t := range totals {
-		if total, err = addAmount("the total", total, t.Amount); err != nil {
-			return err
+		sum, ok := addAmount(total, t.Amount)
+		if !ok {
+			return errSum("the total", total, "+", t.Amount)
 		}
+		total = sum
 	}
 	c.Totals = append(totals, Total{Type: TotalTotal, DisplayText: "Total", Amount: total})
 
