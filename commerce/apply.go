@@ -19,7 +19,8 @@ type Policy struct {
 	// (<BaseURL>/orders/<id>).
 	BaseURL string
 	// MaxLineItems bounds a checkout's lines (default 100); MaxQuantity a line's quantity
-	// (default 999).
+	// (default 999). With the defaults no sum can pass MaxAmount (money.go); raised far
+	// beyond them, a checkout whose sum would is refused with an internal error.
 	MaxLineItems int
 	MaxQuantity  int
 	// MandateRequired refuses a completion without an AP2 checkout mandate

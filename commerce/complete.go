@@ -37,6 +37,12 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Repricing keeps the total within bounds; a checkout stored before they were checked
+	// might not be, and nothing negative or absurd is ever held for or charged.
+	total, _ := TotalOf(before.Totals, TotalTotal)
+	if !inBounds(total, MaxAmount) {
+		return Result{}, errAmount("the total of checkout "+before.ID, total, MaxAmount)
+	}
 	mandate, err := s.mandate(before, cmd)
 	if err != nil {
 		return Result{}, err
@@ -89,7 +95,6 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 		return s.commitCheckout(before, c), nil
 	}
 
-	total, _ := TotalOf(c.Totals, TotalTotal)
 	p := s.env.Policy
 	r, err := pay.Authorize(s.ctx, PaymentRequest{
 		IdempotencyKey: c.ID + ":" + s.env.Seed + ":authorize",

@@ -1,6 +1,7 @@
 package commerce_test
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
@@ -74,9 +75,27 @@ func TestMulDivHalfUp(t *testing.T) {
 		{1, 1, 2, 1},
 		{-3, 1, 2, -2},
 		{5000, 10, 100, 500},
+		// The product needs more than 64 bits; the result does not.
+		{100_000_000_000_000_000, 825, 10000, 8_250_000_000_000_000},
+		{commerce.MaxAmount, 10000, 10000, commerce.MaxAmount},
+		{math.MaxInt64, 99, 100, 9131138316486228049}, // 9131138316486228048.93
+		{math.MinInt64, 1, 2, -4611686018427387904},   // exact
+		{math.MinInt64, 1, 1, math.MinInt64},          // |result| is 2^63
+		{-(1 << 62) - 1, 3, 2, -6917529027641081858},  // -6917529027641081857.5
 	} {
-		if got := commerce.MulDivHalfUp(c.a, c.b, c.d); got != c.want {
-			t.Errorf("MulDivHalfUp(%d, %d, %d) = %d, want %d", c.a, c.b, c.d, got, c.want)
+		if got, ok := commerce.MulDivHalfUp(c.a, c.b, c.d); got != c.want || !ok {
+			t.Errorf("MulDivHalfUp(%d, %d, %d) = %d, %v; want %d", c.a, c.b, c.d, got, ok, c.want)
+		}
+	}
+	for _, c := range []struct{ a, b, d int64 }{
+		{math.MaxInt64, 2, 1},
+		{math.MaxInt64, math.MaxInt64, 2},
+		{math.MinInt64, -1, 1},
+		{1, 1, 0},
+		{1, 1, -1},
+	} {
+		if got, ok := commerce.MulDivHalfUp(c.a, c.b, c.d); ok {
+			t.Errorf("MulDivHalfUp(%d, %d, %d) = %d, ok; want not ok", c.a, c.b, c.d, got)
 		}
 	}
 }

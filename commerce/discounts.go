@@ -52,7 +52,11 @@ func (s *step) priceDiscounts(c *Checkout, subtotal int64) (int64, error) {
 			addMessage(c, msgDiscountInvalid("$.discounts.codes", code))
 			continue
 		}
-		off := min(discountOff(d, subtotal), left)
+		off, err := discountOff(d, subtotal)
+		if err != nil {
+			return 0, err
+		}
+		off = min(off, left)
 		left -= off
 		codes = append(codes, code)
 		applied = append(applied, AppliedDiscount{Code: code, Title: d.Title, Amount: -off})
@@ -63,12 +67,15 @@ func (s *step) priceDiscounts(c *Checkout, subtotal int64) (int64, error) {
 
 // discountOff is what d takes off subtotal (positive): Percent % of it rounded half up,
 // else the fixed Amount, never more than subtotal.
-func discountOff(d Discount, subtotal int64) int64 {
-	var off int64
+//
+// REQUIRES: 0 <= subtotal <= MaxAmount and d within bounds (lookupDiscount checks it).
+func discountOff(d Discount, subtotal int64) (int64, error) {
+	off := d.Amount
 	if d.Percent > 0 {
-		off = MulDivHalfUp(subtotal, d.Percent, 100)
-	} else {
-		off = d.Amount
+		var ok bool
+		if off, ok = MulDivHalfUp(subtotal, d.Percent, 100); !ok {
+			return 0, outOfBounds("discount %s: %d %% of %d is past an int64", d.Code, d.Percent, subtotal)
+		}
 	}
-	return max(0, min(off, subtotal))
+	return max(0, min(off, subtotal)), nil
 }

@@ -145,7 +145,7 @@ func TestPercentDiscountRoundsHalfUp(t *testing.T) {
 		t.Fatalf("discount %d", got)
 	}
 	// 10 % of 2505 is 250.5: rounded half up.
-	if got := commerce.MulDivHalfUp(2505, 10, 100); got != 251 {
+	if got, _ := commerce.MulDivHalfUp(2505, 10, 100); got != 251 {
 		t.Fatalf("MulDivHalfUp(2505, 10, 100) = %d", got)
 	}
 }

@@ -1,5 +1,7 @@
 package commerce
 
+import "fmt"
+
 // reprice brings everything derived in c up to date after a change, in dependency order:
 // line totals; the subtotal; discounts (on the subtotal); shipping options (free shipping
 // depends on the discounted subtotal); tax (on the discounted subtotal, once an address
@@ -12,17 +14,30 @@ func (s *step) reprice(c *Checkout) error {
 	var subtotal int64
 	for i := range c.LineItems {
 		l := &c.LineItems[i]
-		amount := l.Item.Price * int64(l.Quantity)
+		// The catalog's answer was checked when the line was added; a line kept from
+		// before the bounds were checked is held to them here.
+		if !inBounds(l.Item.Price, MaxPrice) {
+			return errAmount(fmt.Sprintf("the price of %s on line %s", l.Item.ID, l.ID), l.Item.Price, MaxPrice)
+		}
+		amount, ok := mulAmount(l.Item.Price, int64(l.Quantity))
+		if !ok {
+			return errSum(fmt.Sprintf("the total of line %s (%s)", l.ID, l.Item.ID), l.Item.Price, "×", int64(l.Quantity))
+		}
 		l.Totals = []Total{
 			{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: amount},
 			{Type: TotalTotal, DisplayText: "Total", Amount: amount},
 		}
-		subtotal += amount
+		sum, ok := addAmount(subtotal, amount)
+		if !ok {
+			return errSum("the subtotal", subtotal, "+", amount)
+		}
+		subtotal = sum
 	}
 	discount, err := s.priceDiscounts(c, subtotal)
 	if err != nil {
 		return err
 	}
+	// INVARIANT: -subtotal <= discount <= 0, so discounted is within [0, subtotal].
 	discounted := subtotal + discount
 	if err := s.priceFulfillment(c, discounted); err != nil {
 		return err
@@ -46,25 +61,14 @@ func (s *step) reprice(c *Checkout) error {
 	}
 	var total int64
 	for _, t := range totals {
-		total += t.Amount
+		sum, ok := addAmount(total, t.Amount)
+		if !ok {
+			return errSum("the total", total, "+", t.Amount)
+		}
+		total = sum
 	}
 	c.Totals = append(totals, Total{Type: TotalTotal, DisplayText: "Total", Amount: total})
 
 	s.setStatus(c)
 	return nil
-}
-
-// MulDivHalfUp returns a*b/d rounded half away from zero (half up for the non-negative
-// amounts of money it is used on): MulDivHalfUp(4500, 825, 10000) is 371 (371.25),
-// MulDivHalfUp(10300, 825, 10000) is 850 (849.75). d must be positive.
-func MulDivHalfUp(a, b, d int64) int64 {
-	n := a * b
-	if n < 0 {
-		return -MulDivHalfUp(-a, b, d)
-	}
-	q, r := n/d, n%d
-	if 2*r >= d {
-		q++
-	}
-	return q
 }

@@ -13,7 +13,7 @@ import (
 // commerce is pure (doc.go): it reads no clock, draws no random numbers, does no I/O and
 // imports nothing of the wire, NATS or Pebble. Only these standard packages are allowed.
 var allowedImports = map[string]bool{
-	"context": true, "crypto/sha256": true, "encoding/base32": true, "errors": true,
+	"context": true, "crypto/sha256": true, "encoding/base32": true, "errors": true, "math": true, "math/bits": true,
 	"fmt": true, "reflect": true, "slices": true, "strconv": true, "strings": true, "time": true,
 }
 

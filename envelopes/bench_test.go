@@ -63,6 +63,17 @@ func BenchmarkFingerprint(b *testing.B) {
 	}
 }
 
+// BenchmarkFingerprintUCP fingerprints a whole UCP checkout: many objects, each with
+// several keys, which is where the per-object key checks cost most.
+func BenchmarkFingerprintUCP(b *testing.B) {
+	env, _ := Decode(benchUCP, Limits{})
+	b.ReportAllocs()
+	b.SetBytes(int64(len(env.Message)))
+	for b.Loop() {
+		fingerprint(env.Message, testContext)
+	}
+}
+
 func BenchmarkEncodeReply(b *testing.B) {
 	c := sampleCheckout()
 	id := json.RawMessage(`"req-7"`)

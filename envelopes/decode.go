@@ -11,7 +11,7 @@ import (
 // message, not yet checked against the subject it arrived on.
 type Envelope struct {
 	JSONRPC bool            // false for a bare A2A message
-	ID      json.RawMessage // the JSON-RPC id as sent (a string or a number); nil when absent or null
+	ID      json.RawMessage // the JSON-RPC id as sent (a string or an integer); nil when absent or null
 	Method  string          // the JSON-RPC method; "" for a bare message
 
 	MessageID string  // valid whenever Decode did not fail before it (see Parse)
@@ -182,7 +182,9 @@ func (env *Envelope) readRPC(top *inEnvelope, lim Limits) error {
 	return err
 }
 
-// readID reads a JSON-RPC id: a string, a number, or null.
+// readID reads a JSON-RPC id: a string, an integer, or null. It is echoed in the reply
+// as sent, so a number is bounded like a string, by the length of its text; and it is an
+// integer, as JSON-RPC 2.0 asks (numbers SHOULD NOT contain fractional parts).
 func (env *Envelope) readID(id json.RawMessage, lim Limits) error {
 	switch c := firstByte(id); {
 	case isNull(id):
@@ -192,9 +194,15 @@ func (env *Envelope) readID(id json.RawMessage, lim Limits) error {
 		}
 		env.ID = id
 	case c == '-' || (c >= '0' && c <= '9'):
+		if len(id) > lim.MaxStringBytes {
+			return malformed(commerce.CodeInvalidEnvelope, "id is longer than %d characters", lim.MaxStringBytes)
+		}
+		if _, _, isInt := rawInt(id); !isInt {
+			return malformed(commerce.CodeInvalidEnvelope, "a numeric id must be an integer, without a fraction or an exponent")
+		}
 		env.ID = id
 	default:
-		return malformed(commerce.CodeInvalidEnvelope, "id must be a string, a number or null")
+		return malformed(commerce.CodeInvalidEnvelope, "id must be a string, an integer or null")
 	}
 	return nil
 }

@@ -66,6 +66,8 @@ func elemString(raw json.RawMessage, at string, i int, what string, lim Limits) 
 		return "", commerce.Invalid(index(at, i), "%s must not be empty", what)
 	case len(s) > lim.MaxStringBytes:
 		return "", commerce.Invalid(index(at, i), "%s is longer than %d bytes", what, lim.MaxStringBytes)
+	case hasControl(s):
+		return "", commerce.Invalid(index(at, i), "%s must not hold control characters", what)
 	}
 	return s, nil
 }
@@ -81,7 +83,28 @@ func boundedString(raw json.RawMessage, path, name string, max int) (string, err
 	if len(s) > max {
 		return "", commerce.Invalid(join(path, name), "%s is longer than %d bytes", name, max)
 	}
+	if hasControl(s) {
+		return "", commerce.Invalid(join(path, name), "%s must not hold control characters", name)
+	}
 	return s, nil
+}
+
+// hasControl reports whether s holds a control character (Unicode Cc: C0, which includes
+// tab and line breaks, DEL and C1). Every string a command reads names something (an id,
+// a code, a token, an email, a name, a line of an address): none has a use for one, and a
+// NUL or an escape sequence in it only waits to confuse a log, a terminal or a provider.
+//
+// REQUIRES: s is valid UTF-8 (rawString makes it so), so a C1 control is 0xC2 0x80-0x9F.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c == 0x7f:
+			return true
+		case c == 0xc2 && i+1 < len(s) && s[i+1] <= 0x9f:
+			return true
+		}
+	}
+	return false
 }
 
 // optBool reads an optional boolean field.

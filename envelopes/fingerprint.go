@@ -21,20 +21,34 @@ import (
 //   - numbers exactly as written: 1 and 1.0 differ, as money never has a fraction;
 //   - the message's contextId set to the effective context when the message has none (or
 //     null), so that a message that omits it and one that names the subject's context match.
+//
+// The canonical form keeps the case of keys, while encoding/json, which Decode and
+// Normalize read the message with, takes a key that differs from a field's name only in
+// case (under Unicode simple folding, so "ſ" is an "s") for that field and lets the last
+// of them win: {"Quantity":7,"quantity":1} and {"quantity":1,"Quantity":7} have one
+// canonical form but are read as 1 and 7. So the pass that canonicalizes also finds the
+// objects that hold two keys equal under that folding (a repeated key among them), and
+// Parse refuses such a message (duplicateKey says where). Its fingerprint is the canonical
+// form's followed by a NUL byte, which no canonical form holds (control characters are
+// escaped): a refused message never shares a fingerprint with an accepted one.
 
 // fingerprint returns the SHA-256 of the canonical form of the message object msg, given
-// the effective context. msg is valid JSON: it has been through encoding/json.
-func fingerprint(msg []byte, contextID string) [32]byte {
+// the effective context, and whether some object of msg holds two keys that encoding/json
+// takes for one. msg is valid JSON: it has been through encoding/json.
+func fingerprint(msg []byte, contextID string) (sum [32]byte, dupKeys bool) {
 	c := canonPool.Get().(*canonicalizer)
 	defer canonPool.Put(c)
-	c.in, c.pos, c.out, c.ctx = msg, 0, c.out[:0], contextID
+	c.in, c.pos, c.out, c.ctx, c.dup = msg, 0, c.out[:0], contextID, false
 	c.members = c.members[:0]
 	if !c.value(0) {
 		// Not reachable for JSON that encoding/json accepted; hash the bytes as they are
 		// rather than fail the request.
-		return sha256.Sum256(msg)
+		return sha256.Sum256(msg), false
 	}
-	return sha256.Sum256(c.out)
+	if c.dup {
+		c.out = append(c.out, 0)
+	}
+	return sha256.Sum256(c.out), c.dup
 }
 
 var canonPool = sync.Pool{New: func() any { return new(canonicalizer) }}
@@ -48,10 +62,19 @@ type canonicalizer struct {
 	// its own and pops them when it is done.
 	members []member
 	tmp     []byte
+	// dup is set once an object is found to hold two keys equal under folding;
+	// folded and folds are scratch space for finding them.
+	dup    bool
+	folded []byte
+	folds  []span
 }
 
 // member locates one "key":value member of an object in out.
 type member struct{ start, keyEnd, end int }
+
+// span is the range [start, end) of a buffer: a folded key in canonicalizer.folded, or a
+// credential value Redact replaces.
+type span struct{ start, end int }
 
 func (c *canonicalizer) ws() {
 	for c.pos < len(c.in) {
@@ -147,6 +170,14 @@ func (c *canonicalizer) object(depth int) bool {
 	open := len(c.out)
 	c.out = append(c.out, '{')
 	hasContext := false
+	// A null contextId of the message is dropped from the canonical form, but its key
+	// still counts when looking for keys that repeat; the contextId added for the
+	// effective context is written, but is no key of the message. Each is the member that
+	// starts at that offset in out, if any.
+	dropped, added := -1, -1
+	// folding says whether some key has an upper-case letter or a non-ASCII character:
+	// only then can two different keys be equal under folding.
+	folding := foldNone
 	c.ws()
 	if c.pos < len(c.in) && c.in[c.pos] == '}' {
 		c.pos++
@@ -158,6 +189,9 @@ func (c *canonicalizer) object(depth int) bool {
 				return false
 			}
 			keyEnd := len(c.out)
+			if folding != foldUnicode {
+				folding = max(folding, foldingOf(c.out[start+1:keyEnd-1]))
+			}
 			c.ws()
 			if c.pos >= len(c.in) || c.in[c.pos] != ':' {
 				return false
@@ -169,14 +203,12 @@ func (c *canonicalizer) object(depth int) bool {
 			}
 			if depth == 0 && string(c.out[start:keyEnd]) == contextKey {
 				if string(c.out[keyEnd+1:]) == "null" {
-					c.out = c.out[:start] // a null contextId is an absent one
+					dropped = start // a null contextId is an absent one
 				} else {
 					hasContext = true
-					c.members = append(c.members, member{start, keyEnd, len(c.out)})
 				}
-			} else {
-				c.members = append(c.members, member{start, keyEnd, len(c.out)})
 			}
+			c.members = append(c.members, member{start, keyEnd, len(c.out)})
 			c.ws()
 			if c.pos >= len(c.in) {
 				return false
@@ -199,24 +231,38 @@ func (c *canonicalizer) object(depth int) bool {
 		c.out = append(c.out, ':')
 		c.out = appendString(c.out, c.ctx)
 		c.members = append(c.members, member{start, keyEnd, len(c.out)})
+		added = start
 	}
-	c.sortMembers(open, first)
+	c.sortMembers(open, first, folding, dropped, added)
 	c.out = append(c.out, '}')
 	return true
 }
 
 // sortMembers rewrites the members of the object opened at out[open] in key order, without
-// repeated keys, and pops them off the stack.
-func (c *canonicalizer) sortMembers(open, first int) {
+// repeated keys, and pops them off the stack. On the way it sets c.dup when two keys of
+// the message are equal, or (when folding) equal under folding.
+//
+// INVARIANT: for an object without such keys (every message Parse accepts) the output is
+// what it has always been, so that fingerprints kept in idempotency records still match.
+func (c *canonicalizer) sortMembers(open, first int, folding foldLevel, dropped, added int) {
 	ms := c.members[first:]
 	body := open + 1
 	c.tmp = append(c.tmp[:0], c.out[body:]...)
 	key := func(m member) []byte { return c.tmp[m.start-body : m.keyEnd-body] }
 	slices.SortStableFunc(ms, func(a, b member) int { return bytes.Compare(key(a), key(b)) })
+	if folding != foldNone && !c.dup {
+		c.foldedDup(ms, key, folding, added)
+	}
 	c.out = c.out[:body]
 	for i, m := range ms {
 		if i+1 < len(ms) && bytes.Equal(key(m), key(ms[i+1])) {
+			if m.start != added && ms[i+1].start != added {
+				c.dup = true
+			}
 			continue // the last of equal keys wins
+		}
+		if m.start == dropped {
+			continue
 		}
 		if len(c.out) > body {
 			c.out = append(c.out, ',')
@@ -224,6 +270,43 @@ func (c *canonicalizer) sortMembers(open, first int) {
 		c.out = append(c.out, c.tmp[m.start-body:m.end-body]...)
 	}
 	c.members = c.members[:first]
+}
+
+// foldedDup sets c.dup when two of the message's keys among ms are equal under folding
+// (appendFoldedKey). The keys are folded in their canonical encoding, which folds alike
+// exactly the keys whose decoded strings fold alike: the escapes it writes are ASCII and
+// keep their shape.
+func (c *canonicalizer) foldedDup(ms []member, key func(member) []byte, folding foldLevel, added int) {
+	if folding == foldASCII && len(ms) <= 16 {
+		// The common case (messageId and contextId beside lower-case keys): ASCII keys
+		// fold alike only if they are as long, and a few are compared faster than sorted.
+		for i, a := range ms {
+			for _, b := range ms[i+1:] {
+				if a.start != added && b.start != added && asciiEqualFold(key(a), key(b)) {
+					c.dup = true
+					return
+				}
+			}
+		}
+		return
+	}
+	c.folded, c.folds = c.folded[:0], c.folds[:0]
+	for _, m := range ms {
+		if m.start == added {
+			continue
+		}
+		start := len(c.folded)
+		c.folded = appendFoldedKey(c.folded, key(m))
+		c.folds = append(c.folds, span{start, len(c.folded)})
+	}
+	f := func(s span) []byte { return c.folded[s.start:s.end] }
+	slices.SortFunc(c.folds, func(a, b span) int { return bytes.Compare(f(a), f(b)) })
+	for i := 1; i < len(c.folds); i++ {
+		if bytes.Equal(f(c.folds[i-1]), f(c.folds[i])) {
+			c.dup = true
+			return
+		}
+	}
 }
 
 // str writes the string at c.pos in canonical form.

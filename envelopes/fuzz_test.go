@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -107,9 +108,39 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fingerprint(re, testContext) != req.Fingerprint {
+			if fp, _ := fingerprint(re, testContext); fp != req.Fingerprint {
 				t.Fatalf("re-encoded message fingerprints differently:\n%s\n%s", env.Message, re)
 			}
+			// What is fingerprinted is what is decoded: the re-encoded message, sent bare,
+			// is the same command.
+			bare, err := Parse(re, testTenant, testContext, lim)
+			if err != nil || !reflect.DeepEqual(bare.Command, req.Command) {
+				t.Fatalf("re-encoded message is another command: %v\n%#v\n%#v\n%s\n%s", err, bare.Command, req.Command, env.Message, re)
+			}
+			// No object holds two keys encoding/json would take for one.
+			checkFoldedKeys(t, v)
 		}
 	})
+}
+
+// checkFoldedKeys fails when some object in v has two keys that strings.EqualFold (whose
+// equality encoding/json's folding is documented to match) takes for one.
+func checkFoldedKeys(t *testing.T, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k, x := range v {
+			for _, other := range keys {
+				if strings.EqualFold(k, other) {
+					t.Fatalf("accepted an object with keys %q and %q", other, k)
+				}
+			}
+			keys = append(keys, k)
+			checkFoldedKeys(t, x)
+		}
+	case []any:
+		for _, x := range v {
+			checkFoldedKeys(t, x)
+		}
+	}
 }

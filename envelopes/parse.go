@@ -30,21 +30,31 @@ type Request struct {
 // envelope_too_large) is dead-lettered as well as answered; KindInvalid (unsupported_method,
 // unknown_action, invalid_params, tenant_mismatch, context_mismatch) is only answered.
 //
+// A message with an object that repeats a key, or holds two keys that differ only in case,
+// is invalid_params at the second of them: encoding/json would read one of them and ignore
+// the other, which the idempotency fingerprint cannot tell apart (fingerprint.go).
+//
 // REQUIRES: tenant and contextID are the subject's tokens, already checked by the caller.
 func Parse(raw []byte, tenant, contextID string, lim Limits) (*Request, error) {
 	lim = lim.withDefaults()
 	req := &Request{ContextID: contextID, DataPart: -1}
 	env, err := Decode(raw, lim)
+	dupKeys := false
 	if env != nil {
 		req.JSONRPC = env.JSONRPC
 		req.ID = env.ID
 		req.MessageID = env.MessageID
 		if env.MessageID != "" && len(env.Message) > 0 {
-			req.Fingerprint = fingerprint(env.Message, contextID)
+			req.Fingerprint, dupKeys = fingerprint(env.Message, contextID)
 		}
 	}
 	if err != nil {
 		return req, err
+	}
+	if dupKeys {
+		// Decode read the message with encoding/json, which the fingerprint does not
+		// agree with on such keys (fingerprint.go): what it read is not what was sent.
+		return req, duplicateKey(env.Message, env.base)
 	}
 	if err := Validate(env, tenant, contextID, lim); err != nil {
 		return req, err

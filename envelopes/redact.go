@@ -63,9 +63,6 @@ func RedactedPath(raw []byte) string {
 	return jsonPath(w.found)
 }
 
-// span is a value to replace: raw[start:end].
-type span struct{ start, end int }
-
 // walker walks JSON that json.Valid accepted, noting the spans of credential values.
 type walker struct {
 	src   []byte

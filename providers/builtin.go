@@ -80,8 +80,11 @@ func (b Builtin) Validate() error {
 			bad("items[%d].id %q is a duplicate", i, it.ID)
 		}
 		items[it.ID] = true
-		if it.Price < 0 {
+		switch {
+		case it.Price < 0:
 			bad("items[%d].price %d is negative", i, it.Price)
+		case it.Price > commerce.MaxPrice:
+			bad("items[%d].price %d of %q is more than %d, the largest price", i, it.Price, it.ID, int64(commerce.MaxPrice))
 		}
 		if it.Stock != nil && *it.Stock < 0 {
 			bad("items[%d].stock %d is negative", i, *it.Stock)
@@ -103,6 +106,8 @@ func (b Builtin) Validate() error {
 		rates[r.ID] = true
 		if r.Amount < 0 || r.FreeFrom < 0 {
 			bad("shipping[%d]: amount and free_from must not be negative", i)
+		} else if r.Amount > commerce.MaxPrice {
+			bad("shipping[%d].amount %d of %q is more than %d, the largest amount of an option", i, r.Amount, r.ID, int64(commerce.MaxPrice))
 		}
 	}
 	for i, t := range b.TaxRates {
@@ -128,6 +133,8 @@ func (b Builtin) Validate() error {
 			bad("discounts[%d].percent %d is not between 0 and 100", i, d.Percent)
 		case d.Amount < 0:
 			bad("discounts[%d].amount %d is negative", i, d.Amount)
+		case d.Amount > commerce.MaxPrice:
+			bad("discounts[%d].amount %d of %q is more than %d, the largest fixed discount", i, d.Amount, d.Code, int64(commerce.MaxPrice))
 		case d.Percent > 0 && d.Amount > 0:
 			bad("discounts[%d]: set percent or amount, not both", i)
 		case d.Percent == 0 && d.Amount == 0:

@@ -48,6 +48,8 @@ func (h *HTTPCatalog) Item(ctx context.Context, id string) (commerce.Item, bool,
 		return commerce.Item{}, false, h.c.internal(call, "item %q has no price", id)
 	case *w.Price < 0:
 		return commerce.Item{}, false, h.c.internal(call, "item %q has a negative price", id)
+	case *w.Price > commerce.MaxPrice:
+		return commerce.Item{}, false, h.c.internal(call, "item %q has the price %d, more than %d", id, *w.Price, int64(commerce.MaxPrice))
 	case w.Title == "":
 		w.Title = id
 	}

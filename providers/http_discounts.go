@@ -50,6 +50,8 @@ func (h *HTTPDiscounts) Lookup(ctx context.Context, code string) (commerce.Disco
 		return commerce.Discount{}, false, h.c.internal(call, "percent %d is not between 0 and 100", w.Percent)
 	case w.Amount < 0:
 		return commerce.Discount{}, false, h.c.internal(call, "amount %d is negative", w.Amount)
+	case w.Amount > commerce.MaxPrice:
+		return commerce.Discount{}, false, h.c.internal(call, "amount %d is more than %d", w.Amount, int64(commerce.MaxPrice))
 	case (w.Percent > 0) == (w.Amount > 0):
 		return commerce.Discount{}, false, h.c.internal(call, "a discount has a percent or an amount, exactly one of them")
 	}

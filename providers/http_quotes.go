@@ -51,6 +51,8 @@ func (h *HTTPShipping) Options(ctx context.Context, q commerce.ShippingQuote) ([
 			return nil, false, h.c.internal(call, "options[%d]: id %q is a duplicate", i, o.ID)
 		case o.Amount == nil || *o.Amount < 0:
 			return nil, false, h.c.internal(call, "options[%d]: amount is missing or negative", i)
+		case *o.Amount > commerce.MaxPrice:
+			return nil, false, h.c.internal(call, "options[%d]: amount %d is more than %d", i, *o.Amount, int64(commerce.MaxPrice))
 		}
 		seen[o.ID] = true
 		title := o.Title
@@ -97,6 +99,9 @@ func (h *HTTPTax) Tax(ctx context.Context, q commerce.TaxQuote) (int64, error) {
 	}
 	if w.Tax == nil || *w.Tax < 0 {
 		return 0, h.c.internal(call, "tax is missing or negative")
+	}
+	if *w.Tax > commerce.MaxAmount {
+		return 0, h.c.internal(call, "tax %d is more than %d", *w.Tax, int64(commerce.MaxAmount))
 	}
 	return *w.Tax, nil
 }

@@ -259,7 +259,8 @@ func TestHTTPTax(t *testing.T) {
 			reply(w, 200, `{"tax":0}`)
 			return
 		}
-		reply(w, 200, `{"tax":`+itoa(commerce.MulDivHalfUp(q.DiscountedSubtotal, 825, 10000))+`}`)
+		tax, _ := commerce.MulDivHalfUp(q.DiscountedSubtotal, 825, 10000)
+		reply(w, 200, `{"tax":`+itoa(tax)+`}`)
 	})
 	tax := must(providers.NewHTTPTax(m.options()))
 	ca := &commerce.Address{AddressRegion: "CA", AddressCountry: "US"}

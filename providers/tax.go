@@ -36,7 +36,12 @@ func (t *Tax) Tax(_ context.Context, q commerce.TaxQuote) (int64, error) {
 	if !ok {
 		return 0, nil
 	}
-	return commerce.MulDivHalfUp(q.DiscountedSubtotal, bp, 10000), nil
+	tax, ok := commerce.MulDivHalfUp(q.DiscountedSubtotal, bp, 10000)
+	if !ok {
+		return 0, commerce.E(commerce.KindInternal, commerce.CodeInternalError,
+			"tax: %d basis points of %d is past an int64", bp, q.DiscountedSubtotal)
+	}
+	return tax, nil
 }
 
 // rate returns the basis points for a, preferring a rate for its region.
