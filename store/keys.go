@@ -10,6 +10,7 @@ const (
 	tagOutbox = 'o'
 	tagMeta   = 'm'
 	tagOpen   = 'e'
+	tagMark   = 'w'
 
 	tagStockCount  = 'v'
 	tagReservation = 'r'
@@ -51,6 +52,11 @@ func outboxKey(seq uint64) []byte {
 	k[0] = tagOutbox
 	binary.BigEndian.PutUint64(k[1:], seq)
 	return k
+}
+
+// watermarkKey is the inbound partition's committed stream sequence (see Committed).
+func watermarkKey(partition int) []byte {
+	return binary.BigEndian.AppendUint16([]byte{tagMark}, uint16(partition))
 }
 
 func metaKey(name string) []byte { return append([]byte{tagMeta}, name...) }
