@@ -14,6 +14,8 @@ type Metrics struct {
 	Publish     prometheus.Histogram
 	OutboxRetry prometheus.Counter
 	Expired     prometheus.Counter
+	// ConsumerLost counts, per partition, durable consumers found deleted while running.
+	ConsumerLost *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics with reg.
@@ -55,7 +57,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cartwright_checkouts_expired_total",
 			Help: "Open checkouts canceled because their expires_at passed.",
 		}),
+		ConsumerLost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartwright_consumer_lost_total",
+			Help: "Durable consumers of the inbound stream found deleted while the worker ran, by partition; each is created again after the partition's committed watermark.",
+		}, []string{"partition"}),
 	}
-	reg.MustRegister(m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
+	reg.MustRegister(m.ConsumerLost, m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
 	return m
 }
