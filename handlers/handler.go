@@ -144,6 +144,9 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 	if perr != nil {
 		return h.record(b, e, req, replyTo, nil, perr)
 	}
+	if o, stale := h.stale(b, e, req, replyTo); stale {
+		return o
+	}
 
 	action := string(req.Command.Action())
 	res, err := h.apply(ctx, b, t, e, req)
