@@ -14,8 +14,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/envelopes"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/store"
@@ -317,5 +319,51 @@ func TestSweepKeepsRecordsAboveAckFloor(t *testing.T) {
 	}
 	if rec == nil {
 		t.Error("the record of the unacknowledged envelope was swept")
+	}
+}
+
+// TestRunLeavesTheConfigurationAlone runs a worker with no partition count against a
+// stream made with 8: the worker serves 8, and the caller's configuration still says
+// what it was given (it may be shared, and read while the worker runs).
+func TestRunLeavesTheConfigurationAlone(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	nc, err := nats.Connect(n.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if err := bus.Provision(context.Background(), js, bus.Topology{Prefix: "a2a", Partitions: 8}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{DataDir: t.TempDir()}
+	cfg.SetDefaults()
+	given := cfg.Partitions
+	st, err := store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, err := bus.New(cfg, nc, st, handlers.New(cfg, handlers.Options{}), bus.NewMetrics(prometheus.NewRegistry()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for deadline := time.Now().Add(20 * time.Second); w.Ready() != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", w.Ready())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if w.Topology().Partitions != 8 {
+		t.Errorf("the worker serves %d partitions, want the stream's 8", w.Topology().Partitions)
+	}
+	if cfg.Partitions != given {
+		t.Errorf("the configuration's partitions changed from %d to %d", given, cfg.Partitions)
 	}
 }
