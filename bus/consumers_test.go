@@ -242,6 +242,13 @@ func TestConsumerDeletedWhileDown(t *testing.T) {
 			t.Errorf("partition %d: recreated with %v from %d", p, cfg.DeliverPolicy, cfg.OptStartSeq)
 		}
 	}
+	// Started again, the worker keeps the recreated consumers as they are (JetStream
+	// refuses to change where a consumer delivers from).
+	w.Restart()
+	m := c.Send("demo", "cd0", "cd0-add2", map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 1})
+	if q := quantities(t, decode(t, m))["sku_tee"]; q != 2 {
+		t.Errorf("cd0 after a second restart: sku_tee x%d, want x2", q)
+	}
 }
 
 // lastSeq returns the stream sequence and partition consumer of the last envelope of
