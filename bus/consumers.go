@@ -105,7 +105,8 @@ func (p *partition) replaceLost(ctx context.Context, err error) bool {
 				"delivers_from", cons.CachedInfo().Config.OptStartSeq)
 			return true
 		}
-		w.log.Error("creating the partition's consumer again", "partition", p.n, "err", err)
+		// The ERROR above said it; /readyz keeps saying it while this goes on.
+		w.log.Warn("creating the partition's consumer again; retrying", "partition", p.n, "err", err)
 		sleep(ctx, time.Second)
 	}
 	return true
