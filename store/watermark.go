@@ -58,6 +58,12 @@ func (s *Store) sweptAt() (int64, error) {
 			sb.at.Store(int64(binary.BigEndian.Uint64(v)))
 		case v != nil:
 			sb.err = fmt.Errorf("store: %s: %d bytes", metaSweptBefore, len(v))
+		default:
+			// Never recorded: a store from before it was, or one whose sweeps never ran.
+			// Records older than its oldest may have been swept; younger ones all exist.
+			at, err := s.oldestRecord()
+			sb.at.Store(at)
+			sb.err = err
 		}
 	})
 	return sb.at.Load(), sb.err
@@ -95,4 +101,18 @@ func (s *Store) raiseSweptBefore(cutoff time.Time) error {
 	}
 	s.swept.at.Store(n)
 	return nil
+}
+
+// oldestRecord is when the oldest idempotency record was made (unix nanos; 0: none).
+func (s *Store) oldestRecord() (int64, error) {
+	lo, hi := tagBounds(tagExpiry)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	if it.First() && len(it.Key()) >= 9 {
+		return int64(binary.BigEndian.Uint64(it.Key()[1:9])), nil
+	}
+	return 0, it.Error()
 }
