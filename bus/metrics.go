@@ -17,6 +17,8 @@ type Metrics struct {
 	// OutboxSetAside counts outbox messages the server refused for good, moved out of the
 	// outbox (see the contract's operator notes on the outbox).
 	OutboxSetAside prometheus.Counter
+	// ConsumerLost counts, per partition, durable consumers found deleted while running.
+	ConsumerLost *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics with reg.
@@ -62,8 +64,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cartwright_outbox_set_aside_total",
 			Help: "Outbox messages the server refused for good (over its max payload or a stream's max message size), set aside instead of retried.",
 		}),
+		ConsumerLost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartwright_consumer_lost_total",
+			Help: "Durable consumers of the inbound stream found deleted while the worker ran, by partition; each is created again after the partition's committed watermark.",
+		}, []string{"partition"}),
 	}
-	reg.MustRegister(m.OutboxSetAside)
-	reg.MustRegister(m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
+	reg.MustRegister(m.OutboxSetAside, m.ConsumerLost, m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
 	return m
 }

@@ -35,6 +35,8 @@ type partition struct {
 	cache *store.StateCache
 	// out feeds the sender: committed chunks to publish and acknowledge.
 	out chan sendJob
+	// mark is the partition's committed watermark (see mark).
+	mark mark
 	// batchBytes sizes the next batch's buffer so that it does not grow by copying: the
 	// most bytes per envelope seen, times the batch size, at most what Pebble's pool keeps
 	// (a buffer of the same size every time is then reused rather than allocated).
@@ -105,7 +107,7 @@ func (p *partition) run(ctx context.Context) {
 	size := w.cfg.Batch.Size
 	for ctx.Err() == nil {
 		if err := p.rewind(ctx); err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !p.replaceLost(ctx, err) {
 				w.log.Warn("rewinding the consumer", "partition", p.n, "err", err)
 				sleep(ctx, 250*time.Millisecond)
 			}
@@ -114,7 +116,7 @@ func (p *partition) run(ctx context.Context) {
 		p.expire(ctx)
 		batch, err := p.cons.Fetch(size, jetstream.FetchMaxWait(w.cfg.Batch.MaxWait))
 		if err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !p.replaceLost(ctx, err) {
 				w.log.Debug("fetch", "partition", p.n, "err", err)
 				sleep(ctx, 250*time.Millisecond)
 			}
@@ -148,7 +150,8 @@ func (p *partition) run(ctx context.Context) {
 				lost = true
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil &&
+			!p.replaceLost(ctx, err) {
 			w.log.Debug("fetch ended", "partition", p.n, "err", err)
 			sleep(ctx, 100*time.Millisecond)
 		}
@@ -198,6 +201,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 	w.metrics.Handle.Observe(time.Since(started).Seconds())
 	p.batchBytes = min(max(p.batchBytes, b.Size()/len(msgs)*w.cfg.Batch.Size*9/8), maxPooledBatch)
 
+	b.SetCommitted(p.n, p.mark.advance(msgs, naks))
 	outgoing := b.Outgoing()
 	w.pub.claim(outgoing)
 	t := time.Now()

@@ -44,6 +44,13 @@ type Worker struct {
 	// gen counts connections to NATS: each partition rewinds its consumer when it sees a
 	// new one (see partition.rewind).
 	gen atomic.Int64
+
+	// partitions is how many partitions Run started (the stream's count, which may not
+	// be the configured one); Ready reads it from other goroutines.
+	partitions atomic.Int32
+	stream     jetstream.Stream
+	// lost flags the partitions whose durable consumer has vanished and is not back yet.
+	lost []atomic.Bool
 }
 
 // New builds a worker; Run starts it.
@@ -77,14 +84,16 @@ func (w *Worker) Topology() Topology { return w.topo }
 // chunk it holds (commit, publish, ack) and returns.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.cfg.PartitionsDefaulted {
-		// No count configured: an existing stream keeps the one it was created with.
+		// No count configured: an existing stream keeps the one it was created with. The
+		// count is the worker's own from here on: the caller's configuration is left as
+		// it was given.
 		n, err := ExistingPartitions(ctx, w.js, w.topo)
 		if err != nil {
 			return err
 		}
-		if n > 0 && n != w.cfg.Partitions {
+		if n > 0 && n != w.topo.Partitions {
 			w.log.Info("the inbound stream exists: keeping its partition count", "partitions", n)
-			w.cfg.Partitions, w.topo.Partitions = n, n
+			w.topo.Partitions = n
 		}
 	}
 	if err := Provision(ctx, w.js, w.topo); err != nil {
@@ -107,16 +116,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	parts := make([]*partition, w.cfg.Partitions)
+	w.stream = stream
+	parts := make([]*partition, w.topo.Partitions)
+	w.lost = make([]atomic.Bool, len(parts))
 	for i := range parts {
-		cc := w.topo.ConsumerConfig(i, w.cfg.Batch.AckWait, max(4*w.cfg.Batch.Size, 10000))
-		cons, err := stream.CreateOrUpdateConsumer(ctx, cc)
+		committed, err := w.st.Committed(i)
 		if err != nil {
-			return fmt.Errorf("bus: consumer %s: %w", cc.Durable, err)
+			return err
+		}
+		cons, err := w.consumer(ctx, i, committed)
+		if err != nil {
+			return err
 		}
 		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]uint64{}, gen: -1,
-			cache: store.NewStateCache(statesCachedPerPartition)}
+			cache: store.NewStateCache(statesCachedPerPartition), mark: mark{at: committed}}
 	}
+	w.partitions.Store(int32(len(parts)))
 
 	var wg sync.WaitGroup
 	for _, p := range parts {
@@ -134,7 +149,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() { defer bgwg.Done(); w.pump(bg) }()
 	go func() { defer bgwg.Done(); w.sweep(bg) }()
 	w.started.Store(true)
-	w.log.Info("worker running", "partitions", w.cfg.Partitions, "batch", w.cfg.Batch.Size)
+	w.log.Info("worker running", "partitions", len(parts), "batch", w.cfg.Batch.Size)
 
 	<-ctx.Done()
 	wg.Wait()
@@ -154,8 +169,11 @@ func (w *Worker) Ready() error {
 		return errors.New("not connected to NATS")
 	case !w.started.Load():
 		return errors.New("starting")
-	case int(w.running.Load()) != w.cfg.Partitions:
-		return fmt.Errorf("%d of %d partitions running", w.running.Load(), w.cfg.Partitions)
+	case w.running.Load() != w.partitions.Load():
+		return fmt.Errorf("%d of %d partitions running", w.running.Load(), w.partitions.Load())
+	}
+	if n := w.consumersLost(); n > 0 {
+		return fmt.Errorf("%d of %d partitions without their consumer", n, w.partitions.Load())
 	}
 	return nil
 }
@@ -191,18 +209,26 @@ func (w *Worker) pump(ctx context.Context) {
 	}
 }
 
-// sweep removes expired idempotency records in the background.
+// sweep removes expired idempotency records in the background, at start-up and then
+// every minute. It sweeps only below sweepCutoff: never a record whose envelope JetStream
+// may still deliver.
 func (w *Worker) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		for {
-			n, err := w.st.Sweep(time.Now().Add(-w.cfg.IdempotencyRetention), 5000)
-			if err != nil {
-				w.log.Warn("sweeping idempotency records", "err", err)
+		if cutoff, err := w.sweepCutoff(ctx); err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("not sweeping idempotency records this time: the ack floors are unknown", "err", err)
 			}
-			if n < 5000 {
-				break
+		} else {
+			for {
+				n, err := w.st.Sweep(cutoff, 5000)
+				if err != nil {
+					w.log.Warn("sweeping idempotency records", "err", err)
+				}
+				if err != nil || n < 5000 {
+					break
+				}
 			}
 		}
 		select {

@@ -176,6 +176,9 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 	if ce := redactedCredential(e, req); ce != nil {
 		return h.reject(b, e, req, replyTo, ce)
 	}
+	if o, stale := h.stale(b, e, req, replyTo); stale {
+		return o
+	}
 
 	action := string(req.Command.Action())
 	res, err := h.apply(ctx, b, t, e, req)

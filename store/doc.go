@@ -42,11 +42,19 @@
 //	|     |                                              | handler (payments.go)          |
 //	| 'y' | tenant 0x00 authorized-at unix nanos (8      | empty: the mock's payments by  |
 //	|     |   bytes BE) payment id                       | age, to forget the old ones    |
+//	| 'w' | partition (2 bytes BE)                       | stream sequence (8 bytes BE)   |
+//	|     |                                              | up to which the partition's    |
+//	|     |                                              | envelopes are all committed    |
 //	| 'm' | name                                         | metadata                       |
 //	+-----+---------------------------------------------+--------------------------------+
 //
 // The open-checkout index lets each partition find, with one short scan, the checkouts
 // it must expire; it is kept by PutState in the same batch as the state.
+//
+// The watermark ('w') is written by the batch that commits the envelopes it covers, so
+// it never claims more than is durable; a consumer that has to be created again starts
+// after it (see Committed). The metadata entry "swept_before" is the latest cutoff a sweep
+// used: it is written, durably, before the sweep removes anything.
 //
 // The stock tables ('v', 'r') are the built-in inventory's counts, written in the same
 // batch as the checkout that reserves or releases (see Stock).

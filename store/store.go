@@ -29,6 +29,7 @@ type Options struct {
 type Store struct {
 	db        *pebble.DB
 	outboxSeq atomic.Uint64
+	swept     sweptBefore
 	stopTrim  chan struct{}
 	trimmed   sync.WaitGroup
 }

@@ -10,7 +10,16 @@ import (
 // Sweep removes idempotency records created before cutoff, at most limit of them, and
 // reports how many it removed. It writes without fsync (a removal lost in a crash is
 // redone by the next sweep) and in its own batch, so it never holds up the hot path.
+// Before removing anything it records cutoff durably (see SweptBefore), so that an
+// envelope older than it that finds no record is known to be ambiguous.
+//
+// REQUIRES: every envelope stored before cutoff has been acknowledged: a record swept
+// while its envelope can still be delivered turns a replay into a second application
+// (the caller bounds cutoff by the consumers' ack floors).
 func (s *Store) Sweep(cutoff time.Time, limit int) (int, error) {
+	if err := s.raiseSweptBefore(cutoff); err != nil {
+		return 0, err
+	}
 	lo, _ := tagBounds(tagExpiry)
 	hi := make([]byte, 9)
 	hi[0] = tagExpiry

@@ -37,6 +37,9 @@ type Worker struct {
 	Conn   *nats.Conn
 	cancel context.CancelFunc
 	done   chan error
+
+	// Registry holds the worker's metrics (a new one at every Start).
+	Registry *prometheus.Registry
 }
 
 // StartWorker starts NATS and a worker. cfg may be nil (the demo tenant); its DataDir is
@@ -93,7 +96,8 @@ func (w *Worker) Start() {
 	opts = handlers.WithMockPayments(st, w.Config, opts)
 	w.Stock = opts.Stock
 	h := handlers.New(w.Config, opts)
-	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(prometheus.NewRegistry()), w.Options.Logger)
+	reg := prometheus.NewRegistry()
+	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(reg), w.Options.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +105,7 @@ func (w *Worker) Start() {
 		bw.Clock = w.Clock
 	}
 	w.Store, w.Worker, w.Conn, w.cancel, w.done = st, bw, nc, cancel, make(chan error, 1)
+	w.Registry = reg
 	go func() { w.done <- bw.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for bw.Ready() != nil {

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -146,7 +147,11 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	defer st.Close()
 
-	var w *bus.Worker
+	// The reconnect handler runs on NATS's own goroutine, possibly while the worker is
+	// still being built below: it reaches the worker only through this pointer. A
+	// reconnect before the worker exists needs nothing of it: Run rewinds every partition
+	// and publishes the outbox when it starts.
+	var running atomic.Pointer[bus.Worker]
 	opts, err := natsOptions(cfg.NATS, "cartwright")
 	if err != nil {
 		return usageErr("%v", err)
@@ -163,7 +168,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to NATS", "url", redactURL(nc.ConnectedUrl()))
-			if w != nil {
+			if w := running.Load(); w != nil {
 				w.Reconnected()
 			}
 		}),
@@ -188,10 +193,11 @@ func runServe(parent context.Context, f *serveFlags) error {
 	hopts = handlers.WithMockPayments(st, cfg, hopts)
 	h := handlers.New(cfg, hopts)
 	registerBuildInfo(reg)
-	w, err = bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
+	w, err := bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
 	if err != nil {
 		return err
 	}
+	running.Store(w)
 
 	br, err := bus.NewBridge(cfg, nc, bus.BridgeOptions{Logger: log, Registerer: reg})
 	if err != nil {
