@@ -60,6 +60,7 @@ func outboxKey(seq uint64) []byte {
 
 // asideKey is where the outbox entry under outboxKey(seq) is kept once set aside.
 func asideKey(outbox []byte) []byte { return append([]byte{tagAside}, outbox[1:]...) }
+
 // watermarkKey is the inbound partition's committed stream sequence (see Committed).
 func watermarkKey(partition int) []byte {
 	return binary.BigEndian.AppendUint16([]byte{tagMark}, uint16(partition))
