@@ -107,7 +107,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s: %w", cc.Durable, err)
 		}
-		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]uint64{}, gen: -1,
+		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]*block{}, gen: -1,
 			cache: store.NewStateCache(statesCachedPerPartition)}
 	}
 
