@@ -14,8 +14,8 @@ const (
 	// Redelivered: the outcome of this very delivery was already committed; its messages
 	// are in the outbox. Nothing to do but acknowledge.
 	Redelivered
-	// Retry: a transient failure; nothing of the envelope is in the batch. Return it to
-	// JetStream.
+	// Retry: a transient failure; nothing of the envelope is in the batch but, possibly,
+	// the stock hold of a completion (see the package doc). Return it to JetStream.
 	Retry
 )
 
