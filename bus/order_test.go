@@ -129,15 +129,17 @@ func TestOutageKeepsContextOrder(t *testing.T) {
 	}
 }
 
-// hangingFor is a payment provider that never answers, and counts the calls.
+// hangingFor is a payment provider that never answers, and counts the calls it hung in.
 type hangingFor struct {
 	*providers.MockPayments
 	calls atomic.Int64
 }
 
 func (h *hangingFor) Authorize(ctx context.Context, _ commerce.PaymentRequest) (commerce.PaymentResult, error) {
-	h.calls.Add(1)
-	<-ctx.Done()
+	if ctx.Err() == nil {
+		h.calls.Add(1)
+		<-ctx.Done()
+	}
 	return commerce.PaymentResult{}, ctx.Err()
 }
 
@@ -252,7 +254,7 @@ func (f *inflight) report() (deliveries int, faults []string) {
 func TestHangingPaymentsStayWithinTheAckWait(t *testing.T) {
 	pay := &hangingFor{MockPayments: providers.NewMockPayments()}
 	// The envelope timeout keeps its default: the ack wait is what must bound it.
-	cfg := &config.Config{Partitions: 1, Batch: config.Batch{AckWait: 3 * time.Second, MaxDeliver: 20}}
+	cfg := &config.Config{Partitions: 1, Batch: config.Batch{AckWait: 6 * time.Second, MaxDeliver: 20}}
 	w := testenv.StartWorker(t, cfg, handlers.Options{RetryBudget: 20 * time.Millisecond,
 		Providers: handlers.Providers{Payments: pay}})
 	c := testenv.NewClient(t, w.NATS.URL())
@@ -307,12 +309,15 @@ func TestHangingPaymentsStayWithinTheAckWait(t *testing.T) {
 	if got, want := strings.Join(lines, " "), "sku_gift sku_tee sku_mug sku_cap"; got != want {
 		t.Errorf("free1 has line items %s, want %s", got, want)
 	}
-	t.Logf("other contexts answered after %s; %d payment calls so far", time.Since(start).Round(time.Millisecond), pay.calls.Load())
-	if pay.calls.Load() == 0 {
-		t.Fatal("no payment call was made")
+	// The others come after each payment's first try in the stream, but not after its
+	// retries.
+	hung := pay.calls.Load()
+	t.Logf("other contexts answered after %s and %d hanging payment calls", time.Since(start).Round(time.Millisecond), hung)
+	if hung == 0 || hung > int64(len(hangs)) {
+		t.Errorf("payment calls hung %d times before the other contexts were answered, want 1 to %d", hung, len(hangs))
 	}
 	// Let the hanging ones be tried again for a while, past the ack wait.
-	time.Sleep(2 * cfg.Batch.AckWait)
+	time.Sleep(cfg.Batch.AckWait)
 	n, faults := watch.report()
 	if n < len(hangs)+len(others) {
 		t.Errorf("saw %d deliveries, want at least %d", n, len(hangs)+len(others))

@@ -66,7 +66,11 @@ func (p *partition) rewind(ctx context.Context) error {
 	p.gen, p.next = gen, 1
 	// The blocks stay: their envelopes come again first, and are retried when it is time
 	// (the reset forgets the delays JetStream held them back with).
-	for _, bl := range p.blocked {
+	for key, bl := range p.blocked {
+		if bl.lifted {
+			delete(p.blocked, key)
+			continue
+		}
 		bl.seen, bl.waiting = false, 0
 	}
 	return nil
@@ -87,6 +91,9 @@ type block struct {
 	// stream order, so a later envelope of the context that comes first means the blocking
 	// one is gone from the stream (removed by a limit or by hand): nothing waits for it.
 	seen bool
+	// lifted: the envelope is through, and the block goes at the next rewind, which
+	// brings the waiting ones back in order.
+	lifted bool
 }
 
 // inOrder keeps the deliveries that follow on from the last one, in order. It drops
@@ -300,13 +307,16 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		}
 		acks = append(acks, m)
 		if bl != nil && bl.seq == e.Seq {
-			delete(p.blocked, key)
-			if bl.waiting > 0 {
-				// The context's later envelopes are out in JetStream, each with a delay of
-				// its own, and a newer one could come first: have them all again, in order.
-				rewind = true
-				break
+			if bl.waiting == 0 {
+				delete(p.blocked, key)
+				continue
 			}
+			// The context's later envelopes are out in JetStream, each with a delay of its
+			// own, and a newer one could come first: have them all again, in order, once
+			// the chunk is through (one rewind for every context it lifts). Until then
+			// they still wait.
+			bl.lifted = true
+			rewind = true
 		}
 	}
 	msgs = msgs[:done]
