@@ -212,9 +212,10 @@ type pass struct {
 
 // process handles one chunk: handle each envelope into one batch, commit, publish, ack.
 // It runs to the end even when ctx is canceled, so that a shutdown never leaves a chunk
-// half done. It returns false when the partition must rewind before it goes on: the chunk
-// could not be committed (nothing of it happened), or it stopped early and left the rest
-// of it, and of its pull, unhandled (see below).
+// half done. It returns false when the partition must rewind before it goes on, leaving
+// the rest of the pull unhandled: the chunk could not be committed (nothing of it
+// happened), it ran out of time and left the rest of it (see below), or it lifted a
+// block that others of its context wait behind.
 //
 // INVARIANT: a delivery is acknowledged or returned within the ack wait, or the partition
 // rewinds before JetStream could deliver it again: JetStream never has an envelope handled
