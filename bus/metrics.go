@@ -26,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Envelopes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartwright_envelopes_total",
-			Help: "Envelopes handled, by action and outcome (replied, replayed, dead_lettered, redelivered, retry).",
+			Help: "Envelopes handled, by action and outcome (replied, replayed, dead_lettered, redelivered, retry; waiting: returned behind a blocked envelope of its context; out_of_time: left for a rewind when its chunk ran out of time).",
 		}, []string{"action", "outcome"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartwright_dead_letters_total",

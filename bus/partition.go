@@ -16,10 +16,10 @@ type partition struct {
 	w    *Worker
 	n    int
 	cons jetstream.Consumer
-	// blocked holds, per tenant/context, the stream sequence of an envelope that hit a
-	// transient failure and went back to JetStream. Later envelopes of that context are
-	// returned too until it is through, so that a context's envelopes apply in order.
-	blocked map[string]uint64
+	// blocked holds, per tenant/context, the envelope that hit a transient failure and
+	// went back to JetStream. Later envelopes of that context are returned too until it is
+	// through, so that a context's envelopes apply in order.
+	blocked map[string]*block
 	// gen is the worker's connection generation this partition last rewound at (-1:
 	// rewind before the next fetch).
 	gen int64
@@ -29,6 +29,9 @@ type partition struct {
 	// dropped with a pull in flight) and their envelopes would come back only after the
 	// ack wait, behind newer ones. The loop then rewinds instead of going on out of order.
 	next uint64
+	// retries holds the deliveries of blocked envelopes due for another try, put off to
+	// the end of their pull (see process).
+	retries []jetstream.Msg
 	// swept is when the partition last looked for expired checkouts.
 	swept time.Time
 	// cache keeps the partition's recently used states decoded between batches.
@@ -63,8 +66,36 @@ func (p *partition) rewind(ctx context.Context) error {
 		return err
 	}
 	p.gen, p.next = gen, 1
-	clear(p.blocked)
+	// The blocks stay: their envelopes come again first, and are retried when it is time
+	// (the reset forgets the delays JetStream held them back with).
+	for key, bl := range p.blocked {
+		if bl.lifted {
+			delete(p.blocked, key)
+			continue
+		}
+		bl.seen, bl.waiting = false, 0
+	}
 	return nil
+}
+
+// block is a context held back behind one of its envelopes, which failed transiently.
+type block struct {
+	seq uint64 // the envelope's stream sequence
+	// tries counts its handlings that failed; JetStream's own count starts again at every
+	// rewind.
+	tries   int
+	retryAt time.Time // it is not handled again before
+	// waiting counts the context's later envelopes returned to JetStream since the last
+	// rewind: each waits there with a delay of its own, and when the block lifts they
+	// must not come after a newer envelope, so the partition rewinds.
+	waiting int
+	// seen says the envelope was delivered since the last rewind. A rewind delivers in
+	// stream order, so a later envelope of the context that comes first means the blocking
+	// one is gone from the stream (removed by a limit or by hand): nothing waits for it.
+	seen bool
+	// lifted: the envelope is through, and the block goes at the next rewind, which
+	// brings the waiting ones back in order.
+	lifted bool
 }
 
 // inOrder keeps the deliveries that follow on from the last one, in order. It drops
@@ -128,9 +159,15 @@ func (p *partition) run(ctx context.Context) {
 		ch := batch.Messages()
 		buf := make([]jetstream.Msg, 0, size)
 		lost := false
+		// Every delivery of this pull has been waiting for its ack since about when the
+		// first one came, at the earliest.
+		var ps pass
 		for m := range ch {
 			if lost {
 				continue // let the pull finish before rewinding
+			}
+			if ps.deadline.IsZero() {
+				ps = pass{deadline: time.Now().Add(w.cfg.Batch.AckWait / 2), first: true}
 			}
 			buf = append(buf[:0], m)
 		drain:
@@ -146,11 +183,17 @@ func (p *partition) run(ctx context.Context) {
 				}
 			}
 			buf, lost = p.inOrder(buf)
-			if len(buf) > 0 && !p.process(ctx, buf) {
+			if len(buf) > 0 && !p.process(ctx, buf, ps) {
 				lost = true
 			}
+			ps.first = false
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil &&
+		if len(p.retries) > 0 && !lost {
+			p.process(ctx, p.retries, pass{deadline: ps.deadline, first: true, retries: true})
+		}
+		clear(p.retries) // after a rewind they come again
+		p.retries = p.retries[:0]
+				if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil &&
 			!p.replaceLost(ctx, err) {
 			w.log.Debug("fetch ended", "partition", p.n, "err", err)
 			sleep(ctx, 100*time.Millisecond)
@@ -158,50 +201,148 @@ func (p *partition) run(ctx context.Context) {
 	}
 }
 
+// pass says how a chunk is to be handled.
+type pass struct {
+	// deadline is when the chunk's envelopes must be through: half the ack wait after the
+	// first delivery of the pull came.
+	deadline time.Time
+	// first: the chunk's first envelope is handled however late it is, so that the
+	// partition always moves on.
+	first bool
+	// retries: the chunk is the pull's put-off retries (partition.retries).
+	retries bool
+}
+
 // process handles one chunk: handle each envelope into one batch, commit, publish, ack.
 // It runs to the end even when ctx is canceled, so that a shutdown never leaves a chunk
-// half done. It returns false when the chunk could not be committed: nothing of it
-// happened, and the partition must rewind before it goes on.
-func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
+// half done. It returns false when the partition must rewind before it goes on, leaving
+// the rest of the pull unhandled: the chunk could not be committed (nothing of it
+// happened), it ran out of time and left the rest of it (see below), or it lifted a
+// block that others of its context wait behind.
+//
+// INVARIANT: a delivery is acknowledged or returned within the ack wait, or the partition
+// rewinds before JetStream could deliver it again: JetStream never has an envelope handled
+// twice at once. An envelope spends at most the handler's envelope timeout in its
+// providers, at most a third of the ack wait. An envelope starts only when it can end
+// before the deadline, half the ack wait after the pull's first delivery came; the first
+// of a pull, and the first of its put-off retries, start in any case and end within five
+// sixths of it. What is left over goes to the rewind, which has it delivered again in
+// stream order: nothing of a context overtakes what is left of it.
+//
+// A blocked envelope due for another try is put off to the end of its pull, after the
+// envelopes of other contexts: a provider that hangs then takes the partition's time only
+// once the others are through, and the context's later envelopes wait for it anyway.
+func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) bool {
 	w := p.w
 	started := time.Now()
 	b := w.st.NewBatchSized(p.batchBytes)
 	b.Partition, b.Cache = p.n, p.cache
 	acks := make([]jetstream.Msg, 0, len(msgs))
-	var naks []jetstream.Msg
+	var naks []nak
+	var deferred []jetstream.Msg // put off to the end of the pull (p.retries)
 	hctx := context.WithoutCancel(ctx)
-	for _, m := range msgs {
+	rewind := false
+	done := 0 // envelopes of msgs handled, returned or put off
+	for i, m := range msgs {
+		if (i > 0 || !ps.first) && time.Now().Add(w.h.EnvelopeTimeout()).After(ps.deadline) {
+			w.log.Warn("out of time for this chunk; the rest is delivered again", "partition", p.n,
+				"handled", i, "left", len(msgs)-i, "took", time.Since(started).Round(time.Millisecond))
+			w.metrics.Envelopes.WithLabelValues("", "out_of_time").Add(float64(len(msgs) - i))
+			rewind = true
+			break
+		}
+		done = i + 1
 		e := w.envelope(m)
 		key := e.Tenant + "." + e.Context
-		if seq, ok := p.blocked[key]; ok && e.Seq > seq {
-			naks = append(naks, m)
-			w.metrics.Envelopes.WithLabelValues("", "waiting").Inc()
-			continue
+		bl := p.blocked[key]
+		if bl != nil && e.Seq > bl.seq && !bl.seen {
+			delete(p.blocked, key)
+			bl = nil
+		}
+		if bl != nil && e.Seq >= bl.seq {
+			now := time.Now()
+			if e.Seq == bl.seq {
+				bl.seen = true
+			}
+			if e.Seq > bl.seq || now.Before(bl.retryAt) {
+				// Back when it is time to try the blocking one again (after a rewind, which
+				// delivers it at once), or, for a later one, after that try, so as not to be
+				// fetched for nothing.
+				d := max(bl.retryAt.Sub(now), 0)
+				if e.Seq > bl.seq {
+					bl.waiting++
+					d += retryDelay(1)
+				}
+				naks = append(naks, nak{m, d})
+				w.metrics.Envelopes.WithLabelValues("", "waiting").Inc()
+				continue
+			}
+			if !ps.retries {
+				p.retries = append(p.retries, m)
+				deferred = append(deferred, m)
+				continue
+			}
+			// JetStream's count includes the deliveries that only waited, and restarts at a
+			// rewind: what counts against max_deliver is how often it was tried.
+			e.Delivered = bl.tries + 1
 		}
 		out := w.h.Handle(hctx, b, e)
 		action := out.Action
 		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
 		switch out.Kind {
 		case handlers.Retry:
-			if _, ok := p.blocked[key]; !ok {
-				p.blocked[key] = e.Seq
+			if bl == nil || e.Seq < bl.seq {
+				// An earlier envelope of a blocked context (a rewind's) failed: it blocks
+				// now, and the one that did waits too.
+				nb := &block{seq: e.Seq, seen: true}
+				if bl != nil {
+					nb.waiting = bl.waiting + 1
+				}
+				bl = nb
+				p.blocked[key] = bl
 			}
+			bl.tries++
+			d := retryDelay(bl.tries)
+			bl.retryAt = time.Now().Add(d)
 			w.log.Warn("transient failure; returning the envelope to JetStream", "subject", e.Subject,
-				"seq", e.Seq, "delivered", e.Delivered, "err", out.Err)
-			naks = append(naks, m)
+				"seq", e.Seq, "delivered", e.Delivered, "retry_in", d, "err", out.Err)
+			naks = append(naks, nak{m, d})
 			continue
 		case handlers.DeadLettered:
 			w.metrics.DeadLetters.WithLabelValues(out.Code).Inc()
 		}
-		if seq, ok := p.blocked[key]; ok && seq == e.Seq {
-			delete(p.blocked, key)
-		}
 		acks = append(acks, m)
+		if bl != nil && bl.seq == e.Seq {
+			if bl.waiting == 0 {
+				delete(p.blocked, key)
+				continue
+			}
+			// The context's later envelopes are out in JetStream, each with a delay of its
+			// own, and a newer one could come first: have them all again, in order, once
+			// the chunk is through (one rewind for every context it lifts). Until then
+			// they still wait.
+			bl.lifted = true
+			rewind = true
+		}
+	}
+	msgs = msgs[:done]
+	if len(acks)+len(naks) == 0 {
+		b.Discard()
+		if rewind {
+			p.gen = -1
+		}
+		return !rewind
 	}
 	w.metrics.Handle.Observe(time.Since(started).Seconds())
 	p.batchBytes = min(max(p.batchBytes, b.Size()/len(msgs)*w.cfg.Batch.Size*9/8), maxPooledBatch)
 
-	b.SetCommitted(p.n, p.mark.advance(msgs, naks))
+	// The watermark stays below what went back to JetStream and what waits for the end of
+	// the pull: neither is handled yet.
+	held := deferred
+	for _, n := range naks {
+		held = append(held, n.m)
+	}
+	b.SetCommitted(p.n, p.mark.advance(msgs, held))
 	outgoing := b.Outgoing()
 	w.pub.claim(outgoing)
 	t := time.Now()
@@ -211,7 +352,9 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 		for _, m := range msgs {
 			_ = m.NakWithDelay(time.Second)
 		}
-		// Nothing of the batch happened: its contexts wait for these envelopes to return.
+		// Nothing of the batch happened, what it did to the blocks included: its contexts
+		// wait for these envelopes to return, and they come first.
+		clear(p.blocked)
 		p.gen = -1
 		return false
 	}
@@ -221,15 +364,26 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg) bool {
 	// The chunk is durable: its publishing and acknowledging can overlap the handling and
 	// commit of the next one. The queue keeps chunks in order.
 	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks}
+	if rewind {
+		p.gen = -1
+		return false
+	}
 	return true
+}
+
+// nak is a delivery to return to JetStream, to come again after delay.
+type nak struct {
+	m     jetstream.Msg
+	delay time.Duration
 }
 
 // sendJob is a committed chunk's second half: publish what it queued, then acknowledge
 // its envelopes (or return those that wait).
 type sendJob struct {
-	outgoing   []store.Outgoing
-	acks, naks []jetstream.Msg
-	done       chan struct{} // a barrier: closed when every job before it is through
+	outgoing []store.Outgoing
+	acks     []jetstream.Msg
+	naks     []nak
+	done     chan struct{} // a barrier: closed when every job before it is through
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
@@ -250,8 +404,8 @@ func (p *partition) sender(ctx context.Context) {
 		for _, m := range j.acks {
 			_ = m.Ack()
 		}
-		for _, m := range j.naks {
-			_ = m.NakWithDelay(retryDelay(m))
+		for _, n := range j.naks {
+			_ = n.m.NakWithDelay(n.delay)
 		}
 	}
 }
@@ -266,12 +420,12 @@ func (p *partition) flush() {
 // maxPooledBatch is the largest batch buffer Pebble keeps for reuse.
 const maxPooledBatch = 1 << 20
 
-func retryDelay(m jetstream.Msg) time.Duration {
+// retryDelay is how long an envelope that failed transiently tries times waits before it
+// is handled again: 0.5 s, doubling, at most 16 s.
+func retryDelay(tries int) time.Duration {
 	d := 500 * time.Millisecond
-	if meta, err := m.Metadata(); err == nil {
-		for i := uint64(1); i < meta.NumDelivered && d < 15*time.Second; i++ {
-			d *= 2
-		}
+	for i := 1; i < tries && d < 15*time.Second; i++ {
+		d *= 2
 	}
 	return d
 }

@@ -128,7 +128,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]uint64{}, gen: -1,
+		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]*block{}, gen: -1,
 			cache: store.NewStateCache(statesCachedPerPartition), mark: mark{at: committed}}
 	}
 	w.partitions.Store(int32(len(parts)))

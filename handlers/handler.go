@@ -48,12 +48,16 @@ type Options struct {
 	// batch that completes or cancels the checkout. Without it the built-in inventory
 	// counts in memory only (tests).
 	Stock *store.Stock
-	// RetryBudget bounds the in-process retries of one transient failure (default 2 s).
+	// RetryBudget bounds the in-process retries of one transient failure (default 2 s),
+	// within the envelope timeout. They spare a blip the round trip through JetStream,
+	// which holds the context back and makes the partition rewind once it is through.
 	RetryBudget time.Duration
 	// EnvelopeTimeout bounds the time one envelope may spend in its providers, retries
-	// included (default 10 s), so that a hanging provider cannot hold a batch past the
-	// consumer's ack wait. Past it the envelope is returned to JetStream like any other
-	// transient failure.
+	// included (default 10 s, and never more than a third of the consumer's ack wait,
+	// config.Batch.AckWait). Past it the envelope is returned to JetStream like any other
+	// transient failure. It is what lets the worker keep a chunk of envelopes within the
+	// ack wait (see bus): it starts an envelope only when one envelope timeout still fits
+	// in the chunk's time. Providers must give up when their context ends.
 	EnvelopeTimeout time.Duration
 	Logger          *slog.Logger
 
@@ -72,6 +76,9 @@ func New(cfg *config.Config, o Options) *Handler {
 	}
 	if o.EnvelopeTimeout == 0 {
 		o.EnvelopeTimeout = 10 * time.Second
+	}
+	if a := cfg.Batch.AckWait; a > 0 {
+		o.EnvelopeTimeout = min(o.EnvelopeTimeout, a/3)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -108,6 +115,9 @@ func New(cfg *config.Config, o Options) *Handler {
 	}
 	return h
 }
+
+// EnvelopeTimeout is the most time Handle spends in one envelope's providers.
+func (h *Handler) EnvelopeTimeout() time.Duration { return h.timeout }
 
 // Handle applies one envelope within b (see the package doc for the contract). The
 // returned outcome says what it did; for every kind but Retry the envelope is to be
