@@ -193,7 +193,7 @@ func (p *partition) run(ctx context.Context) {
 		}
 		clear(p.retries) // after a rewind they come again
 		p.retries = p.retries[:0]
-				if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil &&
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil &&
 			!p.replaceLost(ctx, err) {
 			w.log.Debug("fetch ended", "partition", p.n, "err", err)
 			sleep(ctx, 100*time.Millisecond)
