@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/providers"
 	"github.com/cartwright-dev/cartwright/store"
 )
 
@@ -37,11 +38,18 @@ func (i batchInventory) Release(_ context.Context, checkoutID string) error {
 	return nil
 }
 
-// envFor returns the tenant's providers for one envelope or expiry handled in b.
+// envFor returns the tenant's providers for one envelope or expiry handled in b: the
+// built-in stock and the mock's payments kept in the store are b's, so that what they
+// write is committed, or rolled back, with the envelope.
 func (h *Handler) envFor(t *tenant, b *store.Batch) commerce.Env {
 	env := t.env
 	if t.stock {
 		env.Inventory = batchInventory{stock: h.stock, b: b, tenant: t.name}
+	}
+	if m, ok := env.Payments.(*providers.MockPayments); ok {
+		if book, ok := m.Book().(store.MockPayments); ok {
+			env.Payments = m.In(book.In(b))
+		}
 	}
 	return env
 }

@@ -35,6 +35,10 @@ type Providers struct {
 // (store.MockPayments) for every tenant whose payments are the mock, so that an order
 // placed before a restart can still be captured, voided and refunded after it. A tenant
 // that o already gives a payment provider keeps it.
+//
+// The Handler gives each envelope the mock over the envelope's batch (envFor): a payment
+// is committed with the envelope, by the batch's fsync. Called outside a Handler, the mock
+// reads the store and fails, as transient, every step that would write.
 func WithMockPayments(st *store.Store, cfg *config.Config, o Options) Options {
 	tenants := make(map[string]Providers, len(cfg.Tenants))
 	maps.Copy(tenants, o.Tenants)

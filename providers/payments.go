@@ -38,14 +38,24 @@ const MockRetention = 30 * 24 * time.Hour
 // concurrent use.
 //
 // What it knows of each payment is in its MockBook: in memory ([NewMockPayments]), or in
-// the worker's store, where it survives a restart ([NewMockPaymentsIn]).
+// the worker's store, where it survives a restart ([NewMockPaymentsIn]). Over the store,
+// the worker hands each envelope the handler over the envelope's batch ([MockPayments.In]),
+// so that a payment is written with the batch and made durable by the batch's one fsync.
 //
-// INVARIANT: a step's effect and its idempotency key are written to the book together, and
-// durably, before the step returns; the envelope's reply is published after that. A worker
-// killed after the step and before its batch commits asks again with the same key after
-// the restart and gets the first answer, without a second charge.
+// INVARIANT: a step's effect and its idempotency key are written to the book together, in
+// one value. Over a batch, the payment is durable exactly when the effects of the envelope
+// that asked are: a worker killed before the batch commits loses both, and the redelivery
+// asks afresh with the same key and is answered as the first time (the payment id comes
+// from the key). Once the batch has committed, the step and its key are there, and a step
+// asked again with its key is answered without being done twice. From the agent's side,
+// which sees only what was committed, each step is done once.
 type MockPayments struct {
-	book      MockBook
+	book MockBook
+	*mockCore
+}
+
+// mockCore is what a handler shares with its views over other books (In).
+type mockCore struct {
 	now       func() time.Time
 	retention time.Duration
 	locks     [64]sync.Mutex // by payment id: a step reads, changes and writes its payment alone
@@ -76,8 +86,8 @@ type MockPayment struct {
 type MockBook interface {
 	// Payment returns the payment with id; ok is false when there is none.
 	Payment(id string) (p MockPayment, ok bool, err error)
-	// PutPayment writes p in place of the payment with its id, in one write that is
-	// durable when it returns.
+	// PutPayment writes p in place of the payment with its id, in one write: a later
+	// Payment reads it. A book over a batch makes it durable when the batch commits.
 	PutPayment(p MockPayment) error
 	// ForgetPayments removes up to limit payments authorized before cutoff, oldest first,
 	// and reports how many it removed.
@@ -85,7 +95,8 @@ type MockBook interface {
 }
 
 // MockStats counts what MockPayments did. Repeated calls with a key already answered are
-// not counted again.
+// not counted again. A step undone with its envelope (the batch rolled back, discarded or
+// lost in a crash) was counted when it was done, and is counted again if asked again.
 type MockStats struct {
 	Authorizations    int // approved authorizations
 	Declines          int
@@ -107,7 +118,17 @@ func NewMockPaymentsIn(book MockBook, now func() time.Time) *MockPayments {
 	if now == nil {
 		now = time.Now
 	}
-	return &MockPayments{book: book, now: now, retention: MockRetention, attempts: map[string]int{}}
+	return &MockPayments{book: book, mockCore: &mockCore{now: now, retention: MockRetention, attempts: map[string]int{}}}
+}
+
+// Book returns where the handler keeps its payments.
+func (m *MockPayments) Book() MockBook { return m.book }
+
+// In returns the same handler keeping its payments in book: its locks, tok_flaky's
+// attempts, its sweeps and its counts are shared with m. The worker calls it once per
+// envelope with the book of the envelope's batch.
+func (m *MockPayments) In(book MockBook) *MockPayments {
+	return &MockPayments{book: book, mockCore: m.mockCore}
 }
 
 // maxFlaky bounds the tok_flaky attempts kept: keys given up on before their third call
@@ -173,7 +194,7 @@ func result(p MockPayment) commerce.PaymentResult {
 }
 
 // flaky reports whether this call with key is one of tok_flaky's two failures.
-func (m *MockPayments) flaky(key string) bool {
+func (m *mockCore) flaky(key string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.attempts[key] >= 2 {
@@ -271,7 +292,7 @@ func (m *MockPayments) once(op commerce.PaymentOp, step func(p *MockPayment) str
 // bookFailed is a failure to read or write the book: the step may be tried again.
 func bookFailed(err error) error { return commerce.Transient("payment handler mock", err) }
 
-func (m *MockPayments) lock(id string) (unlock func()) {
+func (m *mockCore) lock(id string) (unlock func()) {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	l := &m.locks[h.Sum32()%uint32(len(m.locks))]
@@ -279,13 +300,14 @@ func (m *MockPayments) lock(id string) (unlock func()) {
 	return l.Unlock
 }
 
-func (m *MockPayments) count(f func(*MockStats)) {
+func (m *mockCore) count(f func(*MockStats)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f(&m.stats)
 }
 
-// Stats returns what the handler has done since it was made.
+// Stats returns what the handler, and its views over other books, have done since it was
+// made.
 func (m *MockPayments) Stats() MockStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/providers"
 )
 
 // Batch gathers everything one batch of envelopes changes: states, idempotency records
@@ -37,6 +38,8 @@ type Batch struct {
 	recs   map[string]*Record
 	out    []Outgoing
 	st     *batchStock // what the batch reserved and released, if anything
+	// pays are the mock's payments the batch wrote, by key (see BatchMockPayments).
+	pays map[string]*providers.MockPayment
 	// scratch is where values are encoded before the Pebble batch copies them in.
 	scratch []byte
 
@@ -55,6 +58,7 @@ const (
 	stagedState stagedKind = iota
 	stagedRecord
 	stagedReservation
+	stagedMockPayment
 )
 
 // staged is a write not yet in the Pebble batch, and the map entry it replaced.
@@ -74,6 +78,8 @@ type staged struct {
 	rec *Record
 	// stagedReservation
 	res *reservationRec
+	// stagedMockPayment (and tenant)
+	pay *providers.MockPayment
 }
 
 // NewBatch starts a batch.
@@ -224,14 +230,17 @@ func (b *Batch) Mark() Mark {
 type Mark struct{ flushes uint64 }
 
 // Rollback undoes every write made through the batch since m: states, idempotency
-// records, outgoing messages, the open-checkout index and the stock reserved or released
-// (with what it counted in memory). Reads made since m stay: they are committed values.
+// records, outgoing messages, the open-checkout index, the stock reserved or released
+// (with what it counted in memory) and the mock's payments. Reads made since m stay: they
+// are committed values.
 // REQUIRES: nothing flushed the batch since m (no Mark, Size, Len or Commit).
 func (b *Batch) Rollback(m Mark) { b.rollback(m, false) }
 
 // RollbackExceptStock is Rollback, but keeps the stock reserved and released since m:
 // what an inventory did on the way to a failure the domain answers by keeping it (a hold
-// taken before a payment that could not be made, see commerce's complete).
+// taken before a payment that could not be made, see commerce's complete). It keeps the
+// mock's payments written since m too, as a processor keeps what it did before its caller
+// failed (see MockPayments).
 func (b *Batch) RollbackExceptStock(m Mark) { b.rollback(m, true) }
 
 func (b *Batch) rollback(m Mark, keepStock bool) {
@@ -261,12 +270,16 @@ func (b *Batch) rollback(m Mark, keepStock bool) {
 			if !keepStock {
 				b.st.undoReservation(w)
 			}
+		case stagedMockPayment:
+			if !keepStock {
+				b.undoMockPayment(w)
+			}
 		}
 	}
 	kept := b.staged[:0]
 	if keepStock {
 		for _, w := range b.staged {
-			if w.kind == stagedReservation {
+			if w.kind == stagedReservation || w.kind == stagedMockPayment {
 				kept = append(kept, w)
 			}
 		}
@@ -291,6 +304,8 @@ func (b *Batch) flush() {
 			b.flushRecord(w)
 		case stagedReservation:
 			b.st.flushReservation(b, w)
+		case stagedMockPayment:
+			b.flushMockPayment(w)
 		}
 	}
 	clear(b.staged)

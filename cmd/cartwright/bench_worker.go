@@ -40,6 +40,7 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	hopts = handlers.WithMockPayments(r.st, r.cfg, hopts)
 	w, err := bus.New(r.cfg, r.nc, r.st, handlers.New(r.cfg, hopts), bus.NewMetrics(reg), r.log)
 	if err != nil {
 		return err
