@@ -3,6 +3,7 @@ package group_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ func testConfig(id string, partitions int) group.Config {
 		WorkerID:   id,
 		Partitions: partitions,
 		LeaseTTL:   testTTL,
+		Logger:     slog.New(slog.DiscardHandler),
 	}
 }
 
