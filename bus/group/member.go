@@ -51,6 +51,8 @@ type Member struct {
 	leases    map[int]record    // partitions whose lease key holds a value
 	leaving   bool
 	leaveDone <-chan struct{}
+	lastSeen  uint64 // highest revision the watcher delivered
+	syncing   bool   // a new watcher is replaying the bucket; the view is partial
 
 	mu        sync.Mutex
 	viewCount int // members in the last reconcile, for Members
@@ -245,16 +247,29 @@ func (m *Member) run(ctx context.Context, cancel context.CancelFunc, w jetstream
 				updates = nil
 				continue
 			}
-			if e != nil {
+			if e == nil {
+				m.syncing = false
+			} else {
 				m.observe(ctx, e)
 			}
 			m.reconcile(ctx)
 		case <-tick.C:
-			if updates == nil {
+			// The watcher shows this member's own writes. One that has not shown the
+			// member key written a tick ago is stuck: its consumer lived on a server
+			// that went away, and the client would notice only after missed
+			// heartbeats, seconds past the lease TTL. A new watcher replays the bucket.
+			if updates == nil || m.syncing || (m.memberRev != 0 && m.lastSeen < m.memberRev) {
+				if updates != nil {
+					w.Stop()
+				}
+				updates = nil
 				if nw, err := m.kv.WatchAll(ctx); err == nil {
 					w, updates = nw, nw.Updates()
 					clear(m.members)
 					clear(m.leases)
+					m.syncing = true
+				} else {
+					m.log.Warn("group: watch bucket", "err", err)
 				}
 			}
 			m.renew(ctx)
@@ -282,6 +297,7 @@ func (m *Member) run(ctx context.Context, cancel context.CancelFunc, w jetstream
 
 // observe applies one watched entry to the view.
 func (m *Member) observe(ctx context.Context, e jetstream.KeyValueEntry) {
+	m.lastSeen = max(m.lastSeen, e.Revision())
 	key, put := e.Key(), e.Operation() == jetstream.KeyValuePut
 	switch {
 	case strings.HasPrefix(key, memberPrefix):
@@ -386,13 +402,10 @@ func (m *Member) reconcile(ctx context.Context) {
 			m.release(ctx, p)
 		}
 	}
-	if m.leaving {
+	if m.leaving || m.syncing {
 		return
 	}
-	ids := make([]string, 0, len(m.members))
-	for id := range m.members {
-		ids = append(ids, id)
-	}
+	ids := m.memberIDs()
 	m.mu.Lock()
 	m.viewCount = len(ids)
 	m.mu.Unlock()
@@ -413,13 +426,10 @@ func (m *Member) reconcile(ctx context.Context) {
 // refresh reads again the leases this member waits for, in case the watcher missed
 // the marker of one that expired.
 func (m *Member) refresh(ctx context.Context) {
-	if m.leaving || m.memberRev == 0 {
+	if m.leaving || m.syncing || m.memberRev == 0 {
 		return
 	}
-	ids := make([]string, 0, len(m.members))
-	for id := range m.members {
-		ids = append(ids, id)
-	}
+	ids := m.memberIDs()
 	gctx, cancel := context.WithTimeout(ctx, m.cfg.RenewInterval)
 	defer cancel()
 	for p, owner := range Assign(ids, m.cfg.Partitions) {
@@ -430,6 +440,14 @@ func (m *Member) refresh(ctx context.Context) {
 			delete(m.leases, p)
 		}
 	}
+}
+
+func (m *Member) memberIDs() []string {
+	ids := make([]string, 0, len(m.members))
+	for id := range m.members {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func (m *Member) acquire(ctx context.Context, p int) {
