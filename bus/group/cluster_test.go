@@ -134,3 +134,39 @@ func TestReplicatedBucket(t *testing.T) {
 	t.Logf("takeover %v after a death, one node of three down", took)
 	s.check(t)
 }
+
+// Without a quorum nothing can be renewed: every member stops counting its leases valid
+// within the TTL, nobody acquires anything, and the group forms again once the servers
+// are back.
+func TestQuorumLoss(t *testing.T) {
+	const partitions = 4
+	const ttl = 3 * time.Second
+	c := startCluster(t)
+	cfg := func(id string) group.Config {
+		cfg := testConfig(id, partitions)
+		cfg.Replicas = 3
+		cfg.LeaseTTL = ttl
+		return cfg
+	}
+	a := join(t, c.urls(), cfg("a"))
+	b := join(t, c.urls(), cfg("b"))
+	s := watchSafety(t, a, b)
+	waitSpread(t, 10*time.Second, partitions, a, b)
+
+	c.stop(1)
+	c.stop(2)
+	lost := time.Now()
+	took := eventually(t, ttl+2*time.Second, "no lease valid without a quorum", func() bool {
+		return len(a.Owned())+len(b.Owned()) == 0
+	})
+	t.Logf("every lease invalid %v after the quorum was lost (lease TTL %v)", took, ttl)
+	if took > ttl {
+		t.Errorf("leases stayed valid %v without a quorum, longer than the TTL %v", took, ttl)
+	}
+
+	c.start(t, 1)
+	c.start(t, 2)
+	took = waitSpread(t, 30*time.Second, partitions, a, b)
+	t.Logf("spread again %v after the servers came back (%v after the loss)", took, time.Since(lost))
+	s.check(t)
+}
