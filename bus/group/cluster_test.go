@@ -128,8 +128,7 @@ func TestReplicatedBucket(t *testing.T) {
 	waitSpread(t, 10*time.Second, partitions, a, b, d)
 
 	c.stop(2) // one node of three: quorum holds
-	d.cancel()
-	<-d.Stopped()
+	d.Stop()
 	took := waitSpread(t, 3*time.Second+7*time.Second, partitions, a, b)
 	t.Logf("takeover %v after a death, one node of three down", took)
 	s.check(t)

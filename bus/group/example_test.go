@@ -27,7 +27,7 @@ func Example() {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	m, err := group.Join(ctx, js, group.Config{
 		WorkerID:   "worker-1",

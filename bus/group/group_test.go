@@ -50,8 +50,7 @@ func TestDeadMemberLosesPartitions(t *testing.T) {
 	waitSpread(t, 5*time.Second, partitions, a, b, c)
 
 	// Stops renewing without releasing anything, as a crash would.
-	c.cancel()
-	<-c.Stopped()
+	c.Stop()
 	took := waitSpread(t, testTTL+2*time.Second, partitions, a, b)
 	t.Logf("takeover %v after the death (lease TTL %v)", took, testTTL)
 	s.check(t)
@@ -118,7 +117,7 @@ func TestSimultaneousStart(t *testing.T) {
 		waitSpread(t, 5*time.Second, partitions, ws...)
 		s.check(t)
 		for _, w := range ws {
-			w.cancel()
+			w.Stop()
 		}
 	}
 }

@@ -30,7 +30,6 @@ func testConfig(id string, partitions int) group.Config {
 // confirms every Releasing at once, as a partition loop that stops quickly would.
 type worker struct {
 	*group.Member
-	cancel context.CancelFunc
 
 	mu     sync.Mutex
 	events []group.Event
@@ -63,19 +62,15 @@ func (w *worker) eventsOf(k group.EventKind) []group.Event {
 func join(t testing.TB, url string, cfg group.Config) *worker {
 	t.Helper()
 	js := testenv.NewClient(t, url).JetStream()
-	// The context is the member's life, not the time Join may take.
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	m, err := group.Join(ctx, js, cfg)
 	if err != nil {
-		cancel()
 		t.Fatalf("join %s: %v", cfg.WorkerID, err)
 	}
-	w := &worker{Member: m, cancel: cancel}
+	w := &worker{Member: m}
 	go w.drain()
-	t.Cleanup(func() {
-		cancel()
-		<-m.Stopped()
-	})
+	t.Cleanup(m.Stop)
 	return w
 }
 

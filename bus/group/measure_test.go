@@ -80,7 +80,7 @@ func TestMeasureTakeover(t *testing.T) {
 			waitSpread(t, 3*ttl, partitions, a, b)
 			// Die at a random point of the renewal cycle.
 			time.Sleep(time.Duration(r) * ttl / 3 / runs)
-			a.cancel()
+			a.Stop()
 			deaths = append(deaths, waitSpread(t, 3*ttl, partitions, b))
 
 			c := join(t, n.URL(), cfg("c"))
@@ -91,7 +91,7 @@ func TestMeasureTakeover(t *testing.T) {
 			cancel()
 			waitSpread(t, 3*ttl, partitions, b)
 			leaves = append(leaves, time.Since(start))
-			b.cancel()
+			b.Stop()
 		}
 		t.Logf("lease TTL %v: death to takeover %s", ttl, stats(deaths))
 		t.Logf("lease TTL %v: Leave to takeover %s", ttl, stats(leaves))

@@ -42,6 +42,7 @@ type Member struct {
 	acks     chan Lease
 	leaveReq chan context.Context
 	stopped  chan struct{}
+	stop     context.CancelFunc
 	log      *slog.Logger
 
 	// Owned by the run loop.
@@ -66,8 +67,8 @@ type held struct {
 
 // Join binds (or creates) the group's bucket, registers this worker and starts keeping
 // its keys alive. It returns once the member has read the bucket, holding no partition
-// yet: Acquired events follow. Cancelling ctx later stops the member without releasing
-// anything, as a crash would (its keys expire after LeaseTTL); Leave is the clean stop.
+// yet: Acquired events follow. ctx bounds the join only; the member runs until Leave
+// (the clean stop) or Stop.
 //
 // A worker id whose key is still in the bucket (the previous run of this worker died a
 // moment ago, or another live worker uses the id) makes Join wait up to two lease TTLs
@@ -76,6 +77,9 @@ func Join(ctx context.Context, js jetstream.JetStream, cfg Config) (*Member, err
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if js == nil {
+		return nil, errors.New("group: no JetStream context")
 	}
 	kv, err := bucket(ctx, js, cfg)
 	if err != nil {
@@ -98,7 +102,8 @@ func Join(ctx context.Context, js jetstream.JetStream, cfg Config) (*Member, err
 		members:  map[string]uint64{},
 		leases:   map[int]record{},
 	}
-	runCtx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(context.Background())
+	m.stop = cancel
 	w, err := kv.WatchAll(runCtx)
 	if err != nil {
 		cancel()
@@ -192,9 +197,17 @@ func (m *Member) register(ctx context.Context) error {
 // Config.ReleaseTimeout.
 func (m *Member) Events() <-chan Event { return m.events.channel() }
 
-// Stopped is closed once the member has stopped, by Leave or by the cancellation of
-// Join's context.
+// Stopped is closed once the member has stopped, by Leave or Stop.
 func (m *Member) Stopped() <-chan struct{} { return m.stopped }
+
+// Stop stops the member at once without releasing anything, as a crash would: every
+// lease turns invalid here and Lost is sent for it, while the others wait for its keys
+// to expire (LeaseTTL) before they take its partitions. Leave is the clean stop; Stop is
+// for when NATS is unreachable or Leave ran out of time.
+func (m *Member) Stop() {
+	m.stop()
+	<-m.stopped
+}
 
 // WorkerID is this member's id.
 func (m *Member) WorkerID() string { return m.cfg.WorkerID }
@@ -371,7 +384,7 @@ func (m *Member) renew(ctx context.Context) {
 		sent := m.now()
 		s := m.slots[p].Load()
 		if s == nil || sent >= s.deadline {
-			m.lose(ctx, p, "not renewed in time", true)
+			m.lose(rctx, p, "not renewed in time", true)
 			continue
 		}
 		rev, err := m.kv.Update(rctx, leaseKey(p), m.value(false), h.rev)
@@ -380,7 +393,7 @@ func (m *Member) renew(ctx context.Context) {
 			// Confirmed too late: the caller may already have stopped on the expired
 			// lease, and an epoch that turned invalid must stay so.
 			h.rev = rev
-			m.lose(ctx, p, "renewed after its deadline", true)
+			m.lose(rctx, p, "renewed after its deadline", true)
 		case err == nil:
 			h.rev = rev
 			m.slots[p].Store(&slot{epoch: h.epoch, deadline: sent + m.cfg.LeaseTTL - m.cfg.SafetyMargin})
@@ -416,8 +429,10 @@ func (m *Member) reconcile(ctx context.Context) {
 		case h != nil && owner != m.cfg.WorkerID && !h.releasing:
 			m.startRelease(p, h)
 		case h == nil && owner == m.cfg.WorkerID && m.memberRev != 0:
-			if _, taken := m.leases[p]; !taken {
-				m.acquire(ctx, p)
+			if _, taken := m.leases[p]; !taken && !m.acquire(ctx, p) {
+				// The server is slow or away: more attempts would only hold up the
+				// renewals of what this member holds.
+				return
 			}
 		}
 	}
@@ -450,8 +465,10 @@ func (m *Member) memberIDs() []string {
 	return ids
 }
 
-func (m *Member) acquire(ctx context.Context, p int) {
-	actx, cancel := context.WithTimeout(ctx, m.cfg.RenewInterval)
+// acquire tries to create lease p. It reports false when the server did not answer,
+// true when it did, whether the lease was free or not.
+func (m *Member) acquire(ctx context.Context, p int) bool {
+	actx, cancel := context.WithTimeout(ctx, m.cfg.RenewInterval/2)
 	defer cancel()
 	sent := m.now()
 	rev, err := m.kv.Create(actx, leaseKey(p), m.value(false))
@@ -459,13 +476,15 @@ func (m *Member) acquire(ctx context.Context, p int) {
 		// Taken meanwhile, or the server is away: the view or the next tick says when
 		// to try again.
 		m.log.Debug("group: acquire", "partition", p, "err", err)
-		return
+		var answered *jetstream.APIError
+		return errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &answered)
 	}
 	m.held[p] = &held{epoch: rev, rev: rev}
 	m.leases[p] = record{Worker: m.cfg.WorkerID, Instance: m.instance}
 	m.slots[p].Store(&slot{epoch: rev, deadline: sent + m.cfg.LeaseTTL - m.cfg.SafetyMargin})
 	m.log.Info("group: partition acquired", "partition", p, "epoch", rev)
 	m.emit(Acquired, p, rev)
+	return true
 }
 
 func (m *Member) startRelease(p int, h *held) {
@@ -493,7 +512,7 @@ func (m *Member) release(ctx context.Context, p int) {
 
 // lose drops a lease that went without a hand-over. free deletes the key when this
 // member may still be its last writer, so that the next owner need not wait for it to
-// expire.
+// expire; ctx bounds that.
 func (m *Member) lose(ctx context.Context, p int, why string, free bool) {
 	h := m.held[p]
 	m.slots[p].Store(nil)
@@ -501,9 +520,7 @@ func (m *Member) lose(ctx context.Context, p int, why string, free bool) {
 	m.log.Warn("group: partition lost", "partition", p, "epoch", h.epoch, "why", why)
 	m.emit(Lost, p, h.epoch)
 	if free {
-		dctx, cancel := context.WithTimeout(ctx, m.cfg.RenewInterval)
-		defer cancel()
-		_ = m.kv.Delete(dctx, leaseKey(p), jetstream.LastRevision(h.rev))
+		_ = m.kv.Delete(ctx, leaseKey(p), jetstream.LastRevision(h.rev))
 	}
 }
 

@@ -14,16 +14,13 @@ import (
 // joinRaw starts a member whose events the test reads itself.
 func joinRaw(t *testing.T, js jetstream.JetStream, cfg group.Config) *group.Member {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	m, err := group.Join(ctx, js, cfg)
 	if err != nil {
-		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		<-m.Stopped()
-	})
+	t.Cleanup(m.Stop)
 	return m
 }
 
