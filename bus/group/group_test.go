@@ -2,6 +2,7 @@ package group_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,26 +93,29 @@ func TestSimultaneousStart(t *testing.T) {
 	n := testenv.StartTestNATS(t)
 	for r := range rounds {
 		bucket := "T_START_" + string(rune('A'+r))
-		ws := make([]*worker, members)
+		ms := make([]*group.Member, members)
+		errs := make([]error, members)
 		start := make(chan struct{})
-		done := make(chan struct{})
-		for i := range ws {
-			go func() {
-				defer func() { done <- struct{}{} }()
-				cfg := testConfig(string(rune('a'+i)), partitions)
-				cfg.Bucket = bucket
+		var wg sync.WaitGroup
+		for i := range ms {
+			js := testenv.NewClient(t, n.URL()).JetStream()
+			cfg := testConfig(string(rune('a'+i)), partitions)
+			cfg.Bucket = bucket
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
 				<-start
-				ws[i] = join(t, n.URL(), cfg)
-			}()
+				ms[i], errs[i] = group.Join(ctx, js, cfg)
+			})
 		}
 		close(start)
-		for range ws {
-			<-done
-		}
-		for _, w := range ws {
-			if w == nil {
-				t.FailNow()
+		wg.Wait()
+		var ws []*worker
+		for i, m := range ms {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
 			}
+			ws = append(ws, adopt(t, m))
 		}
 		s := watchSafety(t, ws...)
 		waitSpread(t, 5*time.Second, partitions, ws...)
@@ -132,6 +136,18 @@ func TestJoinRefusesAnotherLeaseTTL(t *testing.T) {
 	if _, err := group.Join(ctx, testenv.NewClient(t, n.URL()).JetStream(), cfg); err == nil {
 		t.Fatal("a member with another lease TTL joined the group")
 	}
+}
+
+func TestJoinRefusesAnotherPartitionCount(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	join(t, n.URL(), testConfig("a", 4))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := group.Join(ctx, testenv.NewClient(t, n.URL()).JetStream(), testConfig("b", 8))
+	if err == nil {
+		t.Fatal("a member with another partition count joined the group")
+	}
+	t.Log(err)
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -68,6 +68,10 @@ func join(t testing.TB, url string, cfg group.Config) *worker {
 	if err != nil {
 		t.Fatalf("join %s: %v", cfg.WorkerID, err)
 	}
+	return adopt(t, m)
+}
+
+func adopt(t testing.TB, m *group.Member) *worker {
 	w := &worker{Member: m}
 	go w.drain()
 	t.Cleanup(m.Stop)

@@ -46,14 +46,15 @@ type Member struct {
 	log      *slog.Logger
 
 	// Owned by the run loop.
-	memberRev uint64
-	held      map[int]*held
-	members   map[string]uint64 // live worker id → revision of its member key
-	leases    map[int]record    // partitions whose lease key holds a value
-	leaving   bool
-	leaveDone <-chan struct{}
-	lastSeen  uint64 // highest revision the watcher delivered
-	syncing   bool   // a new watcher is replaying the bucket; the view is partial
+	memberRev   uint64
+	held        map[int]*held
+	members     map[string]uint64 // live worker id → revision of its member key
+	memberParts map[string]int    // live worker id → the partition count it serves
+	leases      map[int]record    // partitions whose lease key holds a value
+	leaving     bool
+	leaveDone   <-chan struct{}
+	lastSeen    uint64 // highest revision the watcher delivered
+	syncing     bool   // a new watcher is replaying the bucket; the view is partial
 
 	mu        sync.Mutex
 	viewCount int // members in the last reconcile, for Members
@@ -88,19 +89,20 @@ func Join(ctx context.Context, js jetstream.JetStream, cfg Config) (*Member, err
 	var nonce [8]byte
 	rand.Read(nonce[:])
 	m := &Member{
-		cfg:      cfg,
-		kv:       kv,
-		instance: hex.EncodeToString(nonce[:]),
-		base:     time.Now(),
-		slots:    make([]atomic.Pointer[slot], cfg.Partitions),
-		events:   newQueue(),
-		acks:     make(chan Lease, cfg.Partitions),
-		leaveReq: make(chan context.Context),
-		stopped:  make(chan struct{}),
-		log:      cfg.Logger.With("worker", cfg.WorkerID),
-		held:     map[int]*held{},
-		members:  map[string]uint64{},
-		leases:   map[int]record{},
+		cfg:         cfg,
+		kv:          kv,
+		instance:    hex.EncodeToString(nonce[:]),
+		base:        time.Now(),
+		slots:       make([]atomic.Pointer[slot], cfg.Partitions),
+		events:      newQueue(),
+		acks:        make(chan Lease, cfg.Partitions),
+		leaveReq:    make(chan context.Context),
+		stopped:     make(chan struct{}),
+		log:         cfg.Logger.With("worker", cfg.WorkerID),
+		held:        map[int]*held{},
+		members:     map[string]uint64{},
+		memberParts: map[string]int{},
+		leases:      map[int]record{},
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.stop = cancel
@@ -122,6 +124,15 @@ func Join(ctx context.Context, js jetstream.JetStream, cfg Config) (*Member, err
 		case <-ctx.Done():
 			cancel()
 			return nil, ctx.Err()
+		}
+	}
+	// Members that split a different number of partitions would each think some
+	// partitions belong to nobody, or to two of them.
+	for id, parts := range m.memberParts {
+		if parts != 0 && parts != cfg.Partitions {
+			cancel()
+			return nil, fmt.Errorf("group: live member %q of bucket %s serves %d partitions, this worker %d: every worker of a group needs the same partition count",
+				id, cfg.Bucket, parts, cfg.Partitions)
 		}
 	}
 	if err := m.register(ctx); err != nil {
@@ -279,6 +290,7 @@ func (m *Member) run(ctx context.Context, cancel context.CancelFunc, w jetstream
 				if nw, err := m.kv.WatchAll(ctx); err == nil {
 					w, updates = nw, nw.Updates()
 					clear(m.members)
+					clear(m.memberParts)
 					clear(m.leases)
 					m.syncing = true
 				} else {
@@ -317,8 +329,13 @@ func (m *Member) observe(ctx context.Context, e jetstream.KeyValueEntry) {
 		id := strings.TrimPrefix(key, memberPrefix)
 		if put {
 			m.members[id] = e.Revision()
+			var r record
+			if json.Unmarshal(e.Value(), &r) == nil {
+				m.memberParts[id] = r.Partitions
+			}
 		} else {
 			delete(m.members, id)
+			delete(m.memberParts, id)
 		}
 		// The server removed this member's key (expired while the process was
 		// paused): count it out until the next renewal creates it again.
