@@ -57,6 +57,31 @@ func TestDeadMemberLosesPartitions(t *testing.T) {
 	s.check(t)
 }
 
+// A worker restarted right after a crash finds its previous run's member key, waits for
+// it to expire, and gets its share back.
+func TestCrashedWorkerRestarts(t *testing.T) {
+	const partitions = 16
+	n := testenv.StartTestNATS(t)
+	a := join(t, n.URL(), testConfig("a", partitions))
+	b := join(t, n.URL(), testConfig("b", partitions))
+	s := watchSafety(t, a, b)
+	waitSpread(t, 5*time.Second, partitions, a, b)
+
+	b.Stop()
+	start := time.Now()
+	b2 := join(t, n.URL(), testConfig("b", partitions))
+	s.add(b2)
+	t.Logf("the restarted worker joined %v after the crash", time.Since(start))
+	waitSpread(t, 2*testTTL+5*time.Second, partitions, a, b2)
+	for _, e := range b2.eventsOf(group.Acquired) {
+		for _, old := range b.eventsOf(group.Acquired) {
+			if e.Partition == old.Partition && e.Epoch <= old.Epoch {
+				t.Errorf("partition %d: epoch %d after the restart, %d before", e.Partition, e.Epoch, old.Epoch)
+			}
+		}
+	}
+}
+
 func TestLeaveHandsOverAtOnce(t *testing.T) {
 	const partitions = 16
 	n := testenv.StartTestNATS(t)
