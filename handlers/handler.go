@@ -126,7 +126,8 @@ func (h *Handler) EnvelopeTimeout() time.Duration { return h.timeout }
 // INVARIANT: the envelope's writes to b are all there or none are. A panic drops all of
 // them (Rollback), then dead-letters the envelope; a failure that leaves it unapplied
 // (Retry, or dead-lettered to be redriven) drops all but the stock its inventory held or
-// released, which the domain keeps on purpose (see the apply call below).
+// released and the demo mock's payment records, which stay on purpose (see the apply call
+// below).
 func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out Outcome) {
 	mark := b.Mark()
 	var req *envelopes.Request
@@ -198,7 +199,9 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 		// payment failed keeps its hold, so that the retry or redrive of the same
 		// checkout (same payment idempotency key) finds its units, and the hold goes
 		// when the checkout is canceled or expires; a release is of a checkout that
-		// expired, which stays expired.
+		// expired, which stays expired. So do the mock payment handler's records, as a
+		// processor keeps what it did before a later step failed: the retry with the
+		// same idempotency key gets the same answer.
 		b.RollbackExceptStock(mark)
 	}
 	if err != nil && commerce.KindOf(err) == commerce.KindTransient {
