@@ -181,6 +181,13 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 		h.queueReply(b, e, req, replyTo, rec, true)
 		return Outcome{Kind: Replayed, Code: rec.Code}
 	}
+	// A delivery that was dead-lettered or refused has its outcome under its stream
+	// sequence, not its messageId: a redelivery of it (a rewind can overtake its ack) must
+	// not be applied now. Most envelopes have no such record, and the store's filters
+	// answer that without reading a block.
+	if done, out := h.answered(b, e); done {
+		return out
+	}
 	if perr != nil {
 		return h.record(b, e, req, replyTo, nil, perr)
 	}
