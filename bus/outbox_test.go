@@ -126,7 +126,7 @@ func mustJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 func TestUnpublishableOutboxEntryIsSetAside(t *testing.T) {
 	n := testenv.StartTestNATS(t)
 	dir := filepath.Join(t.TempDir(), "data")
-	st, stop := outboxWorker(t, n.URL(), dir, prometheus.NewRegistry())
+	_, stop := outboxWorker(t, n.URL(), dir, prometheus.NewRegistry())
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

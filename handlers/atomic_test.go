@@ -31,8 +31,8 @@ type brokenPayments struct {
 
 func (p *brokenPayments) Authorize(ctx context.Context, r commerce.PaymentRequest) (commerce.PaymentResult, error) {
 	if p.broken.Load() {
-		var m map[string]int
-		m["boom"]++ // a nil map write: a bug, as a provider would have it
+		var items []commerce.Item
+		_ = items[len(r.IdempotencyKey)] // an index out of range: a bug, as a provider would have it
 	}
 	return p.MockPayments.Authorize(ctx, r)
 }
