@@ -1,3 +1,6 @@
+// Package bench measures the worker as serve runs it: throughput, latency and memory,
+// against a bare JetStream consumer and a reply floor. `cartwright bench` runs it;
+// docs/performance.md says how to read the report.
 package bench
 
 import (
