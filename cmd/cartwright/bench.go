@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cartwright-dev/cartwright/bench"
 )
 
 // benchFlags are the settings of `cartwright bench`.
@@ -18,9 +20,6 @@ type benchFlags struct {
 	cpuProfile, memProfile                            string
 	conn                                              connFlags
 }
-
-// stepsPerContext is the size of the mix one context sends (see benchSteps).
-const stepsPerContext = 8
 
 func newBench() *cobra.Command {
 	var f benchFlags
@@ -58,10 +57,15 @@ docs/performance.md says how to read it.`,
   cartwright bench --cpuprofile cpu.out && go tool pprof -top cartwright cpu.out`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.resolve(cmd); err != nil {
+			o, err := f.options(cmd)
+			if err != nil {
 				return usageErr("%v", err)
 			}
-			return runBench(cmd.Context(), &f, cmd.OutOrStdout(), os.Stderr)
+			err = bench.Run(cmd.Context(), o, cmd.OutOrStdout(), os.Stderr)
+			if ue := (*bench.UsageError)(nil); errors.As(err, &ue) {
+				return usageErr("%v", ue.Err)
+			}
+			return err
 		},
 	}
 	fs := cmd.Flags()
@@ -86,36 +90,26 @@ docs/performance.md says how to read it.`,
 	return cmd
 }
 
-// resolve derives the defaults that depend on other flags and checks the settings.
-func (f *benchFlags) resolve(cmd *cobra.Command) error {
+// options derives the defaults that depend on which flags were given; bench.Run checks
+// the rest.
+func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
+	const steps = bench.StepsPerContext
 	nSet, cSet := cmd.Flags().Changed("n"), cmd.Flags().Changed("contexts")
 	if f.contexts == 0 || (nSet && !cSet) {
-		if f.n%stepsPerContext != 0 {
-			return fmt.Errorf("--n %d: the mix is %d envelopes per context, so --n must be a multiple of %d", f.n, stepsPerContext, stepsPerContext)
+		if f.n%steps != 0 {
+			return bench.Options{}, fmt.Errorf("--n %d: the mix is %d envelopes per context, so --n must be a multiple of %d", f.n, steps, steps)
 		}
-		f.contexts = f.n / stepsPerContext
+		f.contexts = f.n / steps
 	} else if !nSet {
-		f.n = stepsPerContext * f.contexts
+		f.n = steps * f.contexts
 	}
-	if f.n < stepsPerContext || f.contexts < 1 {
-		return fmt.Errorf("--n %d, --contexts %d: need at least one context of %d envelopes", f.n, f.contexts, stepsPerContext)
+	o := bench.Options{
+		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, LatencyN: f.latencyN,
+		LatencyRate: f.latencyRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
+		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor,
+		CPUProfile: f.cpuProfile, MemProfile: f.memProfile,
+		NATSOptions: natsOptions, RedactURL: redactURL, Versions: versions(),
 	}
-	if f.n != stepsPerContext*f.contexts {
-		return fmt.Errorf("--n %d over --contexts %d: the mix is %d envelopes per context, so --n must be %d × --contexts",
-			f.n, f.contexts, stepsPerContext, stepsPerContext)
-	}
-	if f.latencyN == 0 {
-		f.latencyN = f.n / 2
-	}
-	f.latencyN = max(stepsPerContext, f.latencyN/stepsPerContext*stepsPerContext)
-	if f.preload < 0 {
-		return fmt.Errorf("--preload %d is negative", f.preload)
-	}
-	if f.inventory != "store" && f.inventory != "bucket" && f.inventory != "memory" {
-		return fmt.Errorf("--inventory %q: store, bucket or memory", f.inventory)
-	}
-	if len(strings.Split(f.items, ",")) != 3 {
-		return fmt.Errorf("--items %q: name exactly three items", f.items)
-	}
-	return nil
+	f.conn.apply(&o.NATS)
+	return o, nil
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"iter"
@@ -26,20 +26,20 @@ type benchMix struct {
 const benchGap = 2000
 
 func newBenchMix(prefix, tenant string, phase byte, contexts int, items [3]string) *benchMix {
-	gap := min(benchGap, (contexts+stepsPerContext-1)/stepsPerContext)
+	gap := min(benchGap, (contexts+StepsPerContext-1)/StepsPerContext)
 	return &benchMix{prefix: prefix, tenant: tenant, phase: phase, contexts: contexts, gap: max(1, gap), items: items}
 }
 
 // Len is the number of envelopes.
-func (m *benchMix) Len() int { return m.contexts * stepsPerContext }
+func (m *benchMix) Len() int { return m.contexts * StepsPerContext }
 
 // all yields, in publishing order, every envelope's index and its context and step.
 func (m *benchMix) all() iter.Seq2[int, [2]int] {
 	return func(yield func(int, [2]int) bool) {
 		i := 0
-		last := m.contexts - 1 + (stepsPerContext-1)*m.gap
+		last := m.contexts - 1 + (StepsPerContext-1)*m.gap
 		for p := 0; p <= last; p++ {
-			for s := stepsPerContext - 1; s >= 0; s-- {
+			for s := StepsPerContext - 1; s >= 0; s-- {
 				c := p - s*m.gap
 				if c < 0 || c >= m.contexts {
 					continue

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -100,7 +100,7 @@ func (r *benchRun) baseline(ctx context.Context) error {
 		return fmt.Errorf("baseline stream: %w", err)
 	}
 	defer r.js.DeleteStream(context.WithoutCancel(ctx), s.CachedInfo().Config.Name)
-	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.f.contexts, r.items)
+	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.o.Contexts, r.items)
 	n := mix.Len()
 	prog := startProgress(r.errw, "baseline: publishing", n)
 	_, _, err = publishAll(ctx, r.pub, mix, baselinePrefix(r.cfg.Prefix), prog)
@@ -116,7 +116,7 @@ func (r *benchRun) baseline(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	b := &benchRate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d), Consumers: 1, FetchBatch: baselineFetch,
+	b := &Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d), Consumers: 1, FetchBatch: baselineFetch,
 		CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)}
 	r.rep.Baseline = b
 	r.rep.Ratio = r.rep.Throughput.PerSecond / b.PerSecond

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"encoding/json"
@@ -10,34 +10,34 @@ import (
 	"time"
 )
 
-// benchReport is what `cartwright bench` prints; --json prints it as is.
-type benchReport struct {
-	Machine  benchMachine      `json:"machine"`
+// Report is what `cartwright bench` prints; --json prints it as is.
+type Report struct {
+	Machine  Machine           `json:"machine"`
 	Versions map[string]string `json:"versions"`
-	Settings benchSettings     `json:"settings"`
+	Settings Settings          `json:"settings"`
 
-	Preload    *benchPreload   `json:"preload,omitempty"`
-	Publish    benchRate       `json:"publish"`
-	Throughput benchThroughput `json:"throughput"`
-	Latency    *benchLatency   `json:"latency,omitempty"`
-	Memory     benchMemory     `json:"memory"`
-	Outcomes   benchOutcomes   `json:"outcomes"`
-	Baseline   *benchRate      `json:"baseline,omitempty"`
-	Ratio      float64         `json:"ratio,omitempty"` // throughput / baseline
+	Preload    *Preload   `json:"preload,omitempty"`
+	Publish    Rate       `json:"publish"`
+	Throughput Throughput `json:"throughput"`
+	Latency    *Latency   `json:"latency,omitempty"`
+	Memory     Memory     `json:"memory"`
+	Outcomes   Outcomes   `json:"outcomes"`
+	Baseline   *Rate      `json:"baseline,omitempty"`
+	Ratio      float64    `json:"ratio,omitempty"` // throughput / baseline
 	// CPURatio is the baseline's CPU per message over cartwright's per envelope.
 	CPURatio float64 `json:"cpu_ratio,omitempty"`
 	// Floor is the reply floor; FloorOverBaseline its throughput over the baseline's,
 	// OverFloor cartwright's over the floor's, FloorCPURatio the floor's CPU per message
 	// over cartwright's per envelope.
-	Floor             *benchFloor      `json:"floor,omitempty"`
-	FloorOverBaseline float64          `json:"floor_over_baseline,omitempty"`
-	OverFloor         float64          `json:"cartwright_over_floor,omitempty"`
-	FloorCPURatio     float64          `json:"floor_cpu_ratio,omitempty"`
-	Notes             []string         `json:"notes,omitempty"`
-	Wall              benchWallSeconds `json:"wall_seconds"`
+	Floor             *Floor      `json:"floor,omitempty"`
+	FloorOverBaseline float64     `json:"floor_over_baseline,omitempty"`
+	OverFloor         float64     `json:"cartwright_over_floor,omitempty"`
+	FloorCPURatio     float64     `json:"floor_cpu_ratio,omitempty"`
+	Notes             []string    `json:"notes,omitempty"`
+	Wall              WallSeconds `json:"wall_seconds"`
 }
 
-type benchMachine struct {
+type Machine struct {
 	// LoadAverage is the one-minute load average when the run began and ended.
 	LoadAverage [2]float64 `json:"load_average"`
 	Cores       int        `json:"cores"`
@@ -46,7 +46,7 @@ type benchMachine struct {
 	CPU         string     `json:"cpu"`
 }
 
-type benchSettings struct {
+type Settings struct {
 	N          int     `json:"n"`
 	Contexts   int     `json:"contexts"`
 	LatencyN   int     `json:"latency_n"`
@@ -67,14 +67,14 @@ type benchSettings struct {
 	Data             string   `json:"data"`
 }
 
-type benchPreload struct {
+type Preload struct {
 	Checkouts int     `json:"checkouts"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
 }
 
-// benchRate is a number of messages over a time.
-type benchRate struct {
+// Rate is a number of messages over a time.
+type Rate struct {
 	Envelopes int     `json:"envelopes"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
@@ -85,10 +85,10 @@ type benchRate struct {
 	FetchBatch   int     `json:"fetch_batch,omitempty"`
 }
 
-// benchFloor is the reply floor: one consumer per partition that publishes a reply per
+// Floor is the reply floor: one consumer per partition that publishes a reply per
 // message, waits for the batch's publish acknowledgements, then acks each message.
-type benchFloor struct {
-	benchRate
+type Floor struct {
+	Rate
 	// CPUCores is the process's CPU time over the phase divided by its time;
 	// OthersCores what other processes used meanwhile.
 	CPUCores    float64 `json:"cpu_cores"`
@@ -98,8 +98,8 @@ type benchFloor struct {
 	ReplyBytesSource string `json:"reply_bytes_source"`
 }
 
-type benchThroughput struct {
-	benchRate
+type Throughput struct {
+	Rate
 	// FirstReplySeconds is how long after the worker's start the first reply was stored.
 	FirstReplySeconds float64 `json:"first_reply_seconds"`
 	// CPUSeconds is the CPU time of the whole process over the phase; CPUCores that
@@ -112,11 +112,11 @@ type benchThroughput struct {
 	// CPUMicrosPer is the process's CPU time per envelope, a figure that other processes
 	// disturb less than the rate.
 	CPUMicrosPer float64 `json:"cpu_us_per_envelope"`
-	benchBatches
+	BatchStats
 }
 
-// benchBatches is what the worker's own metrics say of a phase, per committed batch.
-type benchBatches struct {
+// BatchStats is what the worker's own metrics say of a phase, per committed batch.
+type BatchStats struct {
 	Batches       int     `json:"batches"`
 	MeanBatch     float64 `json:"mean_batch"`
 	MeanHandleMS  float64 `json:"mean_handle_ms"`
@@ -124,7 +124,7 @@ type benchBatches struct {
 	MeanPublishMS float64 `json:"mean_publish_ms"`
 }
 
-type benchLatency struct {
+type Latency struct {
 	Envelopes int     `json:"envelopes"`
 	Received  int     `json:"received"`
 	Rate      float64 `json:"offered_per_second"`
@@ -138,10 +138,10 @@ type benchLatency struct {
 	// CPUCores is the process's CPU time over the phase divided by its time.
 	CPUCores    float64 `json:"cpu_cores"`
 	OthersCores float64 `json:"others_cores"`
-	benchBatches
+	BatchStats
 }
 
-type benchMemory struct {
+type Memory struct {
 	// PeakRSSMiB is the process's peak resident set over the throughput phase (the
 	// worker, the embedded NATS server, the bench's client); LatencyPeakRSSMiB over the
 	// latency phase; WholeRunMiB over the whole run, preload and publishing included.
@@ -161,7 +161,7 @@ type benchMemory struct {
 	BlockCacheHitRate   float64 `json:"block_cache_hit_rate"`
 }
 
-type benchOutcomes struct {
+type Outcomes struct {
 	// Contexts whose checkout ended completed, of those the throughput phase drove.
 	Completed   int            `json:"completed_checkouts"`
 	Contexts    int            `json:"contexts"`
@@ -171,7 +171,7 @@ type benchOutcomes struct {
 	Events      uint64         `json:"events"`
 }
 
-type benchWallSeconds struct {
+type WallSeconds struct {
 	Total   float64 `json:"total"`
 	Preload float64 `json:"preload,omitempty"`
 }
@@ -179,13 +179,13 @@ type benchWallSeconds struct {
 func secs(d time.Duration) float64 { return d.Seconds() }
 func ms(d time.Duration) float64   { return float64(d.Microseconds()) / 1000 }
 
-func (r *benchReport) writeJSON(w io.Writer) error {
+func (r *Report) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
-func (r *benchReport) writeTable(out io.Writer) {
+func (r *Report) writeTable(out io.Writer) {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	defer w.Flush()
 	row := func(k, format string, args ...any) { fmt.Fprintf(w, "%s\t%s\n", k, fmt.Sprintf(format, args...)) }
@@ -225,7 +225,7 @@ func (r *benchReport) writeTable(out io.Writer) {
 	row("throughput", "%.0f envelopes/s (%d in %.2f s; first reply after %.3f s)", t.PerSecond, t.Envelopes, t.Seconds, t.FirstReplySeconds)
 	row("  CPU", "%.1f s, %.2f of %d cores busy (other processes: %.2f cores); %.0f µs per envelope",
 		t.CPUSeconds, t.CPUCores, r.Machine.Cores, t.OthersCores, t.CPUMicrosPer)
-	t.benchBatches.row(row)
+	t.BatchStats.row(row)
 	if b := r.Baseline; b != nil {
 		row("baseline (bare consumer)", "%.0f messages/s (%d in %.2f s; %d consumer, fetch %d, ack each; %.1f µs CPU per message)",
 			b.PerSecond, b.Envelopes, b.Seconds, b.Consumers, b.FetchBatch, b.CPUMicrosPer)
@@ -246,7 +246,7 @@ func (r *benchReport) writeTable(out io.Writer) {
 			l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)
 		row("", "(%d of %d replies; offered %.0f/s for %.1f s; publish → reply; %.2f cores busy, others %.2f)",
 			l.Received, l.Envelopes, l.Rate, l.Seconds, l.CPUCores, l.OthersCores)
-		l.benchBatches.row(row)
+		l.BatchStats.row(row)
 	}
 	m := r.Memory
 	row("peak RSS (throughput)", "%.0f MiB (%s)", m.PeakRSSMiB, m.PeakRSSSource)
@@ -272,7 +272,7 @@ func (r *benchReport) writeTable(out io.Writer) {
 	row("wall time", "%.1f s", r.Wall.Total)
 }
 
-func (b benchBatches) row(row func(k, format string, args ...any)) {
+func (b BatchStats) row(row func(k, format string, args ...any)) {
 	row("  per batch", "%d batches, %.1f envelopes each; handle %.2f ms, commit %.2f ms, publish %.2f ms",
 		b.Batches, b.MeanBatch, b.MeanHandleMS, b.MeanCommitMS, b.MeanPublishMS)
 }

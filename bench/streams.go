@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func (r *benchRun) prepare(ctx context.Context) error {
 		for _, name := range r.streamNames() {
 			if _, err := r.js.Stream(ctx, name); err == nil {
 				return usageErr("stream %s exists on %s: the bench measures on streams of its own; "+
-					"use another --prefix or a server without them", name, redactURL(r.cfg.NATS.URL))
+					"use another --prefix or a server without them", name, r.o.redact(r.cfg.NATS.URL))
 			} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 				return err
 			}
@@ -51,7 +51,7 @@ func (r *benchRun) prepare(ctx context.Context) error {
 // of purchases.
 func (r *benchRun) restock(ctx context.Context) error {
 	const plenty = 1 << 40
-	stock := bus.BuiltinStock(r.cfg)[r.tenant]
+	stock := builtinStock(r.cfg)[r.tenant]
 	var counted []string
 	for _, it := range r.items {
 		if s, ok := stock[it]; ok && s != nil && !slices.Contains(counted, it) && benchToken.MatchString(it) {
@@ -62,9 +62,9 @@ func (r *benchRun) restock(ctx context.Context) error {
 		return nil
 	}
 	where := "the stock bucket"
-	if r.f.inventory != "bucket" {
+	if r.o.Inventory != "bucket" {
 		where = "the tenant's configuration (stock kept in the store)"
-		if r.f.inventory == "memory" {
+		if r.o.Inventory == "memory" {
 			where = "the tenant's configuration (in-process stock)"
 		}
 		items := r.cfg.Tenants[r.tenant].Builtin.Items

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -64,9 +64,9 @@ func preloadTemplates(cfg *config.Config, tenant string, items [3]string, now ti
 // other half carts abandoned after one of the earlier steps. Each gets its own ids,
 // buyer and times, so that the store holds as many distinct values as it has checkouts.
 func preloadState(templates [][]commerce.State, i int, now time.Time) commerce.State {
-	step := stepsPerContext - 1
+	step := StepsPerContext - 1
 	if i%2 == 1 {
-		step = (i / 2) % (stepsPerContext - 1)
+		step = (i / 2) % (StepsPerContext - 1)
 	}
 	st := templates[i%len(templates)][step].Clone()
 	seed := "p:" + strconv.Itoa(i)

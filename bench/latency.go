@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // measureLatency publishes every envelope of mix at rate envelopes/s, as an open loop
 // (the schedule does not wait for replies), and times each from just before its publish
 // to the receipt of its reply on a core subscription to the tenant's reply subjects.
-func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *benchMix, prefix string, rate float64, progress *benchProgress) (*benchLatency, error) {
+func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *benchMix, prefix string, rate float64, progress *benchProgress) (*Latency, error) {
 	n := mix.Len()
 	base := time.Now()
 	sent := make([]atomic.Int64, n) // ns since base, +1 so that 0 means not sent
@@ -87,7 +87,7 @@ func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *
 	}
 	cpu, busy := cpuTime()-cpu0, machineBusy()-busy0
 	elapsed := time.Since(start)
-	r := &benchLatency{Envelopes: n, Received: len(ds), Rate: rate, Seconds: secs(published),
+	r := &Latency{Envelopes: n, Received: len(ds), Rate: rate, Seconds: secs(published),
 		CPUCores: secs(cpu) / secs(elapsed), OthersCores: max(0, secs(busy-cpu)/secs(elapsed))}
 	if len(ds) == 0 {
 		return r, fmt.Errorf("no reply in the latency phase")

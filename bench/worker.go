@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -10,15 +10,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/cartwright-dev/cartwright/bus"
-	"github.com/cartwright-dev/cartwright/handlers"
 )
 
 // measureWorker publishes the throughput phase's envelopes, then runs the worker wired as
 // serve wires it through the throughput and latency phases.
 func (r *benchRun) measureWorker(ctx context.Context) (err error) {
-	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.f.contexts, r.items)
+	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.o.Contexts, r.items)
 	n := mix.Len()
 	prog := startProgress(r.errw, "publishing", n)
 	d, avg, err := publishAll(ctx, r.pub, mix, r.cfg.Prefix, prog)
@@ -26,22 +23,14 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("publishing: %w", err)
 	}
-	r.rep.Publish = benchRate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d), AvgBytes: avg}
+	r.rep.Publish = Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d), AvgBytes: avg}
 	r.say("published %d envelopes in %.1f s (%.0f/s); starting the worker", n, secs(d), float64(n)/secs(d))
 
 	// The wiring of serve.
 	reg := prometheus.NewRegistry()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hopts := handlers.Options{Logger: r.log}
-	if r.f.inventory != "memory" {
-		r.cfg.Stock = r.f.inventory
-		if hopts, err = bus.WithStock(wctx, r.js, r.st, r.cfg, hopts); err != nil {
-			return err
-		}
-	}
-	hopts = handlers.WithMockPayments(r.st, r.cfg, hopts)
-	w, err := bus.New(r.cfg, r.nc, r.st, handlers.New(r.cfg, hopts), bus.NewMetrics(reg), r.log)
+	w, err := r.newWorker(wctx, reg)
 	if err != nil {
 		return err
 	}
@@ -98,20 +87,20 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 		return err
 	}
 	ws := workerMetrics(reg)
-	t.benchBatches = perBatch(workerStats{}, ws)
+	t.BatchStats = perBatch(workerStats{}, ws)
 	r.rep.Outcomes.ByOutcome = ws.outcomes
 	r.memoryNow(pm0, n)
-	if r.f.memProfile != "" {
-		if err := writeHeapProfile(r.f.memProfile); err != nil {
+	if r.o.MemProfile != "" {
+		if err := writeHeapProfile(r.o.MemProfile); err != nil {
 			return err
 		}
 	}
 	r.say("throughput: %.0f envelopes/s (%d in %.2f s)", t.PerSecond, n, t.Seconds)
 
-	if !r.f.skipLatency {
-		if r.f.cpuProfile != "" {
+	if !r.o.SkipLatency {
+		if r.o.CPUProfile != "" {
 			// The latency phase gets a profile of its own, next to the throughput one.
-			r.f.cpuProfile += ".latency"
+			r.o.CPUProfile += ".latency"
 			if stopProfile, err = r.startCPUProfile(); err != nil {
 				return err
 			}
@@ -150,10 +139,10 @@ func (r *benchRun) waitDone(ctx context.Context, n int, prog *benchProgress) (fi
 // latency runs the latency phase against the running worker; ws is the worker's metrics
 // at its start.
 func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws workerStats) error {
-	lmix := newBenchMix(r.cfg.Prefix, r.tenant, 'l', r.f.latencyN/stepsPerContext, r.items)
+	lmix := newBenchMix(r.cfg.Prefix, r.tenant, 'l', r.o.LatencyN/StepsPerContext, r.items)
 	rate := r.rep.Throughput.PerSecond / 2
-	if r.f.latencyRate > 0 {
-		rate = r.f.latencyRate
+	if r.o.LatencyRate > 0 {
+		rate = r.o.LatencyRate
 	}
 	r.say("latency: %d envelopes of fresh contexts at %.0f/s", lmix.Len(), rate)
 	prog := startProgress(r.errw, "latency (replies received)", lmix.Len())
@@ -166,7 +155,7 @@ func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws wor
 	}
 	r.wholePeak = max(r.wholePeak, peak)
 	r.rep.Memory.LatencyPeakRSSMiB = mib(peak)
-	lat.benchBatches = perBatch(ws, workerMetrics(reg))
+	lat.BatchStats = perBatch(ws, workerMetrics(reg))
 	r.rep.Latency = lat
 	if lat.Received < lat.Envelopes {
 		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("latency: %d replies missing after %s", lat.Envelopes-lat.Received, benchStall))
@@ -176,10 +165,10 @@ func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws wor
 
 // startCPUProfile starts the --cpuprofile, if asked for; the function it returns stops it.
 func (r *benchRun) startCPUProfile() (func(), error) {
-	if r.f.cpuProfile == "" {
+	if r.o.CPUProfile == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(r.f.cpuProfile)
+	f, err := os.Create(r.o.CPUProfile)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -48,12 +48,12 @@ func workerMetrics(reg *prometheus.Registry) workerStats {
 }
 
 // perBatch is what the worker did per committed batch between two moments.
-func perBatch(from, to workerStats) benchBatches {
+func perBatch(from, to workerStats) BatchStats {
 	n := to.batches - from.batches
 	if n == 0 {
-		return benchBatches{}
+		return BatchStats{}
 	}
-	return benchBatches{
+	return BatchStats{
 		Batches:       int(n),
 		MeanBatch:     (to.envelopes - from.envelopes) / n,
 		MeanHandleMS:  1000 * (to.handle - from.handle) / n,

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func (r *benchRun) floor(ctx context.Context) error {
 	}
 	defer r.js.DeleteStream(context.WithoutCancel(ctx), out.CachedInfo().Config.Name)
 
-	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.f.contexts, r.items)
+	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.o.Contexts, r.items)
 	n := mix.Len()
 	prog := startProgress(r.errw, "reply floor: publishing", n)
 	_, _, err = publishAll(ctx, r.pub, mix, fp, prog)
@@ -69,8 +69,8 @@ func (r *benchRun) floor(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reply floor: %w", err)
 	}
-	f := &benchFloor{
-		benchRate: benchRate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
+	f := &Floor{
+		Rate: Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
 			Consumers: r.cfg.Partitions, FetchBatch: r.cfg.Batch.Size, CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)},
 		CPUCores: secs(cpu) / secs(d), OthersCores: max(0, secs(busy-cpu)/secs(d)),
 		ReplyBytes: size, ReplyBytesSource: source,

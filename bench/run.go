@@ -1,10 +1,11 @@
-package main
+package bench
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
@@ -25,7 +26,7 @@ import (
 
 // benchRun is one run of the bench: what it set up, and its report.
 type benchRun struct {
-	f      *benchFlags
+	o      *Options
 	cfg    *config.Config
 	tenant string
 	items  [3]string
@@ -33,7 +34,7 @@ type benchRun struct {
 	say    func(format string, args ...any)
 	errw   io.Writer
 	log    *slog.Logger
-	rep    *benchReport
+	rep    *Report
 
 	st     *store.Store
 	nc, ac *nats.Conn // the worker's connection; the agents'
@@ -43,24 +44,28 @@ type benchRun struct {
 	wholePeak int64 // the peak RSS of the phases measured so far
 }
 
-func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (err error) {
+// Run measures the worker as serve runs it and writes the report to stdout (JSON with
+// o.JSON), its progress to stderr. Settings it refuses come back as a *UsageError.
+func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error) {
 	wall := time.Now()
+	if err := o.check(); err != nil {
+		return &UsageError{Err: err}
+	}
 	if parent == nil {
 		parent = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	r := &benchRun{f: f, tenant: config.DemoTenant, errw: stderr,
+	r := &benchRun{o: &o, tenant: config.DemoTenant, errw: stderr,
 		say: func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) },
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	for i, it := range strings.Split(f.items, ",") {
+	for i, it := range strings.Split(o.Items, ",") {
 		r.items[i] = strings.TrimSpace(it)
 	}
 	// The configuration serve runs with, but for the bench's settings.
-	r.cfg = &config.Config{Prefix: f.prefix, Partitions: f.partitions, Batch: config.Batch{Size: f.batch}}
-	f.conn.apply(&r.cfg.NATS)
+	r.cfg = &config.Config{Prefix: o.Prefix, Partitions: o.Partitions, Batch: config.Batch{Size: o.Batch}, NATS: o.NATS}
 	r.cfg.SetDefaults()
 	if err := r.cfg.Validate(); err != nil {
 		return usageErr("configuration:\n%v", err)
@@ -68,7 +73,7 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 	r.topo = bus.Topology{Prefix: r.cfg.Prefix, Partitions: r.cfg.Partitions}
 	memLimit := r.cfg.ApplyMemoryLimit()
 
-	dir := f.data
+	dir := o.Data
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "cartwright-bench-"); err != nil {
 			return err
@@ -86,7 +91,7 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 		r.rep.Settings.GoMemoryLimitMiB = memLimit >> 20
 	}
 
-	if r.st, err = store.Open(filepath.Join(dir, "store"), store.OptionsFrom(r.cfg.Store)); err != nil {
+	if r.st, err = openStore(filepath.Join(dir, "store"), r.cfg); err != nil {
 		return err
 	}
 	defer func() {
@@ -94,7 +99,7 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 			r.st.Close()
 		}
 	}()
-	if f.preload > 0 {
+	if o.Preload > 0 {
 		if err := r.preload(ctx, filepath.Join(dir, "store")); err != nil {
 			return err
 		}
@@ -121,12 +126,12 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 	if err := r.measureWorker(ctx); err != nil {
 		return err
 	}
-	if !f.skipBaseline {
+	if !o.SkipBaseline {
 		if err := r.baseline(ctx); err != nil {
 			return err
 		}
 	}
-	if !f.skipFloor {
+	if !o.SkipFloor {
 		if err := r.floor(ctx); err != nil {
 			return err
 		}
@@ -134,37 +139,40 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 	r.rep.Memory.WholeRunMiB = mib(max(r.wholePeak, peakRSS()))
 	r.rep.Wall.Total = secs(time.Since(wall))
 	r.rep.Machine.LoadAverage[1] = loadAverage()
-	if f.json {
+	if o.JSON {
 		return r.rep.writeJSON(stdout)
 	}
 	r.rep.writeTable(stdout)
 	return nil
 }
 
-func (r *benchRun) newReport() *benchReport {
-	vs := versions()
+func (r *benchRun) newReport() *Report {
+	vs := maps.Clone(r.o.Versions)
+	if vs == nil {
+		vs = map[string]string{}
+	}
 	for _, k := range []string{"a2a", "ucp", "ap2"} {
 		delete(vs, k)
 	}
 	where := "embedded nats-server, JetStream file storage under --data"
 	if !r.cfg.NATS.Embedded() {
-		where = redactURL(r.cfg.NATS.URL)
+		where = r.o.redact(r.cfg.NATS.URL)
 	}
 	data := r.cfg.DataDir
-	if r.f.data == "" {
+	if r.o.Data == "" {
 		data += " (temporary)"
 	}
-	return &benchReport{
-		Machine: benchMachine{
+	return &Report{
+		Machine: Machine{
 			LoadAverage: [2]float64{loadAverage(), 0}, Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 			OS: runtime.GOOS + "/" + runtime.GOARCH, CPU: cpuModel(),
 		},
 		Versions: vs,
-		Settings: benchSettings{
-			N: r.f.n, Contexts: r.f.contexts, LatencyN: r.f.latencyN, Partitions: r.cfg.Partitions,
-			Batch: r.cfg.Batch.Size, MaxWaitMS: ms(r.cfg.Batch.MaxWait), Preload: r.f.preload, Fsync: true,
+		Settings: Settings{
+			N: r.o.N, Contexts: r.o.Contexts, LatencyN: r.o.LatencyN, Partitions: r.cfg.Partitions,
+			Batch: r.cfg.Batch.Size, MaxWaitMS: ms(r.cfg.Batch.MaxWait), Preload: r.o.Preload, Fsync: true,
 			StoreCacheMiB: r.cfg.Store.CacheMiB, StoreMemTableMiB: r.cfg.Store.MemTableMiB,
-			NATS: where, Items: r.items[:], Inventory: r.f.inventory, Data: data,
+			NATS: where, Items: r.items[:], Inventory: r.o.Inventory, Data: data,
 			Mix: []string{"create_checkout", "add_item ×3", "set_buyer", "set_shipping_address (CA)",
 				"select_shipping_option (std)", "complete_checkout (tok_visa)"},
 		},
@@ -175,22 +183,22 @@ func (r *benchRun) newReport() *benchReport {
 // would on a store of that size, not on the preload's memtables and garbage.
 func (r *benchRun) preload(ctx context.Context, path string) error {
 	start := time.Now()
-	prog := startProgress(r.errw, "preloading stored checkouts", r.f.preload)
-	err := preloadStore(ctx, r.st, r.cfg, r.tenant, r.items, r.f.preload, prog)
+	prog := startProgress(r.errw, "preloading stored checkouts", r.o.Preload)
+	err := preloadStore(ctx, r.st, r.cfg, r.tenant, r.items, r.o.Preload, prog)
 	prog.end()
 	if err != nil {
 		return fmt.Errorf("preload: %w", err)
 	}
 	d := time.Since(start)
-	r.rep.Preload = &benchPreload{Checkouts: r.f.preload, Seconds: secs(d), PerSecond: float64(r.f.preload) / secs(d)}
+	r.rep.Preload = &Preload{Checkouts: r.o.Preload, Seconds: secs(d), PerSecond: float64(r.o.Preload) / secs(d)}
 	r.rep.Wall.Preload = secs(d)
-	r.say("preloaded %d checkouts in %.1f s", r.f.preload, secs(d))
+	r.say("preloaded %d checkouts in %.1f s", r.o.Preload, secs(d))
 	err = r.st.Close()
 	r.st = nil
 	if err != nil {
 		return err
 	}
-	r.st, err = store.Open(path, store.OptionsFrom(r.cfg.Store))
+	r.st, err = openStore(path, r.cfg)
 	return err
 }
 
@@ -214,18 +222,18 @@ func (r *benchRun) connect(natsDir string) (ns *server.Server, err error) {
 		}
 		return nil, err
 	}
-	opts, err := natsOptions(r.cfg.NATS, "cartwright-bench-worker")
+	opts, err := r.o.natsOptions(r.cfg.NATS, "cartwright-bench-worker")
 	if err != nil {
 		return fail(usageErr("%v", err))
 	}
 	r.nc, err = nats.Connect(url, append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectBufSize(64<<20))...)
 	if err != nil {
-		return fail(fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err))
+		return fail(fmt.Errorf("connect to NATS at %s: %w", r.o.redact(url), err))
 	}
-	aopts, _ := natsOptions(r.cfg.NATS, "cartwright-bench-agents")
+	aopts, _ := r.o.natsOptions(r.cfg.NATS, "cartwright-bench-agents")
 	if r.ac, err = nats.Connect(url, aopts...); err != nil {
-		return fail(fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err))
+		return fail(fmt.Errorf("connect to NATS at %s: %w", r.o.redact(url), err))
 	}
 	r.rep.Versions["nats-server"] = r.nc.ConnectedServerVersion()
 	if r.js, err = jetstream.New(r.nc); err != nil {

@@ -1,0 +1,214 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/cartwright-dev/cartwright/bench"
+	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/testenv"
+)
+
+// options are the settings `cartwright bench` passes when given only --n.
+func options(n int) bench.Options {
+	return bench.Options{
+		N: n, Contexts: n / bench.StepsPerContext, Items: "sku_tee,sku_mug,sku_gift", Prefix: "a2a", Inventory: "store",
+		Versions: map[string]string{"cartwright": "v9.9.9", "go": "go1.26", "a2a": "0.3", "ucp": "2026-04-08", "ap2": "0.2"},
+	}
+}
+
+// run runs the bench and returns its report and its progress.
+func run(t *testing.T, o bench.Options) (stdout, stderr string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	if err := bench.Run(context.Background(), o, &out, &errw); err != nil {
+		t.Fatalf("bench.Run: %v\n%s", err, errw.String())
+	}
+	return out.String(), errw.String()
+}
+
+// TestRunTiny runs the bench at a tiny size and checks that its report holds every
+// figure under the names scripts read from --json. It judges no speed: a benchmark is not
+// a timed test.
+func TestRunTiny(t *testing.T) {
+	o := options(2000)
+	o.Contexts, o.JSON = 250, true
+	stdout, stderr := run(t, o)
+	var rep struct {
+		Settings struct {
+			N, Contexts, Partitions, Batch int
+			Fsync                          bool
+		}
+		Machine    struct{ Cores int }
+		Versions   map[string]string
+		Throughput struct {
+			Envelopes int     `json:"envelopes"`
+			PerSecond float64 `json:"per_second"`
+		}
+		Latency *struct {
+			Received int     `json:"received"`
+			P50      float64 `json:"p50_ms"`
+			P99      float64 `json:"p99_ms"`
+			P999     float64 `json:"p99_9_ms"`
+		}
+		Memory struct {
+			PeakRSS float64 `json:"peak_rss_mib"`
+		}
+		Baseline *struct {
+			PerSecond float64 `json:"per_second"`
+		}
+		Ratio float64
+		Floor *struct {
+			Envelopes    int     `json:"envelopes"`
+			PerSecond    float64 `json:"per_second"`
+			CPUMicrosPer float64 `json:"cpu_us_per_message"`
+			Consumers    int     `json:"consumers"`
+			ReplyBytes   int     `json:"reply_bytes"`
+		}
+		FloorOverBaseline float64 `json:"floor_over_baseline"`
+		OverFloor         float64 `json:"cartwright_over_floor"`
+		Outcomes          struct {
+			Completed   int    `json:"completed_checkouts"`
+			DeadLetters uint64 `json:"dead_letters"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, stdout)
+	}
+	s := rep.Settings
+	if s.N != 2000 || s.Contexts != 250 || s.Partitions < 1 || s.Batch < 1 || !s.Fsync || rep.Machine.Cores < 1 {
+		t.Errorf("settings: %+v, machine %+v", s, rep.Machine)
+	}
+	// The versions given, but for the protocols', and the server's it ran on.
+	if v := rep.Versions; v["cartwright"] != "v9.9.9" || v["go"] != "go1.26" || v["nats-server"] == "" ||
+		v["a2a"] != "" || v["ucp"] != "" || v["ap2"] != "" {
+		t.Errorf("versions: %v", v)
+	}
+	if o.Versions["a2a"] != "0.3" {
+		t.Errorf("the caller's versions changed: %v", o.Versions)
+	}
+	if rep.Throughput.Envelopes != 2000 || rep.Throughput.PerSecond <= 0 {
+		t.Errorf("throughput: %+v", rep.Throughput)
+	}
+	if rep.Baseline == nil || rep.Baseline.PerSecond <= 0 || rep.Ratio <= 0 {
+		t.Errorf("baseline: %+v, ratio %v", rep.Baseline, rep.Ratio)
+	}
+	if f := rep.Floor; f == nil || f.Envelopes != 2000 || f.PerSecond <= 0 || f.CPUMicrosPer <= 0 ||
+		f.Consumers != s.Partitions || f.ReplyBytes <= 0 || rep.FloorOverBaseline <= 0 || rep.OverFloor <= 0 {
+		t.Errorf("reply floor: %+v, floor/baseline %v, cartwright/floor %v", f, rep.FloorOverBaseline, rep.OverFloor)
+	}
+	if l := rep.Latency; l == nil || l.Received == 0 || l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 {
+		t.Errorf("latency: %+v", l)
+	}
+	if rep.Memory.PeakRSS <= 0 {
+		t.Errorf("peak RSS: %v", rep.Memory.PeakRSS)
+	}
+	if rep.Outcomes.Completed != 250 || rep.Outcomes.DeadLetters != 0 {
+		t.Errorf("outcomes: %+v (every checkout should complete)\n%s", rep.Outcomes, stderr)
+	}
+	// The JSON is the Report as it is: it decodes into it whole.
+	var whole bench.Report
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&whole); err != nil || whole.Throughput.Envelopes != 2000 || whole.Throughput.Batches == 0 {
+		t.Errorf("report into bench.Report: %v, %+v", err, whole.Throughput)
+	}
+}
+
+// TestRunTable prints the reference figures' rows: the baseline's, the reply floor's and
+// the ratios; SkipFloor leaves the floor out, and only it.
+func TestRunTable(t *testing.T) {
+	o := options(400)
+	o.SkipLatency = true
+	stdout, _ := run(t, o)
+	for _, row := range []string{"baseline (bare consumer)", "cartwright / baseline", "reply floor", "floor / baseline", "cartwright / floor"} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(row) + ` +\S`).MatchString(stdout) {
+			t.Errorf("no %q row in the report:\n%s", row, stdout)
+		}
+	}
+	o.SkipFloor = true
+	stdout, _ = run(t, o)
+	if strings.Contains(stdout, "floor") || !strings.Contains(stdout, "cartwright / baseline") {
+		t.Errorf("SkipFloor: the report:\n%s", stdout)
+	}
+}
+
+// TestRunOnNATS runs on a NATS of the caller's: the URL reaches the report and the
+// errors only through RedactURL, and streams that exist there are refused.
+func TestRunOnNATS(t *testing.T) {
+	ns := testenv.StartTestNATS(t)
+	redact := func(u string) string { return "redacted(" + strings.TrimPrefix(u, "nats://") + ")" }
+	shown := redact(ns.URL())
+	o := options(80)
+	o.SkipLatency, o.SkipBaseline, o.SkipFloor, o.JSON = true, true, true, true
+	o.NATS, o.RedactURL = config.NATS{URL: ns.URL()}, redact
+	named := ""
+	o.NATSOptions = func(n config.NATS, name string) ([]nats.Option, error) {
+		if n.URL != ns.URL() {
+			t.Errorf("NATSOptions got %+v", n)
+		}
+		if name == "cartwright-bench-worker" {
+			named = name
+		}
+		return []nats.Option{nats.Name(name)}, nil
+	}
+	stdout, _ := run(t, o)
+	var rep bench.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Settings.NATS != shown || named == "" || strings.Contains(stdout, ns.URL()) {
+		t.Errorf("nats %q (want %q), worker's connection named %q", rep.Settings.NATS, shown, named)
+	}
+
+	// The run removed its streams; one of the worker's left there is refused.
+	nc := testenv.NewClient(t, ns.URL())
+	if err := bus.Provision(context.Background(), nc.JetStream(), bus.Topology{Prefix: "a2a", Partitions: 4}); err != nil {
+		t.Fatal(err)
+	}
+	var errw bytes.Buffer
+	err := bench.Run(context.Background(), o, &bytes.Buffer{}, &errw)
+	var ue *bench.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "exists on "+shown) || strings.Contains(err.Error(), ns.URL()) {
+		t.Errorf("existing streams: %v", err)
+	}
+}
+
+// TestRunRefuses refuses settings that cannot run, as a usage error, before it starts.
+func TestRunRefuses(t *testing.T) {
+	for name, edit := range map[string]func(*bench.Options){
+		"n not 8 × contexts": func(o *bench.Options) { o.Contexts = 300 },
+		"no context":         func(o *bench.Options) { o.N, o.Contexts = 0, 0 },
+		"negative preload":   func(o *bench.Options) { o.Preload = -1 },
+		"inventory":          func(o *bench.Options) { o.Inventory = "shelf" },
+		"two items":          func(o *bench.Options) { o.Items = "sku_tee,sku_mug" },
+		"URL unredacted":     func(o *bench.Options) { o.NATS.URL = "nats://u:secret@127.0.0.1:1" },
+		"data not empty": func(o *bench.Options) {
+			o.Data = t.TempDir()
+			if err := os.WriteFile(filepath.Join(o.Data, "kept"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := options(2000)
+			edit(&o)
+			var out bytes.Buffer
+			err := bench.Run(context.Background(), o, &out, &bytes.Buffer{})
+			var ue *bench.UsageError
+			if !errors.As(err, &ue) || out.Len() > 0 || strings.Contains(err.Error(), "secret") {
+				t.Errorf("got %v (%T), report %q", err, err, out.String())
+			}
+		})
+	}
+}

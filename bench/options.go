@@ -1,0 +1,102 @@
+// Package bench measures the worker as serve runs it: throughput, latency and memory,
+// against a bare JetStream consumer and a reply floor. `cartwright bench` runs it;
+// docs/performance.md says how to read the report.
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/cartwright-dev/cartwright/config"
+)
+
+// StepsPerContext is the size of the mix one context sends (see benchMix).
+const StepsPerContext = 8
+
+// Options are the settings of a run, as `cartwright bench` takes them from its flags
+// (the flags' names are in the error messages). A zero Partitions, Batch or LatencyN takes
+// the default that the flag's help names.
+type Options struct {
+	// N envelopes over Contexts contexts: N must be StepsPerContext × Contexts.
+	N, Contexts, Partitions, Batch, Preload, LatencyN int
+	// LatencyRate is the latency phase's envelopes/s; 0: half the measured throughput.
+	LatencyRate float64
+	// Items are the three items each context adds, comma-separated.
+	Items, Prefix string
+	// Inventory is where stock is kept: store, bucket or memory.
+	Inventory string
+	// Data is the directory for the store and the embedded NATS server, kept afterwards;
+	// empty: a temporary directory, removed.
+	Data                                       string
+	JSON, SkipLatency, SkipBaseline, SkipFloor bool
+	CPUProfile, MemProfile                     string
+
+	// NATS is the NATS to use instead of an embedded one (URL empty: embedded), with its
+	// credentials.
+	NATS config.NATS
+	// NATSOptions turns NATS into a client's options, the connection named name; nil:
+	// only the name.
+	NATSOptions func(n config.NATS, name string) ([]nats.Option, error)
+	// RedactURL hides what a NATS URL carries before the host, before the report or an
+	// error shows it. REQUIRES: set when NATS.URL is.
+	RedactURL func(string) string
+	// Versions are the versions the report names (the protocols' are left out).
+	Versions map[string]string
+}
+
+// UsageError is a run refused for its settings: the command exits as on a bad flag.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErr(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// check derives the defaults that depend on other settings and checks the settings.
+func (o *Options) check() error {
+	if o.N < StepsPerContext || o.Contexts < 1 {
+		return fmt.Errorf("--n %d, --contexts %d: need at least one context of %d envelopes", o.N, o.Contexts, StepsPerContext)
+	}
+	if o.N != StepsPerContext*o.Contexts {
+		return fmt.Errorf("--n %d over --contexts %d: the mix is %d envelopes per context, so --n must be %d × --contexts",
+			o.N, o.Contexts, StepsPerContext, StepsPerContext)
+	}
+	if o.LatencyN == 0 {
+		o.LatencyN = o.N / 2
+	}
+	o.LatencyN = max(StepsPerContext, o.LatencyN/StepsPerContext*StepsPerContext)
+	if o.Preload < 0 {
+		return fmt.Errorf("--preload %d is negative", o.Preload)
+	}
+	if o.Inventory != "store" && o.Inventory != "bucket" && o.Inventory != "memory" {
+		return fmt.Errorf("--inventory %q: store, bucket or memory", o.Inventory)
+	}
+	if len(strings.Split(o.Items, ",")) != 3 {
+		return fmt.Errorf("--items %q: name exactly three items", o.Items)
+	}
+	if o.NATS.URL != "" && o.RedactURL == nil {
+		// Printing the URL as given could show its credentials.
+		return errors.New("a NATS URL without a RedactURL")
+	}
+	return nil
+}
+
+func (o *Options) natsOptions(n config.NATS, name string) ([]nats.Option, error) {
+	if o.NATSOptions == nil {
+		return []nats.Option{nats.Name(name)}, nil
+	}
+	return o.NATSOptions(n, name)
+}
+
+// redact is o.RedactURL; check makes sure a URL that could carry credentials has one.
+func (o *Options) redact(url string) string {
+	if o.RedactURL == nil {
+		return url
+	}
+	return o.RedactURL(url)
+}
