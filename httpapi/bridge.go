@@ -1,4 +1,4 @@
-package bus
+package httpapi
 
 import (
 	"context"
@@ -336,8 +336,8 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 			}
 		}
 		// A2A extension activation: the client asked for UCP's, and every reply speaks it.
-		if strings.Contains(r.Header.Get("X-A2A-Extensions"), handlers.UCPExtensionURI) {
-			w.Header().Set("X-A2A-Extensions", handlers.UCPExtensionURI)
+		if strings.Contains(r.Header.Get("X-A2A-Extensions"), UCPExtensionURI) {
+			w.Header().Set("X-A2A-Extensions", UCPExtensionURI)
 		}
 		writeJSON(w, http.StatusOK, reply.Data)
 		if reply.Header.Get(handlers.HdrStatus) == "error" {
