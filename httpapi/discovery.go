@@ -20,7 +20,7 @@ import (
 //	GET /.well-known/agent-card.json              A2A agent card of the default tenant
 //	GET /a2a/<tenant>/.well-known/ucp             the same, for any configured tenant
 //	GET /a2a/<tenant>/.well-known/agent-card.json (the root ones also take ?tenant=<tenant>)
-//	POST /a2a/<tenant>                            the A2A JSON-RPC bridge (Bridge)
+//	POST /a2a/<tenant>                            the A2A JSON-RPC bridge (bridge.go)
 //
 // Everything in them is derived from the configuration and the site's base URL: the
 // functions below are pure, so that what is served is what the tests read.

@@ -32,11 +32,11 @@ type Options struct {
 //	GET  /healthz                                   ok while the process runs
 //	GET  /readyz                                    Options.Ready
 //	GET  /metrics                                   Options.Registry (on http.metrics_listen instead, when set)
-//	GET  /.well-known/ucp, /.well-known/agent-card.json, and the same under /a2a/{tenant}/: Discovery
-//	POST /a2a/{tenant}                              the A2A JSON-RPC bridge (Bridge)
+//	GET  /.well-known/ucp, /.well-known/agent-card.json, and the same under /a2a/{tenant}/: discovery_http.go
+//	POST /a2a/{tenant}                              the A2A JSON-RPC bridge (bridge.go)
 type Server struct {
-	srv    *http.Server
-	bridge *Bridge
+	srv *http.Server
+	br  *bridge
 }
 
 // Serve subscribes the bridge on nc, binds the listeners and serves them in the
@@ -48,7 +48,7 @@ func Serve(cfg *config.Config, nc *nats.Conn, o Options) (*Server, error) {
 	if o.Ready == nil {
 		o.Ready = func() error { return nil }
 	}
-	br, err := NewBridge(cfg, nc, BridgeOptions{Logger: o.Logger, Registerer: o.Registry})
+	br, err := newBridge(cfg, nc, bridgeOptions{Logger: o.Logger, Registerer: o.Registry})
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +57,13 @@ func Serve(cfg *config.Config, nc *nats.Conn, o Options) (*Server, error) {
 		br.Close()
 		return nil, err
 	}
-	return &Server{srv: srv, bridge: br}, nil
+	return &Server{srv: srv, br: br}, nil
 }
 
 // CloseBridge answers the bridge requests still waiting temporarily_unavailable, and
 // later ones at once: call it once the worker has stopped, since no reply can come then
 // (their envelopes are applied at the next start).
-func (s *Server) CloseBridge() { _ = s.bridge.Close() }
+func (s *Server) CloseBridge() { _ = s.br.Close() }
 
 // Shutdown stops the listeners, waiting up to 5 seconds for requests being served, then
 // closes the bridge.
@@ -71,10 +71,10 @@ func (s *Server) Shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
-	_ = s.bridge.Close()
+	_ = s.br.Close()
 }
 
-func serveHTTP(cfg *config.Config, o Options, br *Bridge) (*http.Server, error) {
+func serveHTTP(cfg *config.Config, o Options, br *bridge) (*http.Server, error) {
 	log := o.Logger
 	addr := cfg.HTTPListen
 	ln, err := net.Listen("tcp", addr)
@@ -115,13 +115,13 @@ func serveHTTP(cfg *config.Config, o Options, br *Bridge) (*http.Server, error) 
 		}()
 	}
 	// Discovery (docs/agents.md): URLs in the documents use the address as bound.
-	d := NewDiscovery(cfg, ln.Addr().String(), o.Version)
+	d := newDiscovery(cfg, ln.Addr().String(), o.Version)
 	mux.HandleFunc("GET /.well-known/ucp", d.Profile)
 	mux.HandleFunc("GET /.well-known/agent-card.json", d.AgentCard)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/ucp", d.Profile)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
 	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
-	mux.Handle(BridgePattern, br)
+	mux.Handle(bridgePattern, br)
 	srv := newHTTPServer(cfg, mux)
 	if msrv != nil {
 		srv.RegisterOnShutdown(func() { _ = msrv.Close() })
