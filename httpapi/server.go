@@ -18,7 +18,7 @@ import (
 
 // Options are what the HTTP face needs of the rest of the process.
 type Options struct {
-	// Registry receives the bridge's metrics and is served at /metrics.
+	// Registry receives the bridge's metrics and is served at /metrics (a new one when nil).
 	Registry *prometheus.Registry
 	// Ready answers /readyz: nil when the worker is ready (bus.Worker.Ready).
 	Ready func() error
@@ -47,6 +47,9 @@ func Serve(cfg *config.Config, nc *nats.Conn, o Options) (*Server, error) {
 	}
 	if o.Ready == nil {
 		o.Ready = func() error { return nil }
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry() // /metrics serves the bridge's own, rather than panic
 	}
 	br, err := newBridge(cfg, nc, bridgeOptions{Logger: o.Logger, Registerer: o.Registry})
 	if err != nil {
