@@ -119,22 +119,3 @@ func TestAP2MandatesOnComplete(t *testing.T) {
 		t.Fatalf("after a fresh mandate: %s, orders %+v", s.Checkout.Status, s.Orders)
 	}
 }
-
-// A tenant that checks mandates advertises UCP's AP2 extension in its profile; the demo,
-// which does not, leaves it out.
-func TestProfileAdvertisesAP2(t *testing.T) {
-	cfg := config.Default()
-	acme := config.Demo()
-	acme.AP2.Issuers = []config.AP2Issuer{{Kid: "k", JWK: testenv.NewMandateIssuer("k").JWK()}}
-	cfg.Tenants["acme"] = acme
-	cfg.SetDefaults()
-	for tenant, want := range map[string]bool{"acme": true, "demo": false} {
-		p, err := handlers.ProfileFor(cfg, tenant, handlers.Site{BaseURL: "http://x"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, got := p.UCP.Capabilities[handlers.CapAP2Mandate]; got != want {
-			t.Errorf("%s: ap2_mandate advertised %v, want %v", tenant, got, want)
-		}
-	}
-}

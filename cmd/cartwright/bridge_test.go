@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,36 +19,20 @@ import (
 	"github.com/a2aproject/a2a-go/a2aclient"
 	"github.com/a2aproject/a2a-go/a2aclient/agentcard"
 
-	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/envelopes"
-	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/httpapi"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 // The A2A HTTP bridge and the discovery documents, through the real binary: `cartwright
 // serve` on a NATS of its own, its HTTP listener on a free loopback port.
 
-// startHTTP runs serve with args and returns the base URL of its HTTP listener.
-func startHTTP(t *testing.T, args ...string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ns := testenv.StartTestNATS(t)
-	testenv.StartServe(t, slices.Concat([]string{"--nats-url", ns.URL(), "--data", t.TempDir(),
-		"--http-listen", addr, "--partitions", "2"}, args)...)
-	return "http://" + addr
-}
-
 // TestBridgePurchaseA2ASDK buys through the bridge with the official A2A Go SDK, as an
 // agent would: resolve the agent card, build a JSON-RPC client from it, send messages with
 // one DataPart each. The first message names no context: the reply hands one out.
 func TestBridgePurchaseA2ASDK(t *testing.T) {
 	t.Parallel()
-	base := startHTTP(t)
+	base := testenv.StartServeHTTP(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -94,7 +77,7 @@ func TestBridgePurchaseA2ASDK(t *testing.T) {
 		t.Fatalf("create: %+v", c)
 	}
 	// The bridge derived the context from the messageId, so that a retry finds it again.
-	if want := bus.DeriveContextID("demo", firstID); contextID != want {
+	if want := httpapi.DeriveContextID("demo", firstID); contextID != want {
 		t.Fatalf("context %q, want %q", contextID, want)
 	}
 	c = send(map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 2})
@@ -150,45 +133,9 @@ func checkoutPart(t *testing.T, m *a2a.Message) *envelopes.Checkout {
 	return nil
 }
 
-// post sends body to url with the headers, and returns the status and the JSON-RPC reply.
-func post(t *testing.T, url string, body []byte, hdr map[string]string) (int, rpcReply) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var r rpcReply
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatalf("reply %s: %v", b, err)
-		}
-	}
-	return resp.StatusCode, r
-}
-
-type rpcReply struct {
-	ID     json.RawMessage         `json:"id"`
-	Result *envelopes.AgentMessage `json:"result"`
-	Error  *envelopes.RPCError     `json:"error"`
-}
-
-func (r rpcReply) code() string {
-	if r.Error == nil || r.Error.Data == nil {
-		return ""
-	}
-	return r.Error.Data.Code
-}
-
 // TestBridgeAuth: a tenant with tokens wants one of them, compared in constant time; a
 // tenant without is open to loopback callers (the tests are loopback callers: the
-// non-loopback case is bus's TestBridgeLoopbackOnly).
+// non-loopback case is httpapi's TestBridgeLoopbackOnly).
 func TestBridgeAuth(t *testing.T) {
 	const tokA, tokB = "acme-token-0123456789", "acme-token-rotated-9876"
 	t.Setenv("CW_TEST_ACME_TOKEN", tokA)
@@ -211,7 +158,7 @@ bridge:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := startHTTP(t, "--config", cfg)
+	base := testenv.StartServeHTTP(t, "--config", cfg)
 	create := func(id string) []byte {
 		return testenv.Envelope(id, "ctx-auth", map[string]any{"action": "create_checkout"})
 	}
@@ -231,11 +178,11 @@ bridge:
 		if c.auth != "" {
 			hdr["Authorization"] = c.auth
 		}
-		code, r := post(t, base+"/a2a/acme", create("auth-"+strings.ReplaceAll(c.name, " ", "-")), hdr)
-		if code != c.want {
-			t.Errorf("%s: HTTP %d, want %d", c.name, code, c.want)
+		r := testenv.PostRPC(t, base+"/a2a/acme", bytes.NewReader(create("auth-"+strings.ReplaceAll(c.name, " ", "-"))), hdr)
+		if r.Status != c.want {
+			t.Errorf("%s: HTTP %d, want %d", c.name, r.Status, c.want)
 		}
-		if code == 200 && r.Result == nil && r.code() != "checkout_exists" {
+		if r.Status == 200 && r.Result == nil && r.Code() != "checkout_exists" {
 			t.Errorf("%s: %+v", c.name, r.Error)
 		}
 	}
@@ -269,21 +216,21 @@ bridge:
 	}
 
 	// The token of one tenant is no key to another; a tenant without tokens is open here.
-	if code, r := post(t, base+"/a2a/shop", create("shop-1"), nil); code != 200 || r.Result == nil {
-		t.Errorf("shop, no token, from loopback: %d %+v", code, r.Error)
+	if r := testenv.PostRPC(t, base+"/a2a/shop", bytes.NewReader(create("shop-1")), nil); r.Status != 200 || r.Result == nil {
+		t.Errorf("shop, no token, from loopback: %d %+v", r.Status, r.Error)
 	}
 	// Unknown tenants: open only to loopback callers, who learn that it is unknown.
-	if code, r := post(t, base+"/a2a/nobody", create("x-1"), nil); code != 200 || r.code() != "unknown_tenant" ||
+	if r := testenv.PostRPC(t, base+"/a2a/nobody", bytes.NewReader(create("x-1")), nil); r.Status != 200 || r.Code() != "unknown_tenant" ||
 		r.Error.Code != -32600 || string(r.ID) != `"req-x-1"` {
-		t.Errorf("unknown tenant: %d %+v", code, r)
+		t.Errorf("unknown tenant: %d %+v", r.Status, r.RPCReply)
 	}
 
 	// The card says that acme wants a bearer token, and shop does not.
-	card := getJSON[handlers.AgentCard](t, base+"/a2a/acme/.well-known/agent-card.json")
+	card := testenv.GetJSON[httpapi.AgentCard](t, base+"/a2a/acme/.well-known/agent-card.json")
 	if card.SecuritySchemes["bearer"].Scheme != "bearer" || len(card.Security) != 1 {
 		t.Errorf("acme's card: security %+v %+v", card.SecuritySchemes, card.Security)
 	}
-	if card := getJSON[handlers.AgentCard](t, base+"/a2a/shop/.well-known/agent-card.json"); card.SecuritySchemes != nil {
+	if card := testenv.GetJSON[httpapi.AgentCard](t, base+"/a2a/shop/.well-known/agent-card.json"); card.SecuritySchemes != nil {
 		t.Errorf("shop's card: security %+v", card.SecuritySchemes)
 	}
 	// Two tenants and no default: the root documents point at the per-tenant ones.
@@ -296,7 +243,7 @@ bridge:
 	if resp.StatusCode != 404 || !strings.Contains(string(b), base+"/a2a/acme/.well-known/ucp") {
 		t.Errorf("root profile with two tenants: %d %s", resp.StatusCode, b)
 	}
-	p := getJSON[handlers.BusinessProfile](t, base+"/.well-known/ucp?tenant=shop")
+	p := testenv.GetJSON[httpapi.BusinessProfile](t, base+"/.well-known/ucp?tenant=shop")
 	if ep := p.UCP.Services["dev.ucp.shopping"][0].Endpoint; ep != base+"/a2a/shop/.well-known/agent-card.json" {
 		t.Errorf("shop's profile: a2a endpoint %q", ep)
 	}
@@ -312,32 +259,14 @@ func (b bearer) Before(ctx context.Context, req *a2aclient.Request) (context.Con
 
 func (bearer) After(context.Context, *a2aclient.Response) error { return nil }
 
-func getJSON[T any](t *testing.T, url string) *T {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
-		t.Fatalf("GET %s: %d %s %s", url, resp.StatusCode, resp.Header.Get("Content-Type"), b)
-	}
-	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("GET %s: %v\n%s", url, err, b)
-	}
-	return v
-}
-
 // TestDiscoveryDocuments fetches the demo's profile and agent card over HTTP and checks
 // them field by field against the listener they were fetched from.
 func TestDiscoveryDocuments(t *testing.T) {
 	t.Parallel()
-	base := startHTTP(t)
+	base := testenv.StartServeHTTP(t)
 	cardURL := base + "/.well-known/agent-card.json"
 
-	p := getJSON[handlers.BusinessProfile](t, base+"/.well-known/ucp")
+	p := testenv.GetJSON[httpapi.BusinessProfile](t, base+"/.well-known/ucp")
 	if p.UCP.Version != "2026-04-08" {
 		t.Errorf("profile version %q", p.UCP.Version)
 	}
@@ -352,7 +281,7 @@ func TestDiscoveryDocuments(t *testing.T) {
 		"dev.ucp.shopping.discount":    "dev.ucp.shopping.checkout",
 		"dev.ucp.shopping.order":       "",
 	}
-	checkCaps := func(where string, caps map[string][]handlers.CapabilityEntry) {
+	checkCaps := func(where string, caps map[string][]httpapi.CapabilityEntry) {
 		t.Helper()
 		if len(caps) != len(wantCaps) {
 			t.Errorf("%s: capabilities %v", where, slices.Collect(maps.Keys(caps)))
@@ -377,16 +306,16 @@ func TestDiscoveryDocuments(t *testing.T) {
 		t.Errorf("mock handler config: %+v", mock[0].Config)
 	}
 	// The per-tenant path serves the same profile.
-	if p2 := getJSON[handlers.BusinessProfile](t, base+"/a2a/demo/.well-known/ucp"); !jsonEqual(t, p, p2) {
+	if p2 := testenv.GetJSON[httpapi.BusinessProfile](t, base+"/a2a/demo/.well-known/ucp"); !jsonEqual(t, p, p2) {
 		t.Errorf("per-tenant profile differs: %+v", p2)
 	}
 
-	c := getJSON[handlers.AgentCard](t, svc[0].Endpoint)
+	c := testenv.GetJSON[httpapi.AgentCard](t, svc[0].Endpoint)
 	if c.ProtocolVersion != "0.3.0" || c.URL != base+"/a2a/demo" || c.PreferredTransport != "JSONRPC" ||
 		c.Name == "" || !strings.Contains(c.Description, "USD") || c.Version == "" {
 		t.Errorf("card: %+v", c)
 	}
-	if len(c.AdditionalInterfaces) != 1 || c.AdditionalInterfaces[0] != (handlers.AgentInterface{URL: c.URL, Transport: "JSONRPC"}) {
+	if len(c.AdditionalInterfaces) != 1 || c.AdditionalInterfaces[0] != (httpapi.AgentInterface{URL: c.URL, Transport: "JSONRPC"}) {
 		t.Errorf("card interfaces: %+v", c.AdditionalInterfaces)
 	}
 	if c.Capabilities.Streaming || c.Capabilities.PushNotifications || len(c.Capabilities.Extensions) != 1 {
@@ -397,7 +326,7 @@ func TestDiscoveryDocuments(t *testing.T) {
 		t.Errorf("extension uri %q", ext.URI)
 	}
 	var params struct {
-		Capabilities map[string][]handlers.CapabilityEntry `json:"capabilities"`
+		Capabilities map[string][]httpapi.CapabilityEntry `json:"capabilities"`
 	}
 	b, _ := json.Marshal(ext.Params)
 	if err := json.Unmarshal(b, &params); err != nil {
@@ -410,7 +339,7 @@ func TestDiscoveryDocuments(t *testing.T) {
 	if c.SecuritySchemes != nil || c.Security != nil {
 		t.Errorf("the demo's card asks for authentication: %+v", c.SecuritySchemes)
 	}
-	skills := map[string]handlers.AgentSkill{}
+	skills := map[string]httpapi.AgentSkill{}
 	for _, s := range c.Skills {
 		skills[s.ID] = s
 	}
@@ -431,12 +360,12 @@ func TestDiscoveryDocuments(t *testing.T) {
 			t.Fatalf("example %d: %v", i, err)
 		}
 		id := "ex-" + string(rune('a'+i))
-		if code, r := post(t, c.URL, testenv.Envelope(id, "ctx-ex", data), nil); code != 200 || r.Result == nil {
-			t.Errorf("example %s: %d %+v", ex, code, r.Error)
+		if r := testenv.PostRPC(t, c.URL, bytes.NewReader(testenv.Envelope(id, "ctx-ex", data)), nil); r.Status != 200 || r.Result == nil {
+			t.Errorf("example %s: %d %+v", ex, r.Status, r.Error)
 		}
 	}
 	// The per-tenant card is the same card; the SDK reads both.
-	if c2 := getJSON[handlers.AgentCard](t, base+"/a2a/demo/.well-known/agent-card.json"); !jsonEqual(t, c, c2) {
+	if c2 := testenv.GetJSON[httpapi.AgentCard](t, base+"/a2a/demo/.well-known/agent-card.json"); !jsonEqual(t, c, c2) {
 		t.Errorf("per-tenant card differs")
 	}
 	if _, err := agentcard.DefaultResolver.Resolve(context.Background(), base+"/a2a/demo"); err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 // TestHTTPSlowBody: a body trickling in one byte at a time does not hold its connection
@@ -20,7 +22,7 @@ func TestHTTPSlowBody(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("http:\n  read_timeout: 1s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := startHTTP(t, "--config", cfg)
+	base := testenv.StartServeHTTP(t, "--config", cfg)
 	addr := strings.TrimPrefix(base, "http://")
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -65,31 +67,16 @@ func TestHTTPSlowBody(t *testing.T) {
 // listener.
 func TestMetricsListen(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	maddr := ln.Addr().String()
-	ln.Close()
-	base := startHTTP(t, "--metrics-listen", maddr)
+	maddr := testenv.FreeAddr(t)
+	base := testenv.StartServeHTTP(t, "--metrics-listen", maddr)
 
-	get := func(url string) (int, string) {
-		t.Helper()
-		resp, err := http.Get(url)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	if code, body := get("http://" + maddr + "/metrics"); code != 200 || !strings.Contains(body, "cartwright_batch_size") {
+	if code, body := testenv.Get(t, "http://"+maddr+"/metrics"); code != 200 || !strings.Contains(body, "cartwright_batch_size") {
 		t.Errorf("metrics listener: %d %.200s", code, body)
 	}
-	if code, _ := get(base + "/metrics"); code != 404 {
+	if code, _ := testenv.Get(t, base+"/metrics"); code != 404 {
 		t.Errorf("/metrics on the main listener: %d, want 404", code)
 	}
-	if code, _ := get(base + "/healthz"); code != 200 {
+	if code, _ := testenv.Get(t, base+"/healthz"); code != 200 {
 		t.Errorf("/healthz on the main listener: %d", code)
 	}
 }

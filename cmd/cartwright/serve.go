@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,12 +19,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/httpapi"
 	"github.com/cartwright-dev/cartwright/store"
 )
 
@@ -199,21 +197,11 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	running.Store(w)
 
-	br, err := bus.NewBridge(cfg, nc, bus.BridgeOptions{Logger: log, Registerer: reg})
+	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Version: thisBuild().Version, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer br.Close()
-
-	srv, err := serveHTTP(cfg, reg, w, br, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
+	defer web.Shutdown()
 
 	memLimit := "none"
 	if limit != math.MaxInt64 {
@@ -224,7 +212,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	runErr := w.Run(ctx)
 	// The worker has replied to what it held: bridge requests still waiting now get
 	// temporarily_unavailable (their envelopes are applied at the next start).
-	br.Close()
+	web.CloseBridge()
 	if runErr != nil {
 		return runErr
 	}
@@ -306,76 +294,5 @@ func connectRetrying(ctx context.Context, url string, opts []nats.Option, log *s
 			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
 		case <-time.After(500 * time.Millisecond):
 		}
-	}
-}
-
-func serveHTTP(cfg *config.Config, reg *prometheus.Registry, w *bus.Worker, br *bus.Bridge, log *slog.Logger) (*http.Server, error) {
-	addr := cfg.HTTPListen
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--http-listen %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
-		rw.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintln(rw, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		rw.Header().Set("Content-Type", "text/plain")
-		if err := w.Ready(); err != nil {
-			rw.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(rw, "not ready:", err)
-			return
-		}
-		fmt.Fprintln(rw, "ready")
-	})
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
-	var msrv *http.Server
-	if cfg.HTTP.MetricsListen == "" {
-		mux.Handle("GET /metrics", metrics)
-	} else {
-		mln, err := net.Listen("tcp", cfg.HTTP.MetricsListen)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("--metrics-listen %s: %w", cfg.HTTP.MetricsListen, err)
-		}
-		mmux := http.NewServeMux()
-		mmux.Handle("GET /metrics", metrics)
-		msrv = newHTTPServer(cfg, mmux)
-		go func() {
-			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics http server", "err", err)
-			}
-		}()
-	}
-	// Discovery (docs/agents.md): URLs in the documents use the address as bound.
-	d := handlers.NewDiscovery(cfg, ln.Addr().String(), thisBuild().Version)
-	mux.HandleFunc("GET /.well-known/ucp", d.Profile)
-	mux.HandleFunc("GET /.well-known/agent-card.json", d.AgentCard)
-	mux.HandleFunc("GET /a2a/{tenant}/.well-known/ucp", d.Profile)
-	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
-	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
-	mux.Handle(bus.BridgePattern, br)
-	srv := newHTTPServer(cfg, mux)
-	if msrv != nil {
-		srv.RegisterOnShutdown(func() { _ = msrv.Close() })
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", "err", err)
-		}
-	}()
-	return srv, nil
-}
-
-// newHTTPServer bounds every phase of a connection, so that a slow or idle client cannot
-// hold one open (docs/security.md, "The HTTP bridge").
-func newHTTPServer(cfg *config.Config, h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: min(5*time.Second, cfg.HTTP.ReadTimeout),
-		ReadTimeout:       cfg.HTTP.ReadTimeout,
-		WriteTimeout:      cfg.HTTP.WriteTimeout,
-		IdleTimeout:       cfg.HTTP.IdleTimeout,
 	}
 }

@@ -1,4 +1,4 @@
-package bus_test
+package httpapi_test
 
 import (
 	"bytes"
@@ -92,9 +92,9 @@ func TestBridgeReplyInjection(t *testing.T) {
 	base := strings.TrimSuffix(demoURL, "/demo")
 	c := testenv.NewClient(t, w.NATS.URL())
 	js := c.JetStream()
-	post := func(tenant, token, messageID, contextID string, data any) bridgeReply {
+	post := func(tenant, token, messageID, contextID string, data any) testenv.HTTPReply {
 		t.Helper()
-		return bridgePost(t, base+"/"+tenant, bytes.NewReader(testenv.Envelope(messageID, contextID, data)),
+		return testenv.PostRPC(t, base+"/"+tenant, bytes.NewReader(testenv.Envelope(messageID, contextID, data)),
 			map[string]string{"Authorization": "Bearer " + token})
 	}
 	const alphaToken, betaToken = "alpha-alpha-alpha-alpha", "beta-beta-beta-beta-beta"
@@ -107,12 +107,12 @@ func TestBridgeReplyInjection(t *testing.T) {
 			"address_locality": "San Francisco", "address_region": "CA", "postal_code": "94105", "address_country": "US"}},
 		{"action": "select_shipping_option", "option_id": "std"},
 	}
-	var r bridgeReply
+	var r testenv.HTTPReply
 	for i, s := range steps {
 		r = post("beta", betaToken, "b-"+string(rune('a'+i)), "bx", s)
 	}
 	if r.Result == nil || r.Result.Parts[0].Data.Checkout.Status != "ready_for_complete" {
-		t.Fatalf("beta's checkout: %s", r.raw)
+		t.Fatalf("beta's checkout: %s", r.Raw)
 	}
 	betaPartition := partitionOf(inbound(t, js, "beta", "bx", `"b-a"`))
 
@@ -124,7 +124,7 @@ func TestBridgeReplyInjection(t *testing.T) {
 		r := post("alpha", alphaToken, "a-"+ctx, ctx, map[string]any{"action": "create_checkout",
 			"buyer": map[string]any{"email": "alpha-buyer@example.com"}})
 		if r.Result == nil {
-			t.Fatalf("alpha's checkout: %s", r.raw)
+			t.Fatalf("alpha's checkout: %s", r.Raw)
 		}
 		if partitionOf(inbound(t, js, "alpha", ctx, `"a-`+ctx+`"`)) != betaPartition {
 			alphaCtx = ctx
@@ -135,7 +135,7 @@ func TestBridgeReplyInjection(t *testing.T) {
 	}
 
 	// Beta completes; its payment waits at the gate, its request at the bridge.
-	done := make(chan bridgeReply, 1)
+	done := make(chan testenv.HTTPReply, 1)
 	go func() {
 		done <- post("beta", betaToken, "b-complete", "bx", map[string]any{"action": "complete_checkout",
 			"payment": map[string]any{"instruments": []any{map[string]any{"id": "pi_1", "handler_id": "mock",
@@ -171,21 +171,21 @@ func TestBridgeReplyInjection(t *testing.T) {
 	close(gate.open)
 	opened = true
 
-	var got bridgeReply
+	var got testenv.HTTPReply
 	select {
 	case got = <-done:
 	case <-time.After(40 * time.Second):
 		t.Fatal("beta's request was never answered")
 	}
-	if strings.Contains(got.raw, "alpha-buyer@example.com") {
-		t.Fatalf("beta's HTTP response carries alpha's checkout: %s", got.raw)
+	if strings.Contains(got.Raw, "alpha-buyer@example.com") {
+		t.Fatalf("beta's HTTP response carries alpha's checkout: %s", got.Raw)
 	}
 	if got.Result == nil || got.Result.MessageID != "b-complete:reply" || got.Result.Parts[0].Data.Checkout.Order == nil ||
-		got.header.Get("A2A-Message-Id") != "b-complete" {
-		t.Fatalf("beta's response is not beta's completed checkout: %d %v %s", got.status, got.header, got.raw)
+		got.Header.Get("A2A-Message-Id") != "b-complete" {
+		t.Fatalf("beta's response is not beta's completed checkout: %d %v %s", got.Status, got.Header, got.Raw)
 	}
 	var body map[string]any
-	if err := json.Unmarshal([]byte(got.raw), &body); err != nil || body["id"] != "req-b-complete" {
+	if err := json.Unmarshal([]byte(got.Raw), &body); err != nil || body["id"] != "req-b-complete" {
 		t.Errorf("response id: %v", body["id"])
 	}
 }

@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"encoding/json"
@@ -20,7 +20,7 @@ import (
 //	GET /.well-known/agent-card.json              A2A agent card of the default tenant
 //	GET /a2a/<tenant>/.well-known/ucp             the same, for any configured tenant
 //	GET /a2a/<tenant>/.well-known/agent-card.json (the root ones also take ?tenant=<tenant>)
-//	POST /a2a/<tenant>                            the A2A JSON-RPC bridge (bus.Bridge)
+//	POST /a2a/<tenant>                            the A2A JSON-RPC bridge (bridge.go)
 //
 // Everything in them is derived from the configuration and the site's base URL: the
 // functions below are pure, so that what is served is what the tests read.
@@ -40,7 +40,7 @@ const ServiceShopping = "dev.ucp.shopping"
 const MockPaymentHandlerName = "dev.cartwright.mock"
 
 // ErrUnknownTenant is returned for a tenant that is not configured.
-var ErrUnknownTenant = errors.New("handlers: no such tenant")
+var ErrUnknownTenant = errors.New("httpapi: no such tenant")
 
 // Site is where the HTTP listener is reached: the documents build their URLs from it.
 type Site struct {

@@ -1,4 +1,4 @@
-package handlers_test
+package httpapi_test
 
 import (
 	"encoding/json"
@@ -10,8 +10,9 @@ import (
 
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/envelopes"
-	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/httpapi"
 	"github.com/cartwright-dev/cartwright/providers"
+	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 func TestBaseURL(t *testing.T) {
@@ -23,7 +24,7 @@ func TestBaseURL(t *testing.T) {
 		{"", "[::]:9000", "10.0.0.5:9000", "http://10.0.0.5:9000"},
 		{"", ":8080", "", "http://127.0.0.1:8080"},
 	} {
-		if got := handlers.BaseURL(c.public, c.listen, c.host); got != c.want {
+		if got := httpapi.BaseURL(c.public, c.listen, c.host); got != c.want {
 			t.Errorf("BaseURL(%q, %q, %q) = %q, want %q", c.public, c.listen, c.host, got, c.want)
 		}
 	}
@@ -50,12 +51,12 @@ func twoTenants(t *testing.T) *config.Config {
 
 func TestProfile(t *testing.T) {
 	cfg := twoTenants(t)
-	site := handlers.Site{BaseURL: "https://shop.example.com", Version: "1.2.3"}
+	site := httpapi.Site{BaseURL: "https://shop.example.com", Version: "1.2.3"}
 	if cfg.Bridge.DefaultTenant != "demo" {
 		t.Fatalf("default tenant %q, want demo (two tenants, one of them demo)", cfg.Bridge.DefaultTenant)
 	}
 
-	p, err := handlers.ProfileFor(cfg, "demo", site)
+	p, err := httpapi.ProfileFor(cfg, "demo", site)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +83,14 @@ func TestProfile(t *testing.T) {
 	}
 
 	// Another tenant: its card is the per-tenant one.
-	p, err = handlers.ProfileFor(cfg, "acme", site)
+	p, err = httpapi.ProfileFor(cfg, "acme", site)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ep := p.UCP.Services["dev.ucp.shopping"][0].Endpoint; ep != "https://shop.example.com/a2a/acme/.well-known/agent-card.json" {
 		t.Errorf("acme: endpoint %q", ep)
 	}
-	if _, err := handlers.ProfileFor(cfg, "nobody", site); !errors.Is(err, handlers.ErrUnknownTenant) {
+	if _, err := httpapi.ProfileFor(cfg, "nobody", site); !errors.Is(err, httpapi.ErrUnknownTenant) {
 		t.Errorf("unknown tenant: %v", err)
 	}
 }
@@ -98,14 +99,14 @@ func TestProfilePaymentHandlersFollowConfig(t *testing.T) {
 	cfg := &config.Config{Tenants: map[string]*config.Tenant{"demo": config.Demo()}}
 	cfg.Tenants["demo"].Providers.Payments.HTTP = &config.HTTPProvider{BaseURL: "https://pay.example.com"}
 	cfg.SetDefaults()
-	p, err := handlers.ProfileFor(cfg, "demo", handlers.Site{BaseURL: "http://x"})
+	p, err := httpapi.ProfileFor(cfg, "demo", httpapi.Site{BaseURL: "http://x"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(p.UCP.PaymentHandlers) != 0 {
 		t.Errorf("payments over http: the profile lists %+v, which cartwright cannot know", p.UCP.PaymentHandlers)
 	}
-	c, err := handlers.AgentCardFor(cfg, "demo", handlers.Site{BaseURL: "http://x"})
+	c, err := httpapi.AgentCardFor(cfg, "demo", httpapi.Site{BaseURL: "http://x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +117,9 @@ func TestProfilePaymentHandlersFollowConfig(t *testing.T) {
 
 func TestAgentCard(t *testing.T) {
 	cfg := twoTenants(t)
-	site := handlers.Site{BaseURL: "https://shop.example.com", Version: "1.2.3"}
+	site := httpapi.Site{BaseURL: "https://shop.example.com", Version: "1.2.3"}
 
-	c, err := handlers.AgentCardFor(cfg, "acme", site)
+	c, err := httpapi.AgentCardFor(cfg, "acme", site)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +131,8 @@ func TestAgentCard(t *testing.T) {
 		len(c.Security) != 1 || c.Security[0]["bearer"] == nil {
 		t.Errorf("acme has tokens: security %+v %+v", c.SecuritySchemes, c.Security)
 	}
-	if len(c.Capabilities.Extensions) != 1 || c.Capabilities.Extensions[0].URI != handlers.UCPExtensionURI ||
-		handlers.UCPExtensionURI != "https://ucp.dev/2026-04-08/specification/reference" {
+	if len(c.Capabilities.Extensions) != 1 || c.Capabilities.Extensions[0].URI != httpapi.UCPExtensionURI ||
+		httpapi.UCPExtensionURI != "https://ucp.dev/2026-04-08/specification/reference" {
 		t.Errorf("extensions: %+v", c.Capabilities.Extensions)
 	}
 	ex := strings.Join(c.Skills[0].Examples, "\n")
@@ -147,7 +148,7 @@ func TestAgentCard(t *testing.T) {
 		}
 	}
 
-	demo, err := handlers.AgentCardFor(cfg, "demo", site)
+	demo, err := httpapi.AgentCardFor(cfg, "demo", site)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestAgentCard(t *testing.T) {
 
 func TestDiscoveryHTTP(t *testing.T) {
 	cfg := twoTenants(t)
-	d := handlers.NewDiscovery(cfg, "0.0.0.0:8080", "dev")
+	d := httpapi.NewDiscovery(cfg, "0.0.0.0:8080", "dev")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/ucp", d.Profile)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
@@ -197,5 +198,24 @@ func TestDiscoveryHTTP(t *testing.T) {
 	rec, _ = get("/a2a/nobody/.well-known/agent-card.json")
 	if rec.Code != 404 {
 		t.Errorf("unknown tenant: %d", rec.Code)
+	}
+}
+
+// A tenant that checks mandates advertises UCP's AP2 extension in its profile; the demo,
+// which does not, leaves it out.
+func TestProfileAdvertisesAP2(t *testing.T) {
+	cfg := config.Default()
+	acme := config.Demo()
+	acme.AP2.Issuers = []config.AP2Issuer{{Kid: "k", JWK: testenv.NewMandateIssuer("k").JWK()}}
+	cfg.Tenants["acme"] = acme
+	cfg.SetDefaults()
+	for tenant, want := range map[string]bool{"acme": true, "demo": false} {
+		p, err := httpapi.ProfileFor(cfg, tenant, httpapi.Site{BaseURL: "http://x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, got := p.UCP.Capabilities[httpapi.CapAP2Mandate]; got != want {
+			t.Errorf("%s: ap2_mandate advertised %v, want %v", tenant, got, want)
+		}
 	}
 }

@@ -1,9 +1,8 @@
-package bus_test
+package httpapi_test
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,10 +13,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/envelopes"
 	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/httpapi"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
@@ -25,63 +24,39 @@ import (
 
 // startBridge serves a bridge for cfg on its own connection to url, behind an httptest
 // server (a loopback listener), and returns it with the endpoint of tenant demo.
-func startBridge(t *testing.T, cfg *config.Config, url string) (*bus.Bridge, string) {
+func startBridge(t *testing.T, cfg *config.Config, url string) (*httpapi.Bridge, string) {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	br, err := bus.NewBridge(cfg, nc, bus.BridgeOptions{})
+	br, err := httpapi.NewBridge(cfg, nc, httpapi.BridgeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(bus.BridgePattern, br)
+	mux.Handle(httpapi.BridgePattern, br)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.Close(); br.Close(); nc.Close() })
 	return br, srv.URL + "/a2a/demo"
 }
 
-type bridgeReply struct {
-	status int
-	header http.Header
-	raw    string
-	rpcReply
+func send(t *testing.T, url, messageID, contextID string, data any) testenv.HTTPReply {
+	t.Helper()
+	return testenv.PostRPC(t, url, bytes.NewReader(testenv.Envelope(messageID, contextID, data)), nil)
 }
 
-func (r bridgeReply) code() string { return errCode(r.rpcReply) }
-
-func bridgePost(t *testing.T, url string, body io.Reader, hdr map[string]string) bridgeReply {
+// quantities are the line items' quantities by item of a checkout reply.
+func quantities(t *testing.T, r testenv.RPCReply) map[string]int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, body)
-	if err != nil {
-		t.Fatal(err)
+	if r.Result == nil || len(r.Result.Parts) == 0 || r.Result.Parts[0].Data == nil || r.Result.Parts[0].Data.Checkout == nil {
+		t.Fatalf("not a checkout reply: %+v", r)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
+	q := map[string]int{}
+	for _, l := range r.Result.Parts[0].Data.Checkout.LineItems {
+		q[l.Item.ID] += l.Quantity
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	r := bridgeReply{status: resp.StatusCode, header: resp.Header, raw: string(b)}
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, &r.rpcReply); err != nil {
-			t.Fatalf("reply %s: %v", b, err)
-		}
-		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-			t.Errorf("Content-Type %q", ct)
-		}
-	}
-	return r
-}
-
-func send(t *testing.T, url, messageID, contextID string, data any) bridgeReply {
-	t.Helper()
-	return bridgePost(t, url, bytes.NewReader(testenv.Envelope(messageID, contextID, data)), nil)
+	return q
 }
 
 // TestBridgeTimeoutThenRetry: with no worker running, a request times out with
@@ -92,17 +67,17 @@ func TestBridgeTimeoutThenRetry(t *testing.T) {
 	_, url := startBridge(t, w.Config, w.NATS.URL())
 
 	if r := send(t, url, "tr-1", "ctx-tr", map[string]any{"action": "create_checkout"}); r.Result == nil {
-		t.Fatalf("create: %d %s", r.status, r.raw)
+		t.Fatalf("create: %d %s", r.Status, r.Raw)
 	}
 	w.Stop()
 	add := map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 2}
 	start := time.Now()
 	r := send(t, url, "tr-2", "ctx-tr", add)
-	if r.status != 200 || r.code() != "temporarily_unavailable" || r.Error.Code != -32030 || string(r.ID) != `"req-tr-2"` {
-		t.Fatalf("no worker: %d %s", r.status, r.raw)
+	if r.Status != 200 || r.Code() != "temporarily_unavailable" || r.Error.Code != -32030 || string(r.ID) != `"req-tr-2"` {
+		t.Fatalf("no worker: %d %s", r.Status, r.Raw)
 	}
-	if !strings.Contains(r.raw, `"messageId":"tr-2"`) || r.header.Get("A2A-Error-Code") != "temporarily_unavailable" {
-		t.Errorf("timeout reply: %s %v", r.raw, r.header)
+	if !strings.Contains(r.Raw, `"messageId":"tr-2"`) || r.Header.Get("A2A-Error-Code") != "temporarily_unavailable" {
+		t.Errorf("timeout reply: %s %v", r.Raw, r.Header)
 	}
 	if d := time.Since(start); d < time.Second || d > 5*time.Second {
 		t.Errorf("answered after %s; the timeout is 1s", d)
@@ -111,18 +86,18 @@ func TestBridgeTimeoutThenRetry(t *testing.T) {
 	w.Start()
 	for i := 0; ; i++ {
 		r = send(t, url, "tr-2", "ctx-tr", add)
-		if r.code() != "temporarily_unavailable" || i == 10 {
+		if r.Code() != "temporarily_unavailable" || i == 10 {
 			break
 		}
 	}
-	if r.Result == nil || r.header.Get("A2A-Replayed") != "true" || r.header.Get("A2A-Status") != "ok" {
-		t.Fatalf("retry: %d %v %s", r.status, r.header, r.raw)
+	if r.Result == nil || r.Header.Get("A2A-Replayed") != "true" || r.Header.Get("A2A-Status") != "ok" {
+		t.Fatalf("retry: %d %v %s", r.Status, r.Header, r.Raw)
 	}
-	if q := quantities(t, r.rpcReply)["sku_tee"]; q != 2 {
+	if q := quantities(t, r.RPCReply)["sku_tee"]; q != 2 {
 		t.Errorf("retry: sku_tee x%d, want x2", q)
 	}
 	r = send(t, url, "tr-3", "ctx-tr", map[string]any{"action": "get_checkout"})
-	if q := quantities(t, r.rpcReply)["sku_tee"]; q != 2 {
+	if q := quantities(t, r.RPCReply)["sku_tee"]; q != 2 {
 		t.Errorf("applied more than once: sku_tee x%d, want x2", q)
 	}
 }
@@ -139,13 +114,13 @@ func TestBridgeEnvelopeTooLarge(t *testing.T) {
 		"chunked, no length":     io.MultiReader(bytes.NewReader(big)),
 		"just over, with length": bytes.NewReader(append(testenv.Envelope("big-2", "ctx-big", map[string]any{"action": "create_checkout", "pad": strings.Repeat("y", 1920)}), ' ')),
 	} {
-		r := bridgePost(t, url, body, nil)
-		if r.status != 200 || r.code() != "envelope_too_large" || r.Error.Code != -32600 || string(r.ID) != "null" {
-			t.Errorf("%s: %d %s", name, r.status, r.raw)
+		r := testenv.PostRPC(t, url, body, nil)
+		if r.Status != 200 || r.Code() != "envelope_too_large" || r.Error.Code != -32600 || string(r.ID) != "null" {
+			t.Errorf("%s: %d %s", name, r.Status, r.Raw)
 		}
 	}
 	if r := send(t, url, "small-1", "ctx-big", map[string]any{"action": "create_checkout"}); r.Result == nil {
-		t.Errorf("under the limit: %s", r.raw)
+		t.Errorf("under the limit: %s", r.Raw)
 	}
 }
 
@@ -172,15 +147,15 @@ func TestBridgeRefusals(t *testing.T) {
 		{"bad context", `{"jsonrpc":"2.0","id":"r","method":"message/send","params":{"message":{"kind":"message","role":"user",` +
 			`"messageId":"m-bad","contextId":"a.b","parts":[{"kind":"data","data":{"action":"get_checkout"}}]}}}`, "invalid_params", `"r"`, -32602},
 	} {
-		r := bridgePost(t, url, strings.NewReader(c.body), nil)
-		if r.status != 200 || r.code() != c.code || r.Error.Code != c.rpc || string(r.ID) != c.id {
-			t.Errorf("%s: %d %s", c.name, r.status, r.raw)
+		r := testenv.PostRPC(t, url, strings.NewReader(c.body), nil)
+		if r.Status != 200 || r.Code() != c.code || r.Error.Code != c.rpc || string(r.ID) != c.id {
+			t.Errorf("%s: %d %s", c.name, r.Status, r.Raw)
 		}
 	}
-	r := bridgePost(t, url, strings.NewReader(`{"jsonrpc":"2.0","id":"r","method":"message/send","params":{"message":{"kind":"message","role":"user",`+
+	r := testenv.PostRPC(t, url, strings.NewReader(`{"jsonrpc":"2.0","id":"r","method":"message/send","params":{"message":{"kind":"message","role":"user",`+
 		`"messageId":"m-bad","contextId":"a.b","parts":[]}}}`), nil)
 	if r.Error == nil || r.Error.Data.Path != "$.params.message.contextId" {
-		t.Errorf("bad context: path %s", r.raw)
+		t.Errorf("bad context: path %s", r.Raw)
 	}
 }
 
@@ -191,21 +166,21 @@ func TestBridgeContextAndTrace(t *testing.T) {
 	_, url := startBridge(t, w.Config, w.NATS.URL())
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	body := testenv.Envelope("nc-1", "", map[string]any{"action": "create_checkout"})
-	hdr := map[string]string{"traceparent": tp, "tracestate": "cw=1", "X-A2A-Extensions": handlers.UCPExtensionURI}
+	hdr := map[string]string{"traceparent": tp, "tracestate": "cw=1", "X-A2A-Extensions": httpapi.UCPExtensionURI}
 
-	r := bridgePost(t, url, bytes.NewReader(body), hdr)
-	want := bus.DeriveContextID("demo", "nc-1")
+	r := testenv.PostRPC(t, url, bytes.NewReader(body), hdr)
+	want := httpapi.DeriveContextID("demo", "nc-1")
 	if r.Result == nil || r.Result.ContextID != want {
-		t.Fatalf("no contextId: %s, want context %s", r.raw, want)
+		t.Fatalf("no contextId: %s, want context %s", r.Raw, want)
 	}
-	if r.header.Get("X-A2A-Extensions") != handlers.UCPExtensionURI {
-		t.Errorf("UCP extension not activated: %v", r.header)
+	if r.Header.Get("X-A2A-Extensions") != httpapi.UCPExtensionURI {
+		t.Errorf("UCP extension not activated: %v", r.Header)
 	}
-	r2 := bridgePost(t, url, bytes.NewReader(body), nil)
-	if r2.Result == nil || r2.Result.ContextID != want || r2.header.Get("A2A-Replayed") != "true" {
-		t.Errorf("retry: %v %s", r2.header, r2.raw)
+	r2 := testenv.PostRPC(t, url, bytes.NewReader(body), nil)
+	if r2.Result == nil || r2.Result.ContextID != want || r2.Header.Get("A2A-Replayed") != "true" {
+		t.Errorf("retry: %v %s", r2.Header, r2.Raw)
 	}
-	if bus.DeriveContextID("demo", "nc-2") == want || bus.DeriveContextID("acme", "nc-1") == want {
+	if httpapi.DeriveContextID("demo", "nc-2") == want || httpapi.DeriveContextID("acme", "nc-1") == want {
 		t.Error("derived contexts collide")
 	}
 
@@ -240,7 +215,7 @@ func TestBridgeLoopbackOnly(t *testing.T) {
 	w := testenv.StartWorker(t, cfg, handlers.Options{})
 	br, _ := startBridge(t, w.Config, w.NATS.URL())
 	mux := http.NewServeMux()
-	mux.Handle(bus.BridgePattern, br)
+	mux.Handle(httpapi.BridgePattern, br)
 
 	for _, c := range []struct {
 		tenant, remote, auth string
@@ -303,7 +278,7 @@ func TestBridgeCloseAnswersWaiting(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a waiting request was not answered at close")
 	}
-	if r := send(t, url, "cl-2", "ctx-cl", map[string]any{"action": "get_checkout"}); r.code() != "temporarily_unavailable" {
-		t.Errorf("after close: %s", r.raw)
+	if r := send(t, url, "cl-2", "ctx-cl", map[string]any{"action": "get_checkout"}); r.Code() != "temporarily_unavailable" {
+		t.Errorf("after close: %s", r.Raw)
 	}
 }

@@ -1,4 +1,4 @@
-package bus
+package httpapi
 
 import (
 	"context"
@@ -28,11 +28,11 @@ import (
 	"github.com/cartwright-dev/cartwright/handlers"
 )
 
-// BridgePattern is the http.ServeMux pattern the bridge is served under: the bridge reads
+// bridgePattern is the http.ServeMux pattern the bridge is served under: the bridge reads
 // the tenant from its {tenant} wildcard.
-const BridgePattern = "/a2a/{tenant}"
+const bridgePattern = "/a2a/{tenant}"
 
-// Bridge is the A2A JSON-RPC binding over HTTP: POST /a2a/<tenant> with a message/send
+// bridge is the A2A JSON-RPC binding over HTTP: POST /a2a/<tenant> with a message/send
 // request, exactly the envelope an agent would publish on the bus, answered with the
 // worker's reply. One request:
 //
@@ -72,7 +72,7 @@ const BridgePattern = "/a2a/{tenant}"
 // secret (A2A_IN stores it in A2A-Reply-To) and any tenant may send its reply to any
 // _INBOX: a request takes a message as its answer only when A2A-Tenant and
 // A2A-Message-Id name its own tenant and messageId, and keeps waiting past any other.
-type Bridge struct {
+type bridge struct {
 	cfg     *config.Config
 	js      jetstream.JetStream
 	sub     *nats.Subscription
@@ -95,16 +95,16 @@ type waiter struct {
 	ch                chan *nats.Msg // buffered: takes the one reply, or nil at close
 }
 
-// BridgeOptions tune a Bridge.
-type BridgeOptions struct {
+// bridgeOptions tune a bridge.
+type bridgeOptions struct {
 	Logger *slog.Logger
 	// Registerer, when set, receives the bridge's metrics.
 	Registerer prometheus.Registerer
 }
 
-// NewBridge subscribes the bridge's inbox on nc and reads the tenants' tokens (config.Bridge.
+// newBridge subscribes the bridge's inbox on nc and reads the tenants' tokens (config.Bridge.
 // Secrets). Close unsubscribes it.
-func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, error) {
+func newBridge(cfg *config.Config, nc *nats.Conn, o bridgeOptions) (*bridge, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -116,7 +116,7 @@ func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, err
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{
+	b := &bridge{
 		cfg: cfg, js: js, inbox: nc.NewInbox() + ".",
 		secrets: map[string][][sha256.Size]byte{},
 		timeout: cfg.Bridge.Timeout, log: o.Logger,
@@ -150,7 +150,7 @@ func NewBridge(cfg *config.Config, nc *nats.Conn, o BridgeOptions) (*Bridge, err
 // timeout) finds nobody and is dropped: a retry gets it again. A message that does not
 // answer that request (another tenant's reply aimed at this inbox, or a forgery) is
 // dropped and the request keeps waiting.
-func (b *Bridge) deliver(m *nats.Msg) {
+func (b *bridge) deliver(m *nats.Msg) {
 	token := strings.TrimPrefix(m.Subject, b.inbox)
 	b.mu.Lock()
 	wt := b.waiting[token]
@@ -174,7 +174,7 @@ func (b *Bridge) deliver(m *nats.Msg) {
 
 // Close stops the bridge: requests still waiting are answered temporarily_unavailable (their
 // envelopes stay in A2A_IN and are applied; a retry gets the reply), later ones at once.
-func (b *Bridge) Close() error {
+func (b *bridge) Close() error {
 	b.mu.Lock()
 	waiting := b.waiting
 	b.waiting = nil
@@ -190,7 +190,7 @@ func (b *Bridge) Close() error {
 
 // await registers a waiter for the reply to tenant's messageID under a new inbox token,
 // or returns ok false once closed.
-func (b *Bridge) await(tenant, messageID string) (token string, ch chan *nats.Msg, ok bool) {
+func (b *bridge) await(tenant, messageID string) (token string, ch chan *nats.Msg, ok bool) {
 	var r [16]byte
 	_, _ = rand.Read(r[:]) // never fails (crypto/rand)
 	token = hex.EncodeToString(r[:])
@@ -204,7 +204,7 @@ func (b *Bridge) await(tenant, messageID string) (token string, ch chan *nats.Ms
 	return token, ch, true
 }
 
-func (b *Bridge) forget(token string) {
+func (b *bridge) forget(token string) {
 	b.mu.Lock()
 	if b.waiting != nil {
 		delete(b.waiting, token)
@@ -212,8 +212,8 @@ func (b *Bridge) forget(token string) {
 	b.mu.Unlock()
 }
 
-// ServeHTTP implements http.Handler under BridgePattern.
-func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP implements http.Handler under bridgePattern.
+func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	outcome := b.serve(w, r)
 	b.metrics.observe(outcome, time.Since(start))
@@ -232,7 +232,7 @@ const (
 	outcomeGone         = "client_gone"  // the HTTP client left before the reply
 )
 
-func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
+func (b *bridge) serve(w http.ResponseWriter, r *http.Request) string {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		httpError(w, http.StatusMethodNotAllowed, "the A2A JSON-RPC endpoint takes POST")
@@ -336,8 +336,8 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 			}
 		}
 		// A2A extension activation: the client asked for UCP's, and every reply speaks it.
-		if strings.Contains(r.Header.Get("X-A2A-Extensions"), handlers.UCPExtensionURI) {
-			w.Header().Set("X-A2A-Extensions", handlers.UCPExtensionURI)
+		if strings.Contains(r.Header.Get("X-A2A-Extensions"), UCPExtensionURI) {
+			w.Header().Set("X-A2A-Extensions", UCPExtensionURI)
 		}
 		writeJSON(w, http.StatusOK, reply.Data)
 		if reply.Header.Get(handlers.HdrStatus) == "error" {
@@ -356,7 +356,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) string {
 // authorized applies the tenant's tokens, or, for a tenant without any (unknown tenants
 // included), admits loopback callers only. Behind a reverse proxy on the same host every
 // caller is loopback: give such tenants tokens.
-func (b *Bridge) authorized(tenant string, r *http.Request) bool {
+func (b *bridge) authorized(tenant string, r *http.Request) bool {
 	want := b.secrets[tenant]
 	if len(want) == 0 {
 		return loopback(r.RemoteAddr)
@@ -391,7 +391,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error)
 }
 
 // reject answers a request the bridge refuses itself, as the worker would have.
-func (b *Bridge) reject(w http.ResponseWriter, id json.RawMessage, messageID string, e *commerce.Error) {
+func (b *bridge) reject(w http.ResponseWriter, id json.RawMessage, messageID string, e *commerce.Error) {
 	w.Header().Set(handlers.HdrStatus, "error")
 	w.Header().Set(handlers.HdrErrorCode, e.Code)
 	if messageID != "" {
@@ -400,7 +400,7 @@ func (b *Bridge) reject(w http.ResponseWriter, id json.RawMessage, messageID str
 	writeJSON(w, http.StatusOK, envelopes.Wrap(id, envelopes.ErrorBody(e, messageID), true))
 }
 
-func (b *Bridge) unavailable(w http.ResponseWriter, env *envelopes.Envelope, why string) {
+func (b *bridge) unavailable(w http.ResponseWriter, env *envelopes.Envelope, why string) {
 	b.reject(w, env.ID, env.MessageID, commerce.E(commerce.KindTransient, commerce.CodeTemporarilyUnavailable,
 		"%s; the message is applied once: send the same messageId again for its reply", why))
 }

@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"github.com/cartwright-dev/cartwright/config"
 )
 
-// Discovery serves the discovery documents of discovery.go over HTTP. Register its two
+// discovery serves the discovery documents of discovery.go over HTTP. Register its two
 // handlers under both the root and the per-tenant paths:
 //
 //	GET /.well-known/ucp                           Profile    (?tenant=T, else the default tenant)
@@ -18,29 +18,29 @@ import (
 //
 // The documents are public, as UCP requires of a business profile: they hold no secret,
 // and which tenants need a token is part of what they say.
-type Discovery struct {
+type discovery struct {
 	cfg     *config.Config
 	listen  string
 	version string
 }
 
-// NewDiscovery serves cfg's documents for a listener bound to listen (host:port, as
+// newDiscovery serves cfg's documents for a listener bound to listen (host:port, as
 // bound: the real port when the configured one was 0), stating cartwright's version.
-func NewDiscovery(cfg *config.Config, listen, version string) *Discovery {
-	return &Discovery{cfg: cfg, listen: listen, version: version}
+func newDiscovery(cfg *config.Config, listen, version string) *discovery {
+	return &discovery{cfg: cfg, listen: listen, version: version}
 }
 
 // Profile serves the UCP business profile.
-func (d *Discovery) Profile(w http.ResponseWriter, r *http.Request) {
+func (d *discovery) Profile(w http.ResponseWriter, r *http.Request) {
 	d.serve(w, r, func(tenant string, site Site) (any, error) { return ProfileFor(d.cfg, tenant, site) })
 }
 
 // AgentCard serves the A2A agent card.
-func (d *Discovery) AgentCard(w http.ResponseWriter, r *http.Request) {
+func (d *discovery) AgentCard(w http.ResponseWriter, r *http.Request) {
 	d.serve(w, r, func(tenant string, site Site) (any, error) { return AgentCardFor(d.cfg, tenant, site) })
 }
 
-func (d *Discovery) serve(w http.ResponseWriter, r *http.Request, doc func(string, Site) (any, error)) {
+func (d *discovery) serve(w http.ResponseWriter, r *http.Request, doc func(string, Site) (any, error)) {
 	site := Site{BaseURL: BaseURL(d.cfg.Bridge.PublicURL, d.listen, r.Host), Version: d.version}
 	tenant := r.PathValue("tenant")
 	if tenant == "" {

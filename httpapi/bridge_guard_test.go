@@ -1,9 +1,8 @@
-package bus_test
+package httpapi_test
 
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,29 +12,6 @@ import (
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
-
-// rawPost posts body to url with exactly the headers given (Host among them, when set).
-func rawPost(t *testing.T, url string, body []byte, hdr map[string]string) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		if k == "Host" {
-			req.Host = v
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
-}
 
 // rpcRefusal reports whether body is a JSON-RPC error with a message.
 func rpcRefusal(body string) bool {
@@ -83,7 +59,7 @@ func TestBridgeBrowserGuards(t *testing.T) {
 		{"127.0.0.1, no port", map[string]string{"Content-Type": js, "Host": "127.0.0.1"}, 200},
 	} {
 		ctx := "g-" + strings.NewReplacer(" ", "-", "'", "", ",", "", ":", "", "/", "").Replace(c.name)
-		code, _, body := rawPost(t, url, create(ctx), c.hdr)
+		code, _, body := testenv.PostRaw(t, url, bytes.NewReader(create(ctx)), c.hdr)
 		switch {
 		case c.want == 0 && code == 200:
 			t.Errorf("%s: taken: %s", c.name, body)
@@ -97,8 +73,8 @@ func TestBridgeBrowserGuards(t *testing.T) {
 			continue
 		}
 		// Nothing reached the bus: the context has no checkout.
-		if r := send(t, url, "gg-"+ctx, ctx, map[string]any{"action": "get_checkout"}); r.code() != "not_found" {
-			t.Errorf("%s: refused, yet the context has a checkout: %s", c.name, r.raw)
+		if r := send(t, url, "gg-"+ctx, ctx, map[string]any{"action": "get_checkout"}); r.Code() != "not_found" {
+			t.Errorf("%s: refused, yet the context has a checkout: %s", c.name, r.Raw)
 		}
 	}
 }
@@ -111,12 +87,12 @@ func TestBridgeInFlightCap(t *testing.T) {
 	js := testenv.NewClient(t, w.NATS.URL()).JetStream()
 	w.Stop() // nothing consumes: requests stay in flight
 
-	held := make(chan bridgeReply, 2)
+	held := make(chan testenv.HTTPReply, 2)
 	for _, id := range []string{"cap-1", "cap-2"} {
 		go func() { held <- send(t, url, id, "ctx-"+id, map[string]any{"action": "create_checkout"}) }()
 		inbound(t, js, "demo", "ctx-"+id, `"`+id+`"`) // published: it waits for its reply
 	}
-	code, hdr, body := rawPost(t, url, testenv.Envelope("cap-3", "ctx-cap-3", map[string]any{"action": "create_checkout"}),
+	code, hdr, body := testenv.PostRaw(t, url, bytes.NewReader(testenv.Envelope("cap-3", "ctx-cap-3", map[string]any{"action": "create_checkout"})),
 		map[string]string{"Content-Type": "application/json"})
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, `"temporarily_unavailable"`) {
 		t.Fatalf("over the cap: HTTP %d, Retry-After %q: %s", code, hdr.Get("Retry-After"), body)
@@ -127,13 +103,13 @@ func TestBridgeInFlightCap(t *testing.T) {
 		select {
 		case r := <-held:
 			if r.Result == nil {
-				t.Errorf("a held request: %d %s", r.status, r.raw)
+				t.Errorf("a held request: %d %s", r.Status, r.Raw)
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatal("the held requests were not answered")
 		}
 	}
 	if r := send(t, url, "cap-3", "ctx-cap-3", map[string]any{"action": "create_checkout"}); r.Result == nil {
-		t.Errorf("after the held requests: %d %s", r.status, r.raw)
+		t.Errorf("after the held requests: %d %s", r.Status, r.Raw)
 	}
 }

@@ -1,0 +1,15 @@
+package httpapi
+
+// The bridge and the discovery handlers are built by Serve alone; the tests build them
+// without its listener, behind httptest servers and recorders.
+type (
+	Bridge        = bridge
+	BridgeOptions = bridgeOptions
+)
+
+const BridgePattern = bridgePattern
+
+var (
+	NewBridge    = newBridge
+	NewDiscovery = newDiscovery
+)
