@@ -19,13 +19,14 @@ import (
 	"github.com/cartwright-dev/cartwright/store"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+// A name of its own, as -chaos.full is: each golden file of the package is rewritten on its own.
+var updateReplies = flag.Bool("replies.update", false, "rewrite testdata/replies.golden from what the handler queues")
 
 // TestReplyBytes pins, byte for byte, what Handle queues on each way an envelope ends: a
 // success and an error remembered under the messageId, their replay, the refusals kept
 // under the stream sequence (a conflict, an unknown tenant, a forbidden reply subject), and
 // the dead letters with and without an error reply. Replies are stored and served again,
-// so their bytes must not drift. go test ./handlers -run TestReplyBytes -update rewrites
+// so their bytes must not drift. go test ./handlers -run TestReplyBytes -replies.update rewrites
 // testdata/replies.golden.
 func TestReplyBytes(t *testing.T) {
 	st, err := store.Open(t.TempDir(), store.Options{})
@@ -94,7 +95,7 @@ func TestReplyBytes(t *testing.T) {
 		}
 	}
 	golden := filepath.Join("testdata", "replies.golden")
-	if *update {
+	if *updateReplies {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -107,6 +108,6 @@ func TestReplyBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("queued messages differ from %s (-update rewrites it):\n%s", golden, got.String())
+		t.Errorf("queued messages differ from %s (-replies.update rewrites it):\n%s", golden, got.String())
 	}
 }
