@@ -225,15 +225,21 @@ func (q *DLQ) Replay(ctx context.Context, d *DeadLetter) (duplicate bool, err er
 	return ack.Duplicate, nil
 }
 
-// Delete removes the dead letter at seq; one already gone is not an error.
+// Delete removes the dead letter at seq; one already gone (or never stored) is not an error.
 func (q *DLQ) Delete(ctx context.Context, seq uint64) error {
 	s, err := q.js.Stream(ctx, q.topo.DLQStream())
 	if err != nil {
 		return err
 	}
-	if err := s.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
-		!strings.Contains(err.Error(), "no message found") {
-		return fmt.Errorf("delete dead letter %d: %w", seq, err)
+	derr := s.DeleteMsg(ctx, seq)
+	if derr == nil {
+		return nil
 	}
-	return nil
+	// The client reports every refused delete as ErrMsgDeleteUnsuccessful with the server's
+	// reason flattened into text, so a missing message cannot be told apart by its error.
+	// Reading the message can: its error keeps the server's code.
+	if _, err := s.GetMsg(ctx, seq); errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	return fmt.Errorf("delete dead letter %d: %w", seq, derr)
 }

@@ -343,11 +343,10 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		held = append(held, n.m)
 	}
 	b.SetCommitted(p.n, p.mark.advance(msgs, held))
-	outgoing := b.Outgoing()
-	w.pub.claim(outgoing)
-	t := time.Now()
-	if err := b.Commit(); err != nil {
-		w.pub.release(outgoing, false)
+	// Once the chunk is durable, its publishing and acknowledging can overlap the handling
+	// and commit of the next one.
+	took, err := p.commitAndSend(b, acks, naks)
+	if err != nil {
 		w.log.Error("store commit failed; the batch goes back to JetStream", "envelopes", len(msgs), "err", err)
 		for _, m := range msgs {
 			_ = m.NakWithDelay(time.Second)
@@ -358,17 +357,33 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		p.gen = -1
 		return false
 	}
-	w.metrics.Commit.Observe(time.Since(t).Seconds())
+	w.metrics.Commit.Observe(took.Seconds())
 	w.metrics.BatchSize.Observe(float64(len(msgs)))
-
-	// The chunk is durable: its publishing and acknowledging can overlap the handling and
-	// commit of the next one. The queue keeps chunks in order.
-	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks}
 	if rewind {
 		p.gen = -1
 		return false
 	}
 	return true
+}
+
+// commitAndSend commits b and queues what it published, acknowledges and returns for the
+// sender; the queue keeps batches in the order they were committed. It returns how long the
+// commit took, or the commit's error: then nothing of b happened and nothing is queued.
+//
+// INVARIANT: b's outgoing messages are claimed before the commit puts them in the outbox,
+// so that the pump does not publish them too, and released if it fails; the sender
+// releases them once published.
+func (p *partition) commitAndSend(b *store.Batch, acks []jetstream.Msg, naks []nak) (time.Duration, error) {
+	outgoing := b.Outgoing()
+	p.w.pub.claim(outgoing)
+	t := time.Now()
+	if err := b.Commit(); err != nil {
+		p.w.pub.release(outgoing, false)
+		return 0, err
+	}
+	took := time.Since(t)
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks}
+	return took, nil
 }
 
 // nak is a delivery to return to JetStream, to come again after delay.
@@ -472,13 +487,9 @@ func (p *partition) expire(ctx context.Context) {
 			expired++
 		}
 	}
-	outgoing := b.Outgoing()
-	w.pub.claim(outgoing)
-	if err := b.Commit(); err != nil {
-		w.pub.release(outgoing, false)
+	if _, err := p.commitAndSend(b, nil, nil); err != nil {
 		w.log.Warn("committing expired checkouts; trying again later", "err", err)
 		return
 	}
-	p.out <- sendJob{outgoing: outgoing}
 	w.metrics.Expired.Add(float64(expired))
 }

@@ -103,7 +103,8 @@ func AsError(err error) *Error {
 // KindOf returns the kind of err (KindInternal for anything unclassified).
 func KindOf(err error) Kind { return AsError(err).Kind }
 
-// The codes of CONTRACT.md section 7.
+// The codes of CONTRACT.md section 7. Their JSON-RPC numbers are wire knowledge and live in
+// envelopes.RPCCode.
 const (
 	CodeParseError             = "parse_error"
 	CodeInvalidEnvelope        = "invalid_envelope"
@@ -138,30 +139,3 @@ var (
 	ErrInvalidTransition   = &Error{Kind: KindConflict, Code: CodeInvalidTransition}
 	ErrIdempotencyConflict = &Error{Kind: KindConflict, Code: CodeIdempotencyConflict}
 )
-
-// RPCCode is the JSON-RPC error code that goes with a wire code (CONTRACT.md section 7).
-func RPCCode(code string) int {
-	switch code {
-	case CodeParseError:
-		return -32700
-	case CodeInvalidEnvelope, CodeEnvelopeTooLarge, CodeTenantMismatch, CodeContextMismatch,
-		CodeReplySubjectForbidden, CodeUnknownTenant:
-		return -32600
-	case CodeUnsupportedMethod, CodeUnknownAction:
-		return -32601
-	case CodeInvalidParams:
-		return -32602
-	case CodeNotFound:
-		// Not -32001: -32001 to -32006 are A2A's own codes (-32001 is TaskNotFound).
-		return -32011
-	case CodeCheckoutExists, CodeCheckoutImmutable, CodeCheckoutExpired, CodeIdempotencyConflict,
-		CodeInvalidTransition:
-		return -32010
-	case CodeMandateRequired, CodeMandateInvalidSig, CodeMandateExpired, CodeMandateScopeMismatch:
-		return -32020
-	case CodeTemporarilyUnavailable:
-		return -32030
-	default:
-		return -32603
-	}
-}

@@ -89,10 +89,40 @@ func ErrorBody(e *commerce.Error, messageID string) []byte {
 		msg = code
 	}
 	return mustMarshal(RPCError{
-		Code:    commerce.RPCCode(code),
+		Code:    RPCCode(code),
 		Message: msg,
 		Data:    &ErrorData{Code: code, Path: e.Path, MessageID: messageID},
 	})
+}
+
+// RPCCode is the JSON-RPC error code that goes with a wire code (CONTRACT.md section 7).
+// The number is wire knowledge, so it lives here, where error replies are encoded; commerce
+// keeps only the kind and the snake_case code.
+func RPCCode(code string) int {
+	switch code {
+	case commerce.CodeParseError:
+		return -32700
+	case commerce.CodeInvalidEnvelope, commerce.CodeEnvelopeTooLarge, commerce.CodeTenantMismatch,
+		commerce.CodeContextMismatch, commerce.CodeReplySubjectForbidden, commerce.CodeUnknownTenant:
+		return -32600
+	case commerce.CodeUnsupportedMethod, commerce.CodeUnknownAction:
+		return -32601
+	case commerce.CodeInvalidParams:
+		return -32602
+	case commerce.CodeNotFound:
+		// Not -32001: -32001 to -32006 are A2A's own codes (-32001 is TaskNotFound).
+		return -32011
+	case commerce.CodeCheckoutExists, commerce.CodeCheckoutImmutable, commerce.CodeCheckoutExpired,
+		commerce.CodeIdempotencyConflict, commerce.CodeInvalidTransition:
+		return -32010
+	case commerce.CodeMandateRequired, commerce.CodeMandateInvalidSig, commerce.CodeMandateExpired,
+		commerce.CodeMandateScopeMismatch:
+		return -32020
+	case commerce.CodeTemporarilyUnavailable:
+		return -32030
+	default:
+		return -32603
+	}
 }
 
 // Wrap makes the JSON-RPC response {"jsonrpc":"2.0","id":id,"result"|"error":body}. An

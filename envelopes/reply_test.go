@@ -99,6 +99,41 @@ func TestErrorBody(t *testing.T) {
 	}
 }
 
+// TestRPCCode pins the table of CONTRACT.md section 7: every wire code has its JSON-RPC
+// number, and a code the table does not know is an internal error.
+func TestRPCCode(t *testing.T) {
+	for code, want := range map[string]int{
+		commerce.CodeParseError:             -32700,
+		commerce.CodeInvalidEnvelope:        -32600,
+		commerce.CodeEnvelopeTooLarge:       -32600,
+		commerce.CodeTenantMismatch:         -32600,
+		commerce.CodeContextMismatch:        -32600,
+		commerce.CodeReplySubjectForbidden:  -32600,
+		commerce.CodeUnknownTenant:          -32600,
+		commerce.CodeUnsupportedMethod:      -32601,
+		commerce.CodeUnknownAction:          -32601,
+		commerce.CodeInvalidParams:          -32602,
+		commerce.CodeNotFound:               -32011,
+		commerce.CodeCheckoutExists:         -32010,
+		commerce.CodeCheckoutImmutable:      -32010,
+		commerce.CodeCheckoutExpired:        -32010,
+		commerce.CodeIdempotencyConflict:    -32010,
+		commerce.CodeInvalidTransition:      -32010,
+		commerce.CodeMandateRequired:        -32020,
+		commerce.CodeMandateInvalidSig:      -32020,
+		commerce.CodeMandateExpired:         -32020,
+		commerce.CodeMandateScopeMismatch:   -32020,
+		commerce.CodeTemporarilyUnavailable: -32030,
+		commerce.CodeInternalError:          -32603,
+		"no_such_code":                      -32603,
+		"":                                  -32603,
+	} {
+		if got := RPCCode(code); got != want {
+			t.Errorf("RPCCode(%q) = %d, want %d", code, got, want)
+		}
+	}
+}
+
 func TestDecodeReply(t *testing.T) {
 	result := ResultBody("msg-1", testContext, sampleCheckout(), nil)
 	errBody := ErrorBody(commerce.Invalid("$.p", "bad"), "msg-1")

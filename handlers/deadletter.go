@@ -53,11 +53,10 @@ func (h *Handler) deadLetter(b *store.Batch, e *Envelope, req *envelopes.Request
 	if publish {
 		b.Publish(h.deadLetterMsg(e, msgID, id, ce))
 	}
-	rec := &store.Record{Seq: e.Seq, At: e.Time, IsError: true, Code: ce.Code, Body: envelopes.ErrorBody(ce, msgID)}
-	b.PutSeqRecord(e.Seq, rec)
-	if e.Usable && replyTo != "" {
-		h.queueReply(b, e, req, replyTo, rec, false)
+	if !e.Usable {
+		replyTo = "" // no tenant and context to answer in
 	}
+	h.answer(b, e, req, replyTo, false, nil, ce)
 	if !publish {
 		// Its dead letter is already kept: the error reply is the whole outcome.
 		return Outcome{Kind: Replied, Code: ce.Code}

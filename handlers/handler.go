@@ -283,16 +283,11 @@ func (h *Handler) apply(ctx context.Context, b *store.Batch, t *tenant, e *Envel
 // record finishes an envelope that gets a reply to remember: it stores the idempotency
 // record and queues the reply.
 func (h *Handler) record(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, res *commerce.Result, err error) Outcome {
-	rec := &store.Record{Fingerprint: req.Fingerprint, Seq: e.Seq, At: e.Time}
+	var ce *commerce.Error
 	if err != nil {
-		ce := withPath(commerce.AsError(err), req)
-		rec.IsError, rec.Code = true, ce.Code
-		rec.Body = envelopes.ErrorBody(ce, req.MessageID)
-	} else {
-		rec.Body = envelopes.ResultBody(req.MessageID, req.ContextID, res.Checkout, res.Order)
+		ce = withPath(commerce.AsError(err), req)
 	}
-	b.PutRecord(e.Tenant, req.MessageID, rec)
-	h.queueReply(b, e, req, replyTo, rec, false)
+	rec := h.answer(b, e, req, replyTo, true, res, ce)
 	return Outcome{Kind: Replied, Code: rec.Code}
 }
 
@@ -302,14 +297,37 @@ func (h *Handler) reject(b *store.Batch, e *Envelope, req *envelopes.Request, re
 	if done, out := h.answered(b, e); done {
 		return out
 	}
+	h.answer(b, e, req, replyTo, false, nil, ce)
+	return Outcome{Kind: Replied, Code: ce.Code}
+}
+
+// answer builds the record of the envelope's outcome (the error ce, or else the result
+// res), keeps it, and queues its reply to replyTo unless that is "". A remembered record
+// goes under the messageId with the request's fingerprint, and every copy of the request
+// is answered with it; any other goes under the stream sequence, for this delivery only.
+// REQUIRES: req is not nil when remember is set or ce is nil.
+func (h *Handler) answer(b *store.Batch, e *Envelope, req *envelopes.Request, replyTo string, remember bool, res *commerce.Result, ce *commerce.Error) *store.Record {
 	msgID := ""
 	if req != nil {
 		msgID = req.MessageID
 	}
-	rec := &store.Record{Seq: e.Seq, At: e.Time, IsError: true, Code: ce.Code, Body: envelopes.ErrorBody(ce, msgID)}
-	b.PutSeqRecord(e.Seq, rec)
-	h.queueReply(b, e, req, replyTo, rec, false)
-	return Outcome{Kind: Replied, Code: ce.Code}
+	rec := &store.Record{Seq: e.Seq, At: e.Time}
+	if ce != nil {
+		rec.IsError, rec.Code = true, ce.Code
+		rec.Body = envelopes.ErrorBody(ce, msgID)
+	} else {
+		rec.Body = envelopes.ResultBody(msgID, req.ContextID, res.Checkout, res.Order)
+	}
+	if remember {
+		rec.Fingerprint = req.Fingerprint
+		b.PutRecord(e.Tenant, msgID, rec)
+	} else {
+		b.PutSeqRecord(e.Seq, rec)
+	}
+	if replyTo != "" {
+		h.queueReply(b, e, req, replyTo, rec, false)
+	}
+	return rec
 }
 
 func oneLine(s string) string {
