@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -30,8 +28,6 @@ type Store struct {
 	db        *pebble.DB
 	outboxSeq atomic.Uint64
 	swept     sweptBefore
-	stopTrim  chan struct{}
-	trimmed   sync.WaitGroup
 }
 
 // Open opens (or creates) the store in dir.
@@ -73,26 +69,7 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.outboxSeq.Store(last)
-	s.stopTrim = make(chan struct{})
-	s.trimmed.Add(1)
-	go s.trimLoop()
 	return s, nil
-}
-
-// trimLoop hands the C memory Pebble has freed back to the system every few seconds (see
-// malloc_cgo.go).
-func (s *Store) trimLoop() {
-	defer s.trimmed.Done()
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopTrim:
-			return
-		case <-t.C:
-			trimC()
-		}
-	}
 }
 
 // OptionsFrom sizes the store as the configuration says.
@@ -102,8 +79,6 @@ func OptionsFrom(c config.Store) Options {
 
 // Close closes the store.
 func (s *Store) Close() error {
-	close(s.stopTrim)
-	s.trimmed.Wait()
 	return s.db.Close()
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/store"
@@ -86,6 +87,7 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 		r.rep.Settings.GoMemoryLimitMiB = memLimit >> 20
 	}
 
+	defer app.TuneMalloc()() // as serve does: the run measures serve's memory
 	if r.st, err = store.Open(filepath.Join(dir, "store"), store.OptionsFrom(r.cfg.Store)); err != nil {
 		return err
 	}

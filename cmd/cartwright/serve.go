@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -141,6 +142,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 
 	limit := cfg.ApplyMemoryLimit()
+	defer app.TuneMalloc()()
 	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.OptionsFrom(cfg.Store))
 	if err != nil {
 		return err
