@@ -9,8 +9,6 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
-
-	"github.com/cartwright-dev/cartwright/config"
 )
 
 // Options tune the store. The zero value is valid.
@@ -70,11 +68,6 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s.outboxSeq.Store(last)
 	return s, nil
-}
-
-// OptionsFrom sizes the store as the configuration says.
-func OptionsFrom(c config.Store) Options {
-	return Options{CacheBytes: int64(c.CacheMiB) << 20, MemTableBytes: int64(c.MemTableMiB) << 20}
 }
 
 // Close closes the store.

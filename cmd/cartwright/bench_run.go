@@ -88,7 +88,7 @@ func runBench(parent context.Context, f *benchFlags, stdout, stderr io.Writer) (
 	}
 
 	defer app.TuneMalloc()() // as serve does: the run measures serve's memory
-	if r.st, err = store.Open(filepath.Join(dir, "store"), store.OptionsFrom(r.cfg.Store)); err != nil {
+	if r.st, err = store.Open(filepath.Join(dir, "store"), app.StoreOptions(r.cfg.Store)); err != nil {
 		return err
 	}
 	defer func() {
@@ -192,7 +192,7 @@ func (r *benchRun) preload(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	r.st, err = store.Open(path, store.OptionsFrom(r.cfg.Store))
+	r.st, err = store.Open(path, app.StoreOptions(r.cfg.Store))
 	return err
 }
 

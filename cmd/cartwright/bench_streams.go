@@ -12,7 +12,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/providers"
 )
 
 // streamNames are the streams a run creates: the worker's four, the stock bucket's, the
@@ -51,7 +53,7 @@ func (r *benchRun) prepare(ctx context.Context) error {
 // of purchases.
 func (r *benchRun) restock(ctx context.Context) error {
 	const plenty = 1 << 40
-	stock := bus.BuiltinStock(r.cfg)[r.tenant]
+	stock := app.BuiltinStock(r.cfg)[r.tenant]
 	var counted []string
 	for _, it := range r.items {
 		if s, ok := stock[it]; ok && s != nil && !slices.Contains(counted, it) && benchToken.MatchString(it) {
@@ -75,7 +77,7 @@ func (r *benchRun) restock(ctx context.Context) error {
 			}
 		}
 	} else {
-		kv, err := bus.StockBucket(ctx, r.js, r.topo)
+		kv, err := providers.StockBucket(ctx, r.js, r.topo.Prefix)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/handlers"
 )
@@ -36,12 +37,12 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	hopts := handlers.Options{Logger: r.log}
 	if r.f.inventory != "memory" {
 		r.cfg.Stock = r.f.inventory
-		if hopts, err = bus.WithStock(wctx, r.js, r.st, r.cfg, hopts); err != nil {
+		if hopts, err = app.WithStock(wctx, r.js, r.st, r.cfg, hopts); err != nil {
 			return err
 		}
 	}
 	hopts = handlers.WithMockPayments(r.st, r.cfg, hopts)
-	w, err := bus.New(r.cfg, r.nc, r.st, handlers.New(r.cfg, hopts), bus.NewMetrics(reg), r.log)
+	w, err := bus.New(r.cfg, r.nc, r.st, handlers.New(r.cfg, app.WithEnvs(r.cfg, hopts)), bus.NewMetrics(reg), r.log)
 	if err != nil {
 		return err
 	}

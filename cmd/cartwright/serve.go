@@ -143,7 +143,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 
 	limit := cfg.ApplyMemoryLimit()
 	defer app.TuneMalloc()()
-	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.OptionsFrom(cfg.Store))
+	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), app.StoreOptions(cfg.Store))
 	if err != nil {
 		return err
 	}
@@ -188,12 +188,12 @@ func runServe(parent context.Context, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	hopts, err := bus.WithStock(ctx, js, st, cfg, handlers.Options{Logger: log, MaxPayload: int(nc.MaxPayload())})
+	hopts, err := app.WithStock(ctx, js, st, cfg, handlers.Options{Logger: log, MaxPayload: int(nc.MaxPayload())})
 	if err != nil {
 		return err
 	}
 	hopts = handlers.WithMockPayments(st, cfg, hopts)
-	h := handlers.New(cfg, hopts)
+	h := handlers.New(cfg, app.WithEnvs(cfg, hopts))
 	registerBuildInfo(reg)
 	w, err := bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
 	if err != nil {
