@@ -198,17 +198,16 @@ type HTTPProvider struct {
 type slot struct {
 	name string
 	p    *Provider
-	set  func(env *commerce.Env, p any)
 }
 
 func (ps *Providers) slots() []slot {
 	return []slot{
-		{"catalog", &ps.Catalog, func(e *commerce.Env, p any) { e.Catalog, _ = p.(commerce.Catalog) }},
-		{"inventory", &ps.Inventory, func(e *commerce.Env, p any) { e.Inventory, _ = p.(commerce.Inventory) }},
-		{"shipping", &ps.Shipping, func(e *commerce.Env, p any) { e.Shipping, _ = p.(commerce.Shipping) }},
-		{"tax", &ps.Tax, func(e *commerce.Env, p any) { e.Tax, _ = p.(commerce.Tax) }},
-		{"discounts", &ps.Discounts, func(e *commerce.Env, p any) { e.Discounts, _ = p.(commerce.DiscountBook) }},
-		{"payments", &ps.Payments, func(e *commerce.Env, p any) { e.Payments, _ = p.(commerce.Payments) }},
+		{"catalog", &ps.Catalog},
+		{"inventory", &ps.Inventory},
+		{"shipping", &ps.Shipping},
+		{"tax", &ps.Tax},
+		{"discounts", &ps.Discounts},
+		{"payments", &ps.Payments},
 	}
 }
 
