@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,7 +28,6 @@ import (
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
-	"github.com/cartwright-dev/cartwright/store"
 )
 
 type serveFlags struct {
@@ -143,17 +142,15 @@ func runServe(parent context.Context, f *serveFlags) error {
 
 	limit := cfg.ApplyMemoryLimit()
 	defer app.TuneMalloc()()
-	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), app.StoreOptions(cfg.Store))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerBuildInfo(reg)
+	p, err := app.Open(cfg, app.Options{Logger: log, Registerer: reg, Bridge: true})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer p.Close()
 
-	// The reconnect handler runs on NATS's own goroutine, possibly while the worker is
-	// still being built below: it reaches the worker only through this pointer. A
-	// reconnect before the worker exists needs nothing of it: Run rewinds every partition
-	// and publishes the outbox when it starts.
-	var running atomic.Pointer[bus.Worker]
 	opts, err := natsOptions(cfg.NATS, "cartwright")
 	if err != nil {
 		return usageErr("%v", err)
@@ -168,44 +165,24 @@ func runServe(parent context.Context, f *serveFlags) error {
 			}
 			log.Warn("disconnected from NATS; reconnecting", "err", err)
 		}),
+		// It runs on NATS's own goroutine, possibly before Connect below has built the
+		// worker: Process.Reconnected is safe then.
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to NATS", "url", redactURL(nc.ConnectedUrl()))
-			if w := running.Load(); w != nil {
-				w.Reconnected()
-			}
+			p.Reconnected()
 		}),
 	)
-	nc, err := connectRetrying(ctx, url, opts, log)
+	nc, err := connectWaiting(ctx, url, opts, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 	log.Info("connected to NATS", "url", redactURL(nc.ConnectedUrl()))
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	js, err := jetstream.New(nc)
-	if err != nil {
+	if err := p.Connect(ctx, nc); err != nil {
 		return err
 	}
-	hopts, err := app.WithStock(ctx, js, st, cfg, handlers.Options{Logger: log, MaxPayload: int(nc.MaxPayload())})
-	if err != nil {
-		return err
-	}
-	hopts = handlers.WithMockPayments(st, cfg, hopts)
-	h := handlers.New(cfg, app.WithEnvs(cfg, hopts))
-	registerBuildInfo(reg)
-	w, err := bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
-	if err != nil {
-		return err
-	}
-	running.Store(w)
-
-	br, err := bus.NewBridge(cfg, nc, bus.BridgeOptions{Logger: log, Registerer: reg})
-	if err != nil {
-		return err
-	}
-	defer br.Close()
+	w, br := p.Worker, p.Bridge
 
 	srv, err := serveHTTP(cfg, reg, w, br, log)
 	if err != nil {
@@ -223,11 +200,8 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
 		"stock", cfg.Stock, "go_memory_limit", memLimit)
-	runErr := w.Run(ctx)
-	// The worker has replied to what it held: bridge requests still waiting now get
-	// temporarily_unavailable (their envelopes are applied at the next start).
-	br.Close()
-	if runErr != nil {
+	// Run closes the bridge once the worker has replied to what it held.
+	if runErr := p.Run(ctx); runErr != nil {
 		return runErr
 	}
 	if err := nc.Drain(); err != nil {
@@ -292,23 +266,64 @@ func embeddedAuth(o *server.Options) string {
 	}
 }
 
-// connectRetrying connects, retrying while NATS is not there yet (a worker started before
-// its server), until ctx ends.
-func connectRetrying(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
-	for attempt := 0; ; attempt++ {
-		nc, err := nats.Connect(url, opts...)
-		if err == nil {
-			return nc, nil
+// connectWaiting connects, waiting while NATS is not there yet (a worker started before
+// its server): the client retries (nats.RetryOnFailedConnect), every opts' ReconnectWait,
+// and the first failure is logged. It gives up when ctx ends, or when the client does
+// (it closes the connection on a repeated authorization error).
+func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
+	var (
+		waiting atomic.Bool // not connected yet: a failed attempt is the start-up's
+		warned  atomic.Bool
+		lastErr atomic.Pointer[error] // errors of different types: not an atomic.Value
+		settled = make(chan struct{}, 1)
+		settle  = func(*nats.Conn) {
+			select {
+			case settled <- struct{}{}:
+			default:
+			}
 		}
-		if attempt == 0 {
-			log.Warn("cannot connect to NATS yet; retrying", "url", redactURL(url), "err", err)
-		}
+	)
+	waiting.Store(true)
+	opts = append(opts[:len(opts):len(opts)],
+		nats.RetryOnFailedConnect(true),
+		nats.ConnectHandler(settle),
+		nats.ClosedHandler(settle),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if !waiting.Load() || err == nil {
+				return
+			}
+			lastErr.Store(&err)
+			if !warned.Swap(true) {
+				log.Warn("cannot connect to NATS yet; retrying", "url", redactURL(url), "err", err)
+			}
+		}),
+	)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
+	}
+	for !nc.IsConnected() {
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
-		case <-time.After(500 * time.Millisecond):
+			nc.Close()
+			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), cmp.Or(last(&lastErr), ctx.Err()))
+		case <-settled:
+			if nc.IsClosed() {
+				return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), cmp.Or(last(&lastErr), nc.LastError(), nats.ErrConnectionClosed))
+			}
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	waiting.Store(false)
+	return nc, nil
+}
+
+// last is the error p holds, nil when none.
+func last(p *atomic.Pointer[error]) error {
+	if e := p.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 func serveHTTP(cfg *config.Config, reg *prometheus.Registry, w *bus.Worker, br *bus.Bridge, log *slog.Logger) (*http.Server, error) {
