@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/cartwright-dev/cartwright/bus"
 )
 
 // syncBuffer is a log the client's goroutines may write while the test reads it.
@@ -61,5 +63,37 @@ func TestConnectWaitingStops(t *testing.T) {
 	out := logged.String()
 	if n := strings.Count(out, "cannot connect to NATS yet"); n != 1 || strings.Contains(out, "secret-pw") {
 		t.Errorf("the log says it waits %d times (want 1), or shows the password:\n%s", n, out)
+	}
+}
+
+// TestConnectWaitingThroughAuthErrors: a server that refuses the worker's token is waited
+// for like one not there yet (the client alone gives up after two refusals), until serve
+// is told to stop.
+func TestConnectWaitingThroughAuthErrors(t *testing.T) {
+	o := bus.EmbeddedOptions("127.0.0.1", -1, t.TempDir())
+	o.Authorization = "right-token"
+	ns, err := bus.StartEmbedded(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	var logged syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	nc, err := connectWaiting(ctx, ns.ClientURL(), []nats.Option{nats.Token("wrong-token"), nats.MaxReconnects(-1),
+		nats.ReconnectWait(50 * time.Millisecond)}, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err == nil {
+		nc.Close()
+		t.Fatal("connected with a wrong token")
+	}
+	if time.Since(start) < 3*time.Second {
+		t.Errorf("gave up after %s on %v, before it was told to", time.Since(start), err)
+	}
+	if !strings.Contains(err.Error(), "Authorization Violation") {
+		t.Errorf("error: %v", err)
+	}
+	if out := logged.String(); strings.Count(out, "cannot connect to NATS yet") != 1 || strings.Contains(out, "wrong-token") {
+		t.Errorf("log:\n%s", out)
 	}
 }

@@ -268,8 +268,9 @@ func embeddedAuth(o *server.Options) string {
 
 // connectWaiting connects, waiting while NATS is not there yet (a worker started before
 // its server): the client retries (nats.RetryOnFailedConnect), every opts' ReconnectWait,
-// and the first failure is logged. It gives up when ctx ends, or when the client does
-// (it closes the connection on a repeated authorization error).
+// and the first failure is logged. It gives up only when ctx ends (SIGTERM): when the
+// client gives up (it closes the connection on a repeated authorization error), it starts
+// again, as serve always has.
 func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
 	var (
 		waiting atomic.Bool // not connected yet: a failed attempt is the start-up's
@@ -298,24 +299,35 @@ func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *sl
 			}
 		}),
 	)
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
+	giveUp := func(nc *nats.Conn) (*nats.Conn, error) {
+		nc.Close()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), cmp.Or(last(&lastErr), ctx.Err()))
 	}
-	for !nc.IsConnected() {
+	for {
+		nc, err := nats.Connect(url, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
+		}
+		for !nc.IsConnected() && !nc.IsClosed() {
+			select {
+			case <-ctx.Done():
+				return giveUp(nc)
+			case <-settled:
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if nc.IsConnected() {
+			waiting.Store(false)
+			return nc, nil
+		}
+		// The client gave up: it does on a repeated authorization error. serve waits on,
+		// as it always has: the server's side may be what is being fixed.
 		select {
 		case <-ctx.Done():
-			nc.Close()
-			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), cmp.Or(last(&lastErr), ctx.Err()))
-		case <-settled:
-			if nc.IsClosed() {
-				return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), cmp.Or(last(&lastErr), nc.LastError(), nats.ErrConnectionClosed))
-			}
-		case <-time.After(100 * time.Millisecond):
+			return giveUp(nc)
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	waiting.Store(false)
-	return nc, nil
 }
 
 // last is the error p holds, nil when none.
