@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/store"
@@ -22,7 +23,7 @@ func preloadTemplates(cfg *config.Config, tenant string, items [3]string, now ti
 	if t == nil {
 		return nil, fmt.Errorf("no tenant %q", tenant)
 	}
-	env, err := t.Wire(commerce.Env{Tenant: tenant, Policy: t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity)})
+	env, err := app.Wire(t, commerce.Env{Tenant: tenant, Policy: t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity)})
 	if err != nil {
 		return nil, err
 	}

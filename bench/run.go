@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/store"
@@ -91,6 +92,7 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 		r.rep.Settings.GoMemoryLimitMiB = memLimit >> 20
 	}
 
+	defer app.TuneMalloc()() // as serve does: the run measures serve's memory
 	if r.st, err = openStore(filepath.Join(dir, "store"), r.cfg); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/providers"
 )
 
 // streamNames are the streams a run creates: the worker's four, the stock bucket's, the
@@ -75,7 +76,7 @@ func (r *benchRun) restock(ctx context.Context) error {
 			}
 		}
 	} else {
-		kv, err := bus.StockBucket(ctx, r.js, r.topo)
+		kv, err := providers.StockBucket(ctx, r.js, r.topo.Prefix)
 		if err != nil {
 			return err
 		}

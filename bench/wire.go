@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -12,7 +13,7 @@ import (
 )
 
 // The bench measures the worker as serve assembles it, so the calls that assemble it are
-// serve's own, gathered here where they can follow serve's when its wiring moves.
+// app's, as serve's are.
 
 // newWorker wires a worker as serve does, stock kept where --inventory says; ctx bounds
 // the stock bucket's watch.
@@ -20,20 +21,20 @@ func (r *benchRun) newWorker(ctx context.Context, reg *prometheus.Registry) (w *
 	hopts := handlers.Options{Logger: r.log}
 	if r.o.Inventory != "memory" {
 		r.cfg.Stock = r.o.Inventory
-		if hopts, err = bus.WithStock(ctx, r.js, r.st, r.cfg, hopts); err != nil {
+		if hopts, err = app.WithStock(ctx, r.js, r.st, r.cfg, hopts); err != nil {
 			return nil, err
 		}
 	}
 	hopts = handlers.WithMockPayments(r.st, r.cfg, hopts)
-	return bus.New(r.cfg, r.nc, r.st, handlers.New(r.cfg, hopts), bus.NewMetrics(reg), r.log)
+	return bus.New(r.cfg, r.nc, r.st, handlers.New(r.cfg, app.WithEnvs(r.cfg, hopts)), bus.NewMetrics(reg), r.log)
 }
 
 // openStore opens the store at path as serve opens its own.
 func openStore(path string, cfg *config.Config) (*store.Store, error) {
-	return store.Open(path, store.OptionsFrom(cfg.Store))
+	return store.Open(path, app.StoreOptions(cfg.Store))
 }
 
 // builtinStock is the stock that the tenants' configuration sets, per tenant and item.
 func builtinStock(cfg *config.Config) map[string]map[string]*int64 {
-	return bus.BuiltinStock(cfg)
+	return app.BuiltinStock(cfg)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/envelopes"
@@ -351,7 +352,7 @@ func TestRunLeavesTheConfigurationAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	w, err := bus.New(cfg, nc, st, handlers.New(cfg, handlers.Options{}), bus.NewMetrics(prometheus.NewRegistry()), nil)
+	w, err := bus.New(cfg, nc, st, handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{})), bus.NewMetrics(prometheus.NewRegistry()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

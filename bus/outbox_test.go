@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -76,11 +77,11 @@ func outboxWorker(t *testing.T, url, dir string, reg *prometheus.Registry) (st *
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	opts, err := bus.WithStock(ctx, mustJS(t, nc), st, cfg, handlers.Options{})
+	opts, err := app.WithStock(ctx, mustJS(t, nc), st, cfg, handlers.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := bus.New(cfg, nc, st, handlers.New(cfg, opts), bus.NewMetrics(reg), nil)
+	w, err := bus.New(cfg, nc, st, handlers.New(cfg, app.WithEnvs(cfg, opts)), bus.NewMetrics(reg), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

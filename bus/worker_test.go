@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
@@ -409,7 +410,7 @@ func TestProvisionIsIdempotentAndKeepsPartitions(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		w, err := bus.New(cfg, nc, st, handlers.New(cfg, handlers.Options{}), bus.NewMetrics(prometheus.NewRegistry()), nil)
+		w, err := bus.New(cfg, nc, st, handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{})), bus.NewMetrics(prometheus.NewRegistry()), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/store"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
@@ -150,7 +150,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	stock, err := store.OpenStock(st, bus.BuiltinStock(chaosConfig(payURL)))
+	stock, err := store.OpenStock(st, app.BuiltinStock(chaosConfig(payURL)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,13 +32,14 @@ func (a AP2) validate() []error {
 	if a.Required && len(a.Issuers) == 0 {
 		errs = append(errs, errors.New("required: mandates can only be required with at least one issuer key (ap2.issuers)"))
 	}
-	if _, err := a.keys(); err != nil {
+	if _, err := a.Keys(); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
 }
 
-func (a AP2) keys() (map[string]*ecdsa.PublicKey, error) {
+// Keys parses the issuer keys by kid, reporting every key that is not usable.
+func (a AP2) Keys() (map[string]*ecdsa.PublicKey, error) {
 	keys := make(map[string]*ecdsa.PublicKey, len(a.Issuers))
 	var errs []error
 	for i, is := range a.Issuers {
@@ -64,20 +65,4 @@ func (a AP2) keys() (map[string]*ecdsa.PublicKey, error) {
 		keys[is.Kid] = k
 	}
 	return keys, errors.Join(errs...)
-}
-
-// verifier builds the tenant's mandate verifier, nil when it checks no mandates.
-func (a AP2) verifier(tenant string) (*providers.MandateVerifier, error) {
-	if len(a.Issuers) == 0 {
-		return nil, nil
-	}
-	keys, err := a.keys()
-	if err != nil {
-		return nil, err
-	}
-	merchant := a.Merchant
-	if merchant == "" {
-		merchant = tenant
-	}
-	return &providers.MandateVerifier{Merchant: merchant, Issuers: keys}, nil
 }

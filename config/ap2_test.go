@@ -8,8 +8,6 @@ import (
 	"encoding/pem"
 	"strings"
 	"testing"
-
-	"github.com/cartwright-dev/cartwright/providers"
 )
 
 // An ap2 section in YAML: a PEM issuer key makes the tenant's mandates checked and
@@ -35,10 +33,9 @@ tenants:
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	env := wire(t, c, "shop")
-	mv, ok := env.Mandates.(*providers.MandateVerifier)
-	if !ok || mv.Merchant != "shop" || !mv.Issuers["p1"].Equal(&k.PublicKey) {
-		t.Fatalf("mandates: %#v", env.Mandates)
+	keys, err := c.Tenants["shop"].AP2.Keys()
+	if err != nil || !keys["p1"].Equal(&k.PublicKey) {
+		t.Fatalf("keys: %v, %v", keys, err)
 	}
 	if !c.Tenants["shop"].Policy(0, 0).MandateRequired {
 		t.Fatal("ap2.required did not reach the policy")

@@ -98,45 +98,6 @@ func (t *Tenant) Policy(lim int, maxQty int) commerce.Policy {
 	}
 }
 
-// Wire returns env with the tenant's six providers set as its providers section says:
-// the built-in ones over its builtin data, HTTP adapters (sending env.Tenant as the
-// Cartwright-Tenant header, with the secrets read from the environment now), a fresh mock
-// payment handler that keeps its payments in memory (`serve` gives it one that keeps them
-// in its store: handlers.WithMockPayments), or none (nil: see commerce/calls.go for what
-// a missing provider means). Everything else in env is kept. It fails only on what
-// Validate reports.
-func (t *Tenant) Wire(env commerce.Env) (commerce.Env, error) {
-	env = t.Builtin.Wire(env) // the catalog, inventory, shipping, tax and discounts
-	env.Payments = providers.NewMockPayments()
-	var errs []error
-	if mv, err := t.AP2.verifier(env.Tenant); err != nil {
-		errs = append(errs, fmt.Errorf("ap2.%w", err))
-	} else if mv != nil {
-		env.Mandates = mv
-	}
-	for _, s := range t.Providers.slots() {
-		kind, payments := s.p.Kind(), s.name == "payments"
-		switch {
-		case kind == "" || kind == ProviderBuiltin && !payments || kind == ProviderMock && payments:
-			// the default, wired above
-		case kind == ProviderNone && !payments:
-			s.set(&env, nil)
-		case kind == ProviderHTTP:
-			p, err := s.p.HTTP.build(s.name, env.Tenant)
-			if err != nil {
-				for _, err := range unjoin(err) {
-					errs = append(errs, fmt.Errorf("providers.%s.http.%w", s.name, err))
-				}
-				continue
-			}
-			s.set(&env, p)
-		default:
-			errs = append(errs, fmt.Errorf("providers.%s: %s is not a kind it can be", s.name, kind))
-		}
-	}
-	return env, errors.Join(errs...)
-}
-
 // The kinds of provider a tenant can choose.
 const (
 	ProviderBuiltin = "builtin" // over the tenant's builtin data (not for payments)
@@ -237,17 +198,16 @@ type HTTPProvider struct {
 type slot struct {
 	name string
 	p    *Provider
-	set  func(env *commerce.Env, p any)
 }
 
 func (ps *Providers) slots() []slot {
 	return []slot{
-		{"catalog", &ps.Catalog, func(e *commerce.Env, p any) { e.Catalog, _ = p.(commerce.Catalog) }},
-		{"inventory", &ps.Inventory, func(e *commerce.Env, p any) { e.Inventory, _ = p.(commerce.Inventory) }},
-		{"shipping", &ps.Shipping, func(e *commerce.Env, p any) { e.Shipping, _ = p.(commerce.Shipping) }},
-		{"tax", &ps.Tax, func(e *commerce.Env, p any) { e.Tax, _ = p.(commerce.Tax) }},
-		{"discounts", &ps.Discounts, func(e *commerce.Env, p any) { e.Discounts, _ = p.(commerce.DiscountBook) }},
-		{"payments", &ps.Payments, func(e *commerce.Env, p any) { e.Payments, _ = p.(commerce.Payments) }},
+		{"catalog", &ps.Catalog},
+		{"inventory", &ps.Inventory},
+		{"shipping", &ps.Shipping},
+		{"tax", &ps.Tax},
+		{"discounts", &ps.Discounts},
+		{"payments", &ps.Payments},
 	}
 }
 
@@ -350,7 +310,7 @@ func (h *HTTPProvider) validate() []error {
 		bad("max_attempts: %d is not between 0 (the default, 3) and 10", h.MaxAttempts)
 	}
 	if h.TokenEnv != "" {
-		if err := checkEnv(h.TokenEnv); err != nil {
+		if err := CheckEnv(h.TokenEnv); err != nil {
 			bad("token_env: %v", err)
 		}
 	}
@@ -380,74 +340,17 @@ func (h *HTTPProvider) validate() []error {
 		case key == "Authorization" && h.TokenEnv != "":
 			bad("headers_env: Authorization is token_env's: set one of them")
 		}
-		if err := checkEnv(env); err != nil {
+		if err := CheckEnv(env); err != nil {
 			bad("headers_env.%s: %v", name, err)
 		}
 	}
 	return errs
 }
 
-// build makes the HTTP adapter of the named provider.
-func (h *HTTPProvider) build(name, tenant string) (any, error) {
-	o, err := h.options(tenant)
-	if err != nil {
-		return nil, err
-	}
-	var p any
-	switch name {
-	case "catalog":
-		p, err = providers.NewHTTPCatalog(o)
-	case "inventory":
-		p, err = providers.NewHTTPInventory(o)
-	case "shipping":
-		p, err = providers.NewHTTPShipping(o)
-	case "tax":
-		p, err = providers.NewHTTPTax(o)
-	case "discounts":
-		p, err = providers.NewHTTPDiscounts(o)
-	case "payments":
-		p, err = providers.NewHTTPPayments(o)
-	default:
-		err = fmt.Errorf("no such provider as %s", name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("base_url: %w", err) // the only thing the adapters check
-	}
-	return p, nil
-}
-
-// options resolves h into the adapters' options, reading the secrets from the
-// environment.
-func (h *HTTPProvider) options(tenant string) (providers.HTTPOptions, error) {
-	o := providers.HTTPOptions{
-		BaseURL:     h.BaseURL,
-		Timeout:     h.Timeout,
-		MaxAttempts: h.MaxAttempts,
-		Tenant:      tenant,
-		Header:      http.Header{},
-	}
-	var errs []error
-	if h.TokenEnv != "" {
-		if err := checkEnv(h.TokenEnv); err != nil {
-			errs = append(errs, fmt.Errorf("token_env: %w", err))
-		}
-		o.Token = os.Getenv(h.TokenEnv)
-	}
-	for name, value := range h.Headers {
-		o.Header.Set(name, value)
-	}
-	for name, env := range h.HeadersEnv {
-		if err := checkEnv(env); err != nil {
-			errs = append(errs, fmt.Errorf("headers_env.%s: %w", name, err))
-		}
-		o.Header.Set(name, os.Getenv(env))
-	}
-	return o, errors.Join(errs...)
-}
-
-// checkEnv reports whether name is a variable set to something. Its value is never
-// shown.
-func checkEnv(name string) error {
+// CheckEnv reports whether name is a variable set to something. Its value is never
+// shown. Validate checks the variables a configuration names with it, and the process
+// checks them again when it reads them.
+func CheckEnv(name string) error {
 	switch {
 	case !envNameRE.MatchString(name):
 		return fmt.Errorf("%q is not an environment variable name", name)

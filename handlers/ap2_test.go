@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -33,7 +34,7 @@ func TestAP2MandatesOnComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h := handlers.New(cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler)})
+	h := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler)}))
 
 	now := time.Now().UTC().Truncate(time.Second)
 	seq := uint64(0)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
@@ -60,8 +61,9 @@ func newAtomicRig(t *testing.T) *atomicRig {
 		t.Fatal(err)
 	}
 	pay := &brokenPayments{MockPayments: providers.NewMockPayments()}
-	h := handlers.New(config.Default(), handlers.Options{Stock: stock, Logger: slog.New(slog.DiscardHandler),
-		Providers: handlers.Providers{Payments: pay}})
+	cfg := config.Default()
+	h := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Stock: stock, Logger: slog.New(slog.DiscardHandler),
+		Providers: handlers.Providers{Payments: pay}}))
 	return &atomicRig{t: t, st: st, stock: stock, h: h, pay: pay, now: time.Now().UTC()}
 }
 

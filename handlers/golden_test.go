@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/store"
@@ -31,7 +32,7 @@ func TestGoldenReplies(t *testing.T) {
 	}
 	defer st.Close()
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	h := handlers.New(cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler), Clock: func() time.Time { return at }})
+	h := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler), Clock: func() time.Time { return at }}))
 
 	var out bytes.Buffer
 	seq := uint64(0)
@@ -74,13 +75,13 @@ func TestGoldenReplies(t *testing.T) {
 	send("g1", rpc("g-5", `{"action":"apply_discount","code":"SAVE10"}`), nil)
 	send("g1", rpc("g-6", `{"action":"complete_checkout","payment":{"instruments":[{"id":"pi","handler_id":"mock","type":"card","credential":{"type":"token","token":"tok_visa"}}]}}`), nil)
 	send("g1", rpc("g-6", `{"action":"complete_checkout","payment":{"instruments":[{"id":"pi","handler_id":"mock","type":"card","credential":{"type":"token","token":"tok_visa"}}]}}`), nil) // a replay
-	send("g1", rpc("g-6", `{"action":"cancel_checkout"}`), nil)                                                                                                                     // a conflict
-	send("g1", rpc("g-7", `{"action":"add_item","item_id":"sku_mug","quantity":1}`), nil)                                                                                           // immutable
-	send("g1", rpc("g-8", `{"action":"add_item","item_id":"sku_mug","quantity":0}`), nil)                                                                                           // invalid_params
-	send("g2", rpc("g-9", `{"action":"get_checkout"}`), map[string][]string{"A2A-Reply-To": {"_INBOX.golden.1"}})                                                                  // not_found, to an inbox
-	send("g2", rpc("g-10", `{"action":"get_checkout"}`), map[string][]string{"A2A-Reply-To": {"a2a.out.other.x"}})                                                                 // forbidden
-	send("g2", `{"jsonrpc":"2.0","id":"req-g-11","method":"message/send","params":`, nil)                                                                                          // parse_error: a dead letter
-	send("g2", rpc("g-12", `{"action":"explode"}`), nil)                                                                                                                           // unknown_action
+	send("g1", rpc("g-6", `{"action":"cancel_checkout"}`), nil)                                                                                                                              // a conflict
+	send("g1", rpc("g-7", `{"action":"add_item","item_id":"sku_mug","quantity":1}`), nil)                                                                                                    // immutable
+	send("g1", rpc("g-8", `{"action":"add_item","item_id":"sku_mug","quantity":0}`), nil)                                                                                                    // invalid_params
+	send("g2", rpc("g-9", `{"action":"get_checkout"}`), map[string][]string{"A2A-Reply-To": {"_INBOX.golden.1"}})                                                                            // not_found, to an inbox
+	send("g2", rpc("g-10", `{"action":"get_checkout"}`), map[string][]string{"A2A-Reply-To": {"a2a.out.other.x"}})                                                                           // forbidden
+	send("g2", `{"jsonrpc":"2.0","id":"req-g-11","method":"message/send","params":`, nil)                                                                                                    // parse_error: a dead letter
+	send("g2", rpc("g-12", `{"action":"explode"}`), nil)                                                                                                                                     // unknown_action
 
 	const file = "testdata/golden_replies.txt"
 	if *updateGolden {

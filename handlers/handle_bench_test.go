@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/store"
@@ -29,7 +30,7 @@ func benchRPC(msgID, data string) []byte {
 // dropped uncommitted, so that each envelope meets the same stored state.
 func BenchmarkHandleAddItem(b *testing.B) {
 	cfg := config.Default()
-	h := handlers.New(cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler)})
+	h := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler)}))
 	st, err := store.Open(b.TempDir(), store.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -38,6 +38,10 @@ type Handler struct {
 
 // Options tune a Handler beyond its configuration.
 type Options struct {
+	// Envs are the tenants' providers, built from their configuration by the caller
+	// (app.Envs, app.WithEnvs), by tenant name. A tenant missing from it is
+	// misconfigured: every provider call fails (Misconfigured).
+	Envs map[string]commerce.Env
 	// Providers replaces providers of every tenant (tests).
 	Providers Providers
 	// Tenants replaces providers of one tenant, e.g. the stock that `serve` keeps in
@@ -101,7 +105,7 @@ func New(cfg *config.Config, o Options) *Handler {
 		clock:      o.Clock,
 	}
 	for name, t := range cfg.Tenants {
-		h.tenants[name] = buildTenant(name, t, cfg, o.Providers, o.Tenants[name])
+		h.tenants[name] = buildTenant(name, t, cfg, o.Envs, o.Providers, o.Tenants[name])
 		h.tenants[name].stock = o.Stock != nil && t.BuiltinInventory() &&
 			o.Providers.Inventory == nil && o.Tenants[name].Inventory == nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/vfs"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -99,7 +100,7 @@ func TestMockPaymentsCommittedWithTheBatch(t *testing.T) {
 		}
 		o := handlers.WithMockPayments(st, cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler)})
 		pay = o.Tenants["demo"].Payments.(*providers.MockPayments)
-		r.st, r.h = st, handlers.New(cfg, o)
+		r.st, r.h = st, handlers.New(cfg, app.WithEnvs(cfg, o))
 	}
 	crash := func() {
 		fs.SetIgnoreSyncs(true)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -25,9 +26,9 @@ func TestDeadLetteredDeliveryIsNotAppliedAgain(t *testing.T) {
 	}
 	defer st.Close()
 	log := slog.New(slog.DiscardHandler)
-	down := handlers.New(cfg, handlers.Options{Logger: log, RetryBudget: time.Millisecond,
-		Providers: handlers.Providers{Payments: outage{nil}}})
-	up := handlers.New(cfg, handlers.Options{Logger: log})
+	down := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Logger: log, RetryBudget: time.Millisecond,
+		Providers: handlers.Providers{Payments: outage{nil}}}))
+	up := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Logger: log}))
 	now := time.Now().UTC()
 	send := func(h *handlers.Handler, seq uint64, delivered int, msgID, data string) handlers.Outcome {
 		b := st.NewBatch()

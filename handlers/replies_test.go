@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/store"
@@ -35,8 +36,9 @@ func TestReplyBytes(t *testing.T) {
 	}
 	defer st.Close()
 	at := time.Date(2026, 4, 8, 12, 0, 0, 0, time.UTC)
-	h := handlers.New(config.Default(), handlers.Options{Logger: slog.New(slog.DiscardHandler),
-		Clock: func() time.Time { return at.Add(time.Second) }})
+	cfg := config.Default()
+	h := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Logger: slog.New(slog.DiscardHandler),
+		Clock: func() time.Time { return at.Add(time.Second) }}))
 	create := `{"action":"create_checkout","line_items":[{"item":{"id":"sku_gift"},"quantity":1}]}`
 	oldRPC := `{"jsonrpc":"1.0","id":7,"method":"message/send","params":{"message":{"kind":"message",` +
 		`"role":"user","messageId":"m-old","parts":[{"kind":"data","data":{"action":"get_checkout"}}]}}}`

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -38,9 +39,9 @@ func TestStockHeldThroughAnOutageIsReleasedOnExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	down := handlers.New(cfg, handlers.Options{Stock: stock, Logger: log, RetryBudget: time.Millisecond,
-		Providers: handlers.Providers{Payments: outage{providers.NewMockPayments()}}})
-	up := handlers.New(cfg, handlers.Options{Stock: stock, Logger: log})
+	down := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Stock: stock, Logger: log, RetryBudget: time.Millisecond,
+		Providers: handlers.Providers{Payments: outage{providers.NewMockPayments()}}}))
+	up := handlers.New(cfg, app.WithEnvs(cfg, handlers.Options{Stock: stock, Logger: log}))
 
 	now := time.Now().UTC()
 	seq := uint64(0)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strings"
 
@@ -54,26 +55,31 @@ func WithMockPayments(st *store.Store, cfg *config.Config, o Options) Options {
 	return o
 }
 
-// buildTenant wires the tenant's providers as its configuration says (config.Tenant.Wire),
-// then puts the non-nil ones of override in their place.
-func buildTenant(name string, t *config.Tenant, cfg *config.Config, overrides ...Providers) *tenant {
-	env, err := t.Wire(commerce.Env{
-		Tenant: name,
-		Policy: t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity),
-	})
-	if err != nil {
-		// config.Validate reports this at start-up. A configuration that skipped it gets
-		// a tenant whose every provider call fails with the reason (an internal error,
-		// so dead-lettered and redrivable once fixed) rather than a worker that will not
-		// start for the sake of one tenant.
-		m := misconfigured{commerce.E(commerce.KindInternal, commerce.CodeInternalError,
-			"tenant %s is misconfigured: %s", name, strings.ReplaceAll(err.Error(), "\n", "; "))}
-		env.Catalog, env.Inventory, env.Shipping, env.Tax, env.Discounts, env.Payments = m, m, m, m, m, m
+// buildTenant takes the tenant's providers from envs (built by the caller from the
+// configuration, app.Envs), then puts the non-nil ones of override in their place.
+func buildTenant(name string, t *config.Tenant, cfg *config.Config, envs map[string]commerce.Env, overrides ...Providers) *tenant {
+	env, ok := envs[name]
+	// The name and policy are the configuration's, whatever the caller built.
+	env.Tenant, env.Policy = name, t.Policy(cfg.Limits.MaxLineItems, cfg.Limits.MaxQuantity)
+	if !ok {
+		env = Misconfigured(env, errors.New("its providers were not built"))
 	}
 	for _, o := range overrides {
 		o.applyTo(&env)
 	}
 	return &tenant{name: name, env: env}
+}
+
+// Misconfigured returns env with every provider replaced by one that fails with err, for
+// a tenant whose providers could not be built. config.Validate reports such problems at
+// start-up. A configuration that skipped it gets a tenant whose every provider call fails
+// with the reason (an internal error, so dead-lettered and redrivable once fixed) rather
+// than a worker that will not start for the sake of one tenant.
+func Misconfigured(env commerce.Env, err error) commerce.Env {
+	m := misconfigured{commerce.E(commerce.KindInternal, commerce.CodeInternalError,
+		"tenant %s is misconfigured: %s", env.Tenant, strings.ReplaceAll(err.Error(), "\n", "; "))}
+	env.Catalog, env.Inventory, env.Shipping, env.Tax, env.Discounts, env.Payments = m, m, m, m, m, m
+	return env
 }
 
 // misconfigured is every provider of a tenant whose providers could not be built.

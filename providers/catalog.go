@@ -11,7 +11,7 @@ import (
 // configured stock, less what is reserved, is what may be sold. That count lives in this
 // process only and starts again from the configuration when it restarts: fine for tests
 // and a single worker trying things out; `cartwright serve` keeps the count in JetStream
-// instead (bus.Inventory), where every partition and process sees it. Safe for concurrent
+// instead (providers.KVInventory), where every partition and process sees it. Safe for concurrent
 // use.
 type Catalog struct {
 	items map[string]CatalogItem

@@ -30,7 +30,7 @@ import (
 // in the configuration (by the units received) and restart.
 //
 // One process serves the stream's partitions (see package bus); stock shared with other
-// processes lives in a JetStream bucket instead (bus.Inventory).
+// processes lives in a JetStream bucket instead (providers.KVInventory).
 type Stock struct {
 	s      *Store
 	limits map[string]map[string]*int64 // tenant → item → configured stock; nil: not counted

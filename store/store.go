@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
-
-	"github.com/cartwright-dev/cartwright/config"
 )
 
 // Options tune the store. The zero value is valid.
@@ -30,8 +26,6 @@ type Store struct {
 	db        *pebble.DB
 	outboxSeq atomic.Uint64
 	swept     sweptBefore
-	stopTrim  chan struct{}
-	trimmed   sync.WaitGroup
 }
 
 // Open opens (or creates) the store in dir.
@@ -73,37 +67,11 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.outboxSeq.Store(last)
-	s.stopTrim = make(chan struct{})
-	s.trimmed.Add(1)
-	go s.trimLoop()
 	return s, nil
-}
-
-// trimLoop hands the C memory Pebble has freed back to the system every few seconds (see
-// malloc_cgo.go).
-func (s *Store) trimLoop() {
-	defer s.trimmed.Done()
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopTrim:
-			return
-		case <-t.C:
-			trimC()
-		}
-	}
-}
-
-// OptionsFrom sizes the store as the configuration says.
-func OptionsFrom(c config.Store) Options {
-	return Options{CacheBytes: int64(c.CacheMiB) << 20, MemTableBytes: int64(c.MemTableMiB) << 20}
 }
 
 // Close closes the store.
 func (s *Store) Close() error {
-	close(s.stopTrim)
-	s.trimmed.Wait()
 	return s.db.Close()
 }
 

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -32,11 +32,12 @@ type Worker struct {
 	Store *store.Store
 	// Stock is the built-in inventory's counts in Store (nil with stock: bucket, or
 	// when Options gives an inventory).
-	Stock  *store.Stock
-	Worker *bus.Worker
-	Conn   *nats.Conn
-	cancel context.CancelFunc
-	done   chan error
+	Stock   *store.Stock
+	Worker  *bus.Worker
+	Conn    *nats.Conn
+	cancel  context.CancelFunc
+	done    chan error
+	process *app.Process
 
 	// Registry holds the worker's metrics (a new one at every Start).
 	Registry *prometheus.Registry
@@ -66,47 +67,34 @@ func StartWorker(t testing.TB, cfg *config.Config, o handlers.Options) *Worker {
 	return w
 }
 
-// Start (re)starts the worker on the same data directory.
+// Start (re)starts the worker on the same data directory, assembled as `serve` assembles
+// it (app.Process).
 func (w *Worker) Start() {
 	t := w.t
 	t.Helper()
-	st, err := store.Open(filepath.Join(w.Dir, "store"), store.OptionsFrom(w.Config.Store))
+	reg := prometheus.NewRegistry()
+	p, err := app.Open(w.Config, app.Options{Logger: w.Options.Logger, Registerer: reg, Handler: w.Options, Clock: w.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bw *bus.Worker
 	nc, err := nats.Connect(w.NATS.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
-		nats.ReconnectHandler(func(*nats.Conn) {
-			if bw != nil {
-				bw.Reconnected()
-			}
-		}))
+		nats.ReconnectHandler(func(*nats.Conn) { p.Reconnected() }))
 	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
+		p.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	opts, err := bus.WithStock(ctx, js, st, w.Config, w.Options)
-	if err != nil {
+	if err := p.Connect(ctx, nc); err != nil {
+		cancel()
+		nc.Close()
+		p.Close()
 		t.Fatal(err)
 	}
-	opts = handlers.WithMockPayments(st, w.Config, opts)
-	w.Stock = opts.Stock
-	h := handlers.New(w.Config, opts)
-	reg := prometheus.NewRegistry()
-	bw, err = bus.New(w.Config, nc, st, h, bus.NewMetrics(reg), w.Options.Logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.Clock != nil {
-		bw.Clock = w.Clock
-	}
-	w.Store, w.Worker, w.Conn, w.cancel, w.done = st, bw, nc, cancel, make(chan error, 1)
+	bw := p.Worker
+	w.Store, w.Stock, w.Worker, w.Conn, w.cancel, w.done = p.Store, p.Stock, bw, nc, cancel, make(chan error, 1)
+	w.process = p
 	w.Registry = reg
-	go func() { w.done <- bw.Run(ctx) }()
+	go func() { w.done <- p.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for bw.Ready() != nil {
 		select {
@@ -131,7 +119,7 @@ func (w *Worker) Stop() {
 		w.t.Errorf("worker: %v", err)
 	}
 	w.Conn.Close()
-	w.Store.Close()
+	w.process.Close()
 	w.cancel = nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,16 +17,14 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
-	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/httpapi"
-	"github.com/cartwright-dev/cartwright/store"
 )
 
 type serveFlags struct {
@@ -139,17 +138,16 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 
 	limit := cfg.ApplyMemoryLimit()
-	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.OptionsFrom(cfg.Store))
+	defer app.TuneMalloc()()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerBuildInfo(reg)
+	p, err := app.Open(cfg, app.Options{Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer p.Close()
 
-	// The reconnect handler runs on NATS's own goroutine, possibly while the worker is
-	// still being built below: it reaches the worker only through this pointer. A
-	// reconnect before the worker exists needs nothing of it: Run rewinds every partition
-	// and publishes the outbox when it starts.
-	var running atomic.Pointer[bus.Worker]
 	opts, err := natsOptions(cfg.NATS, "cartwright")
 	if err != nil {
 		return usageErr("%v", err)
@@ -164,39 +162,24 @@ func runServe(parent context.Context, f *serveFlags) error {
 			}
 			log.Warn("disconnected from NATS; reconnecting", "err", err)
 		}),
+		// It runs on NATS's own goroutine, possibly before Connect below has built the
+		// worker: Process.Reconnected is safe then.
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to NATS", "url", redactURL(nc.ConnectedUrl()))
-			if w := running.Load(); w != nil {
-				w.Reconnected()
-			}
+			p.Reconnected()
 		}),
 	)
-	nc, err := connectRetrying(ctx, url, opts, log)
+	nc, err := connectWaiting(ctx, url, opts, log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 	log.Info("connected to NATS", "url", redactURL(nc.ConnectedUrl()))
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	js, err := jetstream.New(nc)
-	if err != nil {
+	if err := p.Connect(ctx, nc); err != nil {
 		return err
 	}
-	hopts, err := bus.WithStock(ctx, js, st, cfg, handlers.Options{Logger: log, MaxPayload: int(nc.MaxPayload())})
-	if err != nil {
-		return err
-	}
-	hopts = handlers.WithMockPayments(st, cfg, hopts)
-	h := handlers.New(cfg, hopts)
-	registerBuildInfo(reg)
-	w, err := bus.New(cfg, nc, st, h, bus.NewMetrics(reg), log)
-	if err != nil {
-		return err
-	}
-	running.Store(w)
-
+	w := p.Worker
 	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Version: thisBuild().Version, Logger: log})
 	if err != nil {
 		return err
@@ -209,7 +192,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
 		"stock", cfg.Stock, "go_memory_limit", memLimit)
-	runErr := w.Run(ctx)
+	runErr := p.Run(ctx)
 	// The worker has replied to what it held: bridge requests still waiting now get
 	// temporarily_unavailable (their envelopes are applied at the next start).
 	web.CloseBridge()
@@ -278,21 +261,74 @@ func embeddedAuth(o *server.Options) string {
 	}
 }
 
-// connectRetrying connects, retrying while NATS is not there yet (a worker started before
-// its server), until ctx ends.
-func connectRetrying(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
-	for attempt := 0; ; attempt++ {
+// connectWaiting connects, waiting while NATS is not there yet (a worker started before
+// its server): the client retries (nats.RetryOnFailedConnect), every opts' ReconnectWait,
+// and the first failure is logged. It gives up only when ctx ends (SIGTERM): when the
+// client gives up (it closes the connection on a repeated authorization error), it starts
+// again, as serve always has.
+func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
+	var (
+		waiting atomic.Bool // not connected yet: a failed attempt is the start-up's
+		warned  atomic.Bool
+		lastErr atomic.Pointer[error] // errors of different types: not an atomic.Value
+		settled = make(chan struct{}, 1)
+		settle  = func(*nats.Conn) {
+			select {
+			case settled <- struct{}{}:
+			default:
+			}
+		}
+	)
+	waiting.Store(true)
+	opts = append(opts[:len(opts):len(opts)],
+		nats.RetryOnFailedConnect(true),
+		nats.ConnectHandler(settle),
+		nats.ClosedHandler(settle),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if !waiting.Load() || err == nil {
+				return
+			}
+			lastErr.Store(&err)
+			if !warned.Swap(true) {
+				log.Warn("cannot connect to NATS yet; retrying", "url", redactURL(url), "err", err)
+			}
+		}),
+	)
+	giveUp := func(nc *nats.Conn) (*nats.Conn, error) {
+		nc.Close()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), cmp.Or(last(&lastErr), ctx.Err()))
+	}
+	for {
 		nc, err := nats.Connect(url, opts...)
-		if err == nil {
+		if err != nil {
+			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
+		}
+		for !nc.IsConnected() && !nc.IsClosed() {
+			select {
+			case <-ctx.Done():
+				return giveUp(nc)
+			case <-settled:
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if nc.IsConnected() {
+			waiting.Store(false)
 			return nc, nil
 		}
-		if attempt == 0 {
-			log.Warn("cannot connect to NATS yet; retrying", "url", redactURL(url), "err", err)
-		}
+		// The client gave up: it does on a repeated authorization error. serve waits on,
+		// as it always has: the server's side may be what is being fixed.
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
+			return giveUp(nc)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// last is the error p holds, nil when none.
+func last(p *atomic.Pointer[error]) error {
+	if e := p.Load(); e != nil {
+		return *e
+	}
+	return nil
 }

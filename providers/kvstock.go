@@ -1,4 +1,4 @@
-package bus
+package providers
 
 import (
 	"context"
@@ -13,12 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cartwright-dev/cartwright/commerce"
-	"github.com/cartwright-dev/cartwright/config"
-	"github.com/cartwright-dev/cartwright/handlers"
-	"github.com/cartwright-dev/cartwright/store"
 )
 
-// Inventory keeps a tenant's stock in a JetStream key-value bucket, where every partition
+// KVInventory keeps a tenant's stock in a JetStream key-value bucket, where every partition
 // and every worker process sees the same count. It implements commerce.Inventory.
 //
 // Keys (one bucket per prefix, <PREFIX>_STOCK):
@@ -38,17 +35,17 @@ import (
 //
 // An item's count starts from the configured stock the first time it is used; after that
 // the bucket is the truth (`nats kv put` it to restock).
-type Inventory struct {
+type KVInventory struct {
 	kv     jetstream.KeyValue
 	tenant string
 	stock  map[string]*int64 // configured stock by item; nil: not counted
 
 	mu    sync.RWMutex
-	cache map[string]cached // by item key, kept current by a watcher and by our own writes
+	cache map[string]kvCached // by item key, kept current by a watcher and by our own writes
 }
 
-// cached is the latest value of an item's key this process has seen.
-type cached struct {
+// kvCached is the latest value of an item's key this process has seen.
+type kvCached struct {
 	v   stockValue
 	rev uint64
 }
@@ -60,15 +57,16 @@ type stockValue struct {
 	Holds map[string]int64 `json:"holds,omitempty"`
 }
 
-type intent struct {
+type kvIntent struct {
 	Lines []commerce.Reservation `json:"lines"`
 	Held  bool                   `json:"held"`
 }
 
-// StockBucket creates or opens the stock bucket of the topology.
-func StockBucket(ctx context.Context, js jetstream.JetStream, t Topology) (jetstream.KeyValue, error) {
+// StockBucket creates or opens the stock bucket of the streams named by prefix
+// (config.Config.Prefix): <PREFIX>_STOCK.
+func StockBucket(ctx context.Context, js jetstream.JetStream, prefix string) (jetstream.KeyValue, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      strings.ToUpper(t.Prefix) + "_STOCK",
+		Bucket:      strings.ToUpper(prefix) + "_STOCK",
 		Description: "cartwright: stock counts and reservations",
 		History:     1,
 		Storage:     jetstream.FileStorage,
@@ -79,11 +77,11 @@ func StockBucket(ctx context.Context, js jetstream.JetStream, t Topology) (jetst
 	return kv, nil
 }
 
-// NewInventory serves tenant's stock from kv. stock is the configured stock by item id
+// NewKVInventory serves tenant's stock from kv. stock is the configured stock by item id
 // (nil for items whose stock is not counted). It watches the bucket so that Available
 // needs no round trip; ctx ends the watch.
-func NewInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, stock map[string]*int64) (*Inventory, error) {
-	inv := &Inventory{kv: kv, tenant: tenant, stock: stock, cache: map[string]cached{}}
+func NewKVInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, stock map[string]*int64) (*KVInventory, error) {
+	inv := &KVInventory{kv: kv, tenant: tenant, stock: stock, cache: map[string]kvCached{}}
 	w, err := kv.Watch(ctx, tenant+".item.>", jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("bus: watch stock of %s: %w", tenant, err)
@@ -114,22 +112,22 @@ func NewInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, sto
 	return inv, nil
 }
 
-var keyToken = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var kvKeyToken = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// token makes an id usable as a key token (ids outside [A-Za-z0-9_-] are hex-encoded).
-func token(id string) string {
-	if keyToken.MatchString(id) {
+// kvToken makes an id usable as a key token (ids outside [A-Za-z0-9_-] are hex-encoded).
+func kvToken(id string) string {
+	if kvKeyToken.MatchString(id) {
 		return id
 	}
 	return "x" + hex.EncodeToString([]byte(id))
 }
 
-func (inv *Inventory) itemKey(id string) string { return inv.tenant + ".item." + token(id) }
-func (inv *Inventory) resKey(id string) string  { return inv.tenant + ".res." + token(id) }
+func (inv *KVInventory) itemKey(id string) string { return inv.tenant + ".item." + kvToken(id) }
+func (inv *KVInventory) resKey(id string) string  { return inv.tenant + ".res." + kvToken(id) }
 
 // Available implements commerce.Inventory from the watched copy: a hint for adding to a
 // cart; Reserve is the authority.
-func (inv *Inventory) Available(_ context.Context, itemID string) (int64, bool, error) {
+func (inv *KVInventory) Available(_ context.Context, itemID string) (int64, bool, error) {
 	s, known := inv.stock[itemID]
 	if !known {
 		return 0, false, nil
@@ -147,7 +145,7 @@ func (inv *Inventory) Available(_ context.Context, itemID string) (int64, bool, 
 }
 
 // Reserve implements commerce.Inventory.
-func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []commerce.Reservation) (bool, string, error) {
+func (inv *KVInventory) Reserve(ctx context.Context, checkoutID string, lines []commerce.Reservation) (bool, string, error) {
 	var counted []commerce.Reservation
 	for _, l := range lines {
 		s, known := inv.stock[l.ItemID]
@@ -162,12 +160,12 @@ func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []co
 		return true, "", nil
 	}
 	key := inv.resKey(checkoutID)
-	in := intent{Lines: counted}
-	rev, err := inv.kv.Create(ctx, key, mustJSON(in))
+	in := kvIntent{Lines: counted}
+	rev, err := inv.kv.Create(ctx, key, kvJSON(in))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		e, gerr := inv.kv.Get(ctx, key)
 		if gerr != nil {
-			return false, "", transient("read reservation", gerr)
+			return false, "", kvTransient("read reservation", gerr)
 		}
 		if json.Unmarshal(e.Value(), &in) != nil {
 			return false, "", fmt.Errorf("bus: reservation %s is unreadable", key)
@@ -177,7 +175,7 @@ func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []co
 		}
 		rev = e.Revision() // a reservation interrupted half-way: finish it
 	} else if err != nil {
-		return false, "", transient("write reservation", err)
+		return false, "", kvTransient("write reservation", err)
 	}
 	for _, l := range in.Lines {
 		ok, err := inv.take(ctx, checkoutID, l)
@@ -192,8 +190,8 @@ func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []co
 		}
 	}
 	in.Held = true
-	if _, err := inv.kv.Update(ctx, key, mustJSON(in), rev); err != nil {
-		return false, "", transient("mark reservation held", err)
+	if _, err := inv.kv.Update(ctx, key, kvJSON(in), rev); err != nil {
+		return false, "", kvTransient("mark reservation held", err)
 	}
 	// The intent now records the hold: the items need not, and must not keep an entry per
 	// checkout for ever (every item's value would grow with every checkout sold).
@@ -201,7 +199,7 @@ func (inv *Inventory) Reserve(ctx context.Context, checkoutID string, lines []co
 }
 
 // prune removes the checkout's entries (holds or release markers) from its items.
-func (inv *Inventory) prune(ctx context.Context, checkoutID string, lines []commerce.Reservation) error {
+func (inv *KVInventory) prune(ctx context.Context, checkoutID string, lines []commerce.Reservation) error {
 	for _, l := range lines {
 		if err := inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
 			if _, ok := v.Holds[checkoutID]; !ok {
@@ -217,16 +215,16 @@ func (inv *Inventory) prune(ctx context.Context, checkoutID string, lines []comm
 }
 
 // Release implements commerce.Inventory.
-func (inv *Inventory) Release(ctx context.Context, checkoutID string) error {
+func (inv *KVInventory) Release(ctx context.Context, checkoutID string) error {
 	key := inv.resKey(checkoutID)
 	e, err := inv.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return nil
 	}
 	if err != nil {
-		return transient("read reservation", err)
+		return kvTransient("read reservation", err)
 	}
-	var in intent
+	var in kvIntent
 	if json.Unmarshal(e.Value(), &in) != nil {
 		return fmt.Errorf("bus: reservation %s is unreadable", key)
 	}
@@ -237,14 +235,14 @@ func (inv *Inventory) Release(ctx context.Context, checkoutID string) error {
 	}
 	if err := inv.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil &&
 		!errors.Is(err, jetstream.ErrKeyNotFound) {
-		return transient("delete reservation", err)
+		return kvTransient("delete reservation", err)
 	}
 	return inv.prune(ctx, checkoutID, in.Lines)
 }
 
 // take moves l's quantity from the item's remaining stock into the checkout's hold,
 // unless it is held already. It reports false when the item is short.
-func (inv *Inventory) take(ctx context.Context, checkoutID string, l commerce.Reservation) (bool, error) {
+func (inv *KVInventory) take(ctx context.Context, checkoutID string, l commerce.Reservation) (bool, error) {
 	short := false
 	err := inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
 		short = false // the function may run more than once: only the last decision counts
@@ -268,7 +266,7 @@ func (inv *Inventory) take(ctx context.Context, checkoutID string, l commerce.Re
 // give returns the checkout's hold on the item to its remaining stock, unless it was
 // given back already. An entry q > 0 is a hold not yet pruned, q < 0 a release marker;
 // no entry is a pruned hold when the reservation was held, and nothing taken otherwise.
-func (inv *Inventory) give(ctx context.Context, checkoutID string, l commerce.Reservation, held bool) error {
+func (inv *KVInventory) give(ctx context.Context, checkoutID string, l commerce.Reservation, held bool) error {
 	return inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
 		q, ok := v.Holds[checkoutID]
 		switch {
@@ -288,7 +286,7 @@ func (inv *Inventory) give(ctx context.Context, checkoutID string, l commerce.Re
 
 // cas applies change to the item's count with compare-and-set, retrying when another
 // writer got there first. change reports whether it changed anything.
-func (inv *Inventory) cas(ctx context.Context, itemID string, change func(*stockValue) bool) error {
+func (inv *KVInventory) cas(ctx context.Context, itemID string, change func(*stockValue) bool) error {
 	key := inv.itemKey(itemID)
 	for attempt := 0; attempt < 100; attempt++ {
 		var v stockValue
@@ -308,7 +306,7 @@ func (inv *Inventory) cas(ctx context.Context, itemID string, change func(*stock
 					v.Remaining = *s
 				}
 			case err != nil:
-				return transient("read stock", err)
+				return kvTransient("read stock", err)
 			default:
 				if err := json.Unmarshal(e.Value(), &v); err != nil {
 					return fmt.Errorf("bus: stock %s is unreadable: %w", key, err)
@@ -325,9 +323,9 @@ func (inv *Inventory) cas(ctx context.Context, itemID string, change func(*stock
 		var err error
 		var newRev uint64
 		if rev == 0 {
-			newRev, err = inv.kv.Create(ctx, key, mustJSON(v))
+			newRev, err = inv.kv.Create(ctx, key, kvJSON(v))
 		} else {
-			newRev, err = inv.kv.Update(ctx, key, mustJSON(v), rev)
+			newRev, err = inv.kv.Update(ctx, key, kvJSON(v), rev)
 		}
 		if err == nil {
 			inv.remember(key, v, newRev)
@@ -337,16 +335,16 @@ func (inv *Inventory) cas(ctx context.Context, itemID string, change func(*stock
 		if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
 			continue // someone else changed it: read again
 		}
-		return transient("write stock", err)
+		return kvTransient("write stock", err)
 	}
-	return transient("write stock", errors.New("too much contention"))
+	return kvTransient("write stock", errors.New("too much contention"))
 }
 
 // remember keeps the newest value seen of a key (by revision).
-func (inv *Inventory) remember(key string, v stockValue, rev uint64) {
+func (inv *KVInventory) remember(key string, v stockValue, rev uint64) {
 	inv.mu.Lock()
 	if c, ok := inv.cache[key]; !ok || rev > c.rev {
-		inv.cache[key] = cached{v: v, rev: rev}
+		inv.cache[key] = kvCached{v: v, rev: rev}
 	}
 	inv.mu.Unlock()
 }
@@ -362,9 +360,9 @@ func (v stockValue) clone() stockValue {
 	return v
 }
 
-func transient(op string, err error) error { return commerce.Transient("inventory: "+op, err) }
+func kvTransient(op string, err error) error { return commerce.Transient("inventory: "+op, err) }
 
-func mustJSON(v any) []byte {
+func kvJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
@@ -375,77 +373,18 @@ func mustJSON(v any) []byte {
 // TenantInventories opens the stock bucket and returns, for every tenant whose stock is
 // counted by the built-in provider, an Inventory kept in it, ready to be handed to
 // handlers.Options.Tenants. ctx bounds the bucket watches.
-func TenantInventories(ctx context.Context, js jetstream.JetStream, t Topology, tenants map[string]map[string]*int64) (map[string]*Inventory, error) {
-	kv, err := StockBucket(ctx, js, t)
+func TenantInventories(ctx context.Context, js jetstream.JetStream, prefix string, tenants map[string]map[string]*int64) (map[string]*KVInventory, error) {
+	kv, err := StockBucket(ctx, js, prefix)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*Inventory, len(tenants))
+	out := make(map[string]*KVInventory, len(tenants))
 	for name, stock := range tenants {
-		inv, err := NewInventory(ctx, kv, name, stock)
+		inv, err := NewKVInventory(ctx, kv, name, stock)
 		if err != nil {
 			return nil, err
 		}
 		out[name] = inv
 	}
 	return out, nil
-}
-
-// BuiltinStock returns the configured stock of every tenant whose stock the built-in
-// provider counts, by item id (nil for items whose stock is not counted).
-func BuiltinStock(cfg *config.Config) map[string]map[string]*int64 {
-	out := make(map[string]map[string]*int64, len(cfg.Tenants))
-	for name, t := range cfg.Tenants {
-		if !t.BuiltinInventory() {
-			continue // its own service, or none: the tenant's configuration decides
-		}
-		m := make(map[string]*int64, len(t.Builtin.Items))
-		for _, it := range t.Builtin.Items {
-			m[it.ID] = it.Stock
-		}
-		out[name] = m
-	}
-	return out
-}
-
-// WithInventories returns o with every tenant's stock kept in JetStream, unless o already
-// gives that tenant (or every tenant) an inventory.
-func WithInventories(ctx context.Context, js jetstream.JetStream, cfg *config.Config, o handlers.Options) (handlers.Options, error) {
-	if o.Providers.Inventory != nil {
-		return o, nil
-	}
-	invs, err := TenantInventories(ctx, js, Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions}, BuiltinStock(cfg))
-	if err != nil {
-		return o, err
-	}
-	tenants := make(map[string]handlers.Providers, len(invs))
-	for name, p := range o.Tenants {
-		tenants[name] = p
-	}
-	for name, inv := range invs {
-		p := tenants[name]
-		if p.Inventory == nil {
-			p.Inventory = inv
-		}
-		tenants[name] = p
-	}
-	o.Tenants = tenants
-	return o, nil
-}
-
-// WithStock returns o with every tenant's built-in stock kept where cfg.Stock says: in
-// the store (store.Stock, the default) or in the JetStream bucket (WithInventories).
-func WithStock(ctx context.Context, js jetstream.JetStream, st *store.Store, cfg *config.Config, o handlers.Options) (handlers.Options, error) {
-	if cfg.Stock == config.StockBucket {
-		return WithInventories(ctx, js, cfg, o)
-	}
-	if o.Providers.Inventory != nil {
-		return o, nil
-	}
-	stock, err := store.OpenStock(st, BuiltinStock(cfg))
-	if err != nil {
-		return o, err
-	}
-	o.Stock = stock
-	return o, nil
 }

@@ -1,4 +1,4 @@
-package bus_test
+package providers_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -45,7 +47,7 @@ func testLastUnits(t *testing.T, where string) {
 				"address_region": "TX", "postal_code": "73301", "address_country": "US"}},
 			{"action": "select_shipping_option", "option_id": "std"},
 		} {
-			r := decode(t, c.Send("demo", ctx, fmt.Sprintf("%s-%d", ctx, j), data))
+			r := decodeReply(t, c.Send("demo", ctx, fmt.Sprintf("%s-%d", ctx, j), data))
 			if r.Error != nil {
 				t.Fatalf("%s step %d: %+v", ctx, j, r.Error)
 			}
@@ -122,7 +124,7 @@ func testLastUnits(t *testing.T, where string) {
 	}
 
 	// One buyer cancels: the unit goes back, and a waiting buyer gets it.
-	r := decode(t, c.Send("demo", first.ctx, first.ctx+"-cancel", map[string]any{"action": "cancel_order", "order_id": first.order}))
+	r := decodeReply(t, c.Send("demo", first.ctx, first.ctx+"-cancel", map[string]any{"action": "cancel_order", "order_id": first.order}))
 	if r.Error != nil {
 		t.Fatalf("cancel_order: %+v", r.Error)
 	}
@@ -131,7 +133,7 @@ func testLastUnits(t *testing.T, where string) {
 	}
 	for _, o := range results {
 		if o.status != "completed" {
-			m := decode(t, c.Send("demo", o.ctx, o.ctx+"-pay2", completeData("tok_visa")))
+			m := decodeReply(t, c.Send("demo", o.ctx, o.ctx+"-pay2", completeData("tok_visa")))
 			if st := m.Result.Parts[0].Data.Checkout.Status; st != "completed" {
 				t.Errorf("%s after the cancel: %s, want completed", o.ctx, st)
 			}
@@ -177,4 +179,37 @@ func bucketRemaining(t *testing.T, c *testenv.Client, item string) int64 {
 		t.Fatal(err)
 	}
 	return v.Remaining
+}
+
+// stockReply is what the test reads of a reply.
+type stockReply struct {
+	Result *struct {
+		Parts []struct {
+			Data struct {
+				Checkout *struct {
+					Status string `json:"status"`
+				} `json:"a2a.ucp.checkout"`
+			} `json:"data"`
+		} `json:"parts"`
+	} `json:"result"`
+	Error *struct {
+		Code int `json:"code"`
+		Data struct {
+			Code string `json:"code"`
+		} `json:"data"`
+	} `json:"error"`
+}
+
+func decodeReply(t *testing.T, m *nats.Msg) stockReply {
+	t.Helper()
+	var r stockReply
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		t.Fatalf("reply %s: %v", m.Data, err)
+	}
+	return r
+}
+
+func completeData(token string) map[string]any {
+	return map[string]any{"action": "complete_checkout", "payment": map[string]any{"instruments": []any{
+		map[string]any{"id": "pi", "handler_id": "mock", "type": "card", "credential": map[string]any{"type": "token", "token": token}}}}}
 }

@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/providers"
+	"github.com/cartwright-dev/cartwright/store"
+)
+
+// BuiltinStock returns the configured stock of every tenant whose stock the built-in
+// provider counts, by item id (nil for items whose stock is not counted).
+func BuiltinStock(cfg *config.Config) map[string]map[string]*int64 {
+	out := make(map[string]map[string]*int64, len(cfg.Tenants))
+	for name, t := range cfg.Tenants {
+		if !t.BuiltinInventory() {
+			continue // its own service, or none: the tenant's configuration decides
+		}
+		m := make(map[string]*int64, len(t.Builtin.Items))
+		for _, it := range t.Builtin.Items {
+			m[it.ID] = it.Stock
+		}
+		out[name] = m
+	}
+	return out
+}
+
+// withInventories returns o with every tenant's stock kept in JetStream
+// (providers.KVInventory), unless o already gives that tenant (or every tenant) an
+// inventory.
+func withInventories(ctx context.Context, js jetstream.JetStream, cfg *config.Config, o handlers.Options) (handlers.Options, error) {
+	if o.Providers.Inventory != nil {
+		return o, nil
+	}
+	invs, err := providers.TenantInventories(ctx, js, cfg.Prefix, BuiltinStock(cfg))
+	if err != nil {
+		return o, err
+	}
+	tenants := make(map[string]handlers.Providers, len(invs))
+	for name, p := range o.Tenants {
+		tenants[name] = p
+	}
+	for name, inv := range invs {
+		p := tenants[name]
+		if p.Inventory == nil {
+			p.Inventory = inv
+		}
+		tenants[name] = p
+	}
+	o.Tenants = tenants
+	return o, nil
+}
+
+// WithStock returns o with every tenant's built-in stock kept where cfg.Stock says: in
+// the store (store.Stock, the default) or in the JetStream bucket (providers.KVInventory).
+func WithStock(ctx context.Context, js jetstream.JetStream, st *store.Store, cfg *config.Config, o handlers.Options) (handlers.Options, error) {
+	if cfg.Stock == config.StockBucket {
+		return withInventories(ctx, js, cfg, o)
+	}
+	if o.Providers.Inventory != nil {
+		return o, nil
+	}
+	stock, err := store.OpenStock(st, BuiltinStock(cfg))
+	if err != nil {
+		return o, err
+	}
+	o.Stock = stock
+	return o, nil
+}
