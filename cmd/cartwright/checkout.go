@@ -44,7 +44,7 @@ reply: one call is one envelope for the worker, however long it takes. A success
 error comes in well under a second; when a provider fails, the worker tries the envelope
 again for up to about a minute (about 20 s when the provider refuses at once) and then
 answers temporarily_unavailable (exit 1; the envelope is also dead-lettered). --timeout
-(default 70s) covers that. After an exit 3, stderr says how far the worker got; repeat the
+(default 1m10s) covers that. After an exit 3, stderr says how far the worker got; repeat the
 call with the --message-id it printed to get the reply without applying anything twice.
 
 Exit status: 0 a success reply, 1 an error reply (temporarily_unavailable included), 2 a
