@@ -16,7 +16,7 @@ type Policy struct {
 	// authorized and captured later by capture_payment.
 	AutoCapture bool
 	// BaseURL prefixes continue_url (<BaseURL>/checkouts/<id>) and the order's permalink
-	// (<BaseURL>/orders/<id>).
+	// (<BaseURL>/orders/<tenant>/<context>/<id>).
 	BaseURL string
 	// MaxLineItems bounds a checkout's lines (default 100); MaxQuantity a line's quantity
 	// (default 999). With the defaults no sum can pass MaxAmount (money.go); raised far

@@ -128,7 +128,9 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 		CreatedAt:   s.env.Now,
 		UpdatedAt:   s.env.Now,
 	}
-	o.PermalinkURL = p.BaseURL + "/orders/" + o.ID
+	// The order lives in its context: the link names tenant and context, so that
+	// whoever serves it (httpapi, GET /orders/...) can ask for the order there.
+	o.PermalinkURL = p.BaseURL + "/orders/" + s.env.Tenant + "/" + s.env.Context + "/" + o.ID
 	if p.AutoCapture {
 		o.Payment.Status = PaymentCaptured
 		o.Payment.Captured = total

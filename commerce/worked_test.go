@@ -40,7 +40,7 @@ func TestWorkedPurchaseWithDiscount(t *testing.T) {
 	if c.Status != commerce.StatusCompleted || c.Order == nil || !strings.HasPrefix(c.Order.ID, "ord_") {
 		t.Fatalf("after paying: status %s, order %+v", c.Status, c.Order)
 	}
-	if c.Order.PermalinkURL != "http://127.0.0.1:8080/orders/"+c.Order.ID {
+	if c.Order.PermalinkURL != "http://127.0.0.1:8080/orders/demo/ctx-1/"+c.Order.ID {
 		t.Fatalf("permalink %q", c.Order.PermalinkURL)
 	}
 }

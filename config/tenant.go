@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -58,9 +59,32 @@ func (t *Tenant) setDefaults(c *Config) {
 		t.CheckoutTTL = 6 * time.Hour
 	}
 	if t.BaseURL == "" {
-		t.BaseURL = "http://" + c.HTTPListen
+		t.BaseURL = c.defaultBaseURL()
 	}
 	t.Providers.setDefaults()
+}
+
+// defaultBaseURL is where agents reach the HTTP listener, which serves the order
+// permalinks built on it (GET /orders/<tenant>/<context>/<order>): bridge.public_url
+// when set, else http://<http_listen>. A listener on every interface (0.0.0.0, ::, no
+// host) is named by the machine's host name, since a permalink is kept and followed
+// later, from anywhere: 0.0.0.0 reaches nothing. A port of 0 is not known until the
+// listener is bound: set base_url or public_url then.
+func (c *Config) defaultBaseURL() string {
+	if c.Bridge.PublicURL != "" {
+		return strings.TrimSuffix(c.Bridge.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.HTTPListen)
+	if err != nil {
+		return "http://" + c.HTTPListen // Validate says what is wrong with it
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host, err = os.Hostname()
+		if err != nil || host == "" {
+			host = "127.0.0.1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func (t *Tenant) validate() []error {

@@ -83,3 +83,34 @@ tenants:
 		t.Logf("Validate said:\n%s", got)
 	}
 }
+
+// TestBaseURLDefault: order permalinks (and continue_url) are built on the tenant's
+// base_url; by default it is where agents reach the HTTP listener, never 0.0.0.0.
+func TestBaseURLDefault(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "127.0.0.1"
+	}
+	for _, c := range []struct {
+		listen, public, set, want string
+	}{
+		{listen: "127.0.0.1:8080", want: "http://127.0.0.1:8080"},
+		{listen: "localhost:8080", want: "http://localhost:8080"},
+		{listen: "[::1]:8080", want: "http://[::1]:8080"},
+		{listen: "0.0.0.0:9000", want: "http://" + host + ":9000"},
+		{listen: "[::]:9000", want: "http://" + host + ":9000"},
+		{listen: ":9000", want: "http://" + host + ":9000"},
+		{listen: "0.0.0.0:9000", public: "https://shop.example.com/", want: "https://shop.example.com"},
+		{listen: "0.0.0.0:9000", public: "https://shop.example.com/cw", want: "https://shop.example.com/cw"},
+		{listen: "0.0.0.0:9000", public: "https://shop.example.com", set: "https://orders.example.com", want: "https://orders.example.com"},
+	} {
+		demo := config.Demo()
+		demo.BaseURL = c.set
+		cfg := &config.Config{HTTPListen: c.listen, Bridge: config.Bridge{PublicURL: c.public},
+			Tenants: map[string]*config.Tenant{"demo": demo}}
+		cfg.SetDefaults()
+		if got := cfg.Tenants["demo"].BaseURL; got != c.want {
+			t.Errorf("http_listen %q, public_url %q, base_url %q: base_url %q, want %q", c.listen, c.public, c.set, got, c.want)
+		}
+	}
+}

@@ -47,6 +47,22 @@ func newGuards(cfg *config.Config) guards {
 // check answers a request that fails a guard and reports false; it writes nothing for
 // one that passes.
 func (g guards) check(w http.ResponseWriter, r *http.Request) bool {
+	if !g.checkCaller(w, r) {
+		return false
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	_, charset := params["charset"]
+	if err != nil || mt != "application/json" || len(params) > 1 || (len(params) == 1 && !charset) {
+		refuse(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json, not "+
+			quote(r.Header.Get("Content-Type")))
+		return false
+	}
+	return true
+}
+
+// checkCaller is check without the body's type, for requests that have none (GET): the
+// Host and the Origin guards.
+func (g guards) checkCaller(w http.ResponseWriter, r *http.Request) bool {
 	if g.loopbackOnly {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
@@ -62,13 +78,6 @@ func (g guards) check(w http.ResponseWriter, r *http.Request) bool {
 	if o, ok := r.Header["Origin"]; ok && (len(o) != 1 || !g.origins[origin(o[0])]) {
 		refuse(w, http.StatusForbidden, "requests from web pages are refused unless their origin is in http.allowed_origins; "+
 			quote(strings.Join(o, ", "))+" is not")
-		return false
-	}
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	_, charset := params["charset"]
-	if err != nil || mt != "application/json" || len(params) > 1 || (len(params) == 1 && !charset) {
-		refuse(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json, not "+
-			quote(r.Header.Get("Content-Type")))
 		return false
 	}
 	return true

@@ -34,6 +34,7 @@ type Options struct {
 //	GET  /metrics                                   Options.Registry (on http.metrics_listen instead, when set)
 //	GET  /.well-known/ucp, /.well-known/agent-card.json, and the same under /a2a/{tenant}/: discovery_http.go
 //	POST /a2a/{tenant}                              the A2A JSON-RPC bridge (bridge.go)
+//	GET  /orders/{tenant}/{context}/{order}         the order permalinks (orders.go)
 type Server struct {
 	srv *http.Server
 	br  *bridge
@@ -125,6 +126,7 @@ func serveHTTP(cfg *config.Config, o Options, br *bridge) (*http.Server, error) 
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
 	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
 	mux.Handle(bridgePattern, br)
+	mux.HandleFunc(orderPattern, br.serveOrder) // the order permalinks (orders.go)
 	srv := newHTTPServer(cfg, mux)
 	if msrv != nil {
 		srv.RegisterOnShutdown(func() { _ = msrv.Close() })

@@ -39,12 +39,17 @@ table a summary for people. An error reply prints the JSON-RPC error object
 (not_found, checkout_exists, checkout_immutable, invalid_params, ...).
 
 Each call is one message with a new messageId, its idempotency key (--message-id to choose
-it). Within --timeout the client publishes it again when no reply comes; the worker
-answers a repeated messageId with its first reply, so nothing is applied twice. After an
-exit 3, repeat the call with the --message-id it printed for the same guarantee.
+it). The client publishes it again only until JetStream has stored it, then waits for the
+reply: one call is one envelope for the worker, however long it takes. A success or an
+error comes in well under a second; when a provider fails, the worker tries the envelope
+again for up to about a minute (about 20 s when the provider refuses at once) and then
+answers temporarily_unavailable (exit 1; the envelope is also dead-lettered). --timeout
+(default 1m10s) covers that. After an exit 3, stderr says how far the worker got; repeat the
+call with the --message-id it printed to get the reply without applying anything twice.
 
-Exit status: 0 a success reply, 1 an error reply, 2 a usage error (a flag missing or
-malformed, bad --address JSON), 3 no reply within --timeout or no connection to NATS.
+Exit status: 0 a success reply, 1 an error reply (temporarily_unavailable included), 2 a
+usage error (a flag missing or malformed, bad --address JSON), 3 no reply within --timeout
+or no connection to NATS.
 
 Every flag can come from the environment as CARTWRIGHT_<FLAG>: CARTWRIGHT_TENANT,
 CARTWRIGHT_CONTEXT, CARTWRIGHT_NATS_URL (or NATS_URL), CARTWRIGHT_FORMAT, ...`

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -12,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/envelopes"
 )
 
@@ -31,7 +34,8 @@ func (c *clientFlags) registerOn(fs *pflag.FlagSet, contextHelp string) {
 	fs.StringVar(&c.tenant, "tenant", "", "tenant (required)")
 	fs.StringVar(&c.context, "context", "", contextHelp)
 	fs.StringVar(&c.prefix, "prefix", "a2a", "subject prefix")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the reply, retries included")
+	fs.DurationVar(&c.timeout, "timeout", defaultTimeout,
+		"how long to wait for the reply; the default covers the worker's retries of a failing provider")
 	c.conn.register(fs, "NATS server URL (default nats://127.0.0.1:4222; also NATS_URL)")
 }
 
@@ -55,7 +59,17 @@ func (c *clientFlags) check() error {
 	return nil
 }
 
-// attempts is how many times request publishes the envelope within its timeout.
+// defaultTimeout is the client commands' --timeout. It covers the worker's retries of a
+// transient failure with its default settings (docs/contract.md, "Operator notes: retries
+// and deadlines"): batch.max_deliver (5) tries of at most the envelope timeout (10 s)
+// each, 0.5 + 1 + 2 + 4 s apart, is 57.5 s before the worker answers
+// temporarily_unavailable; the rest leaves room for the pulls between the tries and for
+// the reply. A provider that fails at once (connection refused, 503) is through in about
+// 20 s.
+const defaultTimeout = 70 * time.Second
+
+// attempts is how many times request tries to have the envelope stored within its
+// timeout.
 const attempts = 3
 
 // request publishes body to <prefix>.in.<tenant>.<context>, with A2A-Reply-To set to an
@@ -66,13 +80,17 @@ const attempts = 3
 // reply subject: only a message whose A2A-Tenant and A2A-Message-Id name this request is
 // taken as the reply (see answers); anything else is skipped.
 //
-// The timeout is cut into attempts equal slots. When a slot ends with no reply, or its
-// publish failed (no stream yet, no ack), the same bytes are published again: the worker
-// answers a repeated messageId with its first reply (CONTRACT.md section 6), so a retry
-// never applies a command twice. The inbox stays subscribed throughout, so the reply to an
-// earlier attempt is as good as the reply to the last one. request sets no Nats-Msg-Id:
-// JetStream would drop the retry inside its duplicate window, and the retry would get no
-// reply of its own (section 2).
+// INVARIANT: one request puts at most one copy of the envelope in A2A_IN. Every copy is
+// handled on its own: while the worker retries a failing provider, a second copy would
+// wait behind the first and then go through the whole retry budget again. So request
+// publishes again only while JetStream has acknowledged no publish (no stream yet, no
+// ack), once per slot of c.timeout/attempts, and then waits for the reply for what is
+// left of the timeout. All its publishes carry one Nats-Msg-Id, new for each request:
+// JetStream drops a retry whose first publish was stored though its ack was lost, and
+// the reply to that one comes to the same inbox. CONTRACT.md section 2 asks publishers
+// that wait for a reply for no Nats-Msg-Id, or one per attempt, because a dropped
+// publish gets no reply of its own; here nothing but such a retry is ever dropped, and
+// a later command with the same --message-id has an id of its own and reaches the worker.
 func request(ctx context.Context, c *clientFlags, messageID string, body []byte) (*nats.Msg, error) {
 	nc, err := clientConnect(&c.conn)
 	if err != nil {
@@ -96,25 +114,31 @@ func request(ctx context.Context, c *clientFlags, messageID string, body []byte)
 	defer cancel()
 
 	subject := c.prefix + ".in." + c.tenant + "." + c.context
+	m := nats.NewMsg(subject)
+	m.Data = body
+	m.Header.Set("A2A-Reply-To", inbox)
+	m.Header.Set(jetstream.MsgIDHeader, newID("cli-", 16))
+	var ack *jetstream.PubAck
 	var pubErr error
 	for i := range attempts {
 		slot, cancelSlot := ctx, context.CancelFunc(func() {})
 		if i < attempts-1 { // the last attempt has what is left
 			slot, cancelSlot = context.WithTimeout(ctx, c.timeout/attempts)
 		}
-		m := nats.NewMsg(subject)
-		m.Data = body
-		m.Header.Set("A2A-Reply-To", inbox)
 		// The slots are the retries: nats.go's own, on "no responders", would spend them.
-		if _, err := js.PublishMsg(slot, m, jetstream.WithRetryAttempts(0)); err == nil {
-			pubErr = nil
-		} else if pubErr == nil || !errors.Is(err, context.DeadlineExceeded) {
+		a, err := js.PublishMsg(slot, m, jetstream.WithRetryAttempts(0))
+		if err == nil {
+			cancelSlot()
+			ack = a
+			break
+		}
+		if pubErr == nil || !errors.Is(err, context.DeadlineExceeded) {
 			// Keep the reason an earlier attempt gave (no stream) over the bare timeout
 			// of a later one.
 			pubErr = fmt.Errorf("publish to %s: %w", subject, err)
 		}
-		// Wait out the slot even when the publish failed: an earlier attempt may yet be
-		// answered, and retrying at once would only fail the same way.
+		// Wait out the slot even when the publish failed: an earlier attempt may have
+		// been stored and be answered, and retrying at once would only fail the same way.
 		reply, err := nextAnswer(slot, sub, c.tenant, messageID)
 		cancelSlot()
 		if err == nil {
@@ -127,11 +151,20 @@ func request(ctx context.Context, c *clientFlags, messageID string, body []byte)
 			return nil, &exitError{code: exitNoReply, err: err} // the connection is gone
 		}
 	}
-	err = fmt.Errorf("published to %s, but no reply within %s (is a worker running?)", subject, c.timeout)
-	if pubErr != nil {
-		err = fmt.Errorf("no reply within %s: %w", c.timeout, pubErr)
+	if ack == nil {
+		return nil, &exitError{code: exitNoReply, err: fmt.Errorf("no reply within %s: %w", c.timeout, pubErr)}
 	}
-	return nil, &exitError{code: exitNoReply, err: err}
+	reply, err := nextAnswer(ctx, sub, c.tenant, messageID)
+	if err == nil {
+		return reply, nil
+	}
+	if ctx.Err() == nil {
+		return nil, &exitError{code: exitNoReply, err: err} // the connection is gone
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	return nil, &exitError{code: exitNoReply, err: fmt.Errorf("published to %s (%s seq %d), but no reply within %s: %s",
+		subject, ack.Stream, ack.Sequence, c.timeout, whereIs(dctx, js, ack))}
 }
 
 // nextAnswer returns the next message on sub that answers tenant's messageID.
@@ -170,3 +203,47 @@ func messageIDOf(body []byte) string {
 type notSent struct{ error }
 
 func (e notSent) Unwrap() error { return e.error }
+
+// whereIs says, for an envelope JetStream stored (ack) but nobody answered in time, how
+// far the worker got with it, from its partition's durable consumer. It never claims
+// that no worker runs while one holds the envelope: a failing provider is retried for up
+// to about a minute. A client that may not read the JetStream API (a tenant's agent on a
+// shared NATS) gets what is true either way.
+func whereIs(ctx context.Context, js jetstream.JetStream, ack *jetstream.PubAck) string {
+	const unknown = "a worker may still be retrying it (a failing provider is retried for up to " +
+		"about a minute, then answered temporarily_unavailable), or none is running"
+	s, err := js.Stream(ctx, ack.Stream)
+	if err != nil {
+		return unknown
+	}
+	stored, err := s.GetMsg(ctx, ack.Sequence)
+	if err != nil {
+		return unknown
+	}
+	// The stream stores <prefix>.in.<partition>.<tenant>.<context> (bus.Topology).
+	tokens := strings.Split(stored.Subject, ".")
+	p, err := strconv.Atoi(tokens[max(len(tokens)-3, 0)])
+	if err != nil || len(tokens) < 4 {
+		return unknown
+	}
+	cons, err := s.Consumer(ctx, bus.Topology{}.ConsumerName(p))
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return "no worker has consumed its partition yet (is a worker running?)"
+	}
+	if err != nil {
+		return unknown
+	}
+	info := cons.CachedInfo()
+	switch {
+	case info.AckFloor.Stream >= ack.Sequence:
+		return "the worker has answered it, but the reply did not reach this client"
+	case info.Delivered.Stream >= ack.Sequence:
+		return "the worker has it and is not done with it: it retries a failing provider for up to " +
+			"about a minute, then answers temporarily_unavailable (or the envelope waits behind an " +
+			"earlier one of its context)"
+	case info.NumWaiting > 0:
+		return "a worker is fetching its partition, but has not got to it yet"
+	default:
+		return "no worker has fetched it yet (is a worker running?)"
+	}
+}
