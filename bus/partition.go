@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/store"
+	"github.com/cartwright-dev/cartwright/telemetry"
 )
 
 // partition is the loop that owns one partition of the inbound stream.
@@ -243,6 +245,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 	hctx := context.WithoutCancel(ctx)
 	rewind := false
 	done := 0 // envelopes of msgs handled, returned or put off
+	ct := chunkTrace{tr: telemetry.Tracer()}
 	for i, m := range msgs {
 		if (i > 0 || !ps.first) && time.Now().Add(w.h.EnvelopeTimeout()).After(ps.deadline) {
 			w.log.Warn("out of time for this chunk; the rest is delivered again", "partition", p.n,
@@ -286,7 +289,9 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 			// rewind: what counts against max_deliver is how often it was tried.
 			e.Delivered = bl.tries + 1
 		}
-		out := w.h.Handle(hctx, b, e)
+		ectx, span := ct.envelope(hctx, p.n, e)
+		out := w.h.Handle(ectx, b, e)
+		ct.handled(span, out)
 		action := out.Action
 		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
 		switch out.Kind {
@@ -346,7 +351,10 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 	outgoing := b.Outgoing()
 	w.pub.claim(outgoing)
 	t := time.Now()
-	if err := b.Commit(); err != nil {
+	cspan := ct.commit(hctx, p.n, len(msgs), len(outgoing))
+	err := b.Commit()
+	commitTrace := ct.committed(cspan, err)
+	if err != nil {
 		w.pub.release(outgoing, false)
 		w.log.Error("store commit failed; the batch goes back to JetStream", "envelopes", len(msgs), "err", err)
 		for _, m := range msgs {
@@ -363,7 +371,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 
 	// The chunk is durable: its publishing and acknowledging can overlap the handling and
 	// commit of the next one. The queue keeps chunks in order.
-	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks}
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: commitTrace}
 	if rewind {
 		p.gen = -1
 		return false
@@ -383,7 +391,8 @@ type sendJob struct {
 	outgoing []store.Outgoing
 	acks     []jetstream.Msg
 	naks     []nak
-	done     chan struct{} // a barrier: closed when every job before it is through
+	done     chan struct{}     // a barrier: closed when every job before it is through
+	trace    trace.SpanContext // the commit's span, when traced
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
@@ -397,7 +406,8 @@ func (p *partition) sender(ctx context.Context) {
 			continue
 		}
 		t := time.Now()
-		w.pub.publishClaimed(ctx, j.outgoing)
+		span := tracePublish(ctx, j.trace, len(j.outgoing))
+		published(span, w.pub.publishClaimed(ctx, j.outgoing))
 		w.metrics.Publish.Observe(time.Since(t).Seconds())
 		// A lost ack only means a redelivery that the idempotency record turns into
 		// another ack.
