@@ -391,8 +391,9 @@ type sendJob struct {
 	outgoing []store.Outgoing
 	acks     []jetstream.Msg
 	naks     []nak
-	done     chan struct{}     // a barrier: closed when every job before it is through
-	trace    trace.SpanContext // the commit's span, when traced
+	done     chan struct{} // a barrier: closed when every job before it is through
+	// trace is the span of the chunk's commit, when traced.
+	trace trace.SpanContext
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
