@@ -27,8 +27,8 @@ func (k OutcomeKind) String() string {
 type Outcome struct {
 	Kind   OutcomeKind
 	Action string // the command's action, when known
+	Code   string // the error code, when the reply is an error or the envelope was dead-lettered
+	Err    error  // for Retry: the transient failure
 	// MessageID is the request's messageId, when it was read (for tracing).
 	MessageID string
-	Code      string // the error code, when the reply is an error or the envelope was dead-lettered
-	Err       error  // for Retry: the transient failure
 }
