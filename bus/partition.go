@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/store"
+	"github.com/cartwright-dev/cartwright/telemetry"
 )
 
 // partition is the loop that owns one partition of the inbound stream.
@@ -243,6 +245,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 	hctx := context.WithoutCancel(ctx)
 	rewind := false
 	done := 0 // envelopes of msgs handled, returned or put off
+	ct := chunkTrace{tr: telemetry.Tracer()}
 	for i, m := range msgs {
 		if (i > 0 || !ps.first) && time.Now().Add(w.h.EnvelopeTimeout()).After(ps.deadline) {
 			w.log.Warn("out of time for this chunk; the rest is delivered again", "partition", p.n,
@@ -286,7 +289,9 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 			// rewind: what counts against max_deliver is how often it was tried.
 			e.Delivered = bl.tries + 1
 		}
-		out := w.h.Handle(hctx, b, e)
+		ectx, span := ct.envelope(hctx, p.n, e)
+		out := w.h.Handle(ectx, b, e)
+		ct.handled(span, out)
 		action := out.Action
 		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
 		switch out.Kind {
@@ -345,7 +350,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 	b.SetCommitted(p.n, p.mark.advance(msgs, held))
 	// Once the chunk is durable, its publishing and acknowledging can overlap the handling
 	// and commit of the next one.
-	took, err := p.commitAndSend(b, acks, naks)
+	took, err := p.commitAndSend(hctx, b, acks, naks, &ct, len(msgs))
 	if err != nil {
 		w.log.Error("store commit failed; the batch goes back to JetStream", "envelopes", len(msgs), "err", err)
 		for _, m := range msgs {
@@ -373,16 +378,25 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 // INVARIANT: b's outgoing messages are claimed before the commit puts them in the outbox,
 // so that the pump does not publish them too, and released if it fails; the sender
 // releases them once published.
-func (p *partition) commitAndSend(b *store.Batch, acks []jetstream.Msg, naks []nak) (time.Duration, error) {
+func (p *partition) commitAndSend(ctx context.Context, b *store.Batch, acks []jetstream.Msg, naks []nak, ct *chunkTrace, envelopes int) (time.Duration, error) {
 	outgoing := b.Outgoing()
 	p.w.pub.claim(outgoing)
+	var cspan trace.Span
+	if ct != nil {
+		cspan = ct.commit(ctx, p.n, envelopes, len(outgoing))
+	}
 	t := time.Now()
-	if err := b.Commit(); err != nil {
+	err := b.Commit()
+	took := time.Since(t)
+	var sc trace.SpanContext
+	if ct != nil {
+		sc = ct.committed(cspan, err)
+	}
+	if err != nil {
 		p.w.pub.release(outgoing, false)
 		return 0, err
 	}
-	took := time.Since(t)
-	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks}
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: sc}
 	return took, nil
 }
 
@@ -399,6 +413,8 @@ type sendJob struct {
 	acks     []jetstream.Msg
 	naks     []nak
 	done     chan struct{} // a barrier: closed when every job before it is through
+	// trace is the span of the chunk's commit, when traced.
+	trace trace.SpanContext
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
@@ -412,7 +428,8 @@ func (p *partition) sender(ctx context.Context) {
 			continue
 		}
 		t := time.Now()
-		w.pub.publishClaimed(ctx, j.outgoing)
+		span := tracePublish(ctx, j.trace, len(j.outgoing))
+		published(span, w.pub.publishClaimed(ctx, j.outgoing))
 		w.metrics.Publish.Observe(time.Since(t).Seconds())
 		// A lost ack only means a redelivery that the idempotency record turns into
 		// another ack.
@@ -487,7 +504,7 @@ func (p *partition) expire(ctx context.Context) {
 			expired++
 		}
 	}
-	if _, err := p.commitAndSend(b, nil, nil); err != nil {
+	if _, err := p.commitAndSend(ctx, b, nil, nil, nil, 0); err != nil {
 		w.log.Warn("committing expired checkouts; trying again later", "err", err)
 		return
 	}

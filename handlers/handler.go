@@ -150,6 +150,9 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 			err.Err = fmt.Errorf("panic: %v", p)
 			out = h.deadLetter(b, e, req, replyTo, err)
 		}
+		if req != nil {
+			out.MessageID = req.MessageID
+		}
 	}()
 	if !e.Usable {
 		return h.deadLetter(b, e, nil, "", commerce.E(commerce.KindMalformed, commerce.CodeInvalidEnvelope,

@@ -29,4 +29,6 @@ type Outcome struct {
 	Action string // the command's action, when known
 	Code   string // the error code, when the reply is an error or the envelope was dead-lettered
 	Err    error  // for Retry: the transient failure
+	// MessageID is the request's messageId, when it was read (for tracing).
+	MessageID string
 }

@@ -215,7 +215,9 @@ func (b *bridge) forget(token string) {
 // ServeHTTP implements http.Handler under bridgePattern.
 func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r, span := traceRequest(r)
 	outcome := b.serve(w, r)
+	endRequest(span, outcome)
 	b.metrics.observe(outcome, time.Since(start))
 }
 
@@ -308,14 +310,19 @@ func (b *bridge) serve(w http.ResponseWriter, r *http.Request) string {
 	m := nats.NewMsg(b.cfg.Prefix + ".in." + tenant + "." + contextID)
 	m.Data = body
 	m.Header.Set(handlers.HdrReplyTo, b.inbox+token)
-	if tp := r.Header.Get(handlers.HdrTraceParent); traceParent.MatchString(tp) {
-		m.Header.Set(handlers.HdrTraceParent, tp)
-		if ts := r.Header.Get(handlers.HdrTraceState); ts != "" && len(ts) <= 512 {
-			m.Header.Set(handlers.HdrTraceState, ts)
+	span := tracePublish(ctx, m, env.MessageID)
+	if span == nil {
+		if tp := r.Header.Get(handlers.HdrTraceParent); traceParent.MatchString(tp) {
+			m.Header.Set(handlers.HdrTraceParent, tp)
+			if ts := r.Header.Get(handlers.HdrTraceState); ts != "" && len(ts) <= 512 {
+				m.Header.Set(handlers.HdrTraceState, ts)
+			}
 		}
 	}
 	// No Nats-Msg-Id: a retry must reach the worker to be answered (CONTRACT.md section 2).
-	if _, err := b.js.PublishMsg(ctx, m); err != nil {
+	_, err = b.js.PublishMsg(ctx, m)
+	endSpan(span, err)
+	if err != nil {
 		if r.Context().Err() != nil {
 			return outcomeGone
 		}

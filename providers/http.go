@@ -248,7 +248,9 @@ func (c *httpCore) attempt(ctx context.Context, call httpCall, payload []byte) (
 	if call.key != "" {
 		req.Header.Set(HeaderIdempotencyKey, call.key)
 	}
+	span := c.trace(req, call)
 	resp, err := c.client.Do(req)
+	endCall(span, resp, err)
 	if err != nil {
 		if ctx.Err() != nil {
 			return httpReply{}, backoff.Permanent(ctx.Err())

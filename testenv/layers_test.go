@@ -19,17 +19,18 @@ const module = "github.com/cartwright-dev/cartwright/"
 var layers = map[string][]string{
 	"commerce":           {},
 	"envelopes":          {"commerce"},
-	"providers":          {"commerce"},
+	"providers":          {"commerce", "telemetry"},
 	"config":             {"commerce", "envelopes", "providers"},
 	"store":              {"commerce", "providers"}, // providers: the mock payment handler's records it keeps
 	"handlers":           {"commerce", "config", "envelopes", "providers", "store"},
-	"bus":                {"commerce", "config", "handlers", "store"},
+	"bus":                {"commerce", "config", "handlers", "store", "telemetry"},
 	"bus/group":          {},
-	"httpapi":            {"commerce", "config", "envelopes", "handlers", "providers"},
-	"app":                {"bus", "bus/group", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store"},
-	"bench":              {"app", "bus", "commerce", "config", "envelopes", "handlers", "providers", "store"},
+	"httpapi":            {"commerce", "config", "envelopes", "handlers", "providers", "telemetry"},
+	"app":                {"bus", "bus/group", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
+	"bench":              {"app", "bus", "commerce", "config", "envelopes", "handlers", "providers", "store", "telemetry"},
 	"testenv":            {"app", "bus", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store"},
-	"cmd/cartwright":     {"app", "bench", "bus", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store"},
+	"cmd/cartwright":     {"app", "bench", "bus", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
+	"telemetry":          {}, // tracing set-up: below everything that records spans
 	"chaos":              {},
 	"examples/paymentsd": {},
 }

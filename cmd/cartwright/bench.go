@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cartwright-dev/cartwright/bench"
+	"github.com/cartwright-dev/cartwright/telemetry"
 )
 
 // benchFlags are the settings of `cartwright bench`.
@@ -61,6 +63,12 @@ docs/performance.md says how to read it.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
+			// Traced as serve would be, so that the bench measures what tracing costs.
+			stopTracing, err := telemetry.Setup(cmd.Context(), thisBuild().Version, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer stopTracing()
 			err = bench.Run(cmd.Context(), o, cmd.OutOrStdout(), os.Stderr)
 			if ue := (*bench.UsageError)(nil); errors.As(err, &ue) {
 				return usageErr("%v", ue.Err)

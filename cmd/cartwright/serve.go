@@ -25,6 +25,7 @@ import (
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/httpapi"
+	"github.com/cartwright-dev/cartwright/telemetry"
 )
 
 type serveFlags struct {
@@ -118,6 +119,11 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := telemetry.Setup(ctx, thisBuild().Version, log)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer stopTracing()
 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return err
