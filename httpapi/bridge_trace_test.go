@@ -123,7 +123,7 @@ func TestTraceEndToEnd(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, kv := range env.Attributes {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	for k, want := range map[string]string{"cartwright.action": "complete_checkout", "cartwright.tenant": "demo",
 		"cartwright.context": "ctx-tt", "cartwright.message_id": "tt-complete", "cartwright.outcome": "replied"} {
