@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/bus/dlq"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -18,13 +19,13 @@ import (
 )
 
 // deadLettersOf lists the dead letters of tenant once count of them are stored, or fails.
-func deadLettersOf(t *testing.T, q *bus.DLQ, tenant string, count int) []bus.DeadLetter {
+func deadLettersOf(t *testing.T, q *dlq.Queue, tenant string, count int) []dlq.DeadLetter {
 	t.Helper()
-	var dls []bus.DeadLetter
+	var dls []dlq.DeadLetter
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var err error
-		dls, err = q.List(context.Background(), bus.DLQFilter{Tenant: tenant})
+		dls, err = q.List(context.Background(), dlq.Filter{Tenant: tenant})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +75,7 @@ func TestDeadLetterOncePerMessageID(t *testing.T) {
 			t.Fatalf("reply %d: code %q", i+1, code)
 		}
 	}
-	q := bus.NewDLQ(c.JetStream(), bus.Topology{Prefix: "a2a"})
+	q := dlq.New(c.JetStream(), bus.Topology{Prefix: "a2a"})
 	time.Sleep(300 * time.Millisecond) // a second dead letter would be published by now
 	dls := deadLettersOf(t, q, "demo", 1)
 	if dls[0].MessageID != "dup-add" || dls[0].Header.Get("Nats-Msg-Id") != "demo:dup-add:dlq" {
@@ -100,7 +101,7 @@ func TestDeadLetterTruncatedToMaxPayload(t *testing.T) {
 	const maxPayload = 8 << 10
 	w := testenv.StartWorker(t, nil, handlers.Options{MaxPayload: maxPayload})
 	c := testenv.NewClient(t, w.NATS.URL())
-	dlq, err := c.Conn().SubscribeSync("a2a.dlq.demo.big")
+	deadSub, err := c.Conn().SubscribeSync("a2a.dlq.demo.big")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestDeadLetterTruncatedToMaxPayload(t *testing.T) {
 	if _, err := c.Publish("demo", "big", body, nil); err != nil {
 		t.Fatal(err)
 	}
-	d, err := dlq.NextMsg(10 * time.Second)
+	d, err := deadSub.NextMsg(10 * time.Second)
 	if err != nil {
 		t.Fatal("no dead letter:", err)
 	}
@@ -131,9 +132,9 @@ func TestDeadLetterTruncatedToMaxPayload(t *testing.T) {
 		t.Errorf("code %q", d.Header.Get("A2A-Error-Code"))
 	}
 	// Only its start is kept: replaying it would not be the request.
-	q := bus.NewDLQ(c.JetStream(), bus.Topology{Prefix: "a2a"})
+	q := dlq.New(c.JetStream(), bus.Topology{Prefix: "a2a"})
 	dl := deadLettersOf(t, q, "demo", 1)[0]
-	if _, err := q.Replay(context.Background(), &dl); !errors.Is(err, bus.ErrReplayRefused) || !dl.Truncated {
+	if _, err := q.Replay(context.Background(), &dl); !errors.Is(err, dlq.ErrReplayRefused) || !dl.Truncated {
 		t.Errorf("replay of a truncated dead letter: %v (truncated %v), want ErrReplayRefused", err, dl.Truncated)
 	}
 }
@@ -144,14 +145,14 @@ func TestDeadLetterHeaders(t *testing.T) {
 	failed := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 	w := testenv.StartWorker(t, nil, handlers.Options{Clock: func() time.Time { return failed }})
 	c := testenv.NewClient(t, w.NATS.URL())
-	dlq, err := c.Conn().SubscribeSync("a2a.dlq.demo.hdr")
+	deadSub, err := c.Conn().SubscribeSync("a2a.dlq.demo.hdr")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Publish("demo", "hdr", []byte("not json"), nil); err != nil {
 		t.Fatal(err)
 	}
-	d, err := dlq.NextMsg(10 * time.Second)
+	d, err := deadSub.NextMsg(10 * time.Second)
 	if err != nil {
 		t.Fatal("no dead letter:", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/bus/dlq"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -68,9 +69,9 @@ func TestProviderOutageDeadLetterIsRedacted(t *testing.T) {
 	if pay.tries.Load() < 3 {
 		t.Errorf("provider called %d times, want at least one per delivery (3)", pay.tries.Load())
 	}
-	q := bus.NewDLQ(c.JetStream(), bus.Topology{Prefix: "a2a", Partitions: cfg.Partitions})
+	q := dlq.New(c.JetStream(), bus.Topology{Prefix: "a2a", Partitions: cfg.Partitions})
 	ctx := context.Background()
-	dls, err := q.List(ctx, bus.DLQFilter{Tenant: "demo", Code: "temporarily_unavailable"})
+	dls, err := q.List(ctx, dlq.Filter{Tenant: "demo", Code: "temporarily_unavailable"})
 	if err != nil || len(dls) != 1 {
 		t.Fatalf("dead letters: %d, %v; want 1", len(dls), err)
 	}
@@ -116,7 +117,7 @@ func TestProviderOutageDeadLetterIsRedacted(t *testing.T) {
 		t.Errorf("the redacted replay reached the payment provider: %+v", st)
 	}
 	time.Sleep(300 * time.Millisecond) // a new dead letter would be published by now
-	if left, _ := q.List(ctx, bus.DLQFilter{}); len(left) != 0 {
+	if left, _ := q.List(ctx, dlq.Filter{}); len(left) != 0 {
 		t.Errorf("%d dead letters after the replay, want 0", len(left))
 	}
 

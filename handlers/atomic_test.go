@@ -14,6 +14,7 @@ import (
 
 	"github.com/cartwright-dev/cartwright/app"
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/bus/dlq"
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
@@ -309,9 +310,9 @@ func TestPanicThroughTheWorker(t *testing.T) {
 	if n := held(); n != 0 {
 		t.Errorf("held after the panic: %d, want 0", n)
 	}
-	q := bus.NewDLQ(c.JetStream(), bus.Topology{Prefix: "a2a", Partitions: cfg.Partitions})
+	q := dlq.New(c.JetStream(), bus.Topology{Prefix: "a2a", Partitions: cfg.Partitions})
 	ctx := context.Background()
-	dls, err := q.List(ctx, bus.DLQFilter{Tenant: "demo"})
+	dls, err := q.List(ctx, dlq.Filter{Tenant: "demo"})
 	if err != nil || len(dls) != 1 || dls[0].Code != commerce.CodeInternalError || dls[0].MessageID != "boom-pay" {
 		t.Fatalf("dead letters: %+v, %v; want boom-pay's internal_error alone", dls, err)
 	}

@@ -25,11 +25,12 @@ var layers = map[string][]string{
 	"handlers":           {"commerce", "config", "envelopes", "providers", "store"},
 	"bus":                {"commerce", "config", "handlers", "store", "telemetry"},
 	"bus/group":          {},
+	"bus/dlq":            {"bus", "handlers"},
 	"httpapi":            {"commerce", "config", "envelopes", "handlers", "providers", "telemetry"},
 	"app":                {"bus", "bus/group", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
 	"bench":              {"app", "bus", "commerce", "config", "envelopes", "handlers", "providers", "store", "telemetry"},
 	"testenv":            {"app", "bus", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store"},
-	"cmd/cartwright":     {"app", "bench", "bus", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
+	"cmd/cartwright":     {"app", "bench", "bus", "bus/dlq", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
 	"telemetry":          {}, // tracing set-up: below everything that records spans
 	"chaos":              {},
 	"examples/paymentsd": {},

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/bus/dlq"
 )
 
 type dlqFlags struct {
@@ -43,8 +44,8 @@ func (f *dlqFlags) register(cmd *cobra.Command, selecting bool) {
 	f.conn.register(fs, "NATS server URL (default nats://127.0.0.1:4222; also NATS_URL)")
 }
 
-func (f *dlqFlags) filter() (bus.DLQFilter, error) {
-	flt := bus.DLQFilter{Tenant: f.tenant, Code: f.code, Seq: f.seq}
+func (f *dlqFlags) filter() (dlq.Filter, error) {
+	flt := dlq.Filter{Tenant: f.tenant, Code: f.code, Seq: f.seq}
 	if f.since != "" {
 		if d, err := time.ParseDuration(f.since); err == nil {
 			flt.Since = time.Now().Add(-d)
@@ -61,8 +62,8 @@ func (f *dlqFlags) filter() (bus.DLQFilter, error) {
 // letters the filters select.
 type dlqSession struct {
 	ctx   context.Context
-	q     *bus.DLQ
-	dls   []bus.DeadLetter
+	q     *dlq.Queue
+	dls   []dlq.DeadLetter
 	close func()
 }
 
@@ -84,7 +85,7 @@ func (f *dlqFlags) session(cmd *cobra.Command) (*dlqSession, error) {
 		end()
 		return nil, err
 	}
-	q := bus.NewDLQ(js, bus.Topology{Prefix: f.prefix})
+	q := dlq.New(js, bus.Topology{Prefix: f.prefix})
 	dls, err := q.List(ctx, flt)
 	if err != nil {
 		end()
@@ -193,7 +194,7 @@ func newDLQReplay() *cobra.Command {
   cartwright dlq replay --code temporarily_unavailable --since 1h
   cartwright dlq replay --all --dry-run`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.each(cmd, "replay", (*bus.DLQ).Replayable, func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
+			return f.each(cmd, "replay", (*dlq.Queue).Replayable, func(ctx context.Context, q *dlq.Queue, d *dlq.DeadLetter) error {
 				_, err := q.Replay(ctx, d)
 				return err
 			})
@@ -211,7 +212,7 @@ func newDLQPurge() *cobra.Command {
 		Args:    cobra.NoArgs,
 		Example: "  cartwright dlq purge --code parse_error --since 24h\n  cartwright dlq purge --all",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.each(cmd, "purge", nil, func(ctx context.Context, q *bus.DLQ, d *bus.DeadLetter) error {
+			return f.each(cmd, "purge", nil, func(ctx context.Context, q *dlq.Queue, d *dlq.DeadLetter) error {
 				return q.Delete(ctx, d.Seq)
 			})
 		},
@@ -222,10 +223,10 @@ func newDLQPurge() *cobra.Command {
 
 // each applies op to every selected dead letter, with a progress bar on a terminal and a
 // summary at the end. It stops at the first failure: what is left stays dead-lettered.
-// A dead letter that check (when not nil) or op refuses (bus.ErrReplayRefused) is left
+// A dead letter that check (when not nil) or op refuses (dlq.ErrReplayRefused) is left
 // in place and counted, and the others go on; the command then exits 1.
-func (f *dlqFlags) each(cmd *cobra.Command, verb string, check func(*bus.DLQ, *bus.DeadLetter) error,
-	op func(context.Context, *bus.DLQ, *bus.DeadLetter) error) error {
+func (f *dlqFlags) each(cmd *cobra.Command, verb string, check func(*dlq.Queue, *dlq.DeadLetter) error,
+	op func(context.Context, *dlq.Queue, *dlq.DeadLetter) error) error {
 	flt, err := f.filter()
 	if err != nil {
 		return err
@@ -259,7 +260,7 @@ func (f *dlqFlags) each(cmd *cobra.Command, verb string, check func(*bus.DLQ, *b
 	n, refused := 0, 0
 	for i := range dls {
 		err := op(ctx, q, &dls[i])
-		if errors.Is(err, bus.ErrReplayRefused) {
+		if errors.Is(err, dlq.ErrReplayRefused) {
 			// Left in place for an operator to look at: the others still go.
 			refused++
 			fmt.Fprintf(errw, "refused %d (%s, %s): %v\n", dls[i].Seq, dls[i].Code, dls[i].OriginalSubject, err)
@@ -315,7 +316,7 @@ func (p *progress) done() {
 	}
 }
 
-func dlqJSON(dls []bus.DeadLetter, withBody bool) []map[string]any {
+func dlqJSON(dls []dlq.DeadLetter, withBody bool) []map[string]any {
 	out := make([]map[string]any, 0, len(dls))
 	for _, d := range dls {
 		m := map[string]any{

@@ -1,4 +1,7 @@
-package bus
+// Package dlq is the operator's side of the dead-letter stream (CONTRACT.md section 8):
+// list, read, replay and delete dead letters. The worker writes them (package bus,
+// through its outbox); `cartwright dlq` drives this package.
+package dlq
 
 import (
 	"context"
@@ -11,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/handlers"
 )
 
@@ -44,8 +48,8 @@ func (d *DeadLetter) Tenant() string {
 	return ""
 }
 
-// DLQFilter selects dead letters. Zero fields select everything.
-type DLQFilter struct {
+// Filter selects dead letters. Zero fields select everything.
+type Filter struct {
 	Tenant string
 	Code   string
 	Since  time.Time
@@ -53,9 +57,9 @@ type DLQFilter struct {
 }
 
 // Empty reports whether the filter selects everything.
-func (f DLQFilter) Empty() bool { return f == DLQFilter{} }
+func (f Filter) Empty() bool { return f == Filter{} }
 
-func (f DLQFilter) match(d *DeadLetter) bool {
+func (f Filter) match(d *DeadLetter) bool {
 	return (f.Code == "" || d.Code == f.Code) &&
 		(f.Since.IsZero() || !d.Stored.Before(f.Since)) &&
 		(f.Seq == 0 || d.Seq == f.Seq)
@@ -64,19 +68,19 @@ func (f DLQFilter) match(d *DeadLetter) bool {
 // ErrReplayRefused is returned by Replay for a dead letter it will not republish: one
 // whose original subject is not an inbound subject of the dead letter's own tenant, or
 // whose body was truncated. The dead letter stays where it is.
-var ErrReplayRefused = errors.New("bus: replay refused")
+var ErrReplayRefused = errors.New("dlq: replay refused")
 
 // DLQ reads, redrives and removes dead letters.
-type DLQ struct {
+type Queue struct {
 	js   jetstream.JetStream
-	topo Topology
+	topo bus.Topology
 }
 
-// NewDLQ works on the dead-letter stream of topo.
-func NewDLQ(js jetstream.JetStream, topo Topology) *DLQ { return &DLQ{js: js, topo: topo} }
+// New works on the dead-letter stream of topo.
+func New(js jetstream.JetStream, topo bus.Topology) *Queue { return &Queue{js: js, topo: topo} }
 
 // List returns the dead letters the filter selects, oldest first.
-func (q *DLQ) List(ctx context.Context, f DLQFilter) ([]DeadLetter, error) {
+func (q *Queue) List(ctx context.Context, f Filter) ([]DeadLetter, error) {
 	if f.Seq != 0 {
 		d, err := q.Get(ctx, f.Seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -139,7 +143,7 @@ func (q *DLQ) List(ctx context.Context, f DLQFilter) ([]DeadLetter, error) {
 }
 
 // Get returns the dead letter at seq.
-func (q *DLQ) Get(ctx context.Context, seq uint64) (*DeadLetter, error) {
+func (q *Queue) Get(ctx context.Context, seq uint64) (*DeadLetter, error) {
 	s, err := q.js.Stream(ctx, q.topo.DLQStream())
 	if err != nil {
 		return nil, err
@@ -169,7 +173,7 @@ func fromMsg(seq uint64, subject string, stored time.Time, h nats.Header, data [
 // A dead letter is replayed only to an inbound subject of its own tenant: the tenant its
 // own subject names (<prefix>.dlq.<tenant>.<context>), whatever its headers say, since
 // anyone who may publish to the dead-letter subjects could have written them.
-func (q *DLQ) Replayable(d *DeadLetter) error {
+func (q *Queue) Replayable(d *DeadLetter) error {
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("%w: dead letter %d: %s", ErrReplayRefused, d.Seq, fmt.Sprintf(format, args...))
 	}
@@ -201,7 +205,7 @@ func (q *DLQ) Replayable(d *DeadLetter) error {
 //
 // A dead letter that is not Replayable is left in place, and the error wraps
 // ErrReplayRefused.
-func (q *DLQ) Replay(ctx context.Context, d *DeadLetter) (duplicate bool, err error) {
+func (q *Queue) Replay(ctx context.Context, d *DeadLetter) (duplicate bool, err error) {
 	if err := q.Replayable(d); err != nil {
 		return false, err
 	}
@@ -226,7 +230,7 @@ func (q *DLQ) Replay(ctx context.Context, d *DeadLetter) (duplicate bool, err er
 }
 
 // Delete removes the dead letter at seq; one already gone (or never stored) is not an error.
-func (q *DLQ) Delete(ctx context.Context, seq uint64) error {
+func (q *Queue) Delete(ctx context.Context, seq uint64) error {
 	s, err := q.js.Stream(ctx, q.topo.DLQStream())
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package bus_test
+package dlq_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/bus/dlq"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
@@ -42,7 +43,7 @@ func TestReplayOnlyIntoItsOwnTenant(t *testing.T) {
 		}
 		return info.State.Msgs
 	}
-	q := bus.NewDLQ(c.JetStream(), bus.Topology{Prefix: "a2a"})
+	q := dlq.New(c.JetStream(), bus.Topology{Prefix: "a2a"})
 	before := stored()
 	for _, bad := range []struct{ subject, original string }{
 		{"a2a.dlq.alpha.x", "a2a.in.demo.x"},
@@ -55,7 +56,7 @@ func TestReplayOnlyIntoItsOwnTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := q.Replay(ctx, d); !errors.Is(err, bus.ErrReplayRefused) {
+		if _, err := q.Replay(ctx, d); !errors.Is(err, dlq.ErrReplayRefused) {
 			t.Errorf("%s naming %s: replay error %v, want ErrReplayRefused", bad.subject, bad.original, err)
 		}
 		if _, err := q.Get(ctx, seq); err != nil {

@@ -1,4 +1,4 @@
-package bus_test
+package dlq_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/bus/dlq"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
@@ -36,7 +37,7 @@ func TestDLQDeleteOfAMissingMessage(t *testing.T) {
 		return ack.Sequence
 	}
 
-	q := bus.NewDLQ(js, topo)
+	q := dlq.New(js, topo)
 	seq := plant("a2a.dlq.demo.x")
 	if err := q.Delete(ctx, seq); err != nil {
 		t.Fatal("delete:", err)
@@ -58,7 +59,7 @@ func TestDLQDeleteOfAMissingMessage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	dq := bus.NewDLQ(js, deny)
+	dq := dlq.New(js, deny)
 	kept := plant("deny.dlq.demo.x")
 	if err := dq.Delete(ctx, kept); err == nil {
 		t.Error("a refused delete reported no error")
