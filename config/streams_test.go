@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +70,31 @@ func TestStreamsValidate(t *testing.T) {
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", yml, err, want)
 		}
+	}
+}
+
+// TestStreamsDocExample: the example of docs/security.md, "Stream sizes and what a full
+// stream does", is a valid configuration and means what the text says.
+func TestStreamsDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "### Stream sizes and what a full stream does")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no yaml example in the section")
+	}
+	c, err := config.Parse([]byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Streams.Requests.MaxBytes != 1<<30 || c.Streams.DeadLetters.MaxMsgs != 1000000 || c.Streams.Events.Discard != config.DiscardOld {
+		t.Errorf("%+v", c.Streams)
 	}
 }
