@@ -87,3 +87,28 @@ func TestServeSecondOnSameDataExits(t *testing.T) {
 		t.Errorf("the first serve logged errors:\n%s", first.Output())
 	}
 }
+
+// TestServeStreamsRefusedExits: an account with JetStream limits refuses streams without
+// a size; serve exits 2 saying which setting to give, and starts once it is given.
+func TestServeStreamsRefusedExits(t *testing.T) {
+	ns := testenv.StartTestNATSConfig(t, `accounts { SHOP {
+		jetstream { max_file: 64MB, max_mem: 1MB, max_bytes_required: true }
+		users [{user: worker, password: a-password-for-the-worker}]
+	} }`)
+	env := []string{"CARTWRIGHT_NATS_PASSWORD=a-password-for-the-worker"}
+	data := t.TempDir()
+	args := []string{"serve", "--nats-url", ns.URL(), "--user", "worker", "--data", data,
+		"--http-listen", testenv.FreeAddr(t), "--partitions", "1"}
+	r, _ := exeWithin(t, 30*time.Second, env, args...)
+	if r.code != 2 || !strings.Contains(r.stderr, "create stream A2A_IN: the account's JetStream limits require a max_bytes "+
+		"on every stream; set streams.requests.max_bytes") {
+		t.Errorf("exit %d:\n%s", r.code, r.stderr)
+	}
+
+	conf := writeFile(t, "cartwright.yaml", "streams:\n  requests: {max_bytes: 16MiB}\n"+
+		"  replies: {max_bytes: 8MiB}\n  dead_letters: {max_bytes: 8MiB}\n  events: {max_bytes: 8MiB}\n")
+	p := testenv.StartServeEnv(t, env, append(args[1:], "--config", conf)...)
+	if err := p.Terminate(); err != nil {
+		t.Error(err)
+	}
+}
