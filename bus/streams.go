@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,8 @@ type Topology struct {
 	Partitions int
 	// Retention is the streams' max ages; zero fields take the defaults.
 	Retention config.Retention
+	// Streams is the streams' limits; a max age set here wins over Retention's.
+	Streams config.Streams
 	// MaxEnvelopeBytes is the envelope limit (limits.max_envelope_bytes): the inbound
 	// stream refuses a message over it by more than inHeaderRoom. 0 leaves the stream's
 	// max message size as it is.
@@ -60,8 +64,16 @@ func (t Topology) PartitionSubject(p int) string {
 // ConsumerName is the durable consumer of partition p.
 func (t Topology) ConsumerName(p int) string { return fmt.Sprintf("cartwright-p%03d", p) }
 
-func (t Topology) configs() []jetstream.StreamConfig {
-	ages := t.Retention.WithDefaults()
+// stream is one stream as Provision makes it: its configuration when it is created, and
+// the limits it applies to one that exists.
+type stream struct {
+	jetstream.StreamConfig
+	key    string // its key under streams: in the configuration
+	limits config.StreamLimits
+}
+
+func (t Topology) configs() []stream {
+	ages := t.Streams.MaxAges(t.Retention)
 	in := jetstream.StreamConfig{
 		Name:        t.InStream(),
 		Description: "cartwright: A2A request envelopes",
@@ -89,13 +101,77 @@ func (t Topology) configs() []jetstream.StreamConfig {
 			Duplicates:  2 * time.Minute,
 		}
 	}
-	return []jetstream.StreamConfig{
-		in,
-		mk("OUT", "replies", ages.Replies),
-		mk("DLQ", "dead letters", ages.DeadLetters),
-		mk("EVT", "domain events", ages.Events),
+	all := []stream{
+		{in, "requests", t.Streams.Requests},
+		{mk("OUT", "replies", ages.Replies), "replies", t.Streams.Replies},
+		{mk("DLQ", "dead letters", ages.DeadLetters), "dead_letters", t.Streams.DeadLetters},
+		{mk("EVT", "domain events", ages.Events), "events", t.Streams.Events},
+	}
+	for i := range all {
+		s := &all[i]
+		s.MaxBytes, s.MaxMsgs = -1, -1
+		s.limit(&s.StreamConfig)
+	}
+	return all
+}
+
+// limit sets on c the limits s has: those configured, and A2A_IN's discard policy, which
+// is always new.
+func (s stream) limit(c *jetstream.StreamConfig) {
+	l := s.limits
+	if l.MaxBytes != 0 {
+		c.MaxBytes = int64(l.MaxBytes)
+	}
+	if l.MaxMsgs != 0 {
+		c.MaxMsgs = l.MaxMsgs
+	}
+	if s.MaxMsgSize != 0 { // A2A_IN's, from the envelope limit
+		c.MaxMsgSize = s.MaxMsgSize
+	} else if l.MaxMsgSize != 0 {
+		c.MaxMsgSize = int32(l.MaxMsgSize)
+	}
+	switch {
+	case s.key == "requests":
+		// INVARIANT: A2A_IN never drops an envelope to make room: one not applied yet
+		// would be lost with no one told. A full stream refuses the publish instead.
+		c.Discard = jetstream.DiscardNew
+	case l.Discard == config.DiscardNew:
+		c.Discard = jetstream.DiscardNew
+	case l.Discard == config.DiscardOld:
+		c.Discard = jetstream.DiscardOld
 	}
 }
+
+// refused is the error of a stream the server would not create or update with s's
+// settings: it names the stream, the setting when the server's answer says which, and the
+// configuration key that sets it.
+//
+// REQUIRES: c is what was sent: s's configuration, or the existing stream's updated.
+func (s stream) refused(verb string, c jetstream.StreamConfig, err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode {
+		case errMaxBytesRequired:
+			return fmt.Errorf("bus: %s stream %s: the account's JetStream limits require a max_bytes on every "+
+				"stream; set streams.%s.max_bytes (docs/security.md): %w", verb, s.Name, s.key, err)
+		case errMaxStreamBytesExceeded, errStorageResourcesExceeded, errInsufficientResources:
+			return fmt.Errorf("bus: %s stream %s: max_bytes %d (streams.%s.max_bytes) is more than the account's "+
+				"JetStream limits leave for it, the four streams' max_bytes together: %w", verb, s.Name, c.MaxBytes, s.key, err)
+		}
+	}
+	return fmt.Errorf("bus: %s stream %s: the server refused its settings (streams.%s: max_age %s, max_bytes %d, "+
+		"max_msgs %d, max_msg_size %d, discard %s): %w", verb, s.Name, s.key, c.MaxAge, c.MaxBytes, c.MaxMsgs,
+		c.MaxMsgSize, c.Discard, err)
+}
+
+// The server's error codes (nats-server's jetstream_errors_generated.go) for a stream
+// over the account's JetStream limits; nats.go names none of them.
+const (
+	errInsufficientResources    = 10023
+	errStorageResourcesExceeded = 10047
+	errMaxBytesRequired         = 10113
+	errMaxStreamBytesExceeded   = 10122
+)
 
 // ErrPartitionsChanged is returned by Provision when the inbound stream exists with
 // another partition count: changing it would move contexts between partitions and break
@@ -119,16 +195,18 @@ func ExistingPartitions(ctx context.Context, js jetstream.JetStream, t Topology)
 	return n, nil
 }
 
-// Provision creates or updates the four streams, idempotently. Settings an operator
-// changed on an existing stream other than subjects, transform, max age (the configured
-// retention, docs/security.md) and the inbound stream's max message size (which follows
-// t.MaxEnvelopeBytes when set) are kept.
+// Provision creates or updates the four streams, idempotently. On a stream that exists it
+// sets subjects, transform, max age (the configured retention, docs/security.md), the
+// inbound stream's max message size (which follows t.MaxEnvelopeBytes when set) and its
+// discard policy (always new), and the limits t.Streams configures; other settings an
+// operator changed are kept. A refusal by the server is an error naming the stream and
+// the setting: the worker does not start on streams other than those configured.
 func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	for _, want := range t.configs() {
 		s, err := js.Stream(ctx, want.Name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			if _, err := js.CreateStream(ctx, want); err != nil {
-				return fmt.Errorf("bus: create stream %s: %w", want.Name, err)
+			if _, err := js.CreateStream(ctx, want.StreamConfig); err != nil {
+				return want.refused("create", want.StreamConfig, err)
 			}
 			continue
 		}
@@ -143,47 +221,26 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) error {
 					ErrPartitionsChanged, want.Name, n, t.Partitions, n)
 			}
 		}
-		if sameStream(have, want) {
+		next := have
+		next.Subjects = want.Subjects
+		next.SubjectTransform = want.SubjectTransform
+		next.MaxAge = want.MaxAge
+		want.limit(&next)
+		if len(want.Metadata) > 0 {
+			next.Metadata = maps.Clone(have.Metadata)
+			if next.Metadata == nil {
+				next.Metadata = map[string]string{}
+			}
+			maps.Copy(next.Metadata, want.Metadata)
+		}
+		if reflect.DeepEqual(next, have) {
 			continue
 		}
-		have.Subjects = want.Subjects
-		have.SubjectTransform = want.SubjectTransform
-		if want.MaxMsgSize != 0 {
-			have.MaxMsgSize = want.MaxMsgSize
-		}
-		have.MaxAge = want.MaxAge
-		if have.Metadata == nil {
-			have.Metadata = map[string]string{}
-		}
-		for k, v := range want.Metadata {
-			have.Metadata[k] = v
-		}
-		if _, err := js.UpdateStream(ctx, have); err != nil {
-			return fmt.Errorf("bus: update stream %s: %w", want.Name, err)
+		if _, err := js.UpdateStream(ctx, next); err != nil {
+			return want.refused("update", next, err)
 		}
 	}
 	return nil
-}
-
-func sameStream(have, want jetstream.StreamConfig) bool {
-	if have.MaxAge != want.MaxAge {
-		return false
-	}
-	if strings.Join(have.Subjects, ",") != strings.Join(want.Subjects, ",") {
-		return false
-	}
-	if (have.SubjectTransform == nil) != (want.SubjectTransform == nil) {
-		return false
-	}
-	if want.SubjectTransform != nil && *have.SubjectTransform != *want.SubjectTransform {
-		return false
-	}
-	for k, v := range want.Metadata {
-		if have.Metadata[k] != v {
-			return false
-		}
-	}
-	return want.MaxMsgSize == 0 || have.MaxMsgSize == want.MaxMsgSize
 }
 
 // ConsumerConfig is partition p's durable pull consumer.

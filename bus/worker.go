@@ -64,7 +64,7 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 	}
 	w := &Worker{
 		cfg: cfg, topo: Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions, MaxEnvelopeBytes: cfg.Limits.MaxEnvelopeBytes,
-			Retention: cfg.Retention},
+			Retention: cfg.Retention, Streams: cfg.Streams},
 		nc: nc, js: js, st: st, h: h, metrics: m, log: log,
 	}
 	w.pub = newPublisher(nc, js, st, log)

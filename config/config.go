@@ -64,11 +64,15 @@ type Config struct {
 	// Retention is how long each stream keeps what it holds (docs/security.md);
 	// IdempotencyRetention above is the same for idempotency records.
 	Retention Retention `yaml:"retention"`
+	// Streams sets each stream's limits: size, count, max age and what to discard when
+	// full (config/streams.go).
+	Streams Streams `yaml:"streams"`
 }
 
 // Retention is the max age of each stream cartwright creates, applied when the stream
 // is created and at every start to a stream that exists (the configuration wins over a
 // max age changed by hand). Zero fields take the defaults of CONTRACT.md section 2.
+// streams.<stream>.max_age is the newer spelling, and wins (Streams.MaxAges).
 //
 //	retention:
 //	  requests: 168h      # A2A_IN
@@ -409,6 +413,9 @@ func (c *Config) Validate() error {
 	for _, err := range c.Retention.validate() {
 		bad("retention.%w", err)
 	}
+	for _, err := range c.Streams.validate(c.Limits.MaxEnvelopeBytes) {
+		bad("streams.%w", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -435,6 +442,9 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
+		return nil, err
+	}
+	if err := c.Streams.conflicts(c.Retention); err != nil {
 		return nil, err
 	}
 	return c, nil

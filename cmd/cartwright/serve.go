@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -128,6 +130,13 @@ func runServe(parent context.Context, f *serveFlags) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return err
 	}
+	// Before the embedded NATS server: a second serve must not open the live one's
+	// JetStream store.
+	unlock, err := app.LockDataDir(cfg.DataDir)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	defer unlock()
 	url := cfg.NATS.URL
 	if cfg.NATS.Embedded() {
 		ns, nopts, err := startEmbedded(cfg)
@@ -269,14 +278,20 @@ func embeddedAuth(o *server.Options) string {
 
 // connectWaiting connects, waiting while NATS is not there yet (a worker started before
 // its server): the client retries (nats.RetryOnFailedConnect), every opts' ReconnectWait,
-// and the first failure is logged. It gives up only when ctx ends (SIGTERM): when the
-// client gives up (it closes the connection on a repeated authorization error), it starts
-// again, as serve always has.
+// and the first failure is logged. It gives up when ctx ends (SIGTERM), and at once, with
+// exit 2, when the server refuses the credentials: asking again with the same ones cannot
+// succeed, and a worker waiting for ever serves no /healthz to say why.
+//
+// Once connected, a refusal while reconnecting is logged as an ERROR and retried: the
+// client would close the connection after two (nats.IgnoreAuthErrorAbort), but by then the
+// credentials were good once, and the server's users may be being rotated.
 func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
 	var (
 		waiting atomic.Bool // not connected yet: a failed attempt is the start-up's
 		warned  atomic.Bool
 		lastErr atomic.Pointer[error] // errors of different types: not an atomic.Value
+		refused atomic.Pointer[error] // the start-up's authorization error
+		logged  atomic.Int64          // when a refusal after start-up was last logged
 		settled = make(chan struct{}, 1)
 		settle  = func(*nats.Conn) {
 			select {
@@ -286,15 +301,49 @@ func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *sl
 		}
 	)
 	waiting.Store(true)
+	refusedLater := func(err error) {
+		if waiting.Load() {
+			return // the start-up's: connectWaiting returns it
+		}
+		// Rotating users takes a while: say so every half minute, not every attempt.
+		now, prev := time.Now().UnixNano(), logged.Load()
+		if now-prev > int64(30*time.Second) && logged.CompareAndSwap(prev, now) {
+			log.Error("NATS refused the credentials while reconnecting; retrying", "url", redactURL(url), "err", err)
+		}
+	}
 	opts = append(opts[:len(opts):len(opts)],
 		nats.RetryOnFailedConnect(true),
+		nats.IgnoreAuthErrorAbort(),
 		nats.ConnectHandler(settle),
 		nats.ClosedHandler(settle),
+		// A refusal while reconnecting reaches the error handler, not the reconnect one.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			switch {
+			case err == nil:
+			case authRefused(err):
+				refusedLater(err)
+			case sub != nil:
+				log.Warn("NATS", "err", err, "subject", sub.Subject)
+			default:
+				log.Warn("NATS", "err", err)
+			}
+		}),
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
-			if !waiting.Load() || err == nil {
+			if err == nil {
+				return
+			}
+			if !waiting.Load() {
+				if authRefused(err) {
+					refusedLater(err)
+				}
 				return
 			}
 			lastErr.Store(&err)
+			if authRefused(err) {
+				refused.CompareAndSwap(nil, &err)
+				settle(nil)
+				return
+			}
 			if !warned.Swap(true) {
 				log.Warn("cannot connect to NATS yet; retrying", "url", redactURL(url), "err", err)
 			}
@@ -307,9 +356,12 @@ func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *sl
 	for {
 		nc, err := nats.Connect(url, opts...)
 		if err != nil {
+			if authRefused(err) {
+				return nil, credentialsRefused(url, err)
+			}
 			return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
 		}
-		for !nc.IsConnected() && !nc.IsClosed() {
+		for !nc.IsConnected() && !nc.IsClosed() && refused.Load() == nil {
 			select {
 			case <-ctx.Done():
 				return giveUp(nc)
@@ -321,14 +373,35 @@ func connectWaiting(ctx context.Context, url string, opts []nats.Option, log *sl
 			waiting.Store(false)
 			return nc, nil
 		}
-		// The client gave up: it does on a repeated authorization error. serve waits on,
-		// as it always has: the server's side may be what is being fixed.
+		if err := last(&refused); err != nil {
+			nc.Close()
+			return nil, credentialsRefused(url, err)
+		}
+		// Closed by the client for another reason: start again.
 		select {
 		case <-ctx.Done():
 			return giveUp(nc)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// authRefused reports whether err is the server refusing the credentials: an
+// authorization violation, or credentials that expired or were revoked. The client
+// matches its sentinels only on the server's exact words, so the prefix is checked too.
+func authRefused(err error) bool {
+	for _, e := range []error{nats.ErrAuthorization, nats.ErrAuthExpired, nats.ErrAuthRevoked, nats.ErrAccountAuthExpired} {
+		if errors.Is(err, e) || strings.HasPrefix(strings.ToLower(err.Error()), e.Error()) {
+			return true
+		}
+	}
+	return false
+}
+
+// credentialsRefused is serve's error for a refusal at start-up: exit 2, as for a bad flag.
+func credentialsRefused(url string, err error) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf("NATS refused the credentials: %w (at %s; check the token, "+
+		"user and password, nkey or creds file the worker presents)", err, redactURL(url))}
 }
 
 // last is the error p holds, nil when none.
