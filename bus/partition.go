@@ -188,6 +188,9 @@ func (p *partition) run(ctx context.Context) {
 			}
 			ps.first = false
 		}
+		if ps.deadline.IsZero() && (batch.Error() == nil || errors.Is(batch.Error(), jetstream.ErrNoMessages)) {
+			w.progressed(p.n) // nothing to deliver now: the loop is not held up
+		}
 		if len(p.retries) > 0 && !lost {
 			p.process(ctx, p.retries, pass{deadline: ps.deadline, first: true, retries: true})
 		}
@@ -247,7 +250,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		if (i > 0 || !ps.first) && time.Now().Add(w.h.EnvelopeTimeout()).After(ps.deadline) {
 			w.log.Warn("out of time for this chunk; the rest is delivered again", "partition", p.n,
 				"handled", i, "left", len(msgs)-i, "took", time.Since(started).Round(time.Millisecond))
-			w.metrics.Envelopes.WithLabelValues("", "out_of_time").Add(float64(len(msgs) - i))
+			w.metrics.Envelopes.WithLabelValues(actionUnknown, "out_of_time").Add(float64(len(msgs) - i))
 			rewind = true
 			break
 		}
@@ -274,7 +277,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 					d += retryDelay(1)
 				}
 				naks = append(naks, nak{m, d})
-				w.metrics.Envelopes.WithLabelValues("", "waiting").Inc()
+				w.metrics.Envelopes.WithLabelValues(actionUnknown, "waiting").Inc()
 				continue
 			}
 			if !ps.retries {
@@ -288,6 +291,9 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		}
 		out := w.h.Handle(hctx, b, e)
 		action := out.Action
+		if action == "" {
+			action = actionUnknown
+		}
 		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
 		switch out.Kind {
 		case handlers.Retry:
@@ -304,12 +310,13 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 			bl.tries++
 			d := retryDelay(bl.tries)
 			bl.retryAt = time.Now().Add(d)
-			w.log.Warn("transient failure; returning the envelope to JetStream", "subject", e.Subject,
-				"seq", e.Seq, "delivered", e.Delivered, "retry_in", d, "err", out.Err)
+			e.Log(w.log).Warn("transient failure; returning the envelope to JetStream",
+				"delivered", e.Delivered, "retry_in", d, "err", out.Err)
 			naks = append(naks, nak{m, d})
 			continue
 		case handlers.DeadLettered:
 			w.metrics.DeadLetters.WithLabelValues(out.Code).Inc()
+			e.Log(w.log).Info("dead-lettered the envelope", "code", out.Code, "action", action, "delivered", e.Delivered)
 		}
 		acks = append(acks, m)
 		if bl != nil && bl.seq == e.Seq {
@@ -358,6 +365,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		return false
 	}
 	w.metrics.Commit.Observe(took.Seconds())
+	w.progressed(p.n)
 	w.metrics.BatchSize.Observe(float64(len(msgs)))
 	if rewind {
 		p.gen = -1
