@@ -272,3 +272,34 @@ func TestEnvelopeLogLines(t *testing.T) {
 		}
 	}
 }
+
+// TestLivenessIgnoresNATS: while NATS is down the worker is not ready but stays live (an
+// orchestrator must not restart it for an outage it can do nothing about), and it is
+// ready again once NATS is back.
+func TestLivenessIgnoresNATS(t *testing.T) {
+	w := testenv.StartWorker(t, nil, handlers.Options{})
+	if err := w.Worker.Live(); err != nil {
+		t.Fatalf("Live() = %v on a running worker", err)
+	}
+	w.NATS.Server.Shutdown()
+	w.NATS.Server.WaitForShutdown()
+	for deadline := time.Now().Add(10 * time.Second); w.Worker.Ready() == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Ready() = nil with NATS down")
+		}
+	}
+	if err := w.Worker.Live(); err != nil {
+		t.Errorf("Live() = %v with NATS down; want nil", err)
+	}
+	w.NATS.Restart(t)
+	for deadline := time.Now().Add(30 * time.Second); w.Worker.Ready() != nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after NATS came back: %v", w.Worker.Ready())
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); gaugeSum(gather(t, w)["cartwright_nats_connected"]) != 1; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("cartwright_nats_connected is not 1 after NATS came back")
+		}
+	}
+}

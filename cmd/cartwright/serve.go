@@ -180,7 +180,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	w := p.Worker
-	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Version: thisBuild().Version, Logger: log})
+	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Live: w.Live, Version: thisBuild().Version, Logger: log})
 	if err != nil {
 		return err
 	}
