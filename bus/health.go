@@ -119,6 +119,9 @@ func (w *Worker) sampleOnce(ctx context.Context, age *outboxAge) {
 	} else if ctx.Err() == nil {
 		w.log.Warn("reading the outbox's size", "err", err)
 	}
+	if n, err := w.st.SetAsideCount(); err == nil {
+		m.SetAside.Set(float64(n))
+	}
 	connected := w.nc.IsConnected()
 	m.NATSConnected.Set(b2f(connected))
 	for i := range w.health {

@@ -156,6 +156,9 @@ func TestMetricsWorthAlerting(t *testing.T) {
 	if mfs["cartwright_batch_envelopes"].GetMetric()[0].GetHistogram().GetSampleCount() == 0 {
 		t.Error("cartwright_batch_envelopes observed nothing")
 	}
+	if _, ok := mfs["cartwright_outbox_set_aside_messages"]; !ok {
+		t.Error("no cartwright_outbox_set_aside_messages")
+	}
 	if v := gaugeSum(mfs["cartwright_nats_connected"]); v != 1 {
 		t.Errorf("cartwright_nats_connected = %v, want 1", v)
 	}

@@ -27,6 +27,7 @@ type Metrics struct {
 	NATSConnected prometheus.Gauge
 	Outbox        prometheus.Gauge
 	OutboxAge     prometheus.Gauge
+	SetAside      prometheus.Gauge
 }
 
 // actionUnknown is the action label of envelopes counted before their command was read:
@@ -109,7 +110,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "cartwright_outbox_oldest_age_seconds",
 		Help: "How long the oldest message of the outbox has waited to be published, to within the sampling interval (a few seconds); 0 when the outbox is empty.",
 	})
-	reg.MustRegister(m.OutboxSetAside, m.ConsumerLost, m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry,
+	m.SetAside = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartwright_outbox_set_aside_messages",
+		Help: "Outbox messages set aside because the server refuses them for good, kept until an operator lists them (`cartwright outbox set-aside`); sampled every few seconds.",
+	})
+	reg.MustRegister(m.SetAside, m.OutboxSetAside, m.ConsumerLost, m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry,
 		m.Pending, m.AckPending, m.OldestUnacked, m.NATSConnected, m.Outbox, m.OutboxAge)
 	return m
 }
