@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -316,7 +317,9 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 			continue
 		case handlers.DeadLettered:
 			w.metrics.DeadLetters.WithLabelValues(out.Code).Inc()
-			e.Log(w.log).Info("dead-lettered the envelope", "code", out.Code, "action", action, "delivered", e.Delivered)
+			if w.log.Enabled(hctx, slog.LevelInfo) { // bad input can be many: no logger built for nothing
+				e.Log(w.log).Info("dead-lettered the envelope", "code", out.Code, "action", action, "delivered", e.Delivered)
+			}
 		}
 		acks = append(acks, m)
 		if bl != nil && bl.seq == e.Seq {
