@@ -27,7 +27,7 @@ func workerMetrics(reg *prometheus.Registry) workerStats {
 		for _, m := range f.GetMetric() {
 			h := m.GetHistogram()
 			switch f.GetName() {
-			case "cartwright_batch_size":
+			case "cartwright_batch_envelopes":
 				ws.batches, ws.envelopes = float64(h.GetSampleCount()), h.GetSampleSum()
 			case "cartwright_handle_seconds":
 				ws.handle = h.GetSampleSum()

@@ -19,21 +19,38 @@ type Metrics struct {
 	OutboxSetAside prometheus.Counter
 	// ConsumerLost counts, per partition, durable consumers found deleted while running.
 	ConsumerLost *prometheus.CounterVec
+
+	// Sampled every few seconds by Worker.sample, not per envelope: see docs/operations.md.
+	Pending       *prometheus.GaugeVec
+	AckPending    *prometheus.GaugeVec
+	OldestUnacked *prometheus.GaugeVec
+	NATSConnected prometheus.Gauge
+	Outbox        prometheus.Gauge
+	OutboxAge     prometheus.Gauge
+	SetAside      prometheus.Gauge
 }
+
+// actionUnknown is the action label of envelopes counted before their command was read:
+// those returned behind a blocked context (waiting) or left for a rewind (out_of_time),
+// and those whose bytes name no action at all.
+const actionUnknown = "unknown"
 
 // NewMetrics registers the metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Envelopes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartwright_envelopes_total",
-			Help: "Envelopes handled, by action and outcome (replied, replayed, dead_lettered, redelivered, retry; waiting: returned behind a blocked envelope of its context; out_of_time: left for a rewind when its chunk ran out of time).",
+			Help: "Envelopes handled, by action (unknown: not read, or naming none) and outcome: replied: answered (success or error reply); " +
+				"replayed: a copy of a messageId already applied, answered with the stored reply; dead_lettered: sent to the dead letters; " +
+				"redelivered: a delivery whose outcome was already committed, only acknowledged; retry: a transient failure, returned to JetStream; " +
+				"waiting: returned behind a blocked envelope of its context; out_of_time: left for a rewind when its chunk ran out of time.",
 		}, []string{"action", "outcome"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartwright_dead_letters_total",
 			Help: "Envelopes dead-lettered, by error code.",
 		}, []string{"code"}),
 		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "cartwright_batch_size",
+			Name:    "cartwright_batch_envelopes",
 			Help:    "Envelopes per committed batch.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 		}),
@@ -69,6 +86,35 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Durable consumers of the inbound stream found deleted while the worker ran, by partition; each is created again after the partition's committed watermark.",
 		}, []string{"partition"}),
 	}
-	reg.MustRegister(m.OutboxSetAside, m.ConsumerLost, m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry)
+	m.Pending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cartwright_consumer_pending_envelopes",
+		Help: "Envelopes of the partition not yet delivered to the worker (the consumer's num_pending), sampled every few seconds.",
+	}, []string{"partition"})
+	m.AckPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cartwright_consumer_ack_pending_envelopes",
+		Help: "Envelopes of the partition delivered and not yet acknowledged (the consumer's num_ack_pending), sampled every few seconds.",
+	}, []string{"partition"})
+	m.OldestUnacked = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cartwright_oldest_unacked_age_seconds",
+		Help: "Age of the partition's oldest envelope not yet acknowledged (the first above the consumer's ack floor, by its stream time); 0 when every envelope is acknowledged.",
+	}, []string{"partition"})
+	m.NATSConnected = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartwright_nats_connected",
+		Help: "1 while the worker's connection to NATS is up, 0 otherwise.",
+	})
+	m.Outbox = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartwright_outbox_messages",
+		Help: "Messages committed to the outbox and not yet published (replies, events, dead letters), sampled every few seconds.",
+	})
+	m.OutboxAge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartwright_outbox_oldest_age_seconds",
+		Help: "How long the oldest message of the outbox has waited to be published, to within the sampling interval (a few seconds); 0 when the outbox is empty.",
+	})
+	m.SetAside = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartwright_outbox_set_aside_messages",
+		Help: "Outbox messages set aside because the server refuses them for good, kept until an operator lists them (`cartwright outbox set-aside`); sampled every few seconds.",
+	})
+	reg.MustRegister(m.SetAside, m.OutboxSetAside, m.ConsumerLost, m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry,
+		m.Pending, m.AckPending, m.OldestUnacked, m.NATSConnected, m.Outbox, m.OutboxAge)
 	return m
 }

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -190,6 +191,9 @@ func (p *partition) run(ctx context.Context) {
 			}
 			ps.first = false
 		}
+		if ps.deadline.IsZero() && (batch.Error() == nil || errors.Is(batch.Error(), jetstream.ErrNoMessages)) {
+			w.progressed(p.n) // nothing to deliver now: the loop is not held up
+		}
 		if len(p.retries) > 0 && !lost {
 			p.process(ctx, p.retries, pass{deadline: ps.deadline, first: true, retries: true})
 		}
@@ -250,7 +254,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		if (i > 0 || !ps.first) && time.Now().Add(w.h.EnvelopeTimeout()).After(ps.deadline) {
 			w.log.Warn("out of time for this chunk; the rest is delivered again", "partition", p.n,
 				"handled", i, "left", len(msgs)-i, "took", time.Since(started).Round(time.Millisecond))
-			w.metrics.Envelopes.WithLabelValues("", "out_of_time").Add(float64(len(msgs) - i))
+			w.metrics.Envelopes.WithLabelValues(actionUnknown, "out_of_time").Add(float64(len(msgs) - i))
 			rewind = true
 			break
 		}
@@ -277,7 +281,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 					d += retryDelay(1)
 				}
 				naks = append(naks, nak{m, d})
-				w.metrics.Envelopes.WithLabelValues("", "waiting").Inc()
+				w.metrics.Envelopes.WithLabelValues(actionUnknown, "waiting").Inc()
 				continue
 			}
 			if !ps.retries {
@@ -293,6 +297,9 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		out := w.h.Handle(ectx, b, e)
 		ct.handled(span, out)
 		action := out.Action
+		if action == "" {
+			action = actionUnknown
+		}
 		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
 		switch out.Kind {
 		case handlers.Retry:
@@ -309,12 +316,15 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 			bl.tries++
 			d := retryDelay(bl.tries)
 			bl.retryAt = time.Now().Add(d)
-			w.log.Warn("transient failure; returning the envelope to JetStream", "subject", e.Subject,
-				"seq", e.Seq, "delivered", e.Delivered, "retry_in", d, "err", out.Err)
+			e.Log(w.log).Warn("transient failure; returning the envelope to JetStream",
+				"delivered", e.Delivered, "retry_in", d, "err", out.Err)
 			naks = append(naks, nak{m, d})
 			continue
 		case handlers.DeadLettered:
 			w.metrics.DeadLetters.WithLabelValues(out.Code).Inc()
+			if w.log.Enabled(hctx, slog.LevelInfo) { // bad input can be many: no logger built for nothing
+				e.Log(w.log).Info("dead-lettered the envelope", "code", out.Code, "action", action, "delivered", e.Delivered)
+			}
 		}
 		acks = append(acks, m)
 		if bl != nil && bl.seq == e.Seq {
@@ -363,6 +373,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		return false
 	}
 	w.metrics.Commit.Observe(took.Seconds())
+	w.progressed(p.n)
 	w.metrics.BatchSize.Observe(float64(len(msgs)))
 	if rewind {
 		p.gen = -1

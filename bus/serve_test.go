@@ -58,7 +58,7 @@ func TestServeHTTPAndCleanStop(t *testing.T) {
 	for _, want := range []string{
 		`cartwright_envelopes_total{action="add_item",outcome="replied"} 1`,
 		`cartwright_envelopes_total{action="create_checkout",outcome="replied"} 1`,
-		"cartwright_batch_size_bucket", "cartwright_commit_seconds_bucket", "cartwright_handle_seconds_bucket",
+		"cartwright_batch_envelopes_bucket", "cartwright_commit_seconds_bucket", "cartwright_handle_seconds_bucket",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(metrics, want) {

@@ -51,6 +51,10 @@ type Worker struct {
 	stream     jetstream.Stream
 	// lost flags the partitions whose durable consumer has vanished and is not back yet.
 	lost []atomic.Bool
+	// health is what Ready knows of each partition's progress (health.go).
+	health []partHealth
+	// stopping: Run's context has ended and the partition loops are finishing.
+	stopping atomic.Bool
 }
 
 // New builds a worker; Run starts it.
@@ -69,6 +73,7 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 	}
 	w.pub = newPublisher(nc, js, st, log)
 	w.pub.setAsideTotal = m.OutboxSetAside
+	m.NATSConnected.Set(b2f(nc.IsConnected()))
 	w.Clock = time.Now
 	return w, nil
 }
@@ -119,6 +124,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.stream = stream
 	parts := make([]*partition, w.topo.Partitions)
 	w.lost = make([]atomic.Bool, len(parts))
+	w.health = make([]partHealth, len(parts))
+	for i := range w.health {
+		w.progressed(i)
+	}
 	for i := range parts {
 		committed, err := w.st.Committed(i)
 		if err != nil {
@@ -145,13 +154,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var bgwg sync.WaitGroup
-	bgwg.Add(2)
+	bgwg.Add(3)
 	go func() { defer bgwg.Done(); w.pump(bg) }()
 	go func() { defer bgwg.Done(); w.sweep(bg) }()
+	go func() { defer bgwg.Done(); w.sample(bg) }()
 	w.started.Store(true)
 	w.log.Info("worker running", "partitions", len(parts), "batch", w.cfg.Batch.Size)
 
 	<-ctx.Done()
+	w.stopping.Store(true)
 	wg.Wait()
 	stopBG()
 	bgwg.Wait()
@@ -162,7 +173,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// Ready reports why the worker cannot serve, or nil.
+// Ready reports why the worker cannot serve, or nil: not connected to NATS, starting, a
+// partition without its consumer, or a partition stuck (work pending and no progress for
+// longer than the ack wait: see stuck).
 func (w *Worker) Ready() error {
 	switch {
 	case !w.nc.IsConnected():
@@ -174,6 +187,9 @@ func (w *Worker) Ready() error {
 	}
 	if n := w.consumersLost(); n > 0 {
 		return fmt.Errorf("%d of %d partitions without their consumer", n, w.partitions.Load())
+	}
+	if s := w.stuck(time.Now()); s != "" {
+		return errors.New(s)
 	}
 	return nil
 }

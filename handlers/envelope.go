@@ -23,6 +23,9 @@ type Envelope struct {
 	Seq       uint64
 	Delivered int
 	Time      time.Time
+	// MessageID is the request's messageId once Handle has read it ("" before, or when the
+	// bytes hold none): for the log (Log).
+	MessageID string
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

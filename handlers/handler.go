@@ -139,7 +139,7 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 	defer func() {
 		// A bug while handling one envelope must not stop the partition: dead-letter it.
 		if p := recover(); p != nil {
-			h.log.Error("panic while handling an envelope", "subject", e.Subject, "seq", e.Seq,
+			e.Log(h.log).Error("panic while handling an envelope",
 				"panic", p, "stack", string(debug.Stack()))
 			// How far the envelope got is unknown: nothing of it stays, its stock holds
 			// included, so that its redrive applies it afresh, once. The dead letter and
@@ -159,6 +159,9 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 			"subject %q does not name a tenant and context", e.Subject))
 	}
 	req, perr := parse(e.Data, e.Tenant, e.Context, h.limits)
+	if req != nil {
+		e.MessageID = req.MessageID
+	}
 	replyTo, rerr := h.replySubject(e)
 	if rerr != nil {
 		return h.reject(b, e, req, h.defaultReplySubject(e), rerr)
@@ -229,7 +232,7 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 		return o
 	}
 	if err != nil && commerce.KindOf(err) == commerce.KindInternal {
-		h.log.Error("internal error while handling an envelope", "subject", e.Subject, "seq", e.Seq, "err", err)
+		e.Log(h.log).Error("internal error while handling an envelope", "err", err)
 		o := h.deadLetter(b, e, req, replyTo, commerce.AsError(err))
 		o.Action = action
 		return o

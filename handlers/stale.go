@@ -24,8 +24,8 @@ func (h *Handler) stale(b *store.Batch, e *Envelope, req *envelopes.Request, rep
 	if !swept {
 		return Outcome{}, false
 	}
-	h.log.Warn("dead-lettering an envelope older than the idempotency records kept: it may have been applied",
-		"subject", e.Subject, "seq", e.Seq, "stored", e.Time.UTC().Format(time.RFC3339))
+	e.Log(h.log).Warn("dead-lettering an envelope older than the idempotency records kept: it may have been applied",
+		"stored", e.Time.UTC().Format(time.RFC3339))
 	o := h.deadLetter(b, e, req, replyTo, commerce.E(commerce.KindMalformed, commerce.CodeInvalidEnvelope,
 		"stored at %s, before the idempotency records still kept: it may have been applied already; "+
 			"redrive it if it was not", e.Time.UTC().Format(time.RFC3339)))

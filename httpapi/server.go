@@ -22,6 +22,10 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready answers /readyz: nil when the worker is ready (bus.Worker.Ready).
 	Ready func() error
+	// Live answers /healthz: nil unless the process should be restarted (bus.Worker.Live).
+	// It must not depend on NATS: an orchestrator restarts what fails it, and restarting
+	// a healthy worker during a NATS outage only makes the outage longer.
+	Live func() error
 	// Version is cartwright's version, stated in the discovery documents.
 	Version string
 	Logger  *slog.Logger
@@ -29,7 +33,7 @@ type Options struct {
 
 // Server is the HTTP face of the process, on cfg.HTTPListen:
 //
-//	GET  /healthz                                   ok while the process runs
+//	GET  /healthz                                   Options.Live
 //	GET  /readyz                                    Options.Ready
 //	GET  /metrics                                   Options.Registry (on http.metrics_listen instead, when set)
 //	GET  /.well-known/ucp, /.well-known/agent-card.json, and the same under /a2a/{tenant}/: discovery_http.go
@@ -48,6 +52,9 @@ func Serve(cfg *config.Config, nc *nats.Conn, o Options) (*Server, error) {
 	}
 	if o.Ready == nil {
 		o.Ready = func() error { return nil }
+	}
+	if o.Live == nil {
+		o.Live = func() error { return nil }
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry() // /metrics serves the bridge's own, rather than panic
@@ -88,6 +95,11 @@ func serveHTTP(cfg *config.Config, o Options, br *bridge) (*http.Server, error) 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/plain")
+		if err := o.Live(); err != nil {
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(rw, "unhealthy:", err)
+			return
+		}
 		fmt.Fprintln(rw, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {

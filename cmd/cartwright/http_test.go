@@ -70,7 +70,7 @@ func TestMetricsListen(t *testing.T) {
 	maddr := testenv.FreeAddr(t)
 	base := testenv.StartServeHTTP(t, "--metrics-listen", maddr)
 
-	if code, body := testenv.Get(t, "http://"+maddr+"/metrics"); code != 200 || !strings.Contains(body, "cartwright_batch_size") {
+	if code, body := testenv.Get(t, "http://"+maddr+"/metrics"); code != 200 || !strings.Contains(body, "cartwright_batch_envelopes") {
 		t.Errorf("metrics listener: %d %.200s", code, body)
 	}
 	if code, _ := testenv.Get(t, base+"/metrics"); code != 404 {

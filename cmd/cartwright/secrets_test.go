@@ -236,7 +236,7 @@ func TestEmbeddedNotOpenByAccident(t *testing.T) {
 	p = testenv.StartServeEnv(t, []string{"NATS_USER=cartwright", "NATS_PASSWORD=pw-fedcba9876543210"},
 		"--nats-listen", "0.0.0.0:"+port, "--nats-config", conf,
 		"--data", t.TempDir(), "--http-listen", "127.0.0.1:0", "--partitions", "2")
-	if !strings.Contains(p.Output(), "auth=users") {
+	if !strings.Contains(p.Output(), `"auth":"users"`) { // JSON: not a terminal
 		t.Errorf("the log does not say the embedded server asks for users:\n%s", p.Output())
 	}
 	if nc, err := nats.Connect("nats://127.0.0.1:"+port, nats.Timeout(5*time.Second)); err == nil {

@@ -32,6 +32,7 @@ import (
 
 type serveFlags struct {
 	config, data, natsListen, httpListen, logLevel string
+	logFormat                                      string
 	metricsListen                                  string
 	partitions                                     int
 	conn                                           connFlags
@@ -66,6 +67,7 @@ acked) and exits cleanly.`,
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --http-listen (default: on --http-listen)")
 	fs.IntVar(&f.partitions, "partitions", 0, "partitions of a new inbound stream, fixed when it is created (default 4; an existing stream keeps its own)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
 	f.conn.register(fs, "join this NATS instead of starting an embedded one")
 	return cmd
 }
@@ -110,7 +112,11 @@ func runServe(parent context.Context, f *serveFlags) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usageErr("--log-level: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	lh, err := logHandler(os.Stderr, f.logFormat, level)
+	if err != nil {
+		return err
+	}
+	log := slog.New(lh)
 	slog.SetDefault(log)
 	cfg, err := f.load()
 	if err != nil {
@@ -195,7 +201,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	w := p.Worker
-	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Version: thisBuild().Version, Logger: log})
+	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Live: w.Live, Version: thisBuild().Version, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -410,4 +416,25 @@ func last(p *atomic.Pointer[error]) error {
 		return *e
 	}
 	return nil
+}
+
+// logHandler writes serve's log in format (json, text, or "": text when w is a terminal,
+// json otherwise). JSON is what log pipelines parse without a pattern per line, and a
+// worker that is not on a terminal is almost always feeding one; a person starting
+// `cartwright serve` by hand reads text more easily.
+func logHandler(w *os.File, format string, level slog.Level) (slog.Handler, error) {
+	o := &slog.HandlerOptions{Level: level}
+	if format == "" {
+		format = "json"
+		if fi, err := w.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			format = "text"
+		}
+	}
+	switch format {
+	case "json":
+		return slog.NewJSONHandler(w, o), nil
+	case "text":
+		return slog.NewTextHandler(w, o), nil
+	}
+	return nil, usageErr("--log-format %q: json or text", format)
 }
