@@ -137,6 +137,9 @@ func (p *partition) run(ctx context.Context) {
 	}()
 	size := w.cfg.Batch.Size
 	for ctx.Err() == nil {
+		if p.w.cl.Err(p.n) != nil {
+			return // lost to another worker (writeChangelog): serving on would act twice
+		}
 		if err := p.rewind(ctx); err != nil {
 			if ctx.Err() == nil && !p.replaceLost(ctx, err) {
 				w.log.Warn("rewinding the consumer", "partition", p.n, "err", err)
@@ -376,13 +379,17 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 func (p *partition) commitAndSend(b *store.Batch, acks []jetstream.Msg, naks []nak) (time.Duration, error) {
 	outgoing := b.Outgoing()
 	p.w.pub.claim(outgoing)
+	var changes []byte
+	if p.w.cl != nil {
+		changes = b.Changes() // the batch is gone after the commit
+	}
 	t := time.Now()
 	if err := b.Commit(); err != nil {
 		p.w.pub.release(outgoing, false)
 		return 0, err
 	}
 	took := time.Since(t)
-	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks}
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, changes: changes}
 	return took, nil
 }
 
@@ -399,6 +406,7 @@ type sendJob struct {
 	acks     []jetstream.Msg
 	naks     []nak
 	done     chan struct{} // a barrier: closed when every job before it is through
+	changes  []byte        // for the changelog (store.Batch.Changes), when it is on
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
@@ -409,6 +417,9 @@ func (p *partition) sender(ctx context.Context) {
 	for j := range p.out {
 		if j.done != nil {
 			close(j.done)
+			continue
+		}
+		if !p.writeChangelog(ctx, j) {
 			continue
 		}
 		t := time.Now()

@@ -51,6 +51,8 @@ type Worker struct {
 	stream     jetstream.Stream
 	// lost flags the partitions whose durable consumer has vanished and is not back yet.
 	lost []atomic.Bool
+	// cl is the partitions' changelog, nil when it is off (see changelog.go).
+	cl *Changelog
 }
 
 // New builds a worker; Run starts it.
@@ -111,6 +113,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		// Kept until an operator reads them: say so at every start, not only when it happens.
 		w.log.Warn("outbox messages that can never be published are set aside; list them with `cartwright outbox set-aside`",
 			"messages", k)
+	}
+	if w.cfg.Changelog {
+		// Before the consumers: a restore may move the partitions' watermarks.
+		if err := w.startChangelog(ctx); err != nil {
+			return err
+		}
 	}
 	stream, err := w.js.Stream(ctx, w.topo.InStream())
 	if err != nil {
