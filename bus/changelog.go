@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -176,7 +177,7 @@ func (c *Changelog) replay(ctx context.Context, p int, pos, head uint64, rs *Res
 		switch i, n := partOf(m.Headers()); {
 		case m.Subject() == marker:
 			group = group[:0] // a chunk its writer never finished: it never counted
-			err = a.Apply(seq)
+			err = a.Apply(seq, nil)
 		case n <= 1:
 			group = group[:0]
 			err = a.Apply(seq, m.Data())
@@ -185,7 +186,7 @@ func (c *Changelog) replay(ctx context.Context, p int, pos, head uint64, rs *Res
 				group = group[:0]
 			}
 			if group = append(group, m.Data()); i == n {
-				err = a.Apply(seq, group...)
+				err = a.Apply(seq, bytes.Join(group, nil))
 				group = group[:0]
 			}
 		default:

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cartwright-dev/cartwright/bus"
@@ -320,4 +321,49 @@ func lastChangelogSeq(t *testing.T, js jetstream.JetStream, topo bus.Topology, p
 		t.Fatal(err)
 	}
 	return m.Sequence
+}
+
+// TestChangelogChunkInParts: a chunk larger than a message goes in parts and is restored
+// whole; the first part of a chunk whose writer never finished it is not applied.
+func TestChangelogChunkInParts(t *testing.T) {
+	ctx := context.Background()
+	n := testenv.StartTestNATS(t)
+	js := testenv.NewClient(t, n.URL()).JetStream()
+	topo := bus.Topology{Prefix: "t", Partitions: 1}
+	src := openStore(t, filepath.Join(t.TempDir(), "src"))
+	defer src.Close()
+	b := src.NewBatch()
+	for i := range 40 {
+		b.PutRecord("demo", fmt.Sprintf("m%d", i), &store.Record{Seq: uint64(i + 1), At: time.Unix(1e9, 0),
+			Body: bytes.Repeat([]byte{'x'}, 200)})
+	}
+	changes := b.Changes()
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	writer := bus.NewChangelog(js, topo, src, 1, 0) // 1 KiB parts
+	if err := writer.Provision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Take(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Write(ctx, 0, changes); err != nil {
+		t.Fatal(err)
+	}
+	if head := lastChangelogSeq(t, js, topo, 0); head < 5 {
+		t.Fatalf("a %d-byte chunk in %d messages", len(changes), head-1)
+	}
+	// A writer that died after the first part of its next chunk.
+	m := &nats.Msg{Subject: "t.cl.0.chunk", Header: nats.Header{"Cartwright-Part": []string{"1/2"}},
+		Data: []byte{1, 's', 3, 'c', 'z', 0, 1, 'v'}}
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	dst := openStore(t, filepath.Join(t.TempDir(), "dst"))
+	defer dst.Close()
+	if _, err := bus.NewChangelog(js, topo, dst, 1, 0).Take(ctx, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	sameKeys(t, "restored from parts", moving(t, src), moving(t, dst))
 }

@@ -142,18 +142,14 @@ func (s *Store) NewChangelogApplier(partition int) *ChangelogApplier {
 	return &ChangelogApplier{s: s, partition: partition, b: s.db.NewBatch()}
 }
 
-// Apply adds one message's entries and moves the position to seq. data may be nil (a
-// message with no entries, an epoch marker): only the position moves. Nothing of a
-// message that fails to decode is applied.
-func (a *ChangelogApplier) Apply(seq uint64, data ...[]byte) error {
-	for _, d := range data {
-		if err := checkChanges(d); err != nil {
-			return fmt.Errorf("changelog sequence %d: %w", seq, err)
-		}
+// Apply adds one chunk's entries (Changes) and moves the position to seq. data may be
+// nil (an epoch marker): only the position moves. Nothing of a chunk that fails to
+// decode is applied.
+func (a *ChangelogApplier) Apply(seq uint64, data []byte) error {
+	if err := checkChanges(data); err != nil {
+		return fmt.Errorf("changelog sequence %d: %w", seq, err)
 	}
-	for _, d := range data {
-		a.Entries += applyChanges(a.b, d)
-	}
+	a.Entries += applyChanges(a.b, data)
 	a.b.Set(changelogPosKey(a.partition), binary.BigEndian.AppendUint64(nil, seq), nil)
 	if len(a.b.Repr()) >= applierFlushBytes {
 		if err := a.b.Commit(pebble.NoSync); err != nil {
