@@ -162,7 +162,11 @@ func (c *Changelog) replay(ctx context.Context, p int, pos, head uint64, rs *Res
 	var group [][]byte // the parts read so far of a chunk sent in several
 	marker := c.topo.changelogSubject(p, "_epoch")
 	for {
-		m, err := it.Next(jetstream.NextContext(ctx))
+		// A message that should be there and does not come (removed by hand, say) must
+		// not hold the partition's start for ever.
+		nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		m, err := it.Next(jetstream.NextContext(nctx))
+		cancel()
 		if err != nil {
 			a.Close()
 			return fmt.Errorf("bus: restoring partition %d at %d of %d: %w", p, rs.Messages, head, err)
