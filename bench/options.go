@@ -28,6 +28,8 @@ type Options struct {
 	Items, Prefix string
 	// Inventory is where stock is kept: store, bucket or memory.
 	Inventory string
+	// Changelog runs the worker with `changelog: true`, to measure what it costs.
+	Changelog bool
 	// Data is the directory for the store and the embedded NATS server, kept afterwards;
 	// empty: a temporary directory, removed.
 	Data                                       string

@@ -66,7 +66,8 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 		r.items[i] = strings.TrimSpace(it)
 	}
 	// The configuration serve runs with, but for the bench's settings.
-	r.cfg = &config.Config{Prefix: o.Prefix, Partitions: o.Partitions, Batch: config.Batch{Size: o.Batch}, NATS: o.NATS}
+	r.cfg = &config.Config{Prefix: o.Prefix, Partitions: o.Partitions, Batch: config.Batch{Size: o.Batch}, NATS: o.NATS,
+		Changelog: o.Changelog}
 	r.cfg.SetDefaults()
 	if err := r.cfg.Validate(); err != nil {
 		return usageErr("configuration:\n%v", err)

@@ -140,6 +140,9 @@ func (p *partition) run(ctx context.Context) {
 	}()
 	size := w.cfg.Batch.Size
 	for ctx.Err() == nil {
+		if p.w.cl.Err(p.n) != nil {
+			return // lost to another worker (writeChangelog): serving on would act twice
+		}
 		if err := p.rewind(ctx); err != nil {
 			if ctx.Err() == nil && !p.replaceLost(ctx, err) {
 				w.log.Warn("rewinding the consumer", "partition", p.n, "err", err)
@@ -392,6 +395,10 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 func (p *partition) commitAndSend(ctx context.Context, b *store.Batch, acks []jetstream.Msg, naks []nak, ct *chunkTrace, envelopes int) (time.Duration, error) {
 	outgoing := b.Outgoing()
 	p.w.pub.claim(outgoing)
+	var changes []byte
+	if p.w.cl != nil {
+		changes = b.Changes() // the batch is gone after the commit
+	}
 	var cspan trace.Span
 	if ct != nil {
 		cspan = ct.commit(ctx, p.n, envelopes, len(outgoing))
@@ -407,7 +414,7 @@ func (p *partition) commitAndSend(ctx context.Context, b *store.Batch, acks []je
 		p.w.pub.release(outgoing, false)
 		return 0, err
 	}
-	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: sc}
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: sc, changes: changes}
 	return took, nil
 }
 
@@ -426,6 +433,8 @@ type sendJob struct {
 	done     chan struct{} // a barrier: closed when every job before it is through
 	// trace is the span of the chunk's commit, when traced.
 	trace trace.SpanContext
+	// changes are for the changelog (store.Batch.Changes), when it is on.
+	changes []byte
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
@@ -436,6 +445,9 @@ func (p *partition) sender(ctx context.Context) {
 	for j := range p.out {
 		if j.done != nil {
 			close(j.done)
+			continue
+		}
+		if !p.writeChangelog(ctx, j) {
 			continue
 		}
 		t := time.Now()

@@ -55,6 +55,8 @@ type Worker struct {
 	health []partHealth
 	// stopping: Run's context has ended and the partition loops are finishing.
 	stopping atomic.Bool
+	// cl is the partitions' changelog, nil when it is off (see changelog.go).
+	cl *Changelog
 }
 
 // New builds a worker; Run starts it.
@@ -116,6 +118,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		// Kept until an operator reads them: say so at every start, not only when it happens.
 		w.log.Warn("outbox messages that can never be published are set aside; list them with `cartwright outbox set-aside`",
 			"messages", k)
+	}
+	if w.cfg.Changelog {
+		// Before the consumers: a restore may move the partitions' watermarks.
+		if err := w.startChangelog(ctx); err != nil {
+			return err
+		}
 	}
 	stream, err := w.js.Stream(ctx, w.topo.InStream())
 	if err != nil {

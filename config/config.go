@@ -45,6 +45,11 @@ type Config struct {
 	Stock string `yaml:"stock"`
 	// Store sizes the Pebble store's memory.
 	Store Store `yaml:"store"`
+	// Changelog writes every committed chunk's changes to the stream <PREFIX>_CL before
+	// its replies are published, so that another worker can take the partition with its
+	// state (docs/workers.md, "The changelog"). Default false: nothing reads it until
+	// workers form a group; turn it on to measure what it costs.
+	Changelog bool `yaml:"changelog"`
 	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
 	// MiB; 0, the default, sets none. The garbage collector works harder as the heap nears
 	// it. Set it only where the live heap is small and bounded, that is with NATS in its own

@@ -19,6 +19,7 @@ type benchFlags struct {
 	items, prefix, inventory                          string
 	data                                              string
 	json, skipLatency, skipBaseline, skipFloor        bool
+	changelog                                         bool
 	cpuProfile, memProfile                            string
 	conn                                              connFlags
 }
@@ -92,6 +93,7 @@ docs/performance.md says how to read it.`,
 	fs.BoolVar(&f.skipLatency, "skip-latency", false, "skip the latency phase")
 	fs.BoolVar(&f.skipBaseline, "skip-baseline", false, "skip the baseline phase")
 	fs.BoolVar(&f.skipFloor, "skip-floor", false, "skip the reply floor phase")
+	fs.BoolVar(&f.changelog, "changelog", false, "write the partitions' changelog, as serve with changelog: true (docs/workers.md)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile, taken at the end of the throughput phase, to this file")
 	f.conn.register(fs, "use this NATS instead of starting an embedded one (the bench refuses streams that already exist)")
@@ -114,7 +116,7 @@ func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
 	o := bench.Options{
 		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, LatencyN: f.latencyN,
 		LatencyRate: f.latencyRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
-		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor,
+		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, Changelog: f.changelog,
 		CPUProfile: f.cpuProfile, MemProfile: f.memProfile,
 		NATSOptions: natsOptions, RedactURL: redactURL, Versions: versions(),
 	}

@@ -1,0 +1,371 @@
+package bus
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/store"
+)
+
+// The changelog is what lets a partition's state move to another worker
+// (docs/workers.md, "The changelog"): every committed chunk's changes to the tables that
+// move with a partition (store.Batch.Changes) go to the stream <PREFIX>_CL, subject
+// <prefix>.cl.<p>.chunk, one message per chunk, before anything of the chunk is
+// published or acknowledged; a worker that takes the partition replays them into its
+// own store (Restore) and writes an epoch marker <prefix>.cl.<p>._epoch (Take).
+//
+// INVARIANT: every write of partition p expects the last sequence under <prefix>.cl.<p>.>
+// to be the one its writer last wrote or restored up to. A Take by another worker moves
+// that sequence, so the previous owner's next write fails (ErrFenced) whatever its
+// clock says, and its chunk goes no further: no reply, no ack.
+
+// ErrFenced is the error of a changelog write refused because another writer wrote to
+// the partition's changelog since this one last did: the partition belongs to someone
+// else now.
+var ErrFenced = errors.New("bus: changelog fenced: another worker took the partition")
+
+const (
+	hdrEpoch = "Cartwright-Epoch"
+	// hdrPart numbers the messages of a chunk too large for one ("2/3"); a chunk applies
+	// only once its last part is read, so that a writer that failed half way leaves
+	// nothing half applied.
+	hdrPart = "Cartwright-Part"
+)
+
+// ChangelogStream is the changelog stream's name.
+func (t Topology) ChangelogStream() string { return t.stream("CL") }
+
+// ChangelogFilter is the subject filter of partition p's changelog.
+func (t Topology) ChangelogFilter(p int) string { return t.Prefix + ".cl." + strconv.Itoa(p) + ".>" }
+
+func (t Topology) changelogSubject(p int, name string) string {
+	return t.Prefix + ".cl." + strconv.Itoa(p) + "." + name
+}
+
+// Changelog writes and restores the partitions' changelogs of one store.
+type Changelog struct {
+	js    jetstream.JetStream
+	topo  Topology
+	st    *store.Store
+	parts []clPart
+	// maxPart is the most bytes of entries one message carries.
+	maxPart int
+}
+
+type clPart struct {
+	mu    sync.Mutex
+	last  uint64 // the sequence the next write expects under the partition's filter
+	epoch uint64
+	err   error // set once a write failed: the partition is lost to this worker
+}
+
+// NewChangelog serves the changelogs of partitions 0..partitions-1 for st. maxPayload
+// is the server's max payload (nats.Conn.MaxPayload).
+func NewChangelog(js jetstream.JetStream, t Topology, st *store.Store, partitions int, maxPayload int64) *Changelog {
+	return &Changelog{js: js, topo: t, st: st, parts: make([]clPart, partitions),
+		maxPart: int(max(maxPayload-4096, 1024))}
+}
+
+// Provision creates the changelog stream if it is missing. It keeps every message: the
+// changelog is the partitions' state, and a restore reads it from the first chunk.
+func (c *Changelog) Provision(ctx context.Context, replicas int) error {
+	_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        c.topo.ChangelogStream(),
+		Description: "cartwright: what each partition's committed chunks changed, for a worker that takes the partition",
+		Subjects:    []string{c.topo.Prefix + ".cl.>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+		Retention:   jetstream.LimitsPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: changelog stream: %w", err)
+	}
+	return nil
+}
+
+// RestoreStats say what a restore did.
+type RestoreStats struct {
+	From, Head uint64 // the store's position before, and the changelog's head
+	Messages   int    // changelog messages read
+	Entries    int    // entries applied
+	Took       time.Duration
+}
+
+// Restore brings the store up to the head of partition p's changelog: from the store's
+// own position when it held the partition before (only what is newer is read), from
+// the beginning otherwise. The next Write of p expects the head.
+// REQUIRES: no loop serves p in this worker.
+func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
+	t0 := time.Now()
+	cp := &c.parts[p]
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	pos, err := c.st.ChangelogPosition(p)
+	if err != nil {
+		return RestoreStats{}, err
+	}
+	head, err := c.head(ctx, p)
+	if err != nil {
+		return RestoreStats{}, err
+	}
+	rs := RestoreStats{From: pos, Head: head}
+	if head > pos {
+		if err := c.replay(ctx, p, pos, head, &rs); err != nil {
+			return rs, err
+		}
+	}
+	cp.last, cp.err = head, nil
+	rs.Took = time.Since(t0)
+	return rs, nil
+}
+
+// head is the last sequence under p's filter, 0 when it has none.
+func (c *Changelog) head(ctx context.Context, p int) (uint64, error) {
+	s, err := c.js.Stream(ctx, c.topo.ChangelogStream())
+	if err != nil {
+		return 0, fmt.Errorf("bus: changelog stream: %w", err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, c.topo.ChangelogFilter(p))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bus: changelog head of partition %d: %w", p, err)
+	}
+	return m.Sequence, nil
+}
+
+func (c *Changelog) replay(ctx context.Context, p int, pos, head uint64, rs *RestoreStats) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{c.topo.ChangelogFilter(p)}}
+	if pos > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos+1
+	}
+	cons, err := c.js.OrderedConsumer(ctx, c.topo.ChangelogStream(), cfg)
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	a := c.st.NewChangelogApplier(p)
+	var group [][]byte // the parts read so far of a chunk sent in several
+	marker := c.topo.changelogSubject(p, "_epoch")
+	for {
+		// A message that should be there and does not come (removed by hand, say) must
+		// not hold the partition's start for ever.
+		nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		m, err := it.Next(jetstream.NextContext(nctx))
+		cancel()
+		if err != nil {
+			a.Close()
+			return fmt.Errorf("bus: restoring partition %d at %d of %d: %w", p, rs.Messages, head, err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			a.Close()
+			return err
+		}
+		seq := meta.Sequence.Stream
+		rs.Messages++
+		switch i, n := partOf(m.Headers()); {
+		case m.Subject() == marker:
+			group = group[:0] // a chunk its writer never finished: it never counted
+			err = a.Apply(seq, nil)
+		case n <= 1:
+			group = group[:0]
+			err = a.Apply(seq, m.Data())
+		case i == 1 || i == len(group)+1:
+			if i == 1 {
+				group = group[:0]
+			}
+			if group = append(group, m.Data()); i == n {
+				err = a.Apply(seq, bytes.Join(group, nil))
+				group = group[:0]
+			}
+		default:
+			group = group[:0] // parts out of order: the chunk was never finished
+		}
+		if err != nil {
+			a.Close()
+			return err
+		}
+		if seq >= head {
+			break
+		}
+	}
+	rs.Entries = a.Entries
+	return a.Close()
+}
+
+// partOf reads "i/n" of a chunk's part; n is 0 for a chunk in one message.
+func partOf(h nats.Header) (i, n int) {
+	v := h.Get(hdrPart)
+	if v == "" {
+		return 0, 0
+	}
+	a, b, _ := strings.Cut(v, "/")
+	i, _ = strconv.Atoi(a)
+	n, _ = strconv.Atoi(b)
+	return i, n
+}
+
+// Take makes this worker p's changelog writer under epoch (the lease's, see bus/group):
+// it restores p, then writes the epoch marker, after which a previous writer's next
+// write fails. It returns ErrFenced when another writer wrote between the restore and
+// the marker: the partition is not this worker's.
+// REQUIRES: no loop serves p in this worker.
+func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats, error) {
+	rs, err := c.Restore(ctx, p)
+	if err != nil {
+		return rs, err
+	}
+	cp := &c.parts[p]
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.epoch = epoch
+	m := nats.NewMsg(c.topo.changelogSubject(p, "_epoch"))
+	m.Header.Set(hdrEpoch, strconv.FormatUint(epoch, 10))
+	seq, err := c.publish(ctx, p, cp, m)
+	if err != nil {
+		cp.err = err
+		return rs, err
+	}
+	cp.last = seq
+	if err := c.st.SetChangelogPosition(p, seq); err != nil {
+		return rs, err
+	}
+	return rs, nil
+}
+
+// Write puts one committed chunk's changes (store.Batch.Changes) in p's changelog. Its
+// error is ErrFenced when another worker took the partition, or what NATS kept failing
+// with after a few tries; either way the partition is lost to this worker: the chunk
+// must go no further, and every later Write of p fails the same until p is taken again.
+// The store's position for p is then forgotten, since the store holds a chunk the
+// changelog does not: the next restore of p starts from the beginning.
+// REQUIRES: the chunk is committed in the store; p's chunks are written in the order
+// they were committed.
+func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
+	cp := &c.parts[p]
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.err != nil {
+		return cp.err
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	n := (len(changes) + c.maxPart - 1) / c.maxPart
+	for i := range n {
+		m := nats.NewMsg(c.topo.changelogSubject(p, "chunk"))
+		m.Header.Set(hdrEpoch, strconv.FormatUint(cp.epoch, 10))
+		if n > 1 {
+			m.Header.Set(hdrPart, strconv.Itoa(i+1)+"/"+strconv.Itoa(n))
+		}
+		m.Data = changes[i*c.maxPart : min((i+1)*c.maxPart, len(changes))]
+		seq, err := c.publish(ctx, p, cp, m)
+		if err != nil {
+			cp.err = err
+			_ = c.st.ForgetChangelogPosition(p)
+			return err
+		}
+		cp.last = seq
+	}
+	return c.st.SetChangelogPosition(p, cp.last)
+}
+
+// Err is the error that cost this worker partition p, or nil (also on a nil Changelog).
+func (c *Changelog) Err(p int) error {
+	if c == nil {
+		return nil
+	}
+	cp := &c.parts[p]
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return cp.err
+}
+
+// publish writes m on the condition that the partition's last sequence is cp.last,
+// trying again on errors that may be passing. The message id makes a retry of a write
+// that got through but whose ack was lost a duplicate the server answers with the
+// first write's sequence, not a second entry.
+// REQUIRES: cp.mu held.
+func (c *Changelog) publish(ctx context.Context, p int, cp *clPart, m *nats.Msg) (uint64, error) {
+	id := "cl." + strconv.Itoa(p) + "." + strconv.FormatUint(cp.epoch, 10) + "." + strconv.FormatUint(cp.last, 10)
+	var err error
+	for try := range 6 {
+		if try > 0 {
+			sleep(ctx, time.Duration(50<<try)*time.Millisecond)
+		}
+		var ack *jetstream.PubAck
+		ack, err = c.js.PublishMsg(ctx, m, jetstream.WithMsgID(id),
+			jetstream.WithExpectLastSequenceForSubject(cp.last, c.topo.ChangelogFilter(p)))
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return 0, fmt.Errorf("%w (partition %d, expected last sequence %d)", ErrFenced, p, cp.last)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return 0, fmt.Errorf("bus: changelog of partition %d: %w", p, err)
+}
+
+// startChangelog provisions the changelog and takes every partition for this worker,
+// which then serves them all (the single worker: configuration `changelog: true`).
+func (w *Worker) startChangelog(ctx context.Context) error {
+	w.cl = NewChangelog(w.js, w.topo, w.st, w.topo.Partitions, w.nc.MaxPayload())
+	if err := w.cl.Provision(ctx, 1); err != nil {
+		return err
+	}
+	for p := range w.topo.Partitions {
+		rs, err := w.cl.Take(ctx, p, 0)
+		if err != nil {
+			return fmt.Errorf("bus: taking the changelog of partition %d: %w", p, err)
+		}
+		if rs.Messages > 0 {
+			w.log.Info("caught up from the changelog", "partition", p, "from", rs.From, "head", rs.Head,
+				"messages", rs.Messages, "entries", rs.Entries, "took", rs.Took.Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
+// writeChangelog writes j's changes to the changelog, first of everything j does. It
+// reports false when the partition is lost to this worker: j must then be neither
+// published nor acknowledged, and its outgoing messages stay claimed and leave the
+// outbox, so that neither the pump nor the next start publishes what the changelog never
+// got (whoever owns the partition now handles those envelopes again).
+func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
+	cl := p.w.cl
+	if cl == nil {
+		return true
+	}
+	err := cl.Err(p.n)
+	if err == nil {
+		if err = cl.Write(ctx, p.n, j.changes); err == nil {
+			return true
+		}
+		p.w.log.Error("changelog write failed: the partition stops here; its chunk is neither published nor acknowledged",
+			"partition", p.n, "err", err)
+	}
+	if derr := p.w.st.Done(j.outgoing); derr != nil {
+		p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", derr)
+	}
+	return false
+}
