@@ -1,7 +1,6 @@
 package bus_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -196,29 +195,11 @@ func slogJSON(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// syncBuffer is a log sink shared by the worker's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestEnvelopeLogLines: the lines about an envelope that failed transiently and was then
 // dead-lettered name its tenant, context, messageId, stream sequence and trace id, and
 // none carries the buyer's email or the payment token.
 func TestEnvelopeLogLines(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	pay := &outage{MockPayments: providers.NewMockPayments()}
 	pay.down.Store(true)
 	cfg := &config.Config{Batch: config.Batch{MaxDeliver: 2}}

@@ -63,7 +63,7 @@ type Proc struct {
 	// Env is added to the test's own environment, later entries winning.
 	Env    []string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *LogBuffer
 	exited chan struct{}
 }
 
@@ -86,7 +86,7 @@ func StartServeEnv(t testing.TB, env []string, args ...string) *Proc {
 func (p *Proc) start() {
 	t := p.t
 	t.Helper()
-	p.stderr = &syncBuffer{}
+	p.stderr = &LogBuffer{}
 	p.cmd = exec.Command(Binary(t), p.Args...)
 	if p.Env != nil {
 		p.cmd.Env = append(os.Environ(), p.Env...)
@@ -147,18 +147,20 @@ func (p *Proc) Restart() { p.start() }
 // Output is what the process printed so far.
 func (p *Proc) Output() string { return p.stderr.String() }
 
-type syncBuffer struct {
+// LogBuffer is a log sink that goroutines may write while a test reads it.
+type LogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *LogBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String is everything written so far.
+func (s *LogBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,24 +16,6 @@ import (
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
-// syncBuffer is a log the client's goroutines may write while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestConnectWaitingStops: with no NATS there, serve waits (saying so once) until it is
 // told to stop, then gives up with the address and no password.
 func TestConnectWaitingStops(t *testing.T) {
@@ -45,7 +25,7 @@ func TestConnectWaitingStops(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	var logged syncBuffer
+	var logged testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -73,7 +53,7 @@ func TestConnectWaitingStops(t *testing.T) {
 // of waiting for ever.
 func TestConnectWaitingRefusedCredentials(t *testing.T) {
 	ns := testenv.StartTestNATSWith(t, func(o *server.Options) { o.Authorization = "right-token" })
-	var logged syncBuffer
+	var logged testenv.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -104,7 +84,7 @@ func TestConnectWaitingUntilServerUp(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	var logged syncBuffer
+	var logged testenv.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	type result struct {
@@ -144,7 +124,7 @@ func TestConnectWaitingRetriesRefusalAfterStartUp(t *testing.T) {
 	var token atomic.Value
 	token.Store("right-token")
 	ns := testenv.StartTestNATSWith(t, func(o *server.Options) { o.Authorization = token.Load().(string) })
-	var logged syncBuffer
+	var logged testenv.LogBuffer
 	nc, err := connectWaiting(context.Background(), ns.URL(), []nats.Option{nats.Token("right-token"),
 		nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, slog.New(slog.NewTextHandler(&logged, nil)))
 	if err != nil {
