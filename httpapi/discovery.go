@@ -51,17 +51,16 @@ type Site struct {
 }
 
 // BaseURL returns the URL agents reach the HTTP listener at: publicURL when configured;
-// else http://<listen>, with listen the address the listener is bound to; else, when that
-// binds every interface (0.0.0.0, ::), http://<requestHost>, the host the request named.
-func BaseURL(publicURL, listen, requestHost string) string {
+// else http://<listen>, with listen the address the listener is bound to, or loopback
+// (127.0.0.1) with its port when that binds every interface (0.0.0.0, ::). Never the
+// Host a request named: the documents are served Cache-Control: public, and a shared
+// cache would hand a URL one caller chose to every other.
+func BaseURL(publicURL, listen string) string {
 	if publicURL != "" {
 		return strings.TrimRight(publicURL, "/")
 	}
 	host, port, err := net.SplitHostPort(listen)
 	if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
-		if requestHost != "" {
-			return "http://" + requestHost
-		}
 		return "http://" + net.JoinHostPort("127.0.0.1", port)
 	}
 	return "http://" + listen

@@ -5,6 +5,7 @@ package httpapi
 type (
 	Bridge        = bridge
 	BridgeOptions = bridgeOptions
+	Discovery     = discovery
 )
 
 const BridgePattern = bridgePattern
