@@ -104,11 +104,13 @@ type ProfileUCP struct {
 	PaymentHandlers map[string][]PaymentHandler  `json:"payment_handlers"`
 }
 
-// ServiceBinding is one transport of a service. For A2A the endpoint is the agent card.
+// ServiceBinding is one transport of a service. For A2A the endpoint is the agent card;
+// for REST the base URL of the operations (rest.go).
 type ServiceBinding struct {
 	Version   string `json:"version"`
 	Spec      string `json:"spec"`
 	Transport string `json:"transport"`
+	Schema    string `json:"schema,omitempty"`
 	Endpoint  string `json:"endpoint"`
 }
 
@@ -228,6 +230,12 @@ func ProfileFor(cfg *config.Config, tenant string, site Site) (*BusinessProfile,
 			Spec:      "https://ucp.dev/" + v + "/specification/overview",
 			Transport: "a2a",
 			Endpoint:  site.AgentCardURL(cfg, tenant),
+		}, {
+			Version:   v,
+			Spec:      "https://ucp.dev/" + v + "/specification/overview",
+			Transport: "rest",
+			Schema:    "https://ucp.dev/" + v + "/services/shopping/rest.openapi.json",
+			Endpoint:  site.BaseURL + RESTPath(tenant),
 		}}},
 		Capabilities:    tenantCapabilities(t),
 		PaymentHandlers: paymentHandlers(t),

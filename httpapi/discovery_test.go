@@ -63,7 +63,9 @@ func TestProfile(t *testing.T) {
 	got, _ := json.Marshal(p)
 	for _, want := range []string{
 		`"version":"2026-04-08"`,
-		`"services":{"dev.ucp.shopping":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/overview","transport":"a2a","endpoint":"https://shop.example.com/.well-known/agent-card.json"}]}`,
+		`"services":{"dev.ucp.shopping":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/overview","transport":"a2a","endpoint":"https://shop.example.com/.well-known/agent-card.json"},` +
+			`{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/overview","transport":"rest",` +
+			`"schema":"https://ucp.dev/2026-04-08/services/shopping/rest.openapi.json","endpoint":"https://shop.example.com/ucp/demo"}]}`,
 		`"dev.ucp.shopping.checkout":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/checkout","schema":"https://ucp.dev/2026-04-08/schemas/shopping/checkout.json"}]`,
 		`"dev.ucp.shopping.fulfillment":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/fulfillment","schema":"https://ucp.dev/2026-04-08/schemas/shopping/fulfillment.json","extends":"dev.ucp.shopping.checkout"}]`,
 		`"dev.ucp.shopping.discount":[{"version":"2026-04-08"`,
