@@ -137,6 +137,12 @@ func TestRESTPurchase(t *testing.T) {
 	if c = r.checkout(t); r.Status != 200 || c.Status != "ready_for_complete" || c.LineItems[0].Quantity != 2 {
 		t.Fatalf("update: %d %s", r.Status, r.Body)
 	}
+	// The key names one call: on another session it is a conflict too.
+	second := call(t, "POST", base+"/checkout-sessions", restCreate, nil).checkout(t)
+	r = call(t, "PUT", base+"/checkout-sessions/"+second.ID, restUpdate, map[string]string{"Idempotency-Key": "k-update"})
+	if code, _, _ := r.errorOf(t); r.Status != http.StatusConflict || code != "idempotency_conflict" {
+		t.Fatalf("the key on another session: %d %s", r.Status, r.Body)
+	}
 
 	r = call(t, "POST", session+"/complete", restPay("tok_decline"), map[string]string{"Idempotency-Key": "k-pay-1"})
 	if c = r.checkout(t); r.Status != http.StatusPaymentRequired || c.Status == "completed" || c.Order != nil {
@@ -155,6 +161,16 @@ func TestRESTPurchase(t *testing.T) {
 	g := call(t, "GET", session, "", nil)
 	if gc := g.checkout(t); g.Status != 200 || gc.Status != "completed" || gc.ID != c.ID {
 		t.Fatalf("get: %d %s", g.Status, g.Body)
+	}
+	// The ids hold everything: after a restart of the worker, another HTTP server (a new
+	// bridge, nothing in memory) finds the session and the order by them.
+	w.Restart()
+	base2 := startREST(t, w)
+	if g = call(t, "GET", base2+"/checkout-sessions/"+c.ID, "", nil); g.Status != 200 || g.checkout(t).Status != "completed" {
+		t.Fatalf("get after restart: %d %s", g.Status, g.Body)
+	}
+	if o = call(t, "GET", base2+"/orders/"+c.Order.ID, "", nil); o.Status != 200 {
+		t.Fatalf("order after restart: %d %s", o.Status, o.Body)
 	}
 	// Completed is immutable.
 	r = call(t, "PUT", session, restUpdate, nil)
