@@ -25,6 +25,11 @@ type Envelope struct {
 	// data object. Validate sets them; DataPart is -1 before.
 	DataPart int
 	Data     json.RawMessage
+	// PaymentPart and PaymentData are the second data part of UCP's A2A completion, which
+	// carries a2a.ucp.checkout.payment beside a part {"action":"complete_checkout"}.
+	// Validate sets them; PaymentPart is -1 when the message has one data part.
+	PaymentPart int
+	PaymentData json.RawMessage
 
 	// Message is the A2A message object as sent. For a bare message it shares the bytes
 	// given to Decode.
@@ -131,7 +136,7 @@ func Decode(raw []byte, lim Limits) (*Envelope, error) {
 		// Else params is not an object: top.Params stays nil and readRPC says so.
 	}
 
-	env := &Envelope{DataPart: -1}
+	env := &Envelope{DataPart: -1, PaymentPart: -1}
 	if top.JSONRPC.Set {
 		if err := env.readRPC(&top, lim); err != nil {
 			return env, err

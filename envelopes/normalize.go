@@ -55,6 +55,9 @@ func Normalize(env *Envelope, lim Limits) (commerce.Command, error) {
 	if err := decodeObject(env.Data, &d, at, "data"); err != nil {
 		return nil, err
 	}
+	if env.PaymentPart >= 0 {
+		return twoPartComplete(env, &d, at, lim)
+	}
 	switch {
 	case !isNull(d.Action):
 		return normalizeAction(&d, env.Data, at, lim)
@@ -69,4 +72,38 @@ func Normalize(env *Envelope, lim Limits) (commerce.Command, error) {
 	}
 	return nil, commerce.Invalid(at+".action",
 		"action is required, or a UCP key (%s, %s)", KeyCheckout, KeyPayment)
+}
+
+// twoPartComplete reads UCP's A2A completion: the command's part holds
+// {"action":"complete_checkout"}, the other data part the payment under
+// a2a.ucp.checkout.payment (and ap2, and signals, which are not read). The payment and
+// ap2 may be given in one of the two parts only.
+func twoPartComplete(env *Envelope, d *inData, at string, lim Limits) (commerce.Command, error) {
+	payAt := env.base + ".parts[" + strconv.Itoa(env.PaymentPart) + "].data"
+	name, err := optString(d.Action, at, "action", lim)
+	if err != nil {
+		return nil, err
+	}
+	if commerce.Action(name) != commerce.ActCompleteCheckout {
+		return nil, commerce.Invalid(payAt, "a second data part is taken only beside {\"action\":\"complete_checkout\"}, "+
+			"not beside action %q", clip(name))
+	}
+	var p inData
+	if err := decodeObject(env.PaymentData, &p, payAt, "data"); err != nil {
+		return nil, err
+	}
+	keyAt := payAt + "['" + KeyPayment + "']"
+	switch {
+	case isNull(p.UCPPayment):
+		return nil, commerce.Invalid(keyAt, "%s is required in the data part beside complete_checkout", KeyPayment)
+	case !isNull(d.Payment):
+		return nil, commerce.Invalid(keyAt, "the payment is given twice: as payment beside the action and as %s", KeyPayment)
+	case !isNull(d.AP2) && !isNull(p.AP2):
+		return nil, commerce.Invalid(join(payAt, "ap2"), "ap2 is given twice, in both data parts")
+	}
+	ap2, ap2At := p.AP2, join(payAt, "ap2")
+	if !isNull(d.AP2) {
+		ap2, ap2At = d.AP2, join(at, "ap2")
+	}
+	return completeCheckout(p.UCPPayment, keyAt, ap2, ap2At, lim)
 }

@@ -46,7 +46,10 @@ const bridgePattern = "/a2a/{tenant}"
 //	cap     → 503 with Retry-After past http.max_in_flight requests being served
 //	size    → envelope_too_large over limits.max_envelope_bytes
 //	decode  → the errors envelopes.Decode gives (parse_error, invalid_envelope,
-//	          unsupported_method, ...), answered here: nothing reaches the bus
+//	          unsupported_method, ...), answered here: nothing reaches the bus;
+//	          tasks/get and tasks/cancel are TaskNotFound (-32001): there are no tasks
+//	notify  → a request without an id (a notification) is published without A2A-Reply-To
+//	          and answered 204 with no body, or, refused, 204 all the same (JSON-RPC)
 //	tenant  → unknown_tenant
 //	context → params.message.contextId, or, when absent, one derived from the tenant and
 //	          messageId (so that a retry lands in the same context), returned to the agent
@@ -271,7 +274,20 @@ func (b *bridge) serve(w http.ResponseWriter, r *http.Request) string {
 			"envelope is over the limit of %d bytes", limit))
 		return outcomeRejected
 	}
+	notification := isNotification(body)
 	env, err := envelopes.Decode(body, b.cfg.Limits)
+	if err != nil && env != nil && env.JSONRPC && (env.Method == "tasks/get" || env.Method == "tasks/cancel") {
+		if !notification {
+			taskNotFound(w, env.ID)
+		} else {
+			w.WriteHeader(http.StatusNoContent)
+		}
+		return outcomeRejected
+	}
+	if err != nil && notification {
+		w.WriteHeader(http.StatusNoContent) // JSON-RPC answers no notification, not even its error
+		return outcomeRejected
+	}
 	if err != nil {
 		var id json.RawMessage
 		msgID := ""
@@ -279,6 +295,10 @@ func (b *bridge) serve(w http.ResponseWriter, r *http.Request) string {
 			id, msgID = env.ID, env.MessageID
 		}
 		b.reject(w, id, msgID, commerce.AsError(err))
+		return outcomeRejected
+	}
+	if b.cfg.Tenants[tenant] == nil && notification {
+		w.WriteHeader(http.StatusNoContent)
 		return outcomeRejected
 	}
 	if b.cfg.Tenants[tenant] == nil {
@@ -290,6 +310,10 @@ func (b *bridge) serve(w http.ResponseWriter, r *http.Request) string {
 	if env.ContextID != nil {
 		contextID = *env.ContextID
 		if !natsToken.MatchString(contextID) {
+			if notification {
+				w.WriteHeader(http.StatusNoContent)
+				return outcomeRejected
+			}
 			e := commerce.Invalid(env.Path()+".contextId", "contextId must be 1 to 64 of A-Z a-z 0-9 _ -")
 			b.reject(w, env.ID, env.MessageID, e)
 			return outcomeRejected
@@ -298,19 +322,87 @@ func (b *bridge) serve(w http.ResponseWriter, r *http.Request) string {
 		contextID = DeriveContextID(tenant, env.MessageID)
 	}
 
-	token, ch, ok := b.await(tenant, env.MessageID)
+	if notification {
+		// No response, as JSON-RPC has it; the worker's reply goes to the context's reply
+		// subject, a2a.out.<tenant>.<context>. 503 when the bus did not take it: a
+		// notification is not dropped silently.
+		ctx, cancel := context.WithTimeout(r.Context(), b.timeout)
+		defer cancel()
+		if err := b.publish(ctx, r, tenant, contextID, env.MessageID, body, ""); err != nil {
+			if r.Context().Err() != nil {
+				return outcomeGone
+			}
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return outcomeTimeout
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return outcomeOK
+	}
+	reply, outcome, why := b.exchange(r, tenant, contextID, env.MessageID, body)
+	if reply == nil {
+		if outcome == outcomeTimeout {
+			b.unavailable(w, env, why)
+		}
+		return outcome
+	}
+	for _, h := range []string{handlers.HdrStatus, handlers.HdrErrorCode, handlers.HdrReplayed, handlers.HdrMessageID, handlers.HdrTenant} {
+		if v := reply.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	// A2A extension activation: the client asked for UCP's, and every reply speaks it.
+	if strings.Contains(r.Header.Get("X-A2A-Extensions"), UCPExtensionURI) {
+		w.Header().Set("X-A2A-Extensions", UCPExtensionURI)
+	}
+	writeJSON(w, http.StatusOK, reply.Data)
+	if reply.Header.Get(handlers.HdrStatus) == "error" {
+		return outcomeError
+	}
+	return outcomeOK
+}
+
+// exchange publishes body, an envelope of tenant's with messageID, on
+// <prefix>.in.<tenant>.<contextID> and waits up to bridge.timeout for its reply, which it
+// returns. Without one it returns nil, the outcome (outcomeTimeout, outcomeGone) and, for a
+// timeout, why. Every HTTP door (the JSON-RPC bridge, the REST binding) goes through here.
+func (b *bridge) exchange(r *http.Request, tenant, contextID, messageID string, body []byte) (*nats.Msg, string, string) {
+	token, ch, ok := b.await(tenant, messageID)
 	if !ok {
-		b.unavailable(w, env, "the bridge is shutting down")
-		return outcomeTimeout
+		return nil, outcomeTimeout, "the bridge is shutting down"
 	}
 	defer b.forget(token)
 	ctx, cancel := context.WithTimeout(r.Context(), b.timeout)
 	defer cancel()
+	if err := b.publish(ctx, r, tenant, contextID, messageID, body, b.inbox+token); err != nil {
+		if r.Context().Err() != nil {
+			return nil, outcomeGone, ""
+		}
+		return nil, outcomeTimeout, "the message bus did not take the message"
+	}
+	select {
+	case reply := <-ch:
+		if reply == nil {
+			return nil, outcomeTimeout, "the bridge is shutting down"
+		}
+		return reply, "", ""
+	case <-ctx.Done():
+		if r.Context().Err() != nil {
+			return nil, outcomeGone, ""
+		}
+		return nil, outcomeTimeout, "no reply within " + b.timeout.String()
+	}
+}
 
+// publish sends body to <prefix>.in.<tenant>.<contextID> through JetStream, waiting for
+// the PubAck, with A2A-Reply-To replyTo (none when "") and the trace context of r.
+func (b *bridge) publish(ctx context.Context, r *http.Request, tenant, contextID, messageID string, body []byte, replyTo string) error {
 	m := nats.NewMsg(b.cfg.Prefix + ".in." + tenant + "." + contextID)
 	m.Data = body
-	m.Header.Set(handlers.HdrReplyTo, b.inbox+token)
-	span := tracePublish(ctx, m, env.MessageID)
+	if replyTo != "" {
+		m.Header.Set(handlers.HdrReplyTo, replyTo)
+	}
+	span := tracePublish(ctx, m, messageID)
 	if span == nil {
 		if tp := r.Header.Get(handlers.HdrTraceParent); traceParent.MatchString(tp) {
 			m.Header.Set(handlers.HdrTraceParent, tp)
@@ -320,44 +412,12 @@ func (b *bridge) serve(w http.ResponseWriter, r *http.Request) string {
 		}
 	}
 	// No Nats-Msg-Id: a retry must reach the worker to be answered (CONTRACT.md section 2).
-	_, err = b.js.PublishMsg(ctx, m)
+	_, err := b.js.PublishMsg(ctx, m)
 	endSpan(span, err)
-	if err != nil {
-		if r.Context().Err() != nil {
-			return outcomeGone
-		}
+	if err != nil && r.Context().Err() == nil {
 		b.log.Warn("bridge: publish failed", "subject", m.Subject, "err", err)
-		b.unavailable(w, env, "the message bus did not take the message")
-		return outcomeTimeout
 	}
-
-	select {
-	case reply := <-ch:
-		if reply == nil {
-			b.unavailable(w, env, "the bridge is shutting down")
-			return outcomeTimeout
-		}
-		for _, h := range []string{handlers.HdrStatus, handlers.HdrErrorCode, handlers.HdrReplayed, handlers.HdrMessageID, handlers.HdrTenant} {
-			if v := reply.Header.Get(h); v != "" {
-				w.Header().Set(h, v)
-			}
-		}
-		// A2A extension activation: the client asked for UCP's, and every reply speaks it.
-		if strings.Contains(r.Header.Get("X-A2A-Extensions"), UCPExtensionURI) {
-			w.Header().Set("X-A2A-Extensions", UCPExtensionURI)
-		}
-		writeJSON(w, http.StatusOK, reply.Data)
-		if reply.Header.Get(handlers.HdrStatus) == "error" {
-			return outcomeError
-		}
-		return outcomeOK
-	case <-ctx.Done():
-		if r.Context().Err() != nil {
-			return outcomeGone
-		}
-		b.unavailable(w, env, "no reply within "+b.timeout.String())
-		return outcomeTimeout
-	}
+	return err
 }
 
 // authorized applies the tenant's tokens, or, for a tenant without any (unknown tenants
@@ -421,6 +481,38 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 
 // httpError answers a request that is not taken as JSON-RPC at all.
 func httpError(w http.ResponseWriter, status int, msg string) { refuse(w, status, msg) }
+
+// isNotification reports whether body is a JSON-RPC request without an id: a
+// notification, which gets no response. ("id": null is a request, answered with id null.)
+func isNotification(body []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return false
+	}
+	_, rpc := top["jsonrpc"]
+	_, id := top["id"]
+	return rpc && !id
+}
+
+// taskNotFound answers tasks/get and tasks/cancel, which A2A 0.3 requires of every agent:
+// cartwright creates no tasks (message/send is answered with a message), so there is
+// never one to get or cancel. -32001 is A2A's TaskNotFound.
+func taskNotFound(w http.ResponseWriter, id json.RawMessage) {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	type rpcError struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	b, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   rpcError        `json:"error"`
+	}{"2.0", id, rpcError{-32001, "task not found: this agent creates no tasks, message/send is answered with a message"}})
+	w.Header().Set(handlers.HdrStatus, "error")
+	writeJSON(w, http.StatusOK, b)
+}
 
 // DeriveContextID is the context of a message that names none: the same for every retry
 // of the message (so that its reply is found again), distinct per tenant and messageId.

@@ -47,14 +47,8 @@ func newGuards(cfg *config.Config) guards {
 // check answers a request that fails a guard and reports false; it writes nothing for
 // one that passes.
 func (g guards) check(w http.ResponseWriter, r *http.Request) bool {
-	if !g.checkCaller(w, r) {
-		return false
-	}
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	_, charset := params["charset"]
-	if err != nil || mt != "application/json" || len(params) > 1 || (len(params) == 1 && !charset) {
-		refuse(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json, not "+
-			quote(r.Header.Get("Content-Type")))
+	if status, msg := g.verdict(r, true); status != 0 {
+		refuse(w, status, msg)
 		return false
 	}
 	return true
@@ -63,6 +57,17 @@ func (g guards) check(w http.ResponseWriter, r *http.Request) bool {
 // checkCaller is check without the body's type, for requests that have none (GET): the
 // Host and the Origin guards.
 func (g guards) checkCaller(w http.ResponseWriter, r *http.Request) bool {
+	if status, msg := g.verdict(r, false); status != 0 {
+		refuse(w, status, msg)
+		return false
+	}
+	return true
+}
+
+// verdict is what check (body true) or checkCaller (body false) answers, without writing
+// it: the HTTP status and why, or 0 for a request that passes. The REST binding answers
+// with its own error shape.
+func (g guards) verdict(r *http.Request, body bool) (int, string) {
 	if g.loopbackOnly {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
@@ -70,17 +75,24 @@ func (g guards) checkCaller(w http.ResponseWriter, r *http.Request) bool {
 		}
 		host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 		if !loopbackName(host) && (g.publicHost == "" || host != g.publicHost) {
-			refuse(w, http.StatusMisdirectedRequest, "this listener is bound to loopback and answers only to Host localhost, "+
-				"127.0.0.1 or [::1] (or the host of bridge.public_url), not "+quote(r.Host))
-			return false
+			return http.StatusMisdirectedRequest, "this listener is bound to loopback and answers only to Host localhost, " +
+				"127.0.0.1 or [::1] (or the host of bridge.public_url), not " + quote(r.Host)
 		}
 	}
 	if o, ok := r.Header["Origin"]; ok && (len(o) != 1 || !g.origins[origin(o[0])]) {
-		refuse(w, http.StatusForbidden, "requests from web pages are refused unless their origin is in http.allowed_origins; "+
-			quote(strings.Join(o, ", "))+" is not")
-		return false
+		return http.StatusForbidden, "requests from web pages are refused unless their origin is in http.allowed_origins; " +
+			quote(strings.Join(o, ", ")) + " is not"
 	}
-	return true
+	if !body {
+		return 0, ""
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	_, charset := params["charset"]
+	if err != nil || mt != "application/json" || len(params) > 1 || (len(params) == 1 && !charset) {
+		return http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json, not " +
+			quote(r.Header.Get("Content-Type"))
+	}
+	return 0, ""
 }
 
 // origin normalizes an Origin value or an allowed origin: lower case, no trailing slash.

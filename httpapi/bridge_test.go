@@ -143,7 +143,7 @@ func TestBridgeRefusals(t *testing.T) {
 	}{
 		{"not JSON", `{"jsonrpc":`, "parse_error", "null", -32700},
 		{"not a request", `[1,2]`, "invalid_envelope", "null", -32600},
-		{"another method", `{"jsonrpc":"2.0","id":7,"method":"tasks/get","params":{"id":"t"}}`, "unsupported_method", "7", -32601},
+		{"another method", `{"jsonrpc":"2.0","id":7,"method":"tasks/resubscribe","params":{"id":"t"}}`, "unsupported_method", "7", -32601},
 		{"bad context", `{"jsonrpc":"2.0","id":"r","method":"message/send","params":{"message":{"kind":"message","role":"user",` +
 			`"messageId":"m-bad","contextId":"a.b","parts":[{"kind":"data","data":{"action":"get_checkout"}}]}}}`, "invalid_params", `"r"`, -32602},
 	} {

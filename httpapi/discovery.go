@@ -51,17 +51,16 @@ type Site struct {
 }
 
 // BaseURL returns the URL agents reach the HTTP listener at: publicURL when configured;
-// else http://<listen>, with listen the address the listener is bound to; else, when that
-// binds every interface (0.0.0.0, ::), http://<requestHost>, the host the request named.
-func BaseURL(publicURL, listen, requestHost string) string {
+// else http://<listen>, with listen the address the listener is bound to, or loopback
+// (127.0.0.1) with its port when that binds every interface (0.0.0.0, ::). Never the
+// Host a request named: the documents are served Cache-Control: public, and a shared
+// cache would hand a URL one caller chose to every other.
+func BaseURL(publicURL, listen string) string {
 	if publicURL != "" {
 		return strings.TrimRight(publicURL, "/")
 	}
 	host, port, err := net.SplitHostPort(listen)
 	if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
-		if requestHost != "" {
-			return "http://" + requestHost
-		}
 		return "http://" + net.JoinHostPort("127.0.0.1", port)
 	}
 	return "http://" + listen
@@ -105,11 +104,13 @@ type ProfileUCP struct {
 	PaymentHandlers map[string][]PaymentHandler  `json:"payment_handlers"`
 }
 
-// ServiceBinding is one transport of a service. For A2A the endpoint is the agent card.
+// ServiceBinding is one transport of a service. For A2A the endpoint is the agent card;
+// for REST the base URL of the operations (rest.go).
 type ServiceBinding struct {
 	Version   string `json:"version"`
 	Spec      string `json:"spec"`
 	Transport string `json:"transport"`
+	Schema    string `json:"schema,omitempty"`
 	Endpoint  string `json:"endpoint"`
 }
 
@@ -229,6 +230,12 @@ func ProfileFor(cfg *config.Config, tenant string, site Site) (*BusinessProfile,
 			Spec:      "https://ucp.dev/" + v + "/specification/overview",
 			Transport: "a2a",
 			Endpoint:  site.AgentCardURL(cfg, tenant),
+		}, {
+			Version:   v,
+			Spec:      "https://ucp.dev/" + v + "/specification/overview",
+			Transport: "rest",
+			Schema:    "https://ucp.dev/" + v + "/services/shopping/rest.openapi.json",
+			Endpoint:  site.BaseURL + RESTPath(tenant),
 		}}},
 		Capabilities:    tenantCapabilities(t),
 		PaymentHandlers: paymentHandlers(t),

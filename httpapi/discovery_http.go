@@ -41,7 +41,7 @@ func (d *discovery) AgentCard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *discovery) serve(w http.ResponseWriter, r *http.Request, doc func(string, Site) (any, error)) {
-	site := Site{BaseURL: BaseURL(d.cfg.Bridge.PublicURL, d.listen, r.Host), Version: d.version}
+	site := Site{BaseURL: BaseURL(d.cfg.Bridge.PublicURL, d.listen), Version: d.version}
 	tenant := r.PathValue("tenant")
 	if tenant == "" {
 		tenant = r.URL.Query().Get("tenant")

@@ -16,16 +16,16 @@ import (
 )
 
 func TestBaseURL(t *testing.T) {
-	for _, c := range []struct{ public, listen, host, want string }{
-		{"https://shop.example.com/", "127.0.0.1:8080", "evil.example", "https://shop.example.com"},
-		{"", "127.0.0.1:8080", "evil.example", "http://127.0.0.1:8080"},
-		{"", "[::1]:8080", "", "http://[::1]:8080"},
-		{"", "0.0.0.0:8080", "shop.internal:8080", "http://shop.internal:8080"},
-		{"", "[::]:9000", "10.0.0.5:9000", "http://10.0.0.5:9000"},
-		{"", ":8080", "", "http://127.0.0.1:8080"},
+	for _, c := range []struct{ public, listen, want string }{
+		{"https://shop.example.com/", "127.0.0.1:8080", "https://shop.example.com"},
+		{"", "127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"", "[::1]:8080", "http://[::1]:8080"},
+		{"", "0.0.0.0:8080", "http://127.0.0.1:8080"},
+		{"", "[::]:9000", "http://127.0.0.1:9000"},
+		{"", ":8080", "http://127.0.0.1:8080"},
 	} {
-		if got := httpapi.BaseURL(c.public, c.listen, c.host); got != c.want {
-			t.Errorf("BaseURL(%q, %q, %q) = %q, want %q", c.public, c.listen, c.host, got, c.want)
+		if got := httpapi.BaseURL(c.public, c.listen); got != c.want {
+			t.Errorf("BaseURL(%q, %q) = %q, want %q", c.public, c.listen, got, c.want)
 		}
 	}
 }
@@ -63,7 +63,9 @@ func TestProfile(t *testing.T) {
 	got, _ := json.Marshal(p)
 	for _, want := range []string{
 		`"version":"2026-04-08"`,
-		`"services":{"dev.ucp.shopping":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/overview","transport":"a2a","endpoint":"https://shop.example.com/.well-known/agent-card.json"}]}`,
+		`"services":{"dev.ucp.shopping":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/overview","transport":"a2a","endpoint":"https://shop.example.com/.well-known/agent-card.json"},` +
+			`{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/overview","transport":"rest",` +
+			`"schema":"https://ucp.dev/2026-04-08/services/shopping/rest.openapi.json","endpoint":"https://shop.example.com/ucp/demo"}]}`,
 		`"dev.ucp.shopping.checkout":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/checkout","schema":"https://ucp.dev/2026-04-08/schemas/shopping/checkout.json"}]`,
 		`"dev.ucp.shopping.fulfillment":[{"version":"2026-04-08","spec":"https://ucp.dev/2026-04-08/specification/fulfillment","schema":"https://ucp.dev/2026-04-08/schemas/shopping/fulfillment.json","extends":"dev.ucp.shopping.checkout"}]`,
 		`"dev.ucp.shopping.discount":[{"version":"2026-04-08"`,
@@ -183,16 +185,16 @@ func TestDiscoveryHTTP(t *testing.T) {
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("root profile: %d %v", rec.Code, rec.Header())
 	}
-	// Bound to every interface: the URLs follow the Host the request named.
-	if !strings.Contains(rec.Body.String(), `"endpoint": "http://shop.internal:8080/.well-known/agent-card.json"`) {
+	// Bound to every interface: the URLs name loopback, never the Host the request named.
+	if !strings.Contains(rec.Body.String(), `"endpoint": "http://127.0.0.1:8080/.well-known/agent-card.json"`) {
 		t.Errorf("root profile:\n%s", rec.Body)
 	}
 	rec, _ = get("/.well-known/ucp?tenant=acme")
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "http://shop.internal:8080/a2a/acme/.well-known/agent-card.json") {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "http://127.0.0.1:8080/a2a/acme/.well-known/agent-card.json") {
 		t.Errorf("?tenant=acme: %d\n%s", rec.Code, rec.Body)
 	}
 	rec, v := get("/a2a/acme/.well-known/agent-card.json")
-	if rec.Code != 200 || v["url"] != "http://shop.internal:8080/a2a/acme" {
+	if rec.Code != 200 || v["url"] != "http://127.0.0.1:8080/a2a/acme" {
 		t.Errorf("acme card: %d %v", rec.Code, v["url"])
 	}
 	rec, _ = get("/a2a/nobody/.well-known/agent-card.json")

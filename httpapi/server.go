@@ -39,6 +39,7 @@ type Options struct {
 //	GET  /.well-known/ucp, /.well-known/agent-card.json, and the same under /a2a/{tenant}/: discovery_http.go
 //	POST /a2a/{tenant}                              the A2A JSON-RPC bridge (bridge.go)
 //	GET  /orders/{tenant}/{context}/{order}         the order permalinks (orders.go)
+//	     /ucp/{tenant}/checkout-sessions…, /ucp/{tenant}/orders/{id}: UCP over REST (rest.go)
 type Server struct {
 	srv *http.Server
 	br  *bridge
@@ -139,6 +140,7 @@ func serveHTTP(cfg *config.Config, o Options, br *bridge) (*http.Server, error) 
 	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
 	mux.Handle(bridgePattern, br)
 	mux.HandleFunc(orderPattern, br.serveOrder) // the order permalinks (orders.go)
+	rest{br}.register(mux)                      // UCP over REST (rest.go)
 	srv := newHTTPServer(cfg, mux)
 	if msrv != nil {
 		srv.RegisterOnShutdown(func() { _ = msrv.Close() })

@@ -271,8 +271,9 @@ func TestDiscoveryDocuments(t *testing.T) {
 		t.Errorf("profile version %q", p.UCP.Version)
 	}
 	svc := p.UCP.Services["dev.ucp.shopping"]
-	if len(svc) != 1 || svc[0].Transport != "a2a" || svc[0].Endpoint != cardURL || svc[0].Version != "2026-04-08" ||
-		svc[0].Spec != "https://ucp.dev/2026-04-08/specification/overview" {
+	if len(svc) != 2 || svc[0].Transport != "a2a" || svc[0].Endpoint != cardURL || svc[0].Version != "2026-04-08" ||
+		svc[0].Spec != "https://ucp.dev/2026-04-08/specification/overview" ||
+		svc[1].Transport != "rest" || svc[1].Endpoint != base+"/ucp/demo" {
 		t.Errorf("services: %+v", p.UCP.Services)
 	}
 	wantCaps := map[string]string{ // name → extends

@@ -1,0 +1,309 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/envelopes"
+	"github.com/cartwright-dev/cartwright/handlers"
+)
+
+// The REST binding of UCP's dev.ucp.shopping service (transport rest), for version
+// envelopes.UCPVersion, under /ucp/<tenant>:
+//
+//	POST /ucp/<tenant>/checkout-sessions                 create        → 201
+//	GET  /ucp/<tenant>/checkout-sessions/{id}            get
+//	PUT  /ucp/<tenant>/checkout-sessions/{id}            update (full replacement)
+//	POST /ucp/<tenant>/checkout-sessions/{id}/complete   complete      → 402 when declined
+//	POST /ucp/<tenant>/checkout-sessions/{id}/cancel     cancel
+//	GET  /ucp/<tenant>/orders/{id}                       the order
+//
+// Each call becomes the envelope an agent would send over A2A, published on
+// <prefix>.in.<tenant>.<context> through the bridge's exchange, so that REST callers get
+// the worker's guarantees: applied once, in order, durably. Nothing is stored here.
+//
+//   - The tenant is the path's: one profile per tenant names /ucp/<tenant> as its endpoint.
+//   - A checkout session's id is its context: POST opens a fresh context (derived from the
+//     tenant and the Idempotency-Key when there is one, so that a retry finds it again,
+//     else random), and the checkout's id in every response is that context. An order's
+//     id is <context>.<order id>. Both survive restarts and need no mapping store.
+//   - Idempotency-Key becomes the messageId (idem-<hash of the key>): the worker answers a
+//     retry with the same content with the first reply, which maps to the same bytes, and
+//     other content with idempotency_conflict, 409. Without a key each call is new.
+//   - UCP-Agent is required (profile="<uri>"); a version="…" other than UCPVersion is
+//     refused. Request-Id is echoed. Request-Signature is not verified (no platform keys
+//     are configured): authenticate callers with the tenant's bearer tokens.
+//
+// The bridge's guards apply (JSON only, origins, Host on loopback, tokens, in-flight cap).
+type rest struct{ b *bridge }
+
+// The REST operations.
+const (
+	opCreate   = "create"
+	opGet      = "get"
+	opUpdate   = "update"
+	opComplete = "complete"
+	opCancel   = "cancel"
+	opGetOrder = "get_order"
+)
+
+// RESTPath is the path of tenant's UCP REST endpoint, as its profile advertises it.
+func RESTPath(tenant string) string { return "/ucp/" + tenant }
+
+func (x rest) register(mux *http.ServeMux) {
+	for pattern, op := range map[string]string{
+		"POST /ucp/{tenant}/checkout-sessions":               opCreate,
+		"GET /ucp/{tenant}/checkout-sessions/{id}":           opGet,
+		"PUT /ucp/{tenant}/checkout-sessions/{id}":           opUpdate,
+		"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
+		"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
+		"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
+	} {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			outcome := x.serve(w, r, op)
+			x.b.metrics.observe(outcome, time.Since(start))
+		})
+	}
+}
+
+// restError is the body of a REST error: UCP's error response, with cartwright's code,
+// the message as content and detail, and the JSONPath into the request body.
+type restError struct {
+	UCP      restStatus    `json:"ucp"`
+	Code     string        `json:"code"`
+	Content  string        `json:"content"`
+	Detail   string        `json:"detail"`
+	Path     string        `json:"path,omitempty"`
+	Messages []restMessage `json:"messages"`
+}
+
+type restStatus struct {
+	Version string `json:"version"`
+	Status  string `json:"status"`
+}
+
+type restMessage struct {
+	Type     string `json:"type"`
+	Code     string `json:"code"`
+	Path     string `json:"path,omitempty"`
+	Content  string `json:"content"`
+	Severity string `json:"severity"`
+}
+
+// restFail answers a call the REST door refuses itself.
+func restFail(w http.ResponseWriter, status int, code, msg, path string) {
+	b := mustRESTError(code, msg, path)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cartwright"`)
+	}
+	writeJSON(w, status, b)
+}
+
+func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
+	b := x.b
+	if id := r.Header.Get("Request-Id"); id != "" && len(id) <= 256 {
+		w.Header().Set("Request-Id", id)
+	}
+	hasBody := r.Method != http.MethodGet
+	if status, msg := b.guards.verdict(r, hasBody); status != 0 {
+		restFail(w, status, "invalid_request", msg, "")
+		return outcomeRefused
+	}
+	tenant := r.PathValue("tenant")
+	if !b.authorized(tenant, r) {
+		restFail(w, http.StatusUnauthorized, "unauthorized", "a bearer token of this tenant is required", "")
+		return outcomeUnauthorized
+	}
+	if msg, code := checkUCPAgent(r.Header.Values("UCP-Agent")); msg != "" {
+		restFail(w, http.StatusBadRequest, code, msg, "")
+		return outcomeRejected
+	}
+	select {
+	case b.inflight <- struct{}{}:
+		defer func() { <-b.inflight }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		restFail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
+			"too many requests in flight (http.max_in_flight); retry shortly", "")
+		return outcomeBusy
+	}
+	if b.cfg.Tenants[tenant] == nil {
+		restFail(w, http.StatusNotFound, commerce.CodeUnknownTenant, "no such tenant", "")
+		return outcomeRejected
+	}
+
+	var body json.RawMessage
+	if hasBody {
+		limit := b.cfg.Limits.MaxEnvelopeBytes
+		if limit <= 0 {
+			limit = envelopes.DefaultLimits().MaxEnvelopeBytes
+		}
+		raw, err := readBody(w, r, limit)
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if !errors.As(err, &tooBig) {
+				return outcomeGone
+			}
+			restFail(w, http.StatusRequestEntityTooLarge, commerce.CodeEnvelopeTooLarge, "the body is over the limit (limits.max_envelope_bytes)", "")
+			return outcomeRejected
+		}
+		if len(bytes.TrimSpace(raw)) == 0 && op == opCancel {
+			raw = []byte("{}")
+		}
+		if !json.Valid(raw) {
+			restFail(w, http.StatusBadRequest, commerce.CodeParseError, "the body is not valid JSON", "$")
+			return outcomeRejected
+		}
+		if firstNonSpace(raw) != '{' {
+			restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, "the body must be a JSON object", "$")
+			return outcomeRejected
+		}
+		body = raw
+	}
+
+	// The session, the messageId and the command's data part.
+	messageID := newRESTMessageID()
+	if key := r.Header.Get("Idempotency-Key"); key != "" && hasBody {
+		if len(key) > 255 {
+			restFail(w, http.StatusBadRequest, "invalid_request", "Idempotency-Key is longer than 255 bytes", "")
+			return outcomeRejected
+		}
+		sum := sha256.Sum256([]byte(key))
+		messageID = "idem-" + hex.EncodeToString(sum[:20])
+	}
+	var contextID, orderID string
+	switch op {
+	case opCreate:
+		contextID = DeriveContextID(tenant, messageID)
+	case opGetOrder:
+		var ok bool
+		contextID, orderID, ok = strings.Cut(r.PathValue("id"), ".")
+		if !ok || !natsToken.MatchString(contextID) || orderID == "" {
+			restFail(w, http.StatusNotFound, commerce.CodeNotFound, "no such order", "")
+			return outcomeRejected
+		}
+	default:
+		contextID = r.PathValue("id")
+		if !natsToken.MatchString(contextID) {
+			restFail(w, http.StatusNotFound, commerce.CodeNotFound, "no such checkout session", "")
+			return outcomeRejected
+		}
+	}
+	data, msg, path := restData(op, body, orderID)
+	if msg != "" {
+		restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, msg, path)
+		return outcomeRejected
+	}
+	env, _ := json.Marshal(restEnvelope{
+		JSONRPC: "2.0", ID: messageID, Method: "message/send",
+		Params: restParams{Message: restA2AMessage{
+			Kind: "message", Role: "user", MessageID: messageID, ContextID: contextID,
+			Parts: []restPart{{Kind: "data", Data: data}},
+		}},
+	})
+
+	reply, outcome, why := b.exchange(r, tenant, contextID, messageID, env)
+	if reply == nil {
+		if outcome == outcomeTimeout {
+			w.Header().Set("Retry-After", "1")
+			restFail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
+				why+"; the call is applied once: send it again with the same Idempotency-Key for its response", "")
+		}
+		return outcome
+	}
+	if v := reply.Header.Get(handlers.HdrReplayed); v != "" {
+		w.Header().Set(handlers.HdrReplayed, v)
+	}
+	status, out := restResponse(op, contextID, reply.Data)
+	writeJSON(w, status, out)
+	if status >= 400 {
+		return outcomeError
+	}
+	return outcomeOK
+}
+
+type restEnvelope struct {
+	JSONRPC string     `json:"jsonrpc"`
+	ID      string     `json:"id"`
+	Method  string     `json:"method"`
+	Params  restParams `json:"params"`
+}
+
+type restParams struct {
+	Message restA2AMessage `json:"message"`
+}
+
+type restA2AMessage struct {
+	Kind      string     `json:"kind"`
+	Role      string     `json:"role"`
+	MessageID string     `json:"messageId"`
+	ContextID string     `json:"contextId"`
+	Parts     []restPart `json:"parts"`
+}
+
+type restPart struct {
+	Kind string          `json:"kind"`
+	Data json.RawMessage `json:"data"`
+}
+
+// restData is the data part of op's envelope, in the UCP form where there is one:
+// a2a.ucp.checkout to create, a2a.ucp.checkout.payment to complete. An update is the
+// update_checkout action, not the UCP form's create-or-replace: a PUT must not open a
+// new checkout in a context whose checkout is completed, canceled or absent. With a
+// message, the body is refused (at path).
+func restData(op string, body json.RawMessage, orderID string) (json.RawMessage, string, string) {
+	var data any
+	switch op {
+	case opCreate:
+		data = map[string]json.RawMessage{envelopes.KeyCheckout: body}
+	case opUpdate:
+		data = map[string]any{"action": string(commerce.ActUpdateCheckout), "checkout": body}
+	case opComplete:
+		var in struct {
+			Payment json.RawMessage `json:"payment"`
+			AP2     json.RawMessage `json:"ap2"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || firstNonSpace(in.Payment) != '{' {
+			return nil, "payment is required: an object {instruments: [...]}", "$.payment"
+		}
+		d := map[string]json.RawMessage{envelopes.KeyPayment: in.Payment}
+		if len(in.AP2) > 0 && string(in.AP2) != "null" {
+			d["ap2"] = in.AP2
+		}
+		data = d
+	case opCancel:
+		data = map[string]string{"action": string(commerce.ActCancelCheckout)}
+	case opGet:
+		data = map[string]string{"action": string(commerce.ActGetCheckout)}
+	case opGetOrder:
+		data = map[string]string{"action": string(commerce.ActGetOrder), "order_id": orderID}
+	}
+	b, _ := json.Marshal(data)
+	return b, "", ""
+}
+
+func newRESTMessageID() string {
+	var r [16]byte
+	_, _ = rand.Read(r[:])
+	return "rest-" + hex.EncodeToString(r[:])
+}
+
+func firstNonSpace(b []byte) byte {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c
+	}
+	return 0
+}
