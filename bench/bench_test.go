@@ -79,9 +79,15 @@ func TestRunTiny(t *testing.T) {
 		RequestReply *struct {
 			Envelopes int     `json:"envelopes"`
 			PerSecond float64 `json:"per_second"`
+			Batches   int     `json:"batches"`
 		} `json:"request_reply"`
-		SkeletonOverBaseline float64 `json:"skeleton_over_baseline"`
-		LatencyFixed         *struct {
+		SkeletonRequestReply *struct {
+			Envelopes int     `json:"envelopes"`
+			PerSecond float64 `json:"per_second"`
+		} `json:"skeleton_request_reply"`
+		RequestReplyOverSkeleton float64 `json:"request_reply_over_skeleton"`
+		SkeletonOverBaseline     float64 `json:"skeleton_over_baseline"`
+		LatencyFixed             *struct {
 			Received int     `json:"received"`
 			Measured int     `json:"measured"`
 			Rate     float64 `json:"offered_per_second"`
@@ -124,8 +130,12 @@ func TestRunTiny(t *testing.T) {
 		f.Consumers != s.Partitions || f.ReplyBytes <= 0 || f.StateBytes <= 0 || rep.SkeletonOverBaseline <= 0 {
 		t.Errorf("skeleton: %+v, skeleton/baseline %v", f, rep.SkeletonOverBaseline)
 	}
-	if rr := rep.RequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 {
+	// Request/reply: the worker's (every reply received on the _INBOX) and the skeleton's.
+	if rr := rep.RequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 || rr.Batches == 0 {
 		t.Errorf("request/reply: %+v", rr)
+	}
+	if rr := rep.SkeletonRequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 || rep.RequestReplyOverSkeleton <= 0 {
+		t.Errorf("skeleton, request/reply: %+v, cartwright/skeleton %v", rr, rep.RequestReplyOverSkeleton)
 	}
 	if l := rep.Latency; l == nil || l.Received == 0 || l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 {
 		t.Errorf("latency: %+v", l)
@@ -167,7 +177,7 @@ func TestRunTable(t *testing.T) {
 	o.SkipLatency = true
 	stdout, _ := run(t, o)
 	for _, row := range []string{"baseline (bare consumer)", "cartwright / baseline", "skeleton (fair floor)", "skeleton / baseline",
-		"cartwright / skeleton", "request/reply (skeleton)"} {
+		"cartwright / skeleton", "request/reply", "request/reply (skeleton)", "cartwright / skeleton, request/reply"} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(row) + ` +\S`).MatchString(stdout) {
 			t.Errorf("no %q row in the report:\n%s", row, stdout)
 		}

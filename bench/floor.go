@@ -114,7 +114,10 @@ func (r *benchRun) floor(ctx context.Context) error {
 			ReplyBytes: size, ReplyBytesSource: source, StateBytes: stateSize, StateBytesSource: stateSource,
 		}
 		if rr {
-			r.rep.RequestReply = f
+			r.rep.SkeletonRequestReply = f
+			if q := r.rep.RequestReply; q != nil {
+				r.rep.RequestReplyOverSkeleton = q.PerSecond / f.PerSecond
+			}
 			r.say("skeleton, request/reply: %.0f envelopes/s", f.PerSecond)
 			continue
 		}

@@ -35,7 +35,9 @@ type Options struct {
 	// empty: a temporary directory, removed.
 	Data                                       string
 	JSON, SkipLatency, SkipBaseline, SkipFloor bool
-	CPUProfile, MemProfile                     string
+	// SkipRequestReply skips the worker's request/reply phase.
+	SkipRequestReply       bool
+	CPUProfile, MemProfile string
 
 	// NATS is the NATS to use instead of an embedded one (URL empty: embedded), with its
 	// credentials.

@@ -45,11 +45,15 @@ type Report struct {
 	Skeleton             *Skeleton `json:"skeleton,omitempty"`
 	SkeletonOverBaseline float64   `json:"skeleton_over_baseline,omitempty"`
 	SkeletonCPURatio     float64   `json:"skeleton_cpu_ratio,omitempty"`
-	// RequestReply is the skeleton with its replies sent to an _INBOX with core NATS,
-	// not stored: the request/reply path's throughput.
-	RequestReply *Skeleton   `json:"request_reply,omitempty"`
-	Notes        []string    `json:"notes,omitempty"`
-	Wall         WallSeconds `json:"wall_seconds"`
+	// RequestReply is the worker's throughput when every envelope carries A2A-Reply-To:
+	// _INBOX.… (replies sent with core NATS, not stored); SkeletonRequestReply the
+	// skeleton's with its replies sent so, and RequestReplyOverSkeleton the first over
+	// the second.
+	RequestReply             *RequestReply `json:"request_reply,omitempty"`
+	SkeletonRequestReply     *Skeleton     `json:"skeleton_request_reply,omitempty"`
+	RequestReplyOverSkeleton float64       `json:"request_reply_over_skeleton,omitempty"`
+	Notes                    []string      `json:"notes,omitempty"`
+	Wall                     WallSeconds   `json:"wall_seconds"`
 }
 
 type Machine struct {
@@ -115,6 +119,14 @@ type Skeleton struct {
 	// StateBytes is the size of the state read and written per envelope.
 	StateBytes       int    `json:"state_bytes"`
 	StateBytesSource string `json:"state_bytes_source"`
+}
+
+// RequestReply is the worker's request/reply phase.
+type RequestReply struct {
+	Rate
+	CPUCores    float64 `json:"cpu_cores"`
+	OthersCores float64 `json:"others_cores"`
+	BatchStats
 }
 
 type Throughput struct {
@@ -266,9 +278,17 @@ func (r *Report) writeTable(out io.Writer) {
 		}
 		row("cartwright / skeleton", "%.3f (throughput); %.3f (CPU per envelope, skeleton / cartwright)", r.CartwrightOverSkeleton, r.SkeletonCPURatio)
 	}
-	if f := r.RequestReply; f != nil {
+	if q := r.RequestReply; q != nil {
+		row("request/reply", "%.0f envelopes/s (%d in %.2f s; every envelope with A2A-Reply-To: _INBOX.…, replies sent with core NATS, not stored; %.0f µs CPU per envelope; %.2f cores busy, others %.2f)",
+			q.PerSecond, q.Envelopes, q.Seconds, q.CPUMicrosPer, q.CPUCores, q.OthersCores)
+		q.BatchStats.row(row)
+	}
+	if f := r.SkeletonRequestReply; f != nil {
 		row("request/reply (skeleton)", "%.0f envelopes/s (%d in %.2f s; as the skeleton, the replies to an _INBOX with core NATS, not stored; %.1f µs CPU per envelope)",
 			f.PerSecond, f.Envelopes, f.Seconds, f.CPUMicrosPer)
+		if r.RequestReply != nil {
+			row("cartwright / skeleton, request/reply", "%.3f (throughput)", r.RequestReplyOverSkeleton)
+		}
 	}
 	for _, p := range []struct {
 		name string

@@ -119,7 +119,13 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	if err := stopWorker(); err != nil {
 		return err
 	}
-	return r.outcomes(mix)
+	if err := r.outcomes(mix); err != nil {
+		return err
+	}
+	if r.o.SkipRequestReply {
+		return nil
+	}
+	return r.requestReply(ctx)
 }
 
 // waitDone waits until every envelope's reply is stored and every partition's consumer

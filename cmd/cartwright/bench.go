@@ -19,7 +19,7 @@ type benchFlags struct {
 	items, prefix, inventory                          string
 	data                                              string
 	json, skipLatency, skipBaseline, skipFloor        bool
-	changelog                                         bool
+	changelog, skipRequestReply                       bool
 	cpuProfile, memProfile                            string
 	conn                                              connFlags
 }
@@ -42,9 +42,13 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
    the measured throughput, and time publish → reply for each; then the same mix at a
    fixed --fixed-rate (2,000/s, at most about 30 s of it). The quantiles are over the
    steady part of each phase.
-4. Baseline: the same number of messages of the same sizes in an identical stream (another
+4. Request/reply: with the worker stopped, publish the throughput mix again for fresh
+   contexts, every envelope with A2A-Reply-To: _INBOX.…, start a worker on the same store
+   and time it until every reply has arrived on the inbox (replies sent with core NATS,
+   not stored).
+5. Baseline: the same number of messages of the same sizes in an identical stream (another
    subject space), consumed by one bare pull consumer (fetch 500, ack each).
-5. Skeleton (the fair floor): the same messages again in another identical stream,
+6. Skeleton (the fair floor): the same messages again in another identical stream,
    consumed by one pull consumer per partition that does only what the contract forces:
    per chunk, each envelope's state (the worker's average size) read and written back in
    a Pebble store of its own with an idempotency record carrying the reply, one fsync'd
@@ -54,8 +58,9 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
    request/reply throughput.
 
 Peak RSS is the process's (worker, embedded NATS server and the bench's own client),
-per phase; with --nats-url the server is another process and not counted. --preload fills the store with that many stored checkouts first. The stock of
-the basket's counted items is raised first, so that every checkout completes. Stock is
+per phase; with --nats-url the server is another process and not counted. --preload
+fills the store with that many stored checkouts first. The stock of the basket's
+counted items is raised first, so that every checkout completes. Stock is
 kept where serve keeps it by default, in the store (--inventory store); --inventory
 bucket keeps it in the JetStream bucket (stock: bucket), --inventory memory in process
 only, to leave its cost out. Progress goes to stderr; the report to stdout (--json for scripts).
@@ -101,6 +106,7 @@ docs/performance.md says how to read it.`,
 	fs.BoolVar(&f.skipLatency, "skip-latency", false, "skip the latency phase")
 	fs.BoolVar(&f.skipBaseline, "skip-baseline", false, "skip the baseline phase")
 	fs.BoolVar(&f.skipFloor, "skip-floor", false, "skip the skeleton phases (stored replies and request/reply)")
+	fs.BoolVar(&f.skipRequestReply, "skip-request-reply", false, "skip the worker's request/reply phase")
 	fs.BoolVar(&f.changelog, "changelog", false, "write the partitions' changelog, as serve with changelog: true (docs/workers.md)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile, taken at the end of the throughput phase, to this file")
@@ -124,7 +130,7 @@ func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
 	o := bench.Options{
 		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, LatencyN: f.latencyN,
 		LatencyRate: f.latencyRate, FixedRate: f.fixedRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
-		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, Changelog: f.changelog,
+		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, SkipRequestReply: f.skipRequestReply, Changelog: f.changelog,
 		CPUProfile: f.cpuProfile, MemProfile: f.memProfile,
 		NATSOptions: natsOptions, RedactURL: redactURL, Versions: versions(),
 	}
