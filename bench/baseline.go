@@ -120,6 +120,7 @@ func (r *benchRun) baseline(ctx context.Context) error {
 		CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)}
 	r.rep.Baseline = b
 	r.rep.Ratio = r.rep.Throughput.PerSecond / b.PerSecond
+	r.rep.CartwrightOverBare = r.rep.Ratio
 	if t := r.rep.Throughput.CPUMicrosPer; t > 0 {
 		r.rep.CPURatio = b.CPUMicrosPer / t
 	}

@@ -67,17 +67,40 @@ func TestRunTiny(t *testing.T) {
 		Baseline *struct {
 			PerSecond float64 `json:"per_second"`
 		}
-		Ratio float64
-		Floor *struct {
+		Ratio    float64
+		Skeleton *struct {
 			Envelopes    int     `json:"envelopes"`
 			PerSecond    float64 `json:"per_second"`
 			CPUMicrosPer float64 `json:"cpu_us_per_message"`
 			Consumers    int     `json:"consumers"`
 			ReplyBytes   int     `json:"reply_bytes"`
+			StateBytes   int     `json:"state_bytes"`
 		}
-		FloorOverBaseline float64 `json:"floor_over_baseline"`
-		OverFloor         float64 `json:"cartwright_over_floor"`
-		Outcomes          struct {
+		RequestReply *struct {
+			Envelopes int     `json:"envelopes"`
+			PerSecond float64 `json:"per_second"`
+			Batches   int     `json:"batches"`
+		} `json:"request_reply"`
+		SkeletonRequestReply *struct {
+			Envelopes int     `json:"envelopes"`
+			PerSecond float64 `json:"per_second"`
+		} `json:"skeleton_request_reply"`
+		RequestReplyOverSkeleton float64 `json:"request_reply_over_skeleton"`
+		SkeletonOverBaseline     float64 `json:"skeleton_over_baseline"`
+		LatencyFixed             *struct {
+			Received int     `json:"received"`
+			Measured int     `json:"measured"`
+			Rate     float64 `json:"offered_per_second"`
+			P50      float64 `json:"p50_ms"`
+			P99      float64 `json:"p99_ms"`
+		} `json:"latency_fixed_rate"`
+		// The top-level figures scripts read.
+		OverSkeleton *float64 `json:"cartwright_over_skeleton"`
+		OverBare     *float64 `json:"cartwright_over_bare"`
+		P99HalfLoad  *float64 `json:"p99_ms_half_load"`
+		P99FixedRate *float64 `json:"p99_ms_fixed_rate"`
+		RSSMiB       *float64 `json:"rss_mib"`
+		Outcomes     struct {
 			Completed   int    `json:"completed_checkouts"`
 			DeadLetters uint64 `json:"dead_letters"`
 		}
@@ -103,12 +126,34 @@ func TestRunTiny(t *testing.T) {
 	if rep.Baseline == nil || rep.Baseline.PerSecond <= 0 || rep.Ratio <= 0 {
 		t.Errorf("baseline: %+v, ratio %v", rep.Baseline, rep.Ratio)
 	}
-	if f := rep.Floor; f == nil || f.Envelopes != 2000 || f.PerSecond <= 0 || f.CPUMicrosPer <= 0 ||
-		f.Consumers != s.Partitions || f.ReplyBytes <= 0 || rep.FloorOverBaseline <= 0 || rep.OverFloor <= 0 {
-		t.Errorf("reply floor: %+v, floor/baseline %v, cartwright/floor %v", f, rep.FloorOverBaseline, rep.OverFloor)
+	if f := rep.Skeleton; f == nil || f.Envelopes != 2000 || f.PerSecond <= 0 || f.CPUMicrosPer <= 0 ||
+		f.Consumers != s.Partitions || f.ReplyBytes <= 0 || f.StateBytes <= 0 || rep.SkeletonOverBaseline <= 0 {
+		t.Errorf("skeleton: %+v, skeleton/baseline %v", f, rep.SkeletonOverBaseline)
+	}
+	// Request/reply: the worker's (every reply received on the _INBOX) and the skeleton's.
+	if rr := rep.RequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 || rr.Batches == 0 {
+		t.Errorf("request/reply: %+v", rr)
+	}
+	if rr := rep.SkeletonRequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 || rep.RequestReplyOverSkeleton <= 0 {
+		t.Errorf("skeleton, request/reply: %+v, cartwright/skeleton %v", rr, rep.RequestReplyOverSkeleton)
 	}
 	if l := rep.Latency; l == nil || l.Received == 0 || l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 {
 		t.Errorf("latency: %+v", l)
+	}
+	// The fixed rate's phase: 2,000/s by default, quantiles over its steady part only.
+	if l := rep.LatencyFixed; l == nil || l.Received == 0 || l.Rate != 2000 || l.Measured == 0 || l.Measured >= l.Received ||
+		l.P50 <= 0 || l.P99 < l.P50 {
+		t.Errorf("latency at a fixed rate: %+v", l)
+	}
+	for name, v := range map[string]*float64{"cartwright_over_skeleton": rep.OverSkeleton, "cartwright_over_bare": rep.OverBare,
+		"p99_ms_half_load": rep.P99HalfLoad, "p99_ms_fixed_rate": rep.P99FixedRate, "rss_mib": rep.RSSMiB} {
+		if v == nil || *v <= 0 {
+			t.Errorf("top-level %s: %v", name, v)
+		}
+	}
+	if rep.OverBare != nil && *rep.OverBare != rep.Ratio || rep.RSSMiB != nil && *rep.RSSMiB != rep.Memory.PeakRSS ||
+		rep.P99HalfLoad != nil && rep.Latency != nil && *rep.P99HalfLoad != rep.Latency.P99 {
+		t.Errorf("top-level figures differ from the report's own")
 	}
 	if rep.Memory.PeakRSS <= 0 {
 		t.Errorf("peak RSS: %v", rep.Memory.PeakRSS)
@@ -125,20 +170,21 @@ func TestRunTiny(t *testing.T) {
 	}
 }
 
-// TestRunTable prints the reference figures' rows: the baseline's, the reply floor's and
-// the ratios; SkipFloor leaves the floor out, and only it.
+// TestRunTable prints the reference figures' rows: the baseline's, the skeleton's, the
+// request/reply figure and the ratios; SkipFloor leaves the skeleton out, and only it.
 func TestRunTable(t *testing.T) {
 	o := options(400)
 	o.SkipLatency = true
 	stdout, _ := run(t, o)
-	for _, row := range []string{"baseline (bare consumer)", "cartwright / baseline", "reply floor", "floor / baseline", "cartwright / floor"} {
+	for _, row := range []string{"baseline (bare consumer)", "cartwright / baseline", "skeleton (fair floor)", "skeleton / baseline",
+		"cartwright / skeleton", "request/reply", "request/reply (skeleton)", "cartwright / skeleton, request/reply"} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(row) + ` +\S`).MatchString(stdout) {
 			t.Errorf("no %q row in the report:\n%s", row, stdout)
 		}
 	}
 	o.SkipFloor = true
 	stdout, _ = run(t, o)
-	if strings.Contains(stdout, "floor") || !strings.Contains(stdout, "cartwright / baseline") {
+	if strings.Contains(stdout, "floor") || strings.Contains(stdout, "skeleton") || !strings.Contains(stdout, "cartwright / baseline") {
 		t.Errorf("SkipFloor: the report:\n%s", stdout)
 	}
 }
@@ -169,6 +215,11 @@ func TestRunOnNATS(t *testing.T) {
 	}
 	if rep.Settings.NATS != shown || named == "" || strings.Contains(stdout, ns.URL()) {
 		t.Errorf("nats %q (want %q), worker's connection named %q", rep.Settings.NATS, shown, named)
+	}
+	// The RSS is the bench process's alone, and says so: the server is another process.
+	if m := rep.Memory; m.PeakRSSMiB <= 0 || rep.RSSMiB != m.PeakRSSMiB || !strings.Contains(m.RSSOf, "not counted") ||
+		strings.Contains(m.RSSOf, "embedded") {
+		t.Errorf("RSS with a NATS of the caller's: %v MiB, rss_mib %v, of %q", m.PeakRSSMiB, rep.RSSMiB, m.RSSOf)
 	}
 
 	// The run removed its streams; one of the worker's left there is refused.

@@ -1,90 +1,199 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cartwright-dev/cartwright/bus"
 )
 
-// The reply floor: what a consumer that does nothing but what the contract forces on every
-// envelope reaches. Each envelope's reply must be stored in JetStream, and acknowledged
-// by it, before the envelope is acknowledged; so the floor consumes like the worker (one
-// durable pull consumer per partition, fetching up to a batch), publishes one reply of
-// the worker's average reply size per message, asynchronously and with a Nats-Msg-Id,
-// waits for the fetched batch's publish acknowledgements, then acknowledges each message.
-// No store, no JSON.
+// The skeleton: the fastest worker the contract allows, the floor cartwright is judged
+// against. It consumes like the worker (one durable pull consumer per partition, the
+// worker's consumer configuration, fetching up to a batch), and per chunk: for each
+// envelope it reads the context's state (of the worker's average stored size) from a real
+// Pebble store and writes it back, with an idempotency record that carries the reply (what
+// lets a redelivered envelope get the same reply, as the worker's outbox and record do);
+// commits the chunk with fsync; publishes each reply (the worker's average reply size,
+// with a Nats-Msg-Id) asynchronously to a copy of the reply stream and waits for the
+// acknowledgements; then acks the chunk's envelopes. No JSON, no domain, no metrics.
+//
+// Acks: explicit, one per envelope, as the worker's consumers. AckAll on the chunk's last
+// delivery would need the consumers' ack policy changed to "all", which the worker's
+// consumers do not use; the acks are fire-and-forget publishes on the same connection, so
+// they cost a few µs each, not a round trip.
+//
+// In request/reply mode the replies go with core NATS to an _INBOX subject (not stored),
+// as the worker does for envelopes that carry A2A-Reply-To: _INBOX.…; the chunk's acks
+// follow them on the same connection.
 
-// floorPrefix is the reply floor's subject space: the worker's inbound and reply streams'
+// floorPrefix is the skeleton's subject space: the worker's inbound and reply streams'
 // subjects with this in place of the worker's prefix.
 func floorPrefix(prefix string) string { return prefix + "-floor" }
 
-// floorFallbackReplyBytes is the reply size the floor publishes when the worker's replies
-// could not be measured: about a checkout's reply.
+// floorFallbackReplyBytes is the reply size the skeleton publishes when the worker's
+// replies could not be measured: about a checkout's reply.
 const floorFallbackReplyBytes = 1500
 
-// floorAckTimeout is how long the floor waits for the publish acknowledgements of one
-// batch.
+// floorFallbackStateBytes is the state size when the worker's stored states could not be
+// read: about a completed checkout's.
+const floorFallbackStateBytes = 1200
+
+// floorAckTimeout is how long the skeleton waits for the publish acknowledgements of one
+// chunk.
 const floorAckTimeout = 30 * time.Second
 
 // floor publishes the same envelopes to a copy of the inbound stream in another subject
-// space, with a copy of the reply stream beside it, and times the reply floor through them.
+// space, with a copy of the reply stream beside it, and times the skeleton through them:
+// first with stored replies, then (on new consumers of the same envelopes) with replies
+// to an _INBOX.
 func (r *benchRun) floor(ctx context.Context) error {
 	size, source := r.workerReplyBytes(ctx)
+	stateSize, stateSource := r.workerStateBytes()
 	fp := floorPrefix(r.cfg.Prefix)
-	in, err := copyStream(ctx, r.js, r.topo, fp, bus.Topology.InStream, "reply floor, envelopes")
+	in, err := copyStream(ctx, r.js, r.topo, fp, bus.Topology.InStream, "skeleton, envelopes")
 	if err != nil {
-		return fmt.Errorf("reply floor: inbound stream: %w", err)
+		return fmt.Errorf("skeleton: inbound stream: %w", err)
 	}
 	defer r.js.DeleteStream(context.WithoutCancel(ctx), in.CachedInfo().Config.Name)
-	out, err := copyStream(ctx, r.js, r.topo, fp, bus.Topology.OutStream, "reply floor, replies")
+	out, err := copyStream(ctx, r.js, r.topo, fp, bus.Topology.OutStream, "skeleton, replies")
 	if err != nil {
-		return fmt.Errorf("reply floor: reply stream: %w", err)
+		return fmt.Errorf("skeleton: reply stream: %w", err)
 	}
 	defer r.js.DeleteStream(context.WithoutCancel(ctx), out.CachedInfo().Config.Name)
 
 	mix := newBenchMix(r.cfg.Prefix, r.tenant, 't', r.o.Contexts, r.items)
 	n := mix.Len()
-	prog := startProgress(r.errw, "reply floor: publishing", n)
+	prog := startProgress(r.errw, "skeleton: publishing", n)
 	_, _, err = publishAll(ctx, r.pub, mix, fp, prog)
 	prog.end()
 	if err != nil {
-		return fmt.Errorf("reply floor: publishing: %w", err)
+		return fmt.Errorf("skeleton: publishing: %w", err)
 	}
-	prog = startProgress(r.errw, "reply floor: consuming", n)
-	cpu0, busy0 := cpuTime(), machineBusy()
-	d, err := consumeFloor(ctx, r.nc, r.js, in, out.CachedInfo().Config.Name, bus.Topology{Prefix: fp, Partitions: r.cfg.Partitions},
-		r.cfg.Batch.Size, r.cfg.Batch.AckWait, max(4*r.cfg.Batch.Size, 10000), size, n, prog)
-	cpu, busy := cpuTime()-cpu0, machineBusy()-busy0
-	prog.end()
+	db, err := openSkeletonStore(filepath.Join(r.cfg.DataDir, "skeleton"), r.cfg.Store.CacheMiB, r.tenant, mix, stateSize)
 	if err != nil {
-		return fmt.Errorf("reply floor: %w", err)
+		return fmt.Errorf("skeleton: store: %w", err)
 	}
-	f := &Floor{
-		Rate: Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
-			Consumers: r.cfg.Partitions, FetchBatch: r.cfg.Batch.Size, CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)},
-		CPUCores: secs(cpu) / secs(d), OthersCores: max(0, secs(busy-cpu)/secs(d)),
-		ReplyBytes: size, ReplyBytesSource: source,
+	defer db.Close()
+	sk := skeleton{nc: r.nc, js: r.js, db: db, in: in, topo: bus.Topology{Prefix: fp, Partitions: r.cfg.Partitions},
+		batch: r.cfg.Batch.Size, ackWait: r.cfg.Batch.AckWait, maxAckPending: max(4*r.cfg.Batch.Size, 10000),
+		replyBytes: size, stateBytes: stateSize, tenant: r.tenant}
+	for _, rr := range []bool{false, true} {
+		name := "skeleton: consuming"
+		if rr {
+			name = "skeleton, request/reply: consuming"
+		}
+		prog = startProgress(r.errw, name, n)
+		cpu0, busy0 := cpuTime(), machineBusy()
+		var d time.Duration
+		if rr {
+			d, err = sk.consume(ctx, "", n, prog)
+		} else {
+			d, err = sk.consume(ctx, out.CachedInfo().Config.Name, n, prog)
+		}
+		cpu, busy := cpuTime()-cpu0, machineBusy()-busy0
+		prog.end()
+		if err != nil {
+			return fmt.Errorf("%s: %w", strings.TrimSuffix(name, ": consuming"), err)
+		}
+		f := &Skeleton{
+			Rate: Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
+				Consumers: r.cfg.Partitions, FetchBatch: r.cfg.Batch.Size, CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)},
+			CPUCores: secs(cpu) / secs(d), OthersCores: max(0, secs(busy-cpu)/secs(d)),
+			ReplyBytes: size, ReplyBytesSource: source, StateBytes: stateSize, StateBytesSource: stateSource,
+		}
+		if rr {
+			r.rep.SkeletonRequestReply = f
+			if q := r.rep.RequestReply; q != nil {
+				r.rep.RequestReplyOverSkeleton = q.PerSecond / f.PerSecond
+			}
+			r.say("skeleton, request/reply: %.0f envelopes/s", f.PerSecond)
+			continue
+		}
+		r.rep.Skeleton = f
+		r.rep.CartwrightOverSkeleton = r.rep.Throughput.PerSecond / f.PerSecond
+		if t := r.rep.Throughput.CPUMicrosPer; t > 0 {
+			r.rep.SkeletonCPURatio = f.CPUMicrosPer / t
+		}
+		if b := r.rep.Baseline; b != nil {
+			r.rep.SkeletonOverBaseline = f.PerSecond / b.PerSecond
+		}
+		r.say("skeleton: %.0f envelopes/s; cartwright/skeleton %.3f", f.PerSecond, r.rep.CartwrightOverSkeleton)
 	}
-	r.rep.Floor = f
-	r.rep.OverFloor = r.rep.Throughput.PerSecond / f.PerSecond
-	if t := r.rep.Throughput.CPUMicrosPer; t > 0 {
-		r.rep.FloorCPURatio = f.CPUMicrosPer / t
-	}
-	if b := r.rep.Baseline; b != nil {
-		r.rep.FloorOverBaseline = f.PerSecond / b.PerSecond
-	}
-	r.say("reply floor: %.0f messages/s; cartwright/floor %.3f", f.PerSecond, r.rep.OverFloor)
 	return nil
+}
+
+// workerStateBytes is the average size of the states the worker's store holds (up to the
+// first skeletonStateSample of them in key order, preloaded ones included), or
+// floorFallbackStateBytes when they cannot be read.
+func (r *benchRun) workerStateBytes() (int, string) {
+	const skeletonStateSample = 50000
+	prefix := []byte(r.tenant + "\x00ctx-")
+	want := len(benchContextID('t', 0))
+	total, n := 0, 0
+	errEnough := errors.New("enough")
+	err := r.st.PartitionKeys(func(k, v []byte) error {
+		// A state's key is a tag, the tenant, a zero byte and the context.
+		if len(k) == 1+len(prefix)-4+want && bytes.HasPrefix(k[1:], prefix) {
+			total += len(v)
+			if n++; n >= skeletonStateSample {
+				return errEnough
+			}
+		}
+		return nil
+	})
+	if (err != nil && !errors.Is(err, errEnough)) || n == 0 {
+		return floorFallbackStateBytes, fmt.Sprintf("fixed (the worker's states could not be read: %v, %d found)", err, n)
+	}
+	return (total + n/2) / n, fmt.Sprintf("the average size of %d states in the worker's store", n)
+}
+
+// openSkeletonStore opens a Pebble store of its own for the skeleton and fills it with a
+// state of stateBytes for each of mix's contexts, so that every envelope reads a state
+// that is there, as the worker's (after an envelope's first step) does.
+func openSkeletonStore(dir string, cacheMiB int, tenant string, mix *benchMix, stateBytes int) (*pebble.DB, error) {
+	cache := pebble.NewCache(int64(max(cacheMiB, 8)) << 20)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{Cache: cache})
+	if err != nil {
+		return nil, err
+	}
+	state := bytes.Repeat([]byte{'s'}, stateBytes)
+	b := db.NewBatch()
+	for c := 0; c < mix.contexts; c++ {
+		if err := b.Set(skeletonStateKey(nil, tenant, mix.contextID(c)), state, nil); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if b.Len() > 64<<20 {
+			if err := b.Commit(pebble.NoSync); err != nil {
+				db.Close()
+				return nil, err
+			}
+			b = db.NewBatch()
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func skeletonStateKey(k []byte, tenant, context string) []byte {
+	k = append(append(append(k, 's'), tenant...), 0)
+	return append(k, context...)
 }
 
 // workerReplyBytes is the average size (the data, not the headers) of the replies the
@@ -138,38 +247,69 @@ func sumData(ctx context.Context, js jetstream.JetStream, stream string, n int) 
 	return total, nil
 }
 
-// consumeFloor drains the inbound stream in with one durable pull consumer per partition,
-// configured as the worker's (and the baseline's): explicit acks, the same ack wait and
-// ack window. Each partition fetches up to batch messages (the last fetch only what is
-// left, so that it does not wait out its expiry), publishes a reply of replyBytes bytes per
-// message to the reply stream's subject for it, asynchronously with a Nats-Msg-Id, waits
-// for the batch's publish acknowledgements, then acknowledges each message. It times from
-// the first fetch until the reply stream holds want replies and no consumer has anything
-// pending or unacknowledged.
-func consumeFloor(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, in jetstream.Stream, outStream string, topo bus.Topology,
-	batch int, ackWait time.Duration, maxAckPending, replyBytes, want int, progress *benchProgress) (time.Duration, error) {
+// skeleton is what the skeleton's phases share.
+type skeleton struct {
+	nc            *nats.Conn
+	js            jetstream.JetStream
+	db            *pebble.DB
+	in            jetstream.Stream
+	topo          bus.Topology // its subject space
+	batch         int
+	ackWait       time.Duration
+	maxAckPending int
+	replyBytes    int
+	stateBytes    int
+	tenant        string
+	runs          int // consumer sets created so far
+}
+
+// consume drains the inbound stream with a new set of durable pull consumers, one per
+// partition, configured as the worker's. With outStream it stores the replies there and
+// times from the first fetch until the stream holds want replies and no consumer has
+// anything pending or unacknowledged; without, it sends the replies to an _INBOX and
+// times until want replies were received there and everything was acknowledged.
+func (sk *skeleton) consume(ctx context.Context, outStream string, want int, progress *benchProgress) (time.Duration, error) {
 	// The worker's JetStream context for publishing, on its connection.
-	pjs, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384))
+	pjs, err := jetstream.New(sk.nc, jetstream.WithPublishAsyncMaxPending(16384))
 	if err != nil {
 		return 0, err
 	}
-	body := make([]byte, replyBytes)
-	for i := range body {
-		body[i] = 'x'
-	}
-	parts := make([]floorPartition, topo.Partitions)
-	names := make([]string, topo.Partitions)
-	total := 0
-	for p := range parts {
-		cc := topo.ConsumerConfig(p, ackWait, maxAckPending)
-		cc.Durable = fmt.Sprintf("floor-p%03d", p)
-		cc.Description = fmt.Sprintf("cartwright bench: reply floor, partition %d of %d", p, topo.Partitions)
-		cons, err := in.CreateOrUpdateConsumer(ctx, cc)
+	sk.runs++
+	body := bytes.Repeat([]byte{'x'}, sk.replyBytes)
+	var inbox string
+	var received atomic.Int64
+	allIn := make(chan struct{})
+	if outStream == "" {
+		inbox = sk.nc.NewInbox()
+		sub, err := sk.nc.Subscribe(inbox+".>", func(*nats.Msg) {
+			if received.Add(1) == int64(want) {
+				close(allIn)
+			}
+		})
 		if err != nil {
 			return 0, err
 		}
-		parts[p] = floorPartition{cons: cons, want: int(cons.CachedInfo().NumPending), js: pjs, body: body,
-			in: topo.Prefix + ".in.", out: topo.Prefix + ".out.", batch: batch}
+		defer sub.Unsubscribe()
+		if err := sub.SetPendingLimits(-1, -1); err != nil {
+			return 0, err
+		}
+		if err := sk.nc.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	parts := make([]floorPartition, sk.topo.Partitions)
+	names := make([]string, sk.topo.Partitions)
+	total := 0
+	for p := range parts {
+		cc := sk.topo.ConsumerConfig(p, sk.ackWait, sk.maxAckPending)
+		cc.Durable = fmt.Sprintf("skeleton%d-p%03d", sk.runs, p)
+		cc.Description = fmt.Sprintf("cartwright bench: skeleton, partition %d of %d", p, sk.topo.Partitions)
+		cons, err := sk.in.CreateOrUpdateConsumer(ctx, cc)
+		if err != nil {
+			return 0, err
+		}
+		parts[p] = floorPartition{sk: sk, cons: cons, want: int(cons.CachedInfo().NumPending), js: pjs, body: body,
+			in: sk.topo.Prefix + ".in.", out: sk.topo.Prefix + ".out.", inbox: inbox}
 		names[p] = cc.Durable
 		total += parts[p].want
 	}
@@ -196,11 +336,25 @@ func consumeFloor(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, in
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	_, stored, err := waitStored(ctx, js, outStream, uint64(want), progress)
-	if err != nil {
-		return 0, err
+	var stored time.Time
+	if outStream != "" {
+		if _, stored, err = waitStored(ctx, sk.js, outStream, uint64(want), progress); err != nil {
+			return 0, err
+		}
+	} else {
+		select {
+		case <-allIn:
+			stored = time.Now()
+		case <-time.After(benchStall):
+			return 0, fmt.Errorf("%d of %d replies received on the _INBOX after %s", received.Load(), want, benchStall)
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
-	acked, err := waitAcked(ctx, js, in.CachedInfo().Config.Name, names)
+	for i := range names {
+		defer sk.in.DeleteConsumer(context.WithoutCancel(ctx), names[i])
+	}
+	acked, err := waitAcked(ctx, sk.js, sk.in.CachedInfo().Config.Name, names)
 	if err != nil {
 		return 0, err
 	}
@@ -210,30 +364,36 @@ func consumeFloor(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, in
 	return stored.Sub(start), nil
 }
 
-// floorPartition is one partition of the reply floor.
+// floorPartition is one partition of the skeleton.
 type floorPartition struct {
+	sk      *skeleton
 	cons    jetstream.Consumer
 	want    int // messages in the partition
 	js      jetstream.JetStream
 	body    []byte
 	in, out string // the subject prefixes of envelopes and replies
-	batch   int
+	inbox   string // where replies go instead, with core NATS; empty: the reply stream
 }
 
 func (p *floorPartition) run(ctx context.Context, start time.Time, done *atomic.Int64, progress *benchProgress) error {
-	msgs := make([]jetstream.Msg, 0, p.batch)
-	futures := make([]jetstream.PubAckFuture, 0, p.batch)
+	sk := p.sk
+	msgs := make([]jetstream.Msg, 0, sk.batch)
+	futures := make([]jetstream.PubAckFuture, 0, sk.batch)
+	replies := make([]*nats.Msg, 0, sk.batch)
 	id := make([]byte, 0, 64)
+	key := make([]byte, 0, 64)
+	rec := make([]byte, 0, 16+len(p.body))
 	n := 0
 	for n < p.want {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b, err := p.cons.Fetch(min(p.batch, p.want-n), jetstream.FetchMaxWait(time.Second))
+		b, err := p.cons.Fetch(min(sk.batch, p.want-n), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return err
 		}
-		msgs, futures = msgs[:0], futures[:0]
+		msgs, futures, replies = msgs[:0], futures[:0], replies[:0]
+		wb := sk.db.NewBatch()
 		var perr error
 		for m := range b.Messages() {
 			msgs = append(msgs, m)
@@ -245,25 +405,61 @@ func (p *floorPartition) run(ctx context.Context, start time.Time, done *atomic.
 				perr = err
 				continue
 			}
-			// The reply's subject: <prefix>.out.<tenant>.<context> for the envelope's
-			// <prefix>.in.<partition>.<tenant>.<context>.
+			// <prefix>.in.<partition>.<tenant>.<context>: the reply goes to
+			// <prefix>.out.<tenant>.<context>, the state is the context's.
 			_, rest, _ := strings.Cut(strings.TrimPrefix(m.Subject(), p.in), ".")
-			id = strconv.AppendUint(append(id[:0], "floor:"...), meta.Sequence.Stream, 10)
-			id = append(id, ":reply"...)
-			f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: p.out + rest, Data: p.body,
-				Header: nats.Header{jetstream.MsgIDHeader: []string{string(id)}}}, jetstream.WithStallWait(floorAckTimeout))
+			_, ctxID, _ := strings.Cut(rest, ".")
+			key = skeletonStateKey(key[:0], sk.tenant, ctxID)
+			state, closer, err := sk.db.Get(key)
 			if err != nil {
-				perr = err
+				perr = fmt.Errorf("state of %s: %w", ctxID, err)
 				continue
 			}
-			futures = append(futures, f)
+			if err := wb.Set(key, state, nil); err != nil {
+				perr = err
+			}
+			closer.Close()
+			// The idempotency record, under the envelope's stream sequence, with the reply.
+			key = strconv.AppendUint(append(append(append(key[:0], 'i'), sk.tenant...), 0), meta.Sequence.Stream, 10)
+			rec = append(strconv.AppendInt(rec[:0], time.Now().UnixNano(), 10), p.body...)
+			if err := wb.Set(key, rec, nil); err != nil {
+				perr = err
+			}
+			subject := p.out + rest
+			if p.inbox != "" {
+				subject = p.inbox + "." + ctxID
+			}
+			id = strconv.AppendUint(append(id[:0], "skeleton:"...), meta.Sequence.Stream, 10)
+			replies = append(replies, &nats.Msg{Subject: subject, Data: p.body,
+				Header: nats.Header{jetstream.MsgIDHeader: []string{string(id) + ":reply"}}})
 		}
+		if perr == nil {
+			if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
+				perr = err
+			}
+		}
+		if perr == nil {
+			perr = wb.Commit(pebble.Sync)
+		}
+		wb.Close()
 		if perr != nil {
-			return fmt.Errorf("publishing a reply: %w", perr)
+			return perr
 		}
-		if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-			return err
+		for _, m := range replies {
+			if p.inbox != "" {
+				perr = sk.nc.PublishMsg(m)
+			} else {
+				var f jetstream.PubAckFuture
+				if f, perr = p.js.PublishMsgAsync(m, jetstream.WithStallWait(floorAckTimeout)); perr == nil {
+					futures = append(futures, f)
+				}
+			}
+			if perr != nil {
+				return fmt.Errorf("publishing a reply: %w", perr)
+			}
 		}
+		// Core NATS replies need no wait: the acks below go out on the same connection,
+		// after them.
 		if err := waitPubAcks(ctx, futures); err != nil {
 			return err
 		}
@@ -273,7 +469,7 @@ func (p *floorPartition) run(ctx context.Context, start time.Time, done *atomic.
 		n += len(msgs)
 		progress.tick(int(done.Add(int64(len(msgs)))))
 		if time.Since(start) > benchStall+time.Duration(p.want/1000)*time.Second {
-			return errors.New("reply floor: too slow, giving up")
+			return errors.New("skeleton: too slow, giving up")
 		}
 	}
 	return nil

@@ -14,12 +14,15 @@ import (
 
 // measureLatency publishes every envelope of mix at rate envelopes/s, as an open loop
 // (the schedule does not wait for replies), and times each from just before its publish
-// to the receipt of its reply on a core subscription to the tenant's reply subjects.
+// to the receipt of its reply on a core subscription to the tenant's reply subjects. The
+// quantiles are over the envelopes of the mix's steady part only: the ramps at either end
+// carry only the first or the last steps, whose costs differ.
 func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *benchMix, prefix string, rate float64, progress *benchProgress) (*Latency, error) {
 	n := mix.Len()
 	base := time.Now()
 	sent := make([]atomic.Int64, n) // ns since base, +1 so that 0 means not sent
 	lat := make([]atomic.Int64, n)  // publish → reply in ns; 0 until the reply is in
+	steady := make([]bool, n)
 	var got atomic.Int64
 	all := make(chan struct{})
 	sub, err := nc.Subscribe(prefix+".out."+mix.tenant+".>", func(m *nats.Msg) {
@@ -59,6 +62,7 @@ func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *
 		if d := time.Until(due); d > 500*time.Microsecond {
 			time.Sleep(d)
 		}
+		steady[i] = mix.steady(cs[0], cs[1])
 		data := mix.envelope(i, cs[0], cs[1])
 		sent[i].Store(int64(time.Since(base)) + 1)
 		if err := p.publish(mix.subject(prefix, cs[0]), data); err != nil {
@@ -80,17 +84,29 @@ func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *
 		return nil, err
 	}
 	ds := make([]time.Duration, 0, n)
+	received, measured := 0, 0
 	for i := range lat {
-		if d := lat[i].Load(); d > 0 {
+		d := lat[i].Load()
+		if d > 0 {
+			received++
+		}
+		if !steady[i] {
+			continue
+		}
+		measured++
+		if d > 0 {
 			ds = append(ds, time.Duration(d))
+		} else {
+			// A reply that never came counts as the slowest there is, not as none.
+			ds = append(ds, benchStall)
 		}
 	}
 	cpu, busy := cpuTime()-cpu0, machineBusy()-busy0
 	elapsed := time.Since(start)
-	r := &Latency{Envelopes: n, Received: len(ds), Rate: rate, Seconds: secs(published),
+	r := &Latency{Envelopes: n, Received: received, Measured: measured, Rate: rate, Seconds: secs(published),
 		CPUCores: secs(cpu) / secs(elapsed), OthersCores: max(0, secs(busy-cpu)/secs(elapsed))}
-	if len(ds) == 0 {
-		return r, fmt.Errorf("no reply in the latency phase")
+	if received == 0 || len(ds) == 0 {
+		return r, fmt.Errorf("no reply in the latency phase (%d measured)", measured)
 	}
 	slices.Sort(ds)
 	q := func(p float64) float64 { return ms(ds[min(len(ds)-1, int(p*float64(len(ds))))]) }

@@ -30,6 +30,25 @@ func newBenchMix(prefix, tenant string, phase byte, contexts int, items [3]strin
 	return &benchMix{prefix: prefix, tenant: tenant, phase: phase, contexts: contexts, gap: max(1, gap), items: items}
 }
 
+// newSteadyMix is the latency phases' mix: the same interleaving with a context's steps
+// about 100 ms apart at rate envelopes/s (8·gap envelopes), so that the part of the
+// phase where every step is in the stream in equal shares (steady) is most of it, and
+// every second of it carries the same mix; the gap stays under 1/16 of the contexts, so
+// that the ramps at either end are under half the phase even at tiny sizes.
+func newSteadyMix(prefix, tenant string, phase byte, contexts int, items [3]string, rate float64) *benchMix {
+	m := newBenchMix(prefix, tenant, phase, contexts, items)
+	m.gap = max(1, min(int(rate/80), contexts/16, benchGap))
+	return m
+}
+
+// steady reports whether context c's step s is published where the stream carries every
+// step in equal shares: between the ramp up (the first 7·gap positions, where the later
+// steps are still missing) and the ramp down (where the earlier steps have run out).
+func (m *benchMix) steady(c, s int) bool {
+	p := c + s*m.gap
+	return p >= (StepsPerContext-1)*m.gap && p < m.contexts
+}
+
 // Len is the number of envelopes.
 func (m *benchMix) Len() int { return m.contexts * StepsPerContext }
 

@@ -1,5 +1,5 @@
 // Package bench measures the worker as serve runs it: throughput, latency and memory,
-// against a bare JetStream consumer and a reply floor. `cartwright bench` runs it;
+// against a bare JetStream consumer and a skeleton worker (the fair floor). `cartwright bench` runs it;
 // docs/performance.md says how to read the report.
 package bench
 
@@ -22,8 +22,9 @@ const StepsPerContext = 8
 type Options struct {
 	// N envelopes over Contexts contexts: N must be StepsPerContext × Contexts.
 	N, Contexts, Partitions, Batch, Preload, LatencyN int
-	// LatencyRate is the latency phase's envelopes/s; 0: half the measured throughput.
-	LatencyRate float64
+	// LatencyRate is the half-load latency phase's envelopes/s; 0: half the measured
+	// throughput. FixedRate is the fixed-rate latency phase's; 0: 2,000.
+	LatencyRate, FixedRate float64
 	// Items are the three items each context adds, comma-separated.
 	Items, Prefix string
 	// Inventory is where stock is kept: store, bucket or memory.
@@ -34,7 +35,9 @@ type Options struct {
 	// empty: a temporary directory, removed.
 	Data                                       string
 	JSON, SkipLatency, SkipBaseline, SkipFloor bool
-	CPUProfile, MemProfile                     string
+	// SkipRequestReply skips the worker's request/reply phase.
+	SkipRequestReply       bool
+	CPUProfile, MemProfile string
 
 	// NATS is the NATS to use instead of an embedded one (URL empty: embedded), with its
 	// credentials.
@@ -72,6 +75,12 @@ func (o *Options) check() error {
 		o.LatencyN = o.N / 2
 	}
 	o.LatencyN = max(StepsPerContext, o.LatencyN/StepsPerContext*StepsPerContext)
+	if o.FixedRate == 0 {
+		o.FixedRate = 2000
+	}
+	if o.FixedRate < 0 || o.LatencyRate < 0 {
+		return fmt.Errorf("--latency-rate %g, --fixed-rate %g: a rate is positive", o.LatencyRate, o.FixedRate)
+	}
 	if o.Preload < 0 {
 		return fmt.Errorf("--preload %d is negative", o.Preload)
 	}

@@ -34,7 +34,11 @@ func newBenchPublisher(nc *nats.Conn) (*benchPublisher, error) {
 }
 
 func (p *benchPublisher) publish(subject string, data []byte) error {
-	_, err := p.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data, Header: nats.Header{}},
+	return p.publishHeader(subject, data, nats.Header{})
+}
+
+func (p *benchPublisher) publishHeader(subject string, data []byte, h nats.Header) error {
+	_, err := p.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data, Header: h},
 		jetstream.WithStallWait(time.Minute))
 	return err
 }

@@ -12,6 +12,16 @@ import (
 
 // Report is what `cartwright bench` prints; --json prints it as is.
 type Report struct {
+	// The figures scripts read (0 when the phase that gives one was skipped):
+	// cartwright's throughput over the skeleton's and over the bare consumer's, the p99
+	// of the steady mix at half load and at the fixed rate, and the throughput phase's
+	// peak RSS (Memory.PeakRSSMiB).
+	CartwrightOverSkeleton float64 `json:"cartwright_over_skeleton"`
+	CartwrightOverBare     float64 `json:"cartwright_over_bare"`
+	P99MSHalfLoad          float64 `json:"p99_ms_half_load"`
+	P99MSFixedRate         float64 `json:"p99_ms_fixed_rate"`
+	RSSMiB                 float64 `json:"rss_mib"`
+
 	Machine  Machine           `json:"machine"`
 	Versions map[string]string `json:"versions"`
 	Settings Settings          `json:"settings"`
@@ -19,22 +29,31 @@ type Report struct {
 	Preload    *Preload   `json:"preload,omitempty"`
 	Publish    Rate       `json:"publish"`
 	Throughput Throughput `json:"throughput"`
-	Latency    *Latency   `json:"latency,omitempty"`
-	Memory     Memory     `json:"memory"`
-	Outcomes   Outcomes   `json:"outcomes"`
-	Baseline   *Rate      `json:"baseline,omitempty"`
-	Ratio      float64    `json:"ratio,omitempty"` // throughput / baseline
+	// Latency is the steady mix at half the measured throughput; LatencyFixed the same
+	// mix at a fixed rate (2,000 envelopes/s unless --fixed-rate says otherwise).
+	Latency      *Latency `json:"latency,omitempty"`
+	LatencyFixed *Latency `json:"latency_fixed_rate,omitempty"`
+	Memory       Memory   `json:"memory"`
+	Outcomes     Outcomes `json:"outcomes"`
+	Baseline     *Rate    `json:"baseline,omitempty"`
+	Ratio        float64  `json:"ratio,omitempty"` // throughput / baseline
 	// CPURatio is the baseline's CPU per message over cartwright's per envelope.
 	CPURatio float64 `json:"cpu_ratio,omitempty"`
-	// Floor is the reply floor; FloorOverBaseline its throughput over the baseline's,
-	// OverFloor cartwright's over the floor's, FloorCPURatio the floor's CPU per message
-	// over cartwright's per envelope.
-	Floor             *Floor      `json:"floor,omitempty"`
-	FloorOverBaseline float64     `json:"floor_over_baseline,omitempty"`
-	OverFloor         float64     `json:"cartwright_over_floor,omitempty"`
-	FloorCPURatio     float64     `json:"floor_cpu_ratio,omitempty"`
-	Notes             []string    `json:"notes,omitempty"`
-	Wall              WallSeconds `json:"wall_seconds"`
+	// Skeleton is the fair floor (bench/floor.go); SkeletonOverBaseline its throughput
+	// over the baseline's (cartwright's over the skeleton's is at the top),
+	// SkeletonCPURatio the skeleton's CPU per envelope over cartwright's.
+	Skeleton             *Skeleton `json:"skeleton,omitempty"`
+	SkeletonOverBaseline float64   `json:"skeleton_over_baseline,omitempty"`
+	SkeletonCPURatio     float64   `json:"skeleton_cpu_ratio,omitempty"`
+	// RequestReply is the worker's throughput when every envelope carries A2A-Reply-To:
+	// _INBOX.… (replies sent with core NATS, not stored); SkeletonRequestReply the
+	// skeleton's with its replies sent so, and RequestReplyOverSkeleton the first over
+	// the second.
+	RequestReply             *RequestReply `json:"request_reply,omitempty"`
+	SkeletonRequestReply     *Skeleton     `json:"skeleton_request_reply,omitempty"`
+	RequestReplyOverSkeleton float64       `json:"request_reply_over_skeleton,omitempty"`
+	Notes                    []string      `json:"notes,omitempty"`
+	Wall                     WallSeconds   `json:"wall_seconds"`
 }
 
 type Machine struct {
@@ -85,9 +104,10 @@ type Rate struct {
 	FetchBatch   int     `json:"fetch_batch,omitempty"`
 }
 
-// Floor is the reply floor: one consumer per partition that publishes a reply per
-// message, waits for the batch's publish acknowledgements, then acks each message.
-type Floor struct {
+// Skeleton is a run of the skeleton: one consumer per partition that, per chunk, reads and
+// writes each envelope's state and an idempotency record in Pebble, commits with fsync,
+// publishes the replies, waits for their acknowledgements, then acks the envelopes.
+type Skeleton struct {
 	Rate
 	// CPUCores is the process's CPU time over the phase divided by its time;
 	// OthersCores what other processes used meanwhile.
@@ -96,6 +116,17 @@ type Floor struct {
 	// ReplyBytes is the size of each reply's data; ReplyBytesSource where it comes from.
 	ReplyBytes       int    `json:"reply_bytes"`
 	ReplyBytesSource string `json:"reply_bytes_source"`
+	// StateBytes is the size of the state read and written per envelope.
+	StateBytes       int    `json:"state_bytes"`
+	StateBytesSource string `json:"state_bytes_source"`
+}
+
+// RequestReply is the worker's request/reply phase.
+type RequestReply struct {
+	Rate
+	CPUCores    float64 `json:"cpu_cores"`
+	OthersCores float64 `json:"others_cores"`
+	BatchStats
 }
 
 type Throughput struct {
@@ -125,16 +156,19 @@ type BatchStats struct {
 }
 
 type Latency struct {
-	Envelopes int     `json:"envelopes"`
-	Received  int     `json:"received"`
-	Rate      float64 `json:"offered_per_second"`
-	Seconds   float64 `json:"seconds"`
-	P50MS     float64 `json:"p50_ms"`
-	P90MS     float64 `json:"p90_ms"`
-	P99MS     float64 `json:"p99_ms"`
-	P999MS    float64 `json:"p99_9_ms"`
-	MaxMS     float64 `json:"max_ms"`
-	MeanMS    float64 `json:"mean_ms"`
+	Envelopes int `json:"envelopes"`
+	Received  int `json:"received"`
+	// Measured is how many envelopes the quantiles are over: those published while every
+	// step of the mix was in the stream in equal shares (not the ramp at either end).
+	Measured int     `json:"measured"`
+	Rate     float64 `json:"offered_per_second"`
+	Seconds  float64 `json:"seconds"`
+	P50MS    float64 `json:"p50_ms"`
+	P90MS    float64 `json:"p90_ms"`
+	P99MS    float64 `json:"p99_ms"`
+	P999MS   float64 `json:"p99_9_ms"`
+	MaxMS    float64 `json:"max_ms"`
+	MeanMS   float64 `json:"mean_ms"`
 	// CPUCores is the process's CPU time over the phase divided by its time.
 	CPUCores    float64 `json:"cpu_cores"`
 	OthersCores float64 `json:"others_cores"`
@@ -145,8 +179,11 @@ type Memory struct {
 	// PeakRSSMiB is the process's peak resident set over the throughput phase (the
 	// worker, the embedded NATS server, the bench's client); LatencyPeakRSSMiB over the
 	// latency phase; WholeRunMiB over the whole run, preload and publishing included.
-	PeakRSSMiB        float64 `json:"peak_rss_mib"`
-	PeakRSSSource     string  `json:"peak_rss_source"`
+	PeakRSSMiB    float64 `json:"peak_rss_mib"`
+	PeakRSSSource string  `json:"peak_rss_source"`
+	// RSSOf says whose memory the RSS figures are: with --nats-url the nats-server is
+	// another process and not in them.
+	RSSOf             string  `json:"rss_of"`
 	LatencyPeakRSSMiB float64 `json:"latency_peak_rss_mib,omitempty"`
 	WholeRunMiB       float64 `json:"peak_rss_whole_run_mib"`
 	GoHeapInuseMiB    float64 `json:"go_heap_inuse_mib"`
@@ -231,26 +268,45 @@ func (r *Report) writeTable(out io.Writer) {
 			b.PerSecond, b.Envelopes, b.Seconds, b.Consumers, b.FetchBatch, b.CPUMicrosPer)
 		row("cartwright / baseline", "%.3f (throughput); %.3f (CPU per message / CPU per envelope)", r.Ratio, r.CPURatio)
 	}
-	if f := r.Floor; f != nil {
-		row("reply floor", "%.0f messages/s (%d in %.2f s; %d consumers, fetch %d, a %d-byte reply per message stored, then ack each; %.1f µs CPU per message)",
-			f.PerSecond, f.Envelopes, f.Seconds, f.Consumers, f.FetchBatch, f.ReplyBytes, f.CPUMicrosPer)
-		row("  CPU", "%.2f of %d cores busy (other processes: %.2f cores); reply size: %s",
-			f.CPUCores, r.Machine.Cores, f.OthersCores, f.ReplyBytesSource)
+	if f := r.Skeleton; f != nil {
+		row("skeleton (fair floor)", "%.0f envelopes/s (%d in %.2f s; %d consumers, fetch %d; per envelope a %d-byte state read and written and a record, one fsync'd Pebble commit per chunk, a %d-byte reply stored, then ack each; %.1f µs CPU per envelope)",
+			f.PerSecond, f.Envelopes, f.Seconds, f.Consumers, f.FetchBatch, f.StateBytes, f.ReplyBytes, f.CPUMicrosPer)
+		row("  CPU", "%.2f of %d cores busy (other processes: %.2f cores)", f.CPUCores, r.Machine.Cores, f.OthersCores)
+		row("  sizes", "reply: %s; state: %s", f.ReplyBytesSource, f.StateBytesSource)
 		if r.Baseline != nil {
-			row("floor / baseline", "%.3f (throughput)", r.FloorOverBaseline)
+			row("skeleton / baseline", "%.3f (throughput)", r.SkeletonOverBaseline)
 		}
-		row("cartwright / floor", "%.3f (throughput); %.3f (CPU per message / CPU per envelope)", r.OverFloor, r.FloorCPURatio)
+		row("cartwright / skeleton", "%.3f (throughput); %.3f (CPU per envelope, skeleton / cartwright)", r.CartwrightOverSkeleton, r.SkeletonCPURatio)
 	}
-	if l := r.Latency; l != nil {
-		row("latency at half load", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
+	if q := r.RequestReply; q != nil {
+		row("request/reply", "%.0f envelopes/s (%d in %.2f s; every envelope with A2A-Reply-To: _INBOX.…, replies sent with core NATS, not stored; %.0f µs CPU per envelope; %.2f cores busy, others %.2f)",
+			q.PerSecond, q.Envelopes, q.Seconds, q.CPUMicrosPer, q.CPUCores, q.OthersCores)
+		q.BatchStats.row(row)
+	}
+	if f := r.SkeletonRequestReply; f != nil {
+		row("request/reply (skeleton)", "%.0f envelopes/s (%d in %.2f s; as the skeleton, the replies to an _INBOX with core NATS, not stored; %.1f µs CPU per envelope)",
+			f.PerSecond, f.Envelopes, f.Seconds, f.CPUMicrosPer)
+		if r.RequestReply != nil {
+			row("cartwright / skeleton, request/reply", "%.3f (throughput)", r.RequestReplyOverSkeleton)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		l    *Latency
+	}{{"latency at half load", r.Latency}, {"latency at a fixed rate", r.LatencyFixed}} {
+		l := p.l
+		if l == nil {
+			continue
+		}
+		row(p.name, "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
 			l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)
-		row("", "(%d of %d replies; offered %.0f/s for %.1f s; publish → reply; %.2f cores busy, others %.2f)",
-			l.Received, l.Envelopes, l.Rate, l.Seconds, l.CPUCores, l.OthersCores)
+		row("", "(%d of %d replies; offered %.0f/s for %.1f s, a steady mix; measured over the %d envelopes of its steady part; publish → reply; %.2f cores busy, others %.2f)",
+			l.Received, l.Envelopes, l.Rate, l.Seconds, l.Measured, l.CPUCores, l.OthersCores)
 		l.BatchStats.row(row)
 	}
 	m := r.Memory
-	row("peak RSS (throughput)", "%.0f MiB (%s)", m.PeakRSSMiB, m.PeakRSSSource)
-	if r.Latency != nil {
+	row("peak RSS (throughput)", "%.0f MiB (%s; %s)", m.PeakRSSMiB, m.RSSOf, m.PeakRSSSource)
+	if r.Latency != nil || r.LatencyFixed != nil {
 		row("peak RSS (latency)", "%.0f MiB", m.LatencyPeakRSSMiB)
 	}
 	row("peak RSS (whole run)", "%.0f MiB", m.WholeRunMiB)

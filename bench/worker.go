@@ -76,6 +76,11 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	r.wholePeak = max(r.wholePeak, peak)
 	m := &r.rep.Memory
 	m.PeakRSSMiB, m.PeakRSSSource = mib(peak), meter.source()
+	r.rep.RSSMiB = m.PeakRSSMiB
+	m.RSSOf = "the bench's process: the worker, the embedded nats-server and the bench's client"
+	if !r.cfg.NATS.Embedded() {
+		m.RSSOf = "the bench's process: the worker and the bench's client (the nats-server at --nats-url is another process, not counted)"
+	}
 	elapsed := end.Sub(t0)
 	t := &r.rep.Throughput
 	t.Envelopes, t.Seconds, t.PerSecond = n, secs(elapsed), float64(n)/secs(elapsed)
@@ -114,7 +119,13 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	if err := stopWorker(); err != nil {
 		return err
 	}
-	return r.outcomes(mix)
+	if err := r.outcomes(mix); err != nil {
+		return err
+	}
+	if r.o.SkipRequestReply {
+		return nil
+	}
+	return r.requestReply(ctx)
 }
 
 // waitDone waits until every envelope's reply is stored and every partition's consumer
@@ -136,32 +147,51 @@ func (r *benchRun) waitDone(ctx context.Context, n int, prog *benchProgress) (fi
 	return first, last, err
 }
 
-// latency runs the latency phase against the running worker; ws is the worker's metrics
-// at its start.
+// latency runs the latency phases against the running worker: the steady mix at half the
+// measured throughput (or --latency-rate), then at the fixed rate. ws is the worker's
+// metrics at its start.
 func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws workerStats) error {
-	lmix := newBenchMix(r.cfg.Prefix, r.tenant, 'l', r.o.LatencyN/StepsPerContext, r.items)
 	rate := r.rep.Throughput.PerSecond / 2
 	if r.o.LatencyRate > 0 {
 		rate = r.o.LatencyRate
 	}
-	r.say("latency: %d envelopes of fresh contexts at %.0f/s", lmix.Len(), rate)
-	prog := startProgress(r.errw, "latency (replies received)", lmix.Len())
-	meter, _ := startPeak()
-	lat, err := measureLatency(ctx, r.ac, r.pub, lmix, r.cfg.Prefix, rate, prog)
-	peak := meter.stop()
-	prog.end()
-	if err != nil {
-		return fmt.Errorf("latency phase: %w", err)
-	}
-	r.wholePeak = max(r.wholePeak, peak)
-	r.rep.Memory.LatencyPeakRSSMiB = mib(peak)
-	lat.BatchStats = perBatch(ws, workerMetrics(reg))
-	r.rep.Latency = lat
-	if lat.Received < lat.Envelopes {
-		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("latency: %d replies missing after %s", lat.Envelopes-lat.Received, benchStall))
+	fixedN := min(r.o.LatencyN, max(StepsPerContext, int(latencyFixedSeconds*r.o.FixedRate)))
+	for _, p := range []struct {
+		name  string
+		phase byte
+		n     int
+		rate  float64
+		into  **Latency
+		p99   *float64
+	}{
+		{"latency at half load", 'l', r.o.LatencyN, rate, &r.rep.Latency, &r.rep.P99MSHalfLoad},
+		{"latency at a fixed rate", 'r', fixedN, r.o.FixedRate, &r.rep.LatencyFixed, &r.rep.P99MSFixedRate},
+	} {
+		lmix := newSteadyMix(r.cfg.Prefix, r.tenant, p.phase, p.n/StepsPerContext, r.items, p.rate)
+		r.say("%s: %d envelopes of fresh contexts at %.0f/s", p.name, lmix.Len(), p.rate)
+		prog := startProgress(r.errw, p.name+" (replies received)", lmix.Len())
+		meter, _ := startPeak()
+		lat, err := measureLatency(ctx, r.ac, r.pub, lmix, r.cfg.Prefix, p.rate, prog)
+		peak := meter.stop()
+		prog.end()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		r.wholePeak = max(r.wholePeak, peak)
+		r.rep.Memory.LatencyPeakRSSMiB = max(r.rep.Memory.LatencyPeakRSSMiB, mib(peak))
+		now := workerMetrics(reg)
+		lat.BatchStats = perBatch(ws, now)
+		ws = now
+		*p.into, *p.p99 = lat, lat.P99MS
+		if lat.Received < lat.Envelopes {
+			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%s: %d replies missing after %s", p.name, lat.Envelopes-lat.Received, benchStall))
+		}
 	}
 	return nil
 }
+
+// latencyFixedSeconds is about how long the fixed-rate phase lasts at most.
+const latencyFixedSeconds = 30
 
 // startCPUProfile starts the --cpuprofile, if asked for; the function it returns stops it.
 func (r *benchRun) startCPUProfile() (func(), error) {

@@ -15,11 +15,11 @@ import (
 // benchFlags are the settings of `cartwright bench`.
 type benchFlags struct {
 	n, contexts, partitions, batch, preload, latencyN int
-	latencyRate                                       float64
+	latencyRate, fixedRate                            float64
 	items, prefix, inventory                          string
 	data                                              string
 	json, skipLatency, skipBaseline, skipFloor        bool
-	changelog                                         bool
+	changelog, skipRequestReply                       bool
 	cpuProfile, memProfile                            string
 	conn                                              connFlags
 }
@@ -28,7 +28,7 @@ func newBench() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure the worker: throughput, latency, memory, against a bare JetStream consumer and a reply floor",
+		Short: "Measure the worker: throughput, latency, memory, against a bare JetStream consumer and a skeleton worker",
 		Long: `Measure the worker as serve runs it (embedded NATS with file storage, Pebble with one
 fsync per committed batch, the demo tenant, stock kept in JetStream).
 
@@ -38,17 +38,29 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
 2. Throughput: start the worker and time it until every envelope has its reply stored in
    the reply stream and every partition's consumer has acknowledged everything.
 3. Latency: with the worker running, publish --latency-n envelopes for fresh contexts,
-   paced at half the measured throughput, and time publish → reply for each.
-4. Baseline: the same number of messages of the same sizes in an identical stream (another
+   a steady mix (every second carries the eight steps in equal shares), paced at half
+   the measured throughput, and time publish → reply for each; then the same mix at a
+   fixed --fixed-rate (2,000/s, at most about 30 s of it). The quantiles are over the
+   steady part of each phase.
+4. Request/reply: with the worker stopped, publish the throughput mix again for fresh
+   contexts, every envelope with A2A-Reply-To: _INBOX.…, start a worker on the same store
+   and time it until every reply has arrived on the inbox (replies sent with core NATS,
+   not stored).
+5. Baseline: the same number of messages of the same sizes in an identical stream (another
    subject space), consumed by one bare pull consumer (fetch 500, ack each).
-5. Reply floor: the same messages again in another identical stream, consumed by one pull
-   consumer per partition that does only what the contract forces: per message, a reply
-   of the worker's average reply size stored in a stream like the reply stream (async
-   publishes, the batch's acknowledgements awaited), then the message acked.
+6. Skeleton (the fair floor): the same messages again in another identical stream,
+   consumed by one pull consumer per partition that does only what the contract forces:
+   per chunk, each envelope's state (the worker's average size) read and written back in
+   a Pebble store of its own with an idempotency record carrying the reply, one fsync'd
+   commit, a reply of the worker's average size stored in a copy of the reply stream
+   (async publishes, the chunk's acknowledgements awaited), then the envelopes acked.
+   Then again with the replies sent to an _INBOX with core NATS, not stored: the
+   request/reply throughput.
 
 Peak RSS is the process's (worker, embedded NATS server and the bench's own client),
-per phase. --preload fills the store with that many stored checkouts first. The stock of
-the basket's counted items is raised first, so that every checkout completes. Stock is
+per phase; with --nats-url the server is another process and not counted. --preload
+fills the store with that many stored checkouts first. The stock of the basket's
+counted items is raised first, so that every checkout completes. Stock is
 kept where serve keeps it by default, in the store (--inventory store); --inventory
 bucket keeps it in the JetStream bucket (stock: bucket), --inventory memory in process
 only, to leave its cost out. Progress goes to stderr; the report to stdout (--json for scripts).
@@ -84,7 +96,8 @@ docs/performance.md says how to read it.`,
 	fs.IntVar(&f.batch, "batch", 0, "most envelopes fetched and committed at once (default 128, as serve)")
 	fs.IntVar(&f.preload, "preload", 0, "checkouts to store before measuring (written straight to the store)")
 	fs.IntVar(&f.latencyN, "latency-n", 0, "envelopes of the latency phase (default n/2, rounded to whole contexts)")
-	fs.Float64Var(&f.latencyRate, "latency-rate", 0, "envelopes/s of the latency phase (default: half the measured throughput)")
+	fs.Float64Var(&f.latencyRate, "latency-rate", 0, "envelopes/s of the half-load latency phase (default: half the measured throughput)")
+	fs.Float64Var(&f.fixedRate, "fixed-rate", 2000, "envelopes/s of the fixed-rate latency phase")
 	fs.StringVar(&f.items, "items", "sku_tee,sku_mug,sku_gift", "the three items each context adds, comma-separated")
 	fs.StringVar(&f.inventory, "inventory", "store", "where stock is kept: store (as serve by default), bucket (in JetStream, as serve with stock: bucket) or memory (in process only, to leave its cost out)")
 	fs.StringVar(&f.prefix, "prefix", "a2a", "subject prefix of the worker's streams")
@@ -92,7 +105,8 @@ docs/performance.md says how to read it.`,
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.skipLatency, "skip-latency", false, "skip the latency phase")
 	fs.BoolVar(&f.skipBaseline, "skip-baseline", false, "skip the baseline phase")
-	fs.BoolVar(&f.skipFloor, "skip-floor", false, "skip the reply floor phase")
+	fs.BoolVar(&f.skipFloor, "skip-floor", false, "skip the skeleton phases (stored replies and request/reply)")
+	fs.BoolVar(&f.skipRequestReply, "skip-request-reply", false, "skip the worker's request/reply phase")
 	fs.BoolVar(&f.changelog, "changelog", false, "write the partitions' changelog, as serve with changelog: true (docs/workers.md)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile, taken at the end of the throughput phase, to this file")
@@ -115,8 +129,8 @@ func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
 	}
 	o := bench.Options{
 		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, LatencyN: f.latencyN,
-		LatencyRate: f.latencyRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
-		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, Changelog: f.changelog,
+		LatencyRate: f.latencyRate, FixedRate: f.fixedRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
+		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, SkipRequestReply: f.skipRequestReply, Changelog: f.changelog,
 		CPUProfile: f.cpuProfile, MemProfile: f.memProfile,
 		NATSOptions: natsOptions, RedactURL: redactURL, Versions: versions(),
 	}
