@@ -22,8 +22,9 @@ func TestBenchTiny(t *testing.T) {
 		Throughput struct {
 			Envelopes int `json:"envelopes"`
 		}
-		Latency, Baseline, Floor *struct{}
-		Outcomes                 struct {
+		Latency, Baseline *struct{}
+		Skeleton          *struct{} `json:"skeleton"`
+		Outcomes          struct {
 			Completed int `json:"completed_checkouts"`
 		}
 	}
@@ -41,8 +42,8 @@ func TestBenchTiny(t *testing.T) {
 	if rep.Throughput.Envelopes != 400 || rep.Outcomes.Completed != 50 {
 		t.Errorf("throughput %+v, outcomes %+v\n%s", rep.Throughput, rep.Outcomes, r.stderr)
 	}
-	if rep.Latency != nil || rep.Baseline != nil || rep.Floor != nil {
-		t.Errorf("--skip-*: latency %v, baseline %v, floor %v", rep.Latency, rep.Baseline, rep.Floor)
+	if rep.Latency != nil || rep.Baseline != nil || rep.Skeleton != nil {
+		t.Errorf("--skip-*: latency %v, baseline %v, skeleton %v", rep.Latency, rep.Baseline, rep.Skeleton)
 	}
 	if !strings.Contains(r.stderr, "bench: throughput:") {
 		t.Errorf("no progress on stderr:\n%s", r.stderr)
