@@ -41,6 +41,9 @@ type Worker struct {
 
 	// Registry holds the worker's metrics (a new one at every Start).
 	Registry *prometheus.Registry
+	// Shared: the worker is one of a group (StartGroupWorker), and Start does not wait
+	// for it to run every partition.
+	Shared bool
 }
 
 // StartWorker starts NATS and a worker. cfg may be nil (the demo tenant); its DataDir is
@@ -107,6 +110,38 @@ func (w *Worker) Start() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// Alone in its group it runs every partition, which tests expect of a started worker.
+	for n := bw.Topology().Partitions; !w.Shared && (bw.Running() != n || len(bw.Owned()) != n); {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker runs %d partitions of %d", bw.Running(), bw.Topology().Partitions)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// StartGroupWorker starts a worker named id against n, with a data directory of its own,
+// as one of a group: several of them on one NATS share its partitions. cfg may be nil
+// (the demo tenant); it is copied. The worker is stopped cleanly when the test ends.
+func StartGroupWorker(t testing.TB, n *NATS, id string, cfg *config.Config) *Worker {
+	t.Helper()
+	c := config.Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 4
+	}
+	c.WorkerID = id
+	c.DataDir = filepath.Join(t.TempDir(), "data-"+id)
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	w := &Worker{t: t, NATS: n, Config: &c, Dir: c.DataDir, Shared: true}
+	w.Options.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w.Start()
+	t.Cleanup(w.Stop)
+	return w
 }
 
 // Stop stops the worker cleanly (as SIGTERM would) and closes its store.
