@@ -312,13 +312,13 @@ func (w *Worker) serve(ctx context.Context, p int, epoch uint64) {
 		if err == nil {
 			cons, err = w.consumer(ctx, p, committed)
 		}
-		if err == nil {
+		if err == nil || ctx.Err() != nil {
 			break
 		}
 		w.log.Warn("opening the partition's consumer; retrying", "partition", p, "err", err)
 		sleep(ctx, time.Second)
 	}
-	if cons == nil {
+	if cons == nil || ctx.Err() != nil {
 		return
 	}
 	// Changelog hook: restore the partition's state up to the changelog's head here,
