@@ -223,7 +223,8 @@ type loop struct {
 // INVARIANT: at most one loop per partition at a time in this worker: a loop for a new
 // lease starts only once the one for the previous lease of the partition has ended.
 func (w *Worker) own(ctx context.Context, m *group.Member) error {
-	loops := map[int]*loop{}
+	loops := map[int]*loop{}  // by partition, the loops of leases held
+	ending := map[int]*loop{} // by partition, the last loop started, until the next starts
 	var wg sync.WaitGroup
 	defer func() {
 		for _, l := range loops {
@@ -249,13 +250,17 @@ func (w *Worker) own(ctx context.Context, m *group.Member) error {
 		}
 		switch e.Kind {
 		case group.Acquired:
-			if old := loops[p]; old != nil {
+			// The loop of an earlier lease may still be ending (a Lost does not wait for
+			// it): two loops of one partition would reset and fetch its consumer under
+			// each other.
+			if old := ending[p]; old != nil {
 				old.cancel()
 				<-old.done
 			}
+			delete(ending, p)
 			lctx, cancel := context.WithCancel(ctx)
 			l := &loop{cancel: cancel, done: make(chan struct{})}
-			loops[p] = l
+			loops[p], ending[p] = l, l
 			w.owned[p].Store(e.Epoch)
 			w.acquired[p].Store(time.Now().UnixNano())
 			w.metrics.Takeovers.Inc()
