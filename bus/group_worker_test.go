@@ -1,7 +1,10 @@
 package bus_test
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -168,4 +171,34 @@ func groupMetric(t *testing.T, w *testenv.Worker, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// --replicas 3 on a clustered NATS gives every stream and bucket the worker creates three
+// replicas: the four streams, the stock bucket and the group bucket.
+func TestGroupReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a three-node cluster and the real binary")
+	}
+	cl := testenv.StartTestCluster(t)
+	conf := filepath.Join(t.TempDir(), "merchant.yaml")
+	if err := os.WriteFile(conf, []byte("stock: bucket\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := testenv.StartServe(t, "--config", conf, "--nats-url", cl.URLs(), "--data", filepath.Join(t.TempDir(), "data"),
+		"--http-listen", "127.0.0.1:0", "--partitions", "2", "--replicas", "3")
+	js := testenv.NewClient(t, cl.URL(1)).JetStream()
+	ctx := context.Background()
+	for _, name := range []string{"A2A_IN", "A2A_OUT", "A2A_DLQ", "A2A_EVT", "KV_A2A_STOCK", "KV_A2A_GROUP"} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if r := s.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("%s: %d replicas, want 3", name, r)
+		}
+	}
+	if err := p.Terminate(); err != nil {
+		t.Error(err)
+	}
 }
