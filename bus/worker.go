@@ -402,7 +402,11 @@ func (w *Worker) sweep(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if cutoff, err := w.sweepCutoff(ctx); err != nil {
-			if ctx.Err() == nil {
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				// A partition nobody has served yet (its owner creates the consumer when
+				// it takes it, which at a start may be after this first sweep).
+				w.log.Debug("not sweeping idempotency records this time", "err", err)
+			} else if ctx.Err() == nil {
 				w.log.Warn("not sweeping idempotency records this time: the ack floors are unknown", "err", err)
 			}
 		} else {
