@@ -170,7 +170,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	m, err := group.Join(ctx, w.js, group.Config{
 		Bucket: group.BucketFor(w.cfg.Prefix), WorkerID: w.cfg.WorkerID, Partitions: n,
-		Replicas: w.cfg.Replicas, Logger: w.log,
+		Replicas: w.cfg.Replicas, MaxBytes: groupBucketBytes, Logger: w.log,
 	})
 	if err != nil {
 		return fmt.Errorf("bus: joining the group: %w", err)
@@ -209,6 +209,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	return runErr
 }
+
+// groupBucketBytes bounds the group bucket: it holds one key per live worker and per
+// partition (history 1, a few hundred bytes each) and the delete markers of the last
+// lease TTL, well under this for 1024 partitions. A size is needed anyway on an account
+// whose JetStream limits require one on every stream.
+const groupBucketBytes = 4 << 20
 
 // loop is a running partition loop.
 type loop struct {
