@@ -48,6 +48,8 @@ type Options struct {
 	Handler handlers.Options
 	// Clock, when set, is the worker's clock for expiring checkouts (tests).
 	Clock func() time.Time
+	// OwnsServer: the NATS server is this process's embedded one (bus.Worker.OwnsServer).
+	OwnsServer bool
 }
 
 // Open opens the store in cfg.DataDir, sized as cfg.Store says. cfg must have had
@@ -97,6 +99,7 @@ func (p *Process) Connect(ctx context.Context, nc *nats.Conn) error {
 	if p.o.Clock != nil {
 		w.Clock = p.o.Clock
 	}
+	w.OwnsServer = p.o.OwnsServer
 	p.Worker = w
 	p.running.Store(w)
 	return nil

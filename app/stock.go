@@ -35,7 +35,7 @@ func withInventories(ctx context.Context, js jetstream.JetStream, cfg *config.Co
 	if o.Providers.Inventory != nil {
 		return o, nil
 	}
-	invs, err := providers.TenantInventories(ctx, js, cfg.Prefix, BuiltinStock(cfg))
+	invs, err := providers.TenantInventoriesReplicas(ctx, js, cfg.Prefix, cfg.Replicas, BuiltinStock(cfg))
 	if err != nil {
 		return o, err
 	}

@@ -91,7 +91,12 @@ func (p *partition) replaceLost(ctx context.Context, err error) bool {
 	p.flush()
 	for ctx.Err() == nil {
 		// The durable watermark, not p.mark.at: that one runs ahead of a failed commit.
+		// Nor below the ack floor the consumer had when this loop opened it: in a group,
+		// this store's watermark of a partition another worker served since is stale, and
+		// everything up to that floor was applied and acknowledged (by whichever owner),
+		// while this store may lack the idempotency records that would make it a replay.
 		committed, err := w.st.Committed(p.n)
+		committed = max(committed, p.floor)
 		if err != nil {
 			w.log.Error("reading the partition's watermark", "partition", p.n, "err", err)
 			sleep(ctx, time.Second)

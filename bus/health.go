@@ -43,6 +43,9 @@ func (w *Worker) progressed(n int) {
 func (w *Worker) stuck(now time.Time) string {
 	var parts []string
 	for i := range w.health {
+		if w.owned[i].Load() == 0 {
+			continue // another worker's, or nobody's yet: not this worker's to serve
+		}
 		h := &w.health[i]
 		pending, since := h.pending.Load(), h.pendingSince.Load()
 		if pending <= 0 || since == 0 {
@@ -58,15 +61,10 @@ func (w *Worker) stuck(now time.Time) string {
 }
 
 // Live reports why the process should be restarted, or nil: the store does not answer a
-// read, or a partition loop has ended while the worker runs. It does not ask NATS: a
+// read. (Partition loops start and end as the group moves partitions.) It does not ask NATS: a
 // NATS outage is for readiness to report (Ready); restarting a worker that waits for its
 // server helps nothing and loses its place in the outbox pump.
 func (w *Worker) Live() error {
-	if w.started.Load() && !w.stopping.Load() {
-		if r, n := w.running.Load(), w.partitions.Load(); r != n {
-			return fmt.Errorf("%d of %d partition loops running", r, n)
-		}
-	}
 	done := make(chan error, 1)
 	go func() {
 		_, err := w.st.Committed(0)
@@ -127,6 +125,9 @@ func (w *Worker) sampleOnce(ctx context.Context, age *outboxAge) {
 	for i := range w.health {
 		h := &w.health[i]
 		label := strconv.Itoa(i)
+		if w.owned[i].Load() != 0 {
+			m.LeaseAge.WithLabelValues(label).Set(now.Sub(time.Unix(0, w.acquired[i].Load())).Seconds())
+		}
 		pending, ackPending, oldest, err := w.lag(ctx, i, now)
 		if !connected || err != nil {
 			// Unknown: neither ready nor stuck on what an old sample said. A reconnect

@@ -28,6 +28,12 @@ type Metrics struct {
 	Outbox        prometheus.Gauge
 	OutboxAge     prometheus.Gauge
 	SetAside      prometheus.Gauge
+
+	// The group (CONTRACT.md section 10).
+	PartitionsOwned prometheus.Gauge
+	Takeovers       prometheus.Counter
+	LeaseAge        *prometheus.GaugeVec
+	Fenced          prometheus.Counter
 }
 
 // actionUnknown is the action label of envelopes counted before their command was read:
@@ -114,6 +120,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "cartwright_outbox_set_aside_messages",
 		Help: "Outbox messages set aside because the server refuses them for good, kept until an operator lists them (`cartwright outbox set-aside`); sampled every few seconds.",
 	})
+	m.PartitionsOwned = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartwright_partitions_owned",
+		Help: "Partitions of the inbound stream this worker owns and runs a loop for.",
+	})
+	m.Takeovers = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cartwright_partition_takeovers_total",
+		Help: "Partition leases this worker acquired: at its start, when a worker left or died, at a rebalance.",
+	})
+	m.LeaseAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cartwright_lease_age_seconds",
+		Help: "Seconds since this worker acquired the partition's lease, per owned partition; sampled every few seconds.",
+	}, []string{"partition"})
+	m.Fenced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cartwright_partition_fenced_total",
+		Help: "Partition loops stopped because their lease was gone before a chunk's publish or ack: nothing of that chunk left this worker.",
+	})
+	reg.MustRegister(m.PartitionsOwned, m.Takeovers, m.LeaseAge, m.Fenced)
 	reg.MustRegister(m.SetAside, m.OutboxSetAside, m.ConsumerLost, m.Expired, m.Envelopes, m.DeadLetters, m.BatchSize, m.Commit, m.Handle, m.Publish, m.OutboxRetry,
 		m.Pending, m.AckPending, m.OldestUnacked, m.NATSConnected, m.Outbox, m.OutboxAge)
 	return m

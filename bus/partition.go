@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,6 +44,15 @@ type partition struct {
 	out chan sendJob
 	// mark is the partition's committed watermark (see mark).
 	mark mark
+	// epoch is the lease the loop runs under, and valid reports whether it still holds
+	// (group.Member.Valid: local and cheap). fenced is set once the sender found it gone:
+	// the loop then stops, and nothing more is published or acknowledged for the partition.
+	epoch  uint64
+	valid  func() bool
+	fenced atomic.Bool
+	// floor is the consumer's ack floor when the loop opened it: a consumer created again
+	// never starts below it (see replaceLost).
+	floor uint64
 	// batchBytes sizes the next batch's buffer so that it does not grow by copying: the
 	// most bytes per envelope seen, times the batch size, at most what Pebble's pool keeps
 	// (a buffer of the same size every time is then reused rather than allocated).
@@ -139,7 +149,7 @@ func (p *partition) run(ctx context.Context) {
 		<-sent
 	}()
 	size := w.cfg.Batch.Size
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !p.fenced.Load() {
 		if p.w.cl.Err(p.n) != nil {
 			return // lost to another worker (writeChangelog): serving on would act twice
 		}
@@ -447,13 +457,18 @@ func (p *partition) sender(ctx context.Context) {
 			close(j.done)
 			continue
 		}
-		if !p.writeChangelog(ctx, j) {
+		// The lease first (local and cheap), then the chunk's changelog entries, fenced on
+		// the server by the epoch, before anything of the chunk leaves.
+		if !p.owner(j.outgoing) || !p.writeChangelog(ctx, j) {
 			continue
 		}
 		t := time.Now()
 		span := tracePublish(ctx, j.trace, len(j.outgoing))
 		published(span, w.pub.publishClaimed(ctx, j.outgoing))
 		w.metrics.Publish.Observe(time.Since(t).Seconds())
+		if !p.owner(nil) {
+			continue // the publish outlasted the lease: the new owner acknowledges
+		}
 		// A lost ack only means a redelivery that the idempotency record turns into
 		// another ack.
 		for _, m := range j.acks {
@@ -463,6 +478,24 @@ func (p *partition) sender(ctx context.Context) {
 			_ = n.m.NakWithDelay(n.delay)
 		}
 	}
+}
+
+// owner reports whether the loop's lease still holds. When it does not, it gives back
+// outgoing, unpublished, and stops the loop: the partition may be another worker's, which
+// has the chunk's envelopes delivered again (they are not acknowledged) and replies to
+// them. What this worker committed for them stays in its store, stale; the outbox keeps
+// outgoing.
+func (p *partition) owner(outgoing []store.Outgoing) bool {
+	if p.valid == nil || p.valid() {
+		return true
+	}
+	p.w.pub.release(outgoing, false)
+	if !p.fenced.Swap(true) {
+		p.w.metrics.Fenced.Inc()
+		p.w.log.Warn("the partition's lease is gone: publishing and acknowledging nothing more for it",
+			"partition", p.n, "epoch", p.epoch)
+	}
+	return false
 }
 
 // flush waits until every committed chunk is published and acknowledged.

@@ -28,6 +28,9 @@ type Topology struct {
 	// stream refuses a message over it by more than inHeaderRoom. 0 leaves the stream's
 	// max message size as it is.
 	MaxEnvelopeBytes int
+	// Replicas is the replica count of the streams Provision creates (0: one). A stream
+	// that exists keeps its own: changing it is an operator's decision (nats stream edit).
+	Replicas int
 }
 
 // inHeaderRoom is what the inbound stream takes beyond the envelope limit: room for the
@@ -79,6 +82,7 @@ func (t Topology) configs() []stream {
 		Description: "cartwright: A2A request envelopes",
 		Subjects:    []string{t.Prefix + ".in.*.*"},
 		Storage:     jetstream.FileStorage,
+		Replicas:    max(t.Replicas, 1),
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      ages.Requests,
 		Duplicates:  2 * time.Minute,
@@ -96,6 +100,7 @@ func (t Topology) configs() []stream {
 			Description: "cartwright: " + what,
 			Subjects:    []string{t.Prefix + "." + strings.ToLower(kind) + ".>"},
 			Storage:     jetstream.FileStorage,
+			Replicas:    max(t.Replicas, 1),
 			Retention:   jetstream.LimitsPolicy,
 			MaxAge:      age,
 			Duplicates:  2 * time.Minute,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/bus/group"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
 	"github.com/cartwright-dev/cartwright/store"
@@ -57,6 +59,17 @@ type Worker struct {
 	stopping atomic.Bool
 	// cl is the partitions' changelog, nil when it is off (see changelog.go).
 	cl *Changelog
+
+	// member is this worker in its group (CONTRACT.md section 10, docs/workers.md).
+	member atomic.Pointer[group.Member]
+	// owned holds, per partition, the epoch of the lease its running loop holds (0: no
+	// loop here), and acquired when it was acquired (Unix nanoseconds).
+	owned    []atomic.Uint64
+	acquired []atomic.Int64
+	// OwnsServer says the NATS server is this process's own (embedded): no other worker
+	// can be in the group, so a member key left by this worker's previous run (a crash)
+	// is removed rather than waited for. Set before Run.
+	OwnsServer bool
 }
 
 // New builds a worker; Run starts it.
@@ -70,7 +83,7 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 	}
 	w := &Worker{
 		cfg: cfg, topo: Topology{Prefix: cfg.Prefix, Partitions: cfg.Partitions, MaxEnvelopeBytes: cfg.Limits.MaxEnvelopeBytes,
-			Retention: cfg.Retention, Streams: cfg.Streams},
+			Retention: cfg.Retention, Streams: cfg.Streams, Replicas: cfg.Replicas},
 		nc: nc, js: js, st: st, h: h, metrics: m, log: log,
 	}
 	w.pub = newPublisher(nc, js, st, log)
@@ -80,15 +93,33 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 	return w, nil
 }
 
+// Running is the number of partition loops running in this worker.
+func (w *Worker) Running() int { return int(w.running.Load()) }
+
+// Owned lists the partitions this worker's loops serve.
+func (w *Worker) Owned() []int {
+	var out []int
+	for p := range w.owned {
+		if w.owned[p].Load() != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // JetStream is the worker's JetStream context.
 func (w *Worker) JetStream() jetstream.JetStream { return w.js }
 
 // Topology is the worker's stream layout.
 func (w *Worker) Topology() Topology { return w.topo }
 
-// Run provisions the streams and consumers, publishes what the outbox still holds, and
-// runs every partition until ctx is canceled. It then lets each partition finish the
-// chunk it holds (commit, publish, ack) and returns.
+// Member is the worker's membership in its group, nil until Run has joined it.
+func (w *Worker) Member() *group.Member { return w.member.Load() }
+
+// Run provisions the streams, publishes what the outbox still holds, joins the group and
+// runs a loop for each partition the group gives this worker, until ctx is canceled. It
+// then lets each loop finish the chunk it holds (commit, publish, ack), hands every
+// partition over (group.Member.Leave) and returns.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.cfg.PartitionsDefaulted {
 		// No count configured: an existing stream keeps the one it was created with. The
@@ -130,36 +161,30 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	w.stream = stream
-	parts := make([]*partition, w.topo.Partitions)
-	w.lost = make([]atomic.Bool, len(parts))
-	w.health = make([]partHealth, len(parts))
+	n = w.topo.Partitions
+	w.lost = make([]atomic.Bool, n)
+	w.health = make([]partHealth, n)
+	w.owned = make([]atomic.Uint64, n)
+	w.acquired = make([]atomic.Int64, n)
 	for i := range w.health {
 		w.progressed(i)
 	}
-	for i := range parts {
-		committed, err := w.st.Committed(i)
-		if err != nil {
-			return err
-		}
-		cons, err := w.consumer(ctx, i, committed)
-		if err != nil {
-			return err
-		}
-		parts[i] = &partition{w: w, n: i, cons: cons, blocked: map[string]*block{}, gen: -1,
-			cache: store.NewStateCache(statesCachedPerPartition), mark: mark{at: committed}}
+	w.partitions.Store(int32(n))
+	if w.OwnsServer {
+		// The embedded server is ours alone: whatever the group bucket holds is the
+		// previous run's, which is not coming back, and Join would wait a lease TTL for
+		// its member key to expire.
+		_ = w.js.DeleteKeyValue(ctx, group.BucketFor(w.cfg.Prefix))
 	}
-	w.partitions.Store(int32(len(parts)))
+	m, err := group.Join(ctx, w.js, group.Config{
+		Bucket: group.BucketFor(w.cfg.Prefix), WorkerID: w.cfg.WorkerID, Partitions: n,
+		Replicas: w.cfg.Replicas, MaxBytes: groupBucketBytes, Logger: w.log,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: joining the group: %w", err)
+	}
+	w.member.Store(m)
 
-	var wg sync.WaitGroup
-	for _, p := range parts {
-		wg.Add(1)
-		w.running.Add(1)
-		go func() {
-			defer wg.Done()
-			defer w.running.Add(-1)
-			p.run(ctx)
-		}()
-	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var bgwg sync.WaitGroup
 	bgwg.Add(3)
@@ -167,31 +192,181 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() { defer bgwg.Done(); w.sweep(bg) }()
 	go func() { defer bgwg.Done(); w.sample(bg) }()
 	w.started.Store(true)
-	w.log.Info("worker running", "partitions", len(parts), "batch", w.cfg.Batch.Size)
+	w.log.Info("worker running", "worker_id", w.cfg.WorkerID, "partitions", n, "batch", w.cfg.Batch.Size)
 
-	<-ctx.Done()
+	runErr := w.own(ctx, m)
 	w.stopping.Store(true)
-	wg.Wait()
+	// The loops have flushed what they committed: hand every partition over now, so
+	// that the others take them at once rather than after a lease TTL.
+	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	go func() {
+		for e := range m.Events() {
+			e.Done() // no loop runs any more
+		}
+	}()
+	if err := m.Leave(lctx); err != nil {
+		w.log.Warn("leaving the group; the others take over when the leases expire", "err", err)
+	}
+	cancel()
+	w.metrics.PartitionsOwned.Set(0)
 	stopBG()
 	bgwg.Wait()
 	// A last try for anything that failed to publish; what is left stays for the next run.
 	if _, err := w.pub.flushOutbox(context.Background()); err != nil {
 		w.log.Warn("outbox not empty at shutdown; it is published at the next start", "err", err)
 	}
-	return nil
+	return runErr
 }
 
-// Ready reports why the worker cannot serve, or nil: not connected to NATS, starting, a
-// partition without its consumer, or a partition stuck (work pending and no progress for
-// longer than the ack wait: see stuck).
+// groupBucketBytes bounds the group bucket: it holds one key per live worker and per
+// partition (history 1, a few hundred bytes each) and the delete markers of the last
+// lease TTL, well under this for 1024 partitions. A size is needed anyway on an account
+// whose JetStream limits require one on every stream.
+const groupBucketBytes = 4 << 20
+
+// loop is a running partition loop.
+type loop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// own runs a partition loop for each lease the member holds, until ctx ends (it then
+// lets every loop finish the chunk it holds and returns nil) or the member stops by
+// itself (an error).
+//
+// INVARIANT: at most one loop per partition at a time in this worker: a loop for a new
+// lease starts only once the one for the previous lease of the partition has ended.
+func (w *Worker) own(ctx context.Context, m *group.Member) error {
+	loops := map[int]*loop{}  // by partition, the loops of leases held
+	ending := map[int]*loop{} // by partition, the last loop started, until the next starts
+	var wg sync.WaitGroup
+	defer func() {
+		for _, l := range loops {
+			l.cancel()
+		}
+		wg.Wait()
+	}()
+	events := m.Events()
+	for {
+		var e group.Event
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("bus: the group member stopped")
+			}
+			e = ev
+		}
+		p := e.Partition
+		if p < 0 || p >= len(w.owned) {
+			continue
+		}
+		switch e.Kind {
+		case group.Acquired:
+			// The loop of an earlier lease may still be ending (a Lost does not wait for
+			// it): two loops of one partition would reset and fetch its consumer under
+			// each other.
+			if old := ending[p]; old != nil {
+				old.cancel()
+				<-old.done
+			}
+			delete(ending, p)
+			lctx, cancel := context.WithCancel(ctx)
+			l := &loop{cancel: cancel, done: make(chan struct{})}
+			loops[p], ending[p] = l, l
+			w.owned[p].Store(e.Epoch)
+			w.acquired[p].Store(time.Now().UnixNano())
+			w.metrics.Takeovers.Inc()
+			w.log.Info("partition acquired", "partition", p, "epoch", e.Epoch)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(l.done)
+				w.serve(lctx, p, e.Epoch)
+			}()
+		case group.Releasing:
+			l := loops[p]
+			delete(loops, p)
+			w.disown(p, e.Epoch)
+			if l == nil {
+				e.Done()
+				continue
+			}
+			l.cancel()
+			go func() {
+				// The loop finishes and flushes the chunk it holds; the lease stays valid
+				// until Done, so that flush is not fenced out.
+				<-l.done
+				e.Done()
+				w.log.Info("partition handed over", "partition", p, "epoch", e.Epoch)
+			}()
+		case group.Lost:
+			if l := loops[p]; l != nil {
+				// Its fence fails already: the loop publishes and acknowledges nothing more.
+				l.cancel()
+				delete(loops, p)
+			}
+			w.disown(p, e.Epoch)
+			w.log.Warn("partition lost without a hand-over: nothing more is published or acknowledged for it",
+				"partition", p, "epoch", e.Epoch)
+		}
+		w.metrics.PartitionsOwned.Set(float64(len(loops)))
+	}
+}
+
+func (w *Worker) disown(p int, epoch uint64) {
+	w.owned[p].CompareAndSwap(epoch, 0)
+	w.metrics.LeaseAge.DeleteLabelValues(strconv.Itoa(p))
+}
+
+// serve runs partition p's loop under the lease of epoch until ctx ends or the lease
+// turns invalid.
+func (w *Worker) serve(ctx context.Context, p int, epoch uint64) {
+	m := w.member.Load()
+	valid := func() bool { return m.Valid(p, epoch) }
+	var cons jetstream.Consumer
+	for ctx.Err() == nil && valid() {
+		committed, err := w.st.Committed(p)
+		if err == nil {
+			cons, err = w.consumer(ctx, p, committed)
+		}
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		w.log.Warn("opening the partition's consumer; retrying", "partition", p, "err", err)
+		sleep(ctx, time.Second)
+	}
+	if cons == nil || ctx.Err() != nil {
+		return
+	}
+	// Changelog hook: restore the partition's state up to the changelog's head here,
+	// before the loop fetches (restore(ctx, p, epoch)); the partition's local state is
+	// this worker's own until then, which is stale when another worker served it since.
+	committed, err := w.st.Committed(p)
+	if err != nil {
+		w.log.Error("reading the partition's watermark", "partition", p, "err", err)
+		return
+	}
+	w.running.Add(1)
+	defer w.running.Add(-1)
+	w.progressed(p)
+	pt := &partition{w: w, n: p, cons: cons, blocked: map[string]*block{}, gen: -1,
+		cache: store.NewStateCache(statesCachedPerPartition), mark: mark{at: committed},
+		epoch: epoch, valid: valid, floor: cons.CachedInfo().AckFloor.Stream}
+	pt.run(ctx)
+}
+
+// Ready reports why the worker cannot serve, or nil: not connected to NATS, starting (not
+// yet in the group), a partition without its consumer, or a partition stuck (work pending
+// and no progress for longer than the ack wait: see stuck). It does not ask for any
+// partition: a worker of a group may own none of them (CONTRACT.md section 10).
 func (w *Worker) Ready() error {
 	switch {
 	case !w.nc.IsConnected():
 		return errors.New("not connected to NATS")
 	case !w.started.Load():
-		return errors.New("starting")
-	case w.running.Load() != w.partitions.Load():
-		return fmt.Errorf("%d of %d partitions running", w.running.Load(), w.partitions.Load())
+		return errors.New("starting") // not yet in the group
 	}
 	if n := w.consumersLost(); n > 0 {
 		return fmt.Errorf("%d of %d partitions without their consumer", n, w.partitions.Load())
@@ -241,7 +416,11 @@ func (w *Worker) sweep(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if cutoff, err := w.sweepCutoff(ctx); err != nil {
-			if ctx.Err() == nil {
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				// A partition nobody has served yet (its owner creates the consumer when
+				// it takes it, which at a start may be after this first sweep).
+				w.log.Debug("not sweeping idempotency records this time", "err", err)
+			} else if ctx.Err() == nil {
 				w.log.Warn("not sweeping idempotency records this time: the ack floors are unknown", "err", err)
 			}
 		} else {

@@ -5,11 +5,13 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -36,6 +38,13 @@ type Config struct {
 	// PartitionsDefaulted records that Partitions was not configured: the worker then
 	// keeps the count of an inbound stream that already exists.
 	PartitionsDefaulted bool `yaml:"-"`
+	// WorkerID names this worker in its group (CONTRACT.md section 10), in logs and
+	// metrics. Default: the host name and a short hash of the absolute data directory,
+	// stable across restarts and distinct for two workers on one host.
+	WorkerID string `yaml:"worker_id"`
+	// Replicas is the replica count of every stream and bucket cartwright creates
+	// (default 1; 3 on a clustered NATS). Existing streams keep theirs.
+	Replicas int `yaml:"replicas"`
 	// IdempotencyRetention is how long idempotency records are kept (default 24 h).
 	IdempotencyRetention time.Duration `yaml:"idempotency_retention"`
 	// Stock says where the built-in inventory keeps its counts: "store" (the default) in
@@ -300,6 +309,12 @@ func (c *Config) SetDefaults() {
 	if c.Prefix == "" {
 		c.Prefix = "a2a"
 	}
+	if c.WorkerID == "" {
+		c.WorkerID = DefaultWorkerID(c.DataDir)
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
 	if c.Partitions == 0 {
 		c.Partitions = DefaultPartitions
 		c.PartitionsDefaulted = true
@@ -363,6 +378,12 @@ var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !workerIDRE.MatchString(c.WorkerID) {
+		bad("worker_id: %q: want letters, digits, '-', '_', '=' in dot-separated tokens", c.WorkerID)
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		bad("replicas: %d is not between 1 and 5", c.Replicas)
+	}
 	if c.Partitions < 1 || c.Partitions > 1024 {
 		bad("partitions: %d is not between 1 and 1024", c.Partitions)
 	}
@@ -655,4 +676,30 @@ func (h *HTTP) validate(c *Config) []error {
 			h.WriteTimeout, c.Bridge.Timeout)
 	}
 	return errs
+}
+
+// workerIDRE is what a worker id may be: it is a token of the group bucket's keys.
+var workerIDRE = regexp.MustCompile(`^[A-Za-z0-9_=-]+(\.[A-Za-z0-9_=-]+)*$`)
+
+// DefaultWorkerID is the worker id of a worker on this host with data directory dir:
+// the host name made token-safe, a dash, and 8 hex digits of a hash of dir's absolute
+// path. A restart on the same directory keeps it; a second worker on the host, with its
+// own directory, gets another.
+func DefaultWorkerID(dir string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "worker"
+	}
+	host = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '-'
+	}, host)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(dir)))
+	return fmt.Sprintf("%s-%x", host, sum[:4])
 }

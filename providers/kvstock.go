@@ -63,13 +63,20 @@ type kvIntent struct {
 }
 
 // StockBucket creates or opens the stock bucket of the streams named by prefix
-// (config.Config.Prefix): <PREFIX>_STOCK.
+// (config.Config.Prefix): <PREFIX>_STOCK, with one replica.
 func StockBucket(ctx context.Context, js jetstream.JetStream, prefix string) (jetstream.KeyValue, error) {
+	return StockBucketReplicas(ctx, js, prefix, 1)
+}
+
+// StockBucketReplicas is StockBucket with replicas replicas (config.Config.Replicas):
+// on a clustered NATS the counts must outlive a node.
+func StockBucketReplicas(ctx context.Context, js jetstream.JetStream, prefix string, replicas int) (jetstream.KeyValue, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      strings.ToUpper(prefix) + "_STOCK",
 		Description: "cartwright: stock counts and reservations",
 		History:     1,
 		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: stock bucket: %w", err)
@@ -374,7 +381,12 @@ func kvJSON(v any) []byte {
 // counted by the built-in provider, an Inventory kept in it, ready to be handed to
 // handlers.Options.Tenants. ctx bounds the bucket watches.
 func TenantInventories(ctx context.Context, js jetstream.JetStream, prefix string, tenants map[string]map[string]*int64) (map[string]*KVInventory, error) {
-	kv, err := StockBucket(ctx, js, prefix)
+	return TenantInventoriesReplicas(ctx, js, prefix, 1, tenants)
+}
+
+// TenantInventoriesReplicas is TenantInventories on a bucket of replicas replicas.
+func TenantInventoriesReplicas(ctx context.Context, js jetstream.JetStream, prefix string, replicas int, tenants map[string]map[string]*int64) (map[string]*KVInventory, error) {
+	kv, err := StockBucketReplicas(ctx, js, prefix, replicas)
 	if err != nil {
 		return nil, err
 	}

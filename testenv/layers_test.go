@@ -23,7 +23,7 @@ var layers = map[string][]string{
 	"config":             {"commerce", "envelopes", "providers"},
 	"store":              {"commerce", "providers"}, // providers: the mock payment handler's records it keeps
 	"handlers":           {"commerce", "config", "envelopes", "providers", "store"},
-	"bus":                {"commerce", "config", "handlers", "store", "telemetry"},
+	"bus":                {"bus/group", "commerce", "config", "handlers", "store", "telemetry"},
 	"bus/group":          {},
 	"bus/dlq":            {"bus", "handlers"},
 	"httpapi":            {"commerce", "config", "envelopes", "handlers", "providers", "telemetry"},

@@ -41,6 +41,9 @@ type Worker struct {
 
 	// Registry holds the worker's metrics (a new one at every Start).
 	Registry *prometheus.Registry
+	// Shared: the worker is one of a group (StartGroupWorker), and Start does not wait
+	// for it to run every partition.
+	Shared bool
 }
 
 // StartWorker starts NATS and a worker. cfg may be nil (the demo tenant); its DataDir is
@@ -70,6 +73,13 @@ func StartWorker(t testing.TB, cfg *config.Config, o handlers.Options) *Worker {
 // Start (re)starts the worker on the same data directory, assembled as `serve` assembles
 // it (app.Process).
 func (w *Worker) Start() {
+	w.t.Helper()
+	w.launch()
+	w.waitRunning()
+}
+
+// launch assembles the worker and starts its Run.
+func (w *Worker) launch() {
 	t := w.t
 	t.Helper()
 	reg := prometheus.NewRegistry()
@@ -90,11 +100,18 @@ func (w *Worker) Start() {
 		p.Close()
 		t.Fatal(err)
 	}
-	bw := p.Worker
-	w.Store, w.Stock, w.Worker, w.Conn, w.cancel, w.done = p.Store, p.Stock, bw, nc, cancel, make(chan error, 1)
+	w.Store, w.Stock, w.Worker, w.Conn, w.cancel, w.done = p.Store, p.Stock, p.Worker, nc, cancel, make(chan error, 1)
 	w.process = p
 	w.Registry = reg
 	go func() { w.done <- p.Run(ctx) }()
+}
+
+// waitRunning waits until the worker is ready and, alone in its group, runs every
+// partition, which tests expect of a started worker.
+func (w *Worker) waitRunning() {
+	t := w.t
+	t.Helper()
+	bw := w.Worker
 	deadline := time.Now().Add(10 * time.Second)
 	for bw.Ready() != nil {
 		select {
@@ -107,6 +124,68 @@ func (w *Worker) Start() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	for n := bw.Topology().Partitions; !w.Shared && (bw.Running() != n || len(bw.Owned()) != n); {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker runs %d partitions of %d", bw.Running(), bw.Topology().Partitions)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// StartGroupWorker starts a worker named id against n, with a data directory of its own,
+// as one of a group: several of them on one NATS share its partitions. cfg may be nil
+// (the demo tenant); it is copied. The worker is stopped cleanly when the test ends.
+func StartGroupWorker(t testing.TB, n *NATS, id string, cfg *config.Config) *Worker {
+	t.Helper()
+	return StartGroupWorkers(t, n, cfg, id)[0]
+}
+
+// StartGroupWorkers starts a worker for each of ids as StartGroupWorker does, all at
+// the same moment: their Runs provision the streams and join the group concurrently.
+func StartGroupWorkers(t testing.TB, n *NATS, cfg *config.Config, ids ...string) []*Worker {
+	t.Helper()
+	var out []*Worker
+	for _, id := range ids {
+		c := config.Config{}
+		if cfg != nil {
+			c = *cfg
+		}
+		if c.Partitions == 0 {
+			c.Partitions = 4
+		}
+		c.WorkerID = id
+		c.DataDir = filepath.Join(t.TempDir(), "data-"+id)
+		c.SetDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		w := &Worker{t: t, NATS: n, Config: &c, Dir: c.DataDir, Shared: true}
+		w.Options.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		out = append(out, w)
+	}
+	for _, w := range out {
+		w.launch()
+		t.Cleanup(w.Stop)
+	}
+	for _, w := range out {
+		w.waitRunning()
+	}
+	return out
+}
+
+// Crash stops the worker as if its process died: its group member stops without handing
+// anything over (the others wait for its leases to expire), then the worker, its
+// connection and its store.
+func (w *Worker) Crash() {
+	if w.cancel == nil {
+		return
+	}
+	w.Worker.Member().Stop()
+	<-w.done // the member stopped under it: an error, expected
+	w.cancel()
+	w.Conn.Close()
+	w.process.Close()
+	w.cancel = nil
 }
 
 // Stop stops the worker cleanly (as SIGTERM would) and closes its store.

@@ -41,6 +41,9 @@ type Config struct {
 	ReleaseTimeout time.Duration
 	// Replicas is the bucket's replica count (R3 on a clustered NATS). Default 1.
 	Replicas int
+	// MaxBytes bounds the bucket's size (0: no bound). An account whose JetStream limits
+	// require a size on every stream refuses the bucket without one.
+	MaxBytes int64
 	// Logger receives ownership changes. Default slog.Default().
 	Logger *slog.Logger
 }

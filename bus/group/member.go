@@ -158,6 +158,7 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.
 		LimitMarkerTTL: cfg.LeaseTTL,
 		Storage:        jetstream.FileStorage,
 		Replicas:       cfg.Replicas,
+		MaxBytes:       max(cfg.MaxBytes, 0),
 	})
 	if errors.Is(err, jetstream.ErrBucketExists) {
 		kv, err = js.KeyValue(ctx, cfg.Bucket)

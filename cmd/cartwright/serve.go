@@ -35,6 +35,8 @@ type serveFlags struct {
 	logFormat                                      string
 	metricsListen                                  string
 	partitions                                     int
+	workerID                                       string
+	replicas                                       int
 	conn                                           connFlags
 
 	// natsConfig is a nats-server configuration file for the embedded server.
@@ -65,6 +67,8 @@ acked) and exits cleanly.`,
 	fs.StringVar(&f.natsConfig, "nats-config", "", "nats-server configuration file for the embedded server: authorization, accounts, TLS")
 	fs.StringVar(&f.httpListen, "http-listen", "", "address of /healthz, /readyz, /metrics, the discovery documents and the A2A bridge POST /a2a/<tenant> (default 127.0.0.1:8080)")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --http-listen (default: on --http-listen)")
+	fs.StringVar(&f.workerID, "worker-id", "", "this worker's name in its group, logs and metrics (default: the host name and a hash of the data directory, stable across restarts)")
+	fs.IntVar(&f.replicas, "replicas", 0, "replicas of the streams and buckets cartwright creates, for a clustered NATS (default 1; 3 in production)")
 	fs.IntVar(&f.partitions, "partitions", 0, "partitions of a new inbound stream, fixed when it is created (default 4; an existing stream keeps its own)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
@@ -98,6 +102,12 @@ func (f *serveFlags) load() (*config.Config, error) {
 	}
 	if f.partitions != 0 {
 		cfg.Partitions = f.partitions
+	}
+	if f.workerID != "" {
+		cfg.WorkerID = f.workerID
+	}
+	if f.replicas != 0 {
+		cfg.Replicas = f.replicas
 	}
 	f.conn.apply(&cfg.NATS)
 	cfg.SetDefaults()
@@ -163,7 +173,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerBuildInfo(reg)
-	p, err := app.Open(cfg, app.Options{Logger: log, Registerer: reg})
+	p, err := app.Open(cfg, app.Options{Logger: log, Registerer: reg, OwnsServer: cfg.NATS.Embedded()})
 	if err != nil {
 		return err
 	}
@@ -196,6 +206,12 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	defer nc.Close()
 	log.Info("connected to NATS", "url", redactURL(nc.ConnectedUrl()))
+	if !cfg.NATS.Embedded() && nc.ConnectedServerName() == embeddedServerName {
+		// Its JetStream store is in the other worker's data directory and goes when
+		// that worker does: it is no place for a group (CONTRACT.md section 10).
+		return usageErr("%s is the embedded NATS server of another cartwright worker: run a NATS server of its own for several workers",
+			redactURL(nc.ConnectedUrl()))
+	}
 
 	if err := p.Connect(ctx, nc); err != nil {
 		return err
@@ -227,6 +243,10 @@ func runServe(parent context.Context, f *serveFlags) error {
 	return nil
 }
 
+// embeddedServerName names serve's embedded NATS server, so that a worker started with
+// --nats-url can tell it is not a server for a group.
+const embeddedServerName = "cartwright-embedded"
+
 func startEmbedded(cfg *config.Config) (*server.Server, *server.Options, error) {
 	host, portStr, err := net.SplitHostPort(cfg.NATS.Listen)
 	if err != nil {
@@ -241,6 +261,7 @@ func startEmbedded(cfg *config.Config) (*server.Server, *server.Options, error) 
 	}
 	dir := filepath.Join(cfg.DataDir, "nats")
 	opts := bus.EmbeddedOptions(host, port, dir)
+	opts.ServerName = embeddedServerName
 	if cfg.NATS.Config != "" {
 		if err := bus.ApplyConfigFile(opts, cfg.NATS.Config); err != nil {
 			return nil, nil, usageErr("--nats-config: %v", err)

@@ -112,3 +112,23 @@ func TestServeStreamsRefusedExits(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestServeOnAnotherEmbeddedExits: a worker pointed with --nats-url at the embedded NATS
+// server of another worker exits 2 saying so (CONTRACT.md section 10): that server's
+// store is the other worker's and goes with it. The embedded worker goes on.
+func TestServeOnAnotherEmbeddedExits(t *testing.T) {
+	nats := testenv.FreeAddr(t)
+	first := testenv.StartServe(t, "--data", t.TempDir(), "--nats-listen", nats,
+		"--http-listen", testenv.FreeAddr(t), "--partitions", "1")
+	r, took := exeWithin(t, 30*time.Second, nil, "serve", "--nats-url", "nats://"+nats, "--data", t.TempDir(),
+		"--http-listen", testenv.FreeAddr(t), "--partitions", "1")
+	if r.code != 2 || !strings.Contains(r.stderr, "is the embedded NATS server of another cartwright worker") {
+		t.Errorf("exit %d after %s, want 2 and the reason:\n%s", r.code, took, r.stderr)
+	}
+	if strings.Contains(r.stderr, "worker running") {
+		t.Errorf("the second worker ran:\n%s", r.stderr)
+	}
+	if err := first.Terminate(); err != nil {
+		t.Errorf("the embedded worker, after the second: %v", err)
+	}
+}

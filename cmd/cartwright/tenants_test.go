@@ -21,7 +21,7 @@ import (
 const tenantsConf = `
 authorization {
   WORKER = {
-    publish   = ["a2a.>", "$JS.API.>", "$JS.ACK.>", "_INBOX.>", "$KV.A2A_STOCK.>"]
+    publish   = ["a2a.>", "$JS.API.>", "$JS.ACK.>", "_INBOX.>", "$KV.A2A_STOCK.>", "$KV.A2A_GROUP.>"]
     subscribe = ["_INBOX.>"]
   }
   ACME_AGENT = {

@@ -1,0 +1,108 @@
+package bus
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cartwright-dev/cartwright/store"
+)
+
+// A committed chunk whose lease has gone by the time the sender gets to it publishes
+// nothing and acknowledges nothing, and its loop stops; the outbox keeps the chunk's
+// messages. With the lease valid the same chunk goes out and is acknowledged.
+func TestSenderFence(t *testing.T) {
+	pub, st, js := testPublisher(t)
+	ctx := context.Background()
+	w := &Worker{pub: pub, st: st, js: js, metrics: NewMetrics(prometheus.NewRegistry()),
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	in, err := js.Stream(ctx, "A2A_IN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := in.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "fence", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := js.Stream(ctx, "A2A_OUT")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	chunk := func(valid bool) (*partition, uint64) {
+		t.Helper()
+		if _, err := js.Publish(ctx, "a2a.in.demo.c1", []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		b, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := <-b.Messages()
+		if m == nil {
+			t.Fatal("no delivery")
+		}
+		batch := st.NewBatch()
+		batch.Publish(store.Outgoing{Subject: "a2a.out.demo.c1", Data: []byte("reply")})
+		p := &partition{w: w, n: 0, out: make(chan sendJob, 1), epoch: 7, valid: func() bool { return valid }}
+		sent := make(chan struct{})
+		go func() { defer close(sent); p.sender(ctx) }()
+		if _, err := p.commitAndSend(ctx, batch, []jetstream.Msg{m}, nil, nil, 1); err != nil {
+			t.Fatal(err)
+		}
+		p.flush()
+		close(p.out)
+		<-sent
+		return p, streamSeq(m)
+	}
+	acked := func() uint64 {
+		t.Helper()
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.AckFloor.Stream
+	}
+	replies := func() uint64 {
+		t.Helper()
+		info, err := out.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+
+	p, _ := chunk(false)
+	if n := replies(); n != 0 {
+		t.Errorf("%d replies published under a lost lease, want 0", n)
+	}
+	if f := acked(); f != 0 {
+		t.Errorf("ack floor %d under a lost lease, want 0: the envelope was acknowledged", f)
+	}
+	if !p.fenced.Load() {
+		t.Error("the loop was not told to stop")
+	}
+	if os, err := st.Outbox(); err != nil || os.Messages != 1 {
+		t.Errorf("outbox %+v (%v), want the fenced chunk's message kept", os, err)
+	}
+
+	_, seq := chunk(true)
+	if n := replies(); n != 1 {
+		t.Errorf("%d replies with the lease held, want 1", n)
+	}
+	// The first envelope is still unacknowledged: the floor stays below it, and the
+	// second shows as acknowledged above it.
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream != 0 || info.NumAckPending != 1 || seq != 2 {
+		t.Errorf("ack floor %d, ack pending %d, second seq %d: want 0, 1 (only the fenced one), 2",
+			info.AckFloor.Stream, info.NumAckPending, seq)
+	}
+}
