@@ -41,17 +41,15 @@ func StartTestCluster(t testing.TB) *Cluster {
 		o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
 		c.opts = append(c.opts, o)
 	}
-	for _, o := range c.opts {
-		s, err := bus.StartEmbedded(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Servers = append(c.Servers, s)
+	for i := range size {
+		c.Start(t, i)
 	}
 	t.Cleanup(func() {
 		for _, s := range c.Servers {
-			s.Shutdown()
-			s.WaitForShutdown()
+			if s != nil {
+				s.Shutdown()
+				s.WaitForShutdown()
+			}
 		}
 	})
 	js := NewClient(t, c.URL(0)).JetStream()
@@ -68,6 +66,26 @@ func StartTestCluster(t testing.TB) *Cluster {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Start starts node i (again, after Stop: same ports, same store).
+func (c *Cluster) Start(t testing.TB, i int) {
+	t.Helper()
+	s, err := bus.StartEmbedded(c.opts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i < len(c.Servers) {
+		c.Servers[i] = s
+	} else {
+		c.Servers = append(c.Servers, s)
+	}
+}
+
+// Stop stops node i, as a crash of that machine would.
+func (c *Cluster) Stop(i int) {
+	c.Servers[i].Shutdown()
+	c.Servers[i].WaitForShutdown()
 }
 
 // URL is node i's client URL.

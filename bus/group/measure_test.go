@@ -56,8 +56,8 @@ func TestMeasureRenewal(t *testing.T) {
 	}
 	n := testenv.StartTestNATS(t)
 	t.Logf("renewal (compare-and-set update), one node: %s", renewals(t, testenv.NewClient(t, n.URL()).JetStream(), 1))
-	c := startCluster(t)
-	t.Logf("renewal (compare-and-set update), R3 on three nodes: %s", renewals(t, testenv.NewClient(t, c.url(0)).JetStream(), 3))
+	c := testenv.StartTestCluster(t)
+	t.Logf("renewal (compare-and-set update), R3 on three nodes: %s", renewals(t, testenv.NewClient(t, c.URL(0)).JetStream(), 3))
 }
 
 func TestMeasureTakeover(t *testing.T) {
