@@ -326,24 +326,42 @@ func (c *Changelog) publish(ctx context.Context, p int, cp *clPart, m *nats.Msg)
 	return 0, fmt.Errorf("bus: changelog of partition %d: %w", p, err)
 }
 
-// startChangelog provisions the changelog and takes every partition for this worker,
-// which then serves them all (the single worker: configuration `changelog: true`).
+// startChangelog provisions the changelog. It takes no partition: each is taken (restored
+// and fenced under its lease's epoch) by the loop that serves it, once the group gives it
+// to this worker (Worker.restore), so that a worker never fences a partition it does not own.
 func (w *Worker) startChangelog(ctx context.Context) error {
 	w.cl = NewChangelog(w.js, w.topo, w.st, w.topo.Partitions, w.nc.MaxPayload())
-	if err := w.cl.Provision(ctx, 1); err != nil {
-		return err
-	}
-	for p := range w.topo.Partitions {
-		rs, err := w.cl.Take(ctx, p, 0)
-		if err != nil {
-			return fmt.Errorf("bus: taking the changelog of partition %d: %w", p, err)
+	return w.cl.Provision(ctx, 1)
+}
+
+// restore takes partition p's changelog under epoch before its loop opens the consumer:
+// the restore may move the partition's watermark, and the store holds this worker's own
+// state of p until then, stale when another worker served p since. It tries again until
+// it succeeds, the lease turns invalid or ctx ends, and reports whether the loop may go on.
+// INVARIANT: a partition's loop never fetches without a successful Take under its lease.
+// REQUIRES: no other loop serves p in this worker.
+func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() bool) bool {
+	wait := time.Second
+	for ctx.Err() == nil && valid() {
+		rs, err := w.cl.Take(ctx, p, epoch)
+		if err == nil {
+			if rs.Messages > 0 {
+				w.log.Info("caught up from the changelog", "partition", p, "epoch", epoch, "from", rs.From,
+					"head", rs.Head, "messages", rs.Messages, "entries", rs.Entries, "took", rs.Took.Round(time.Millisecond))
+			}
+			return true
 		}
-		if rs.Messages > 0 {
-			w.log.Info("caught up from the changelog", "partition", p, "from", rs.From, "head", rs.Head,
-				"messages", rs.Messages, "entries", rs.Entries, "took", rs.Took.Round(time.Millisecond))
+		if ctx.Err() != nil {
+			break
 		}
+		// Nothing is fetched meanwhile: serving p from a store that missed its latest
+		// chunks would answer from stale state.
+		w.log.Error("taking the partition's changelog failed: not serving it until a restore succeeds; retrying",
+			"partition", p, "epoch", epoch, "err", err, "retry_in", wait)
+		sleep(ctx, wait)
+		wait = min(2*wait, 30*time.Second)
 	}
-	return nil
+	return false
 }
 
 // writeChangelog writes j's changes to the changelog, first of everything j does. It

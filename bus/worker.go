@@ -151,7 +151,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			"messages", k)
 	}
 	if w.cfg.Changelog {
-		// Before the consumers: a restore may move the partitions' watermarks.
+		// Only the stream: each partition is restored by its loop, once owned.
 		if err := w.startChangelog(ctx); err != nil {
 			return err
 		}
@@ -325,6 +325,9 @@ func (w *Worker) disown(p int, epoch uint64) {
 func (w *Worker) serve(ctx context.Context, p int, epoch uint64) {
 	m := w.member.Load()
 	valid := func() bool { return m.Valid(p, epoch) }
+	if w.cl != nil && !w.restore(ctx, p, epoch, valid) {
+		return
+	}
 	var cons jetstream.Consumer
 	for ctx.Err() == nil && valid() {
 		committed, err := w.st.Committed(p)
@@ -340,9 +343,6 @@ func (w *Worker) serve(ctx context.Context, p int, epoch uint64) {
 	if cons == nil || ctx.Err() != nil {
 		return
 	}
-	// Changelog hook: restore the partition's state up to the changelog's head here,
-	// before the loop fetches (restore(ctx, p, epoch)); the partition's local state is
-	// this worker's own until then, which is stale when another worker served it since.
 	committed, err := w.st.Committed(p)
 	if err != nil {
 		w.log.Error("reading the partition's watermark", "partition", p, "err", err)
