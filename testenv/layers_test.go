@@ -34,6 +34,7 @@ var layers = map[string][]string{
 	"telemetry":          {}, // tracing set-up: below everything that records spans
 	"chaos":              {},
 	"examples/paymentsd": {},
+	"webhooks":           {"config", "handlers"}, // order webhooks: a Watermill Router on A2A_EVT
 }
 
 // TestLayers fails on an import between this module's packages that the plan above does
