@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -127,4 +128,23 @@ func ParseSigningKey(pemBytes []byte) (*ecdsa.PrivateKey, error) {
 		return nil, errors.New("not a P-256 (ES256) private key")
 	}
 	return ec, nil
+}
+
+// PublicJWK is the signing key's public half as a JWK of a profile's signing_keys (UCP
+// signatures.md); nil when no key is configured.
+func (w *Webhooks) PublicJWK() (map[string]string, error) {
+	key, err := w.SigningKey()
+	if key == nil || err != nil {
+		return nil, err
+	}
+	pt, err := key.PublicKey.ECDH()
+	if err != nil {
+		return nil, err
+	}
+	raw := pt.Bytes() // 0x04 || X || Y, 32 bytes each on P-256
+	return map[string]string{
+		"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": w.KeyID,
+		"x": base64.RawURLEncoding.EncodeToString(raw[1:33]),
+		"y": base64.RawURLEncoding.EncodeToString(raw[33:65]),
+	}, nil
 }

@@ -180,14 +180,3 @@ func authority(req *http.Request) string {
 	}
 	return host
 }
-
-// PublicJWK is key's public half as the JWK a profile's signing_keys lists.
-func PublicJWK(key *ecdsa.PublicKey, keyID string) map[string]string {
-	pt, _ := key.ECDH() // P-256 only: config refuses other curves
-	raw := pt.Bytes()   // 0x04 || X || Y
-	return map[string]string{
-		"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": keyID,
-		"x": base64.RawURLEncoding.EncodeToString(raw[1:33]),
-		"y": base64.RawURLEncoding.EncodeToString(raw[33:65]),
-	}
-}

@@ -217,11 +217,17 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	w := p.Worker
-	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Live: w.Live, Version: thisBuild().Version, Logger: log})
+	hooks, err := startWebhooks(ctx, cfg, nc, url, reg, log)
+	if err != nil {
+		return err
+	}
+	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Live: w.Live, Version: thisBuild().Version, Logger: log,
+		Remember: hooks.remember})
 	if err != nil {
 		return err
 	}
 	defer web.Shutdown()
+	defer hooks.wait()
 
 	memLimit := "none"
 	if limit != math.MaxInt64 {
