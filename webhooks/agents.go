@@ -26,8 +26,9 @@ func BucketName(prefix string) string { return strings.ToUpper(prefix) + "_WEBHO
 
 func agentKey(tenant, contextID string) string { return tenant + "." + contextID }
 
-func openAgents(ctx context.Context, js jetstream.JetStream, prefix string, replicas int) (jetstream.KeyValue, error) {
+func openAgents(ctx context.Context, js jetstream.JetStream, prefix string, replicas int, maxBytes int64) (jetstream.KeyValue, error) {
 	return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		MaxBytes:    maxBytes,
 		Bucket:      BucketName(prefix),
 		Description: "cartwright: the platform profile behind each checkout, for order webhooks",
 		TTL:         agentTTL,

@@ -82,19 +82,28 @@ func New(ctx context.Context, cfg *config.Config, nc *nats.Conn, o Options) (*Se
 	if err != nil {
 		return nil, fmt.Errorf("webhooks.signing_key_file: %w", err)
 	}
-	agents, err := openAgents(ctx, js, cfg.Prefix, cfg.Replicas)
+	var agents jetstream.KeyValue
+	err = bounded(func(maxBytes int64) (err error) {
+		agents, err = openAgents(ctx, js, cfg.Prefix, cfg.Replicas, maxBytes)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: bucket %s: %w", BucketName(cfg.Prefix), err)
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        redeliveryStream(cfg.Prefix),
-		Description: "cartwright: order events sent back to their webhook by cartwright dlq replay",
-		Subjects:    []string{cfg.Prefix + ".webhook.>"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(cfg.Replicas, 1),
-		MaxAge:      7 * 24 * time.Hour,
-		Duplicates:  2 * time.Minute,
-	}); err != nil {
+	err = bounded(func(maxBytes int64) error {
+		_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:        redeliveryStream(cfg.Prefix),
+			Description: "cartwright: order events sent back to their webhook by cartwright dlq replay",
+			Subjects:    []string{cfg.Prefix + ".webhook.>"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    max(cfg.Replicas, 1),
+			MaxAge:      7 * 24 * time.Hour,
+			MaxBytes:    maxBytes,
+			Duplicates:  2 * time.Minute,
+		})
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("webhooks: stream %s: %w", redeliveryStream(cfg.Prefix), err)
 	}
 	pol := newPolicy(w.AllowHosts)
@@ -107,6 +116,22 @@ func New(ctx context.Context, cfg *config.Config, nc *nats.Conn, o Options) (*Se
 		profiles: &profiles{client: client, policy: pol, ttl: w.ProfileTTL, now: time.Now, cache: map[string]cached{}},
 		client:   client, key: key, metrics: newMetrics(o.Registerer), o: o,
 	}, nil
+}
+
+// boundedBytes is the size of the bucket and of the redelivery stream on an account whose
+// JetStream limits require a size on every stream (elsewhere they are unbounded): room
+// for some 50 000 remembered checkouts.
+const boundedBytes = 8 << 20
+
+// bounded runs create without a size bound, and again with boundedBytes when the
+// account requires one.
+func bounded(create func(maxBytes int64) error) error {
+	err := create(-1)
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == 10113 { // JSStreamMaxBytesRequired
+		err = create(boundedBytes)
+	}
+	return err
 }
 
 func redeliveryStream(prefix string) string { return strings.ToUpper(prefix) + "_WEBHOOK" }
@@ -192,8 +217,18 @@ func (s *Service) consumer(ctx context.Context, js jetstream.JetStream, topic st
 			cfg.FilterSubjects = append(cfg.FilterSubjects, s.prefix+".evt.*."+t)
 		}
 	}
-	c, err := js.CreateOrUpdateConsumer(ctx, stream, cfg)
-	return c, nil, err // durable: never deleted when the Router stops
+	// The worker creates A2A_EVT as it starts, maybe after the Router has: wait for it.
+	for {
+		c, err := js.CreateOrUpdateConsumer(ctx, stream, cfg)
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return c, nil, err // durable: never deleted when the Router stops
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Run delivers until ctx ends, then stops the Router, letting the deliveries in flight

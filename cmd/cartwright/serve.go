@@ -227,7 +227,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	defer web.Shutdown()
-	defer hooks.wait()
+	defer hooks.stop()
 
 	memLimit := "none"
 	if limit != math.MaxInt64 {

@@ -15,18 +15,21 @@ import (
 // runningWebhooks is the order webhook delivery as serve runs it (docs/webhooks.md).
 type runningWebhooks struct {
 	remember httpapi.RememberFunc // nil when webhooks.disabled
+	cancel   context.CancelFunc
 	done     chan struct{}
 }
 
-// wait returns once the delivery has stopped (it stops when serve's context ends).
-func (h *runningWebhooks) wait() {
+// stop stops the delivery, letting the deliveries in flight finish, and returns once it
+// has stopped.
+func (h *runningWebhooks) stop() {
 	if h.done != nil {
+		h.cancel()
 		<-h.done
 	}
 }
 
 // startWebhooks starts the order webhook delivery, on a NATS connection of its own to
-// url, until ctx ends.
+// url, until ctx ends or stop is called.
 func startWebhooks(ctx context.Context, cfg *config.Config, nc *nats.Conn, url string, reg prometheus.Registerer, log *slog.Logger) (*runningWebhooks, error) {
 	if cfg.Webhooks.Disabled {
 		return &runningWebhooks{}, nil
@@ -47,7 +50,8 @@ func startWebhooks(ctx context.Context, cfg *config.Config, nc *nats.Conn, url s
 	if err != nil {
 		return nil, err
 	}
-	h := &runningWebhooks{remember: svc.Remember, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	h := &runningWebhooks{remember: svc.Remember, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(h.done)
 		if err := svc.Run(ctx); err != nil {
