@@ -50,12 +50,6 @@ type payload struct {
 	Order       json.RawMessage `json:"order"`
 }
 
-// permanent marks an error no retry can cure: the event goes to the dead letters at
-// once.
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error { return p.error }
-
 // failure is a failed attempt, with the reason the failures metric counts it under.
 type failure struct {
 	reason string
@@ -77,7 +71,7 @@ func (f failure) Unwrap() error { return f.error }
 func (s *Service) handle(msg *message.Message) error {
 	var ev event
 	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
-		return permanent{fmt.Errorf("the event is not JSON: %w", err)}
+		return failure{"invalid", fmt.Errorf("the event is not JSON: %w", err)}
 	}
 	kind, ok := hookTypes[ev.Type]
 	if !ok {
@@ -85,7 +79,7 @@ func (s *Service) handle(msg *message.Message) error {
 	}
 	order := ev.Data[keyOrder]
 	if len(order) == 0 {
-		return permanent{fmt.Errorf("event %s carries no %s", ev.ID, keyOrder)}
+		return failure{"invalid", fmt.Errorf("event %s carries no %s", ev.ID, keyOrder)}
 	}
 	ctx := msg.Context()
 	profile, err := lookupAgent(ctx, s.agents, ev.Tenant, ev.ContextID)
@@ -112,7 +106,7 @@ func (s *Service) handle(msg *message.Message) error {
 		Order:       restOrder(order, ev.ContextID),
 	})
 	if err != nil {
-		return permanent{err}
+		return failure{"invalid", err}
 	}
 	if err := s.post(ctx, hook, ev, body); err != nil {
 		return err
@@ -145,7 +139,7 @@ func (s *Service) post(ctx context.Context, hook string, ev event, body []byte) 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(body))
 	if err != nil {
-		return permanent{err}
+		return failure{"invalid", err}
 	}
 	ts := time.Now()
 	if t, err := time.Parse(time.RFC3339Nano, ev.OccurredAt); err == nil {

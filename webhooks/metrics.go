@@ -19,7 +19,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"event"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartwright_webhook_failures_total",
-			Help: "Failed delivery attempts, each retried until the budget is spent, by reason: status (a non-2xx answer), network, profile (the platform's profile could not be read), internal.",
+			Help: "Failed delivery attempts, each retried until the budget is spent, by reason: status (a non-2xx answer), network, profile (the platform's profile could not be read), invalid (an event without an order), internal.",
 		}, []string{"reason"}),
 		dead: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cartwright_webhook_dead_letters_total",

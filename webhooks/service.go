@@ -272,10 +272,10 @@ func (s *Service) Run(ctx context.Context) error {
 		MaxInterval:     s.cfg.MaxInterval,
 		Multiplier:      2,
 		MaxElapsedTime:  s.budget(),
-		ShouldRetry: func(p middleware.RetryParams) bool {
-			var perm permanent
-			return !errors.As(p.Err, &perm)
-		},
+		// No ShouldRetry: Watermill's Retry asks the backoff for its next interval to
+		// pass it one, which spends a step, and each wait would be four times the last.
+		// An event no retry can cure (not JSON, no order) is tried again all the same,
+		// and dead-lettered after.
 	}
 	// Outermost first: a failure is counted, retried, and only then poisoned; a panic
 	// becomes an error inside the retries.
