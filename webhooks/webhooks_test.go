@@ -102,6 +102,14 @@ type rig struct {
 	reg  *prometheus.Registry
 	key  *ecdsa.PrivateKey
 	cfg  *config.Config
+	// stops stops every Service run has started.
+	stops []func()
+}
+
+func (r *rig) stopAll(*testing.T) {
+	for _, stop := range r.stops {
+		stop()
+	}
 }
 
 // start runs the delivery over a real NATS server with cartwright's streams, signing
@@ -137,9 +145,24 @@ func start(t *testing.T, edit func(*config.Webhooks)) *rig {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	svc, err := webhooks.New(ctx, cfg, nc, webhooks.Options{
-		Dial:            func() (*nats.Conn, error) { return nats.Connect(n.URL()) },
+	t.Cleanup(cancel)
+	r := &rig{nats: n, js: js, key: key, cfg: cfg}
+	r.svc, r.reg, _ = r.run(t)
+	return r
+}
+
+// run starts another Service on the rig's NATS, as another worker (or the same one
+// restarted) would; stop stops it.
+func (r *rig) run(t *testing.T) (svc *webhooks.Service, reg *prometheus.Registry, stop func()) {
+	t.Helper()
+	nc, err := nats.Connect(r.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	reg = prometheus.NewRegistry()
+	svc, err = webhooks.New(ctx, r.cfg, nc, webhooks.Options{
+		Dial:            func() (*nats.Conn, error) { return nats.Connect(r.nats.URL()) },
 		BusinessProfile: func(tenant string) string { return "http://127.0.0.1/.well-known/ucp?tenant=" + tenant },
 		Registerer:      reg,
 	})
@@ -148,13 +171,19 @@ func start(t *testing.T, edit func(*config.Webhooks)) *rig {
 	}
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return &rig{nats: n, js: js, svc: svc, reg: reg, key: key, cfg: cfg}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			nc.Close()
+		})
+	}
+	t.Cleanup(stop)
+	r.stops = append(r.stops, stop)
+	return svc, reg, stop
 }
 
 // publishEvent stores an event in A2A_EVT as the worker does (docs/events.md).
@@ -416,4 +445,64 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestRestartResumes: the consumer is durable. Events stored while no delivery runs are
+// delivered when one starts again, and what was delivered before is not sent again.
+func TestRestartResumes(t *testing.T) {
+	r := start(t, nil)
+	p := newPlatform(t)
+	if err := r.svc.Remember(context.Background(), "demo", "ctx-6", p.profile()); err != nil {
+		t.Fatal(err)
+	}
+	first := r.publishEvent(t, "demo", "ctx-6", "msg-1", 1, "order.created", "ord_6")
+	p.waitHits(t, 1)
+
+	_, _, stop := r.run(t) // a second worker, stopped at once: the consumer is shared
+	stop()
+	// Stop the first one too; with nothing running, an event is stored.
+	r.stopAll(t)
+	second := r.publishEvent(t, "demo", "ctx-6", "msg-2", 0, "order.canceled", "ord_6")
+	time.Sleep(100 * time.Millisecond)
+	if n := len(p.received()); n != 1 {
+		t.Fatalf("the platform got %d POSTs with no delivery running, want 1", n)
+	}
+	r.run(t)
+	hits := p.waitHits(t, 2)
+	time.Sleep(200 * time.Millisecond)
+	hits = p.received()
+	if len(hits) != 2 || decode(t, hits[0]).EventID != first || decode(t, hits[1]).EventID != second ||
+		decode(t, hits[1]).EventType != "order_canceled" {
+		t.Fatalf("after the restart the platform has %d POSTs, want %s then %s (order_canceled) once each", len(hits), first, second)
+	}
+}
+
+// TestWorkersShareEvents: two deliveries on one NATS (two workers of a group) send each
+// event once between them.
+func TestWorkersShareEvents(t *testing.T) {
+	r := start(t, nil)
+	_, reg2, _ := r.run(t)
+	p := newPlatform(t)
+	if err := r.svc.Remember(context.Background(), "demo", "ctx-7", p.profile()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	for i := range n {
+		r.publishEvent(t, "demo", "ctx-7", fmt.Sprintf("msg-%d", i), 1, "order.created", fmt.Sprintf("ord_%d", i))
+	}
+	p.waitHits(t, n)
+	time.Sleep(300 * time.Millisecond)
+	seen := map[string]int{}
+	for _, h := range p.received() {
+		seen[h.header.Get("Webhook-Id")]++
+	}
+	if len(seen) != n || len(p.received()) != n {
+		t.Fatalf("%d POSTs of %d events, want %d once each", len(p.received()), len(seen), n)
+	}
+	a := metric(t, r.reg, "cartwright_webhook_deliveries_total", nil)
+	b := metric(t, reg2, "cartwright_webhook_deliveries_total", nil)
+	if a+b != n {
+		t.Errorf("deliveries counted %v + %v, want %d", a, b, n)
+	}
+	t.Logf("worker 1 delivered %v, worker 2 %v", a, b)
 }
