@@ -61,7 +61,7 @@ func Sign(req *http.Request, body []byte, key *ecdsa.PrivateKey, keyID string, c
 // receipt (UCP's verification steps 4 and 5); the key is found by the keyid it returns.
 func Verify(req *http.Request, body []byte, pub *ecdsa.PublicKey) (keyID string, err error) {
 	if got := req.Header.Get("Content-Digest"); got != ContentDigest(body) {
-		return "", errors.New("Content-Digest does not match the body")
+		return "", errors.New("the Content-Digest does not match the body")
 	}
 	in, ok := strings.CutPrefix(req.Header.Get("Signature-Input"), "sig1=")
 	if !ok || !strings.HasPrefix(in, "(") {
@@ -69,7 +69,7 @@ func Verify(req *http.Request, body []byte, pub *ecdsa.PublicKey) (keyID string,
 	}
 	end := strings.IndexByte(in, ')')
 	if end < 0 {
-		return "", errors.New("Signature-Input: unterminated component list")
+		return "", errors.New("the Signature-Input has an unterminated component list")
 	}
 	var comps []string
 	for _, c := range strings.Fields(in[1:end]) {
@@ -81,7 +81,7 @@ func Verify(req *http.Request, body []byte, pub *ecdsa.PublicKey) (keyID string,
 		}
 	}
 	if !containsAll(comps, "@method", "@authority", "@path", "content-digest") {
-		return keyID, fmt.Errorf("Signature-Input does not cover the request and its body: %v", comps)
+		return keyID, fmt.Errorf("the Signature-Input does not cover the request and its body: %v", comps)
 	}
 	base, err := signatureBase(req, comps, in)
 	if err != nil {
@@ -93,7 +93,7 @@ func Verify(req *http.Request, body []byte, pub *ecdsa.PublicKey) (keyID string,
 	}
 	sig, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(sv, ":"))
 	if err != nil || len(sig) != 64 {
-		return keyID, errors.New("Signature: not 64 bytes of base64 (r||s)")
+		return keyID, errors.New("the Signature is not 64 bytes of base64 (r||s)")
 	}
 	sum := sha256.Sum256([]byte(base))
 	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
