@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,8 @@ type rig struct {
 	cfg  *config.Config
 	// stops stops every Service run has started.
 	stops []func()
+	// client, when set, is the HTTP client of the Services run starts.
+	client *http.Client
 }
 
 func (r *rig) stopAll(*testing.T) {
@@ -165,6 +168,7 @@ func (r *rig) run(t *testing.T) (svc *webhooks.Service, reg *prometheus.Registry
 		Dial:            func() (*nats.Conn, error) { return nats.Connect(r.nats.URL()) },
 		BusinessProfile: func(tenant string) string { return "http://127.0.0.1/.well-known/ucp?tenant=" + tenant },
 		Registerer:      reg,
+		Client:          r.client,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -505,4 +509,63 @@ func TestWorkersShareEvents(t *testing.T) {
 		t.Errorf("deliveries counted %v + %v, want %d", a, b, n)
 	}
 	t.Logf("worker 1 delivered %v, worker 2 %v", a, b)
+}
+
+// TestRebindingRefused: under allow_hosts "*", a host name that resolves to loopback
+// (localhost here; a rebinding DNS name in an attack) is refused when the connection is
+// made: the profile is never fetched, nothing is POSTed, and the failure is counted.
+func TestRebindingRefused(t *testing.T) {
+	r := start(t, func(w *config.Webhooks) { w.AllowHosts = []string{"*"}; w.MaxRetries = 0 })
+	p := newPlatform(t)
+	profile := strings.Replace(p.profile(), "127.0.0.1", "localhost", 1)
+	if err := r.svc.Remember(context.Background(), "demo", "ctx-8", profile); err != nil {
+		t.Fatal(err)
+	}
+	r.publishEvent(t, "demo", "ctx-8", "msg-1", 1, "order.created", "ord_8")
+	waitFor(t, "the failure to be counted", func() bool {
+		return metric(t, r.reg, "cartwright_webhook_failures_total", map[string]string{"reason": "profile"}) == 1
+	})
+	if n := len(p.received()); n != 0 {
+		t.Errorf("the platform got %d POSTs, want none", n)
+	}
+
+	// The same URL with its host allowed by name is delivered to: what refused it above
+	// was the address check.
+	named := start(t, func(w *config.Webhooks) { w.AllowHosts = []string{"localhost", "127.0.0.1"} }) // the webhook_url names 127.0.0.1
+	p2 := newPlatform(t)
+	profile = strings.Replace(p2.profile(), "127.0.0.1", "localhost", 1)
+	if err := named.svc.Remember(context.Background(), "demo", "ctx-8", profile); err != nil {
+		t.Fatal(err)
+	}
+	named.publishEvent(t, "demo", "ctx-8", "msg-1", 1, "order.created", "ord_8")
+	p2.waitHits(t, 1)
+}
+
+// panicking is a transport that panics: the handler panics in the middle of a delivery.
+type panicking struct{}
+
+func (panicking) RoundTrip(*http.Request) (*http.Response, error) { panic("transport exploded") }
+
+// TestPanicIsRecovered: a delivery that panics is recovered by the Recoverer, retried,
+// and dead-lettered; the Router goes on delivering.
+func TestPanicIsRecovered(t *testing.T) {
+	r := start(t, func(w *config.Webhooks) { w.MaxRetries = 1 })
+	r.stopAll(t)
+	r.client = &http.Client{Transport: panicking{}}
+	svc, reg, _ := r.run(t)
+	if err := svc.Remember(context.Background(), "demo", "ctx-9", "http://127.0.0.1:9/profile.json"); err != nil {
+		t.Fatal(err)
+	}
+	r.publishEvent(t, "demo", "ctx-9", "msg-1", 1, "order.created", "ord_9")
+	waitFor(t, "the dead letter", func() bool {
+		return metric(t, reg, "cartwright_webhook_dead_letters_total", nil) == 1
+	})
+	if got := metric(t, reg, "cartwright_webhook_failures_total", map[string]string{"reason": "internal"}); got != 2 {
+		t.Errorf("failures{internal} = %v, want 2 (the try and its retry)", got)
+	}
+	q := dlq.New(r.js, bus.Topology{Prefix: "a2a"})
+	letters, err := q.List(context.Background(), dlq.Filter{Code: webhooks.CodeWebhookFailed})
+	if err != nil || len(letters) != 1 || !strings.Contains(letters[0].Error, "transport exploded") {
+		t.Fatalf("dead letters %+v, %v; want one saying why", letters, err)
+	}
 }
