@@ -10,7 +10,7 @@ import (
 func TestParseWebhookURL(t *testing.T) {
 	for _, c := range []struct {
 		name, body, want string
-		err             error
+		err              error
 	}{
 		{"2026-04-08, keyed by name", `{"ucp":{"capabilities":{"dev.ucp.shopping.checkout":[{"version":"2026-04-08"}],
 			"dev.ucp.shopping.order":[{"version":"2026-04-08","config":{"webhook_url":"http://127.0.0.1:1/a"}}]}}}`, "http://127.0.0.1:1/a", nil},
