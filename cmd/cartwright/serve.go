@@ -236,6 +236,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
 		"stock", cfg.Stock, "go_memory_limit", memLimit)
 	runErr := p.Run(ctx)
+	hooks.stop() // before the connection it looks platforms up and dead-letters on drains
 	// The worker has replied to what it held: bridge requests still waiting now get
 	// temporarily_unavailable (their envelopes are applied at the next start).
 	web.CloseBridge()

@@ -20,7 +20,7 @@ type runningWebhooks struct {
 }
 
 // stop stops the delivery, letting the deliveries in flight finish, and returns once it
-// has stopped.
+// has stopped. Calling it again does nothing more.
 func (h *runningWebhooks) stop() {
 	if h.done != nil {
 		h.cancel()
