@@ -41,6 +41,9 @@ type Webhooks struct {
 	// and 30s; each wait is twice the one before).
 	InitialInterval time.Duration `yaml:"initial_interval"`
 	MaxInterval     time.Duration `yaml:"max_interval"`
+	// Concurrency is how many events are delivered at once (default 8): an event being
+	// retried holds one of them, and the others go on.
+	Concurrency int `yaml:"concurrency"`
 	// ProfileTTL is how long a fetched platform profile is cached (default 5m).
 	ProfileTTL time.Duration `yaml:"profile_ttl"`
 	// SimulationSecret, when set, turns on POST /testing/simulate-shipping/{id}, which
@@ -65,6 +68,9 @@ func (w *Webhooks) setDefaults() {
 	if w.MaxInterval == 0 {
 		w.MaxInterval = 30 * time.Second
 	}
+	if w.Concurrency == 0 {
+		w.Concurrency = 8
+	}
 	if w.ProfileTTL == 0 {
 		w.ProfileTTL = 5 * time.Minute
 	}
@@ -81,6 +87,9 @@ func (w *Webhooks) validate() []error {
 	}
 	if w.InitialInterval <= 0 || w.MaxInterval < w.InitialInterval {
 		bad("initial_interval %s and max_interval %s: want 0 < initial_interval <= max_interval", w.InitialInterval, w.MaxInterval)
+	}
+	if w.Concurrency < 1 || w.Concurrency > 256 {
+		bad("concurrency: %d is not between 1 and 256", w.Concurrency)
 	}
 	for i, h := range w.AllowHosts {
 		if h == "" || strings.ContainsAny(h, "/:@ ") && net.ParseIP(h) == nil {

@@ -249,7 +249,10 @@ func (s *Service) Run(ctx context.Context) error {
 		AckWaitTimeout:      s.budget(),
 		ResourceInitializer: s.consumer,
 		NakDelay:            wmjs.NewStaticDelay(5 * time.Second),
-		Unmarshaler:         unmarshaler{},
+		// One message per pull: a subscription holds only the event it is delivering,
+		// not a buffer of others waiting behind it.
+		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(1)},
+		Unmarshaler:    unmarshaler{},
 	})
 	if err != nil {
 		nc.Close()
@@ -281,7 +284,12 @@ func (s *Service) Run(ctx context.Context) error {
 	// becomes an error inside the retries.
 	r.AddMiddleware(poison, retry.Middleware, s.countFailures, middleware.Recoverer)
 	handler := func(m *message.Message) error { return s.handle(m) }
-	r.AddConsumerHandler("webhooks_events", topicEvents, sub, handler)
+	// The subscriber hands a subscription's messages over one at a time, each held
+	// until it is acked: webhooks.concurrency subscriptions of the events consumer let an
+	// event being retried hold one of them while the others go on.
+	for i := range max(s.cfg.Concurrency, 1) {
+		r.AddConsumerHandler(fmt.Sprintf("webhooks_events_%d", i), topicEvents, sub, handler)
+	}
 	r.AddConsumerHandler("webhooks_redelivery", topicRedelivery, sub, handler)
 	if err := r.Run(ctx); err != nil && ctx.Err() == nil {
 		return err

@@ -569,3 +569,34 @@ func TestPanicIsRecovered(t *testing.T) {
 		t.Fatalf("dead letters %+v, %v; want one saying why", letters, err)
 	}
 }
+
+// TestFailingPlatformDoesNotHoldOthers: while one platform's event is being retried,
+// another platform's event, stored after it, is delivered.
+func TestFailingPlatformDoesNotHoldOthers(t *testing.T) {
+	r := start(t, func(w *config.Webhooks) {
+		w.MaxRetries = 3
+		w.InitialInterval, w.MaxInterval = 200*time.Millisecond, 200*time.Millisecond
+	})
+	down, up := newPlatform(t), newPlatform(t)
+	down.failNext(500, 500, 500, 500)
+	ctx := context.Background()
+	if err := r.svc.Remember(ctx, "demo", "ctx-down", down.profile()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.svc.Remember(ctx, "demo", "ctx-up", up.profile()); err != nil {
+		t.Fatal(err)
+	}
+	r.publishEvent(t, "demo", "ctx-down", "msg-1", 1, "order.created", "ord_d")
+	down.waitHits(t, 1)
+	r.publishEvent(t, "demo", "ctx-up", "msg-2", 1, "order.created", "ord_u")
+	up.waitHits(t, 1)
+	if got := metric(t, r.reg, "cartwright_webhook_dead_letters_total", nil); got != 0 {
+		t.Fatalf("the other platform's event waited for the failing one's retries to end (dead letters %v)", got)
+	}
+	if n := len(down.received()); n >= 4 {
+		t.Fatalf("the failing platform had all its %d tries before the other was served", n)
+	}
+	waitFor(t, "the failing event's dead letter", func() bool {
+		return metric(t, r.reg, "cartwright_webhook_dead_letters_total", nil) == 1
+	})
+}
