@@ -45,7 +45,7 @@ type hit struct {
 	req    *http.Request
 }
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t testing.TB) *platform {
 	p := &platform{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /profile.json", func(w http.ResponseWriter, _ *http.Request) {
@@ -117,7 +117,7 @@ func (r *rig) stopAll(*testing.T) {
 
 // start runs the delivery over a real NATS server with cartwright's streams, signing
 // with a fresh key; edit changes the configuration first.
-func start(t *testing.T, edit func(*config.Webhooks)) *rig {
+func start(t testing.TB, edit func(*config.Webhooks)) *rig {
 	t.Helper()
 	n := testenv.StartTestNATS(t)
 	nc, err := nats.Connect(n.URL())
@@ -156,7 +156,7 @@ func start(t *testing.T, edit func(*config.Webhooks)) *rig {
 
 // run starts another Service on the rig's NATS, as another worker (or the same one
 // restarted) would; stop stops it.
-func (r *rig) run(t *testing.T) (svc *webhooks.Service, reg *prometheus.Registry, stop func()) {
+func (r *rig) run(t testing.TB) (svc *webhooks.Service, reg *prometheus.Registry, stop func()) {
 	t.Helper()
 	nc, err := nats.Connect(r.nats.URL())
 	if err != nil {
@@ -191,7 +191,7 @@ func (r *rig) run(t *testing.T) (svc *webhooks.Service, reg *prometheus.Registry
 }
 
 // publishEvent stores an event in A2A_EVT as the worker does (docs/events.md).
-func (r *rig) publishEvent(t *testing.T, tenant, contextID, msgID string, n int, typ, orderID string) string {
+func (r *rig) publishEvent(t testing.TB, tenant, contextID, msgID string, n int, typ, orderID string) string {
 	t.Helper()
 	id := fmt.Sprintf("%s:%s:evt:%d", tenant, msgID, n)
 	order := map[string]any{"id": orderID, "checkout_id": "chk_1", "status": "placed", "currency": "USD"}
