@@ -64,6 +64,7 @@ const (
 	EvtCheckoutExpired   EventType = "checkout.expired"
 	EvtOrderCreated      EventType = "order.created"
 	EvtOrderCanceled     EventType = "order.canceled"
+	EvtOrderShipped      EventType = "order.shipped"
 	EvtPaymentAuthorized EventType = "payment.authorized"
 	EvtPaymentCaptured   EventType = "payment.captured"
 	EvtPaymentVoided     EventType = "payment.voided"

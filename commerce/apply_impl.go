@@ -79,6 +79,8 @@ func (s *step) dispatch(cmd Command) (Result, error) {
 		return s.refund(c)
 	case CancelOrder:
 		return s.cancelOrder(c)
+	case ShipOrder:
+		return s.shipOrder(c)
 	case nil:
 		return Result{}, E(KindInvalid, CodeUnknownAction, "no command")
 	default:

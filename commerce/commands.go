@@ -24,6 +24,7 @@ const (
 	ActCapturePayment       Action = "capture_payment"
 	ActVoidPayment          Action = "void_payment"
 	ActRefundPayment        Action = "refund_payment"
+	ActShipOrder            Action = "ship_order"
 )
 
 // Command is one domain command, normalized from either request form.
@@ -139,6 +140,9 @@ type CapturePayment struct {
 
 type VoidPayment struct{ OrderID string }
 
+// ShipOrder records that a placed order was shipped (all of it, in one package).
+type ShipOrder struct{ OrderID string }
+
 // RefundPayment refunds Amount (nil: all that is captured and not yet refunded).
 type RefundPayment struct {
 	OrderID string
@@ -165,3 +169,4 @@ func (CancelOrder) Action() Action          { return ActCancelOrder }
 func (CapturePayment) Action() Action       { return ActCapturePayment }
 func (VoidPayment) Action() Action          { return ActVoidPayment }
 func (RefundPayment) Action() Action        { return ActRefundPayment }
+func (ShipOrder) Action() Action            { return ActShipOrder }

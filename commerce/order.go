@@ -49,4 +49,6 @@ type Order struct {
 	PermalinkURL string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// ShippedAt is when the order was shipped (ship_order); zero until then.
+	ShippedAt time.Time
 }

@@ -82,3 +82,21 @@ func (s *step) cancelOrder(cmd CancelOrder) (Result, error) {
 	res.Release = []string{o.CheckoutID}
 	return res, nil
 }
+
+// shipOrder marks a placed order shipped, once: a second ship_order, or one of a canceled
+// order, is invalid_transition.
+func (s *step) shipOrder(cmd ShipOrder) (Result, error) {
+	i, prev, err := s.order(cmd.OrderID)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case prev.Status != OrderPlaced:
+		return Result{}, transition(prev, "a canceled order is not shipped")
+	case !prev.ShippedAt.IsZero():
+		return Result{}, transition(prev, "the order was shipped already")
+	}
+	o := prev.Clone()
+	o.ShippedAt = s.env.Now
+	return s.commitOrder(i, o, Event{Type: EvtOrderShipped, Order: o}), nil
+}

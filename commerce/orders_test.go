@@ -184,3 +184,22 @@ func TestOrdersSurviveNewCheckouts(t *testing.T) {
 		t.Fatal("a refund touched the wrong order")
 	}
 }
+
+// TestShipOrder: a placed order is shipped once (order.shipped, ShippedAt the envelope's
+// time); a second ship_order, or one of a canceled order, is invalid_transition.
+func TestShipOrder(t *testing.T) {
+	h, id := placed(t, true)
+	h.fails(commerce.ShipOrder{OrderID: "ord_nope"}, commerce.ErrNotFound, "order_id")
+	res := h.must(commerce.ShipOrder{OrderID: id})
+	if !res.Changed || res.Order.ShippedAt.IsZero() || !res.Order.ShippedAt.Equal(h.env.Now) {
+		t.Fatalf("shipped %+v", res.Order)
+	}
+	if got := eventTypes(res); !reflect.DeepEqual(got, []commerce.EventType{commerce.EvtOrderShipped}) {
+		t.Fatalf("events %v", got)
+	}
+	h.fails(commerce.ShipOrder{OrderID: id}, commerce.ErrInvalidTransition, "")
+
+	h2, id2 := placed(t, true)
+	h2.must(commerce.CancelOrder{OrderID: id2})
+	h2.fails(commerce.ShipOrder{OrderID: id2}, commerce.ErrInvalidTransition, "")
+}

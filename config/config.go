@@ -81,6 +81,8 @@ type Config struct {
 	// Streams sets each stream's limits: size, count, max age and what to discard when
 	// full (config/streams.go).
 	Streams Streams `yaml:"streams"`
+	// Webhooks configures the order webhooks (config/webhooks.go, docs/webhooks.md).
+	Webhooks Webhooks `yaml:"webhooks"`
 }
 
 // Retention is the max age of each stream cartwright creates, applied when the stream
@@ -370,6 +372,7 @@ func (c *Config) SetDefaults() {
 	}
 	c.Bridge.setDefaults(c)
 	c.HTTP.setDefaults(c)
+	c.Webhooks.setDefaults()
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -435,6 +438,9 @@ func (c *Config) Validate() error {
 	}
 	for _, err := range c.HTTP.validate(c) {
 		bad("http.%w", err)
+	}
+	for _, err := range c.Webhooks.validate() {
+		bad("webhooks.%w", err)
 	}
 	for _, err := range c.Retention.validate() {
 		bad("retention.%w", err)

@@ -95,6 +95,9 @@ func actionCommand(name string, d *inData, data json.RawMessage, at string, lim 
 	case commerce.ActCancelOrder:
 		id, err := reqString(d.OrderID, at, "order_id", lim)
 		return commerce.CancelOrder{OrderID: id}, err
+	case commerce.ActShipOrder:
+		id, err := reqString(d.OrderID, at, "order_id", lim)
+		return commerce.ShipOrder{OrderID: id}, err
 	case commerce.ActVoidPayment:
 		id, err := reqString(d.OrderID, at, "order_id", lim)
 		return commerce.VoidPayment{OrderID: id}, err

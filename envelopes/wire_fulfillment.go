@@ -15,6 +15,39 @@ import "github.com/cartwright-dev/cartwright/commerce"
 // method, one destination and one group. The UCP form reads this shape back.
 type Fulfillment struct {
 	Methods []FulfillmentMethod `json:"methods"`
+	// Events is an order's fulfillment log (UCP's order fulfillment.events): one
+	// "shipped" entry once the order is shipped. Never on a checkout.
+	Events []FulfillmentEvent `json:"events,omitempty"`
+}
+
+// FulfillmentEvent is an entry of an order's fulfillment log.
+type FulfillmentEvent struct {
+	ID         string               `json:"id"`
+	OccurredAt string               `json:"occurred_at"`
+	Type       string               `json:"type"`
+	LineItems  []FulfillmentLineQty `json:"line_items"`
+}
+
+// FulfillmentLineQty is a line and a quantity of it.
+type FulfillmentLineQty struct {
+	ID       string `json:"id"`
+	Quantity int    `json:"quantity"`
+}
+
+// shippedWire adds the order's "shipped" fulfillment event to f (made when nil).
+func shippedWire(f *Fulfillment, o *commerce.Order) *Fulfillment {
+	if o.ShippedAt.IsZero() {
+		return f
+	}
+	if f == nil {
+		f = &Fulfillment{Methods: []FulfillmentMethod{}}
+	}
+	ev := FulfillmentEvent{ID: "ful_1", OccurredAt: timestamp(o.ShippedAt), Type: "shipped", LineItems: []FulfillmentLineQty{}}
+	for _, l := range o.LineItems {
+		ev.LineItems = append(ev.LineItems, FulfillmentLineQty{ID: l.ID, Quantity: l.Quantity})
+	}
+	f.Events = append(f.Events, ev)
+	return f
 }
 
 // FulfillmentMethod is a way of fulfilling some of the lines.

@@ -52,7 +52,7 @@ func orderWire(o *commerce.Order) *Order {
 		Currency:    o.Currency,
 		LineItems:   lineItemsWire(o.LineItems),
 		Buyer:       buyerWire(o.Buyer),
-		Fulfillment: fulfillmentWire(o.Fulfillment, o.LineItems),
+		Fulfillment: shippedWire(fulfillmentWire(o.Fulfillment, o.LineItems), o),
 		Totals:      totalsWire(o.Totals),
 		Payment: OrderPayment{
 			ID:         o.Payment.ID,

@@ -87,6 +87,8 @@ type bridge struct {
 	guards  guards
 	// inflight holds a token per request being served (http.max_in_flight).
 	inflight chan struct{}
+	// remember records the platform behind a REST checkout (Options.Remember); may be nil.
+	remember RememberFunc
 
 	mu      sync.Mutex
 	waiting map[string]*waiter // by inbox token; nil while closed
@@ -103,6 +105,7 @@ type bridgeOptions struct {
 	Logger *slog.Logger
 	// Registerer, when set, receives the bridge's metrics.
 	Registerer prometheus.Registerer
+	Remember   RememberFunc
 }
 
 // newBridge subscribes the bridge's inbox on nc and reads the tenants' tokens (config.Bridge.
@@ -123,9 +126,10 @@ func newBridge(cfg *config.Config, nc *nats.Conn, o bridgeOptions) (*bridge, err
 		cfg: cfg, js: js, inbox: nc.NewInbox() + ".",
 		secrets: map[string][][sha256.Size]byte{},
 		timeout: cfg.Bridge.Timeout, log: o.Logger,
-		metrics: newBridgeMetrics(o.Registerer),
-		waiting: map[string]*waiter{},
-		guards:  newGuards(cfg),
+		metrics:  newBridgeMetrics(o.Registerer),
+		waiting:  map[string]*waiter{},
+		guards:   newGuards(cfg),
+		remember: o.Remember,
 	}
 	limit := cfg.HTTP.MaxInFlight
 	if limit <= 0 {

@@ -94,6 +94,9 @@ func (s Site) ProfileURL(cfg *config.Config, tenant string) string {
 // their reverse-domain name, each with a list of versions or bindings.
 type BusinessProfile struct {
 	UCP ProfileUCP `json:"ucp"`
+	// SigningKeys are the public keys that verify the business's signed messages: its
+	// order webhooks (webhooks.signing_key_file).
+	SigningKeys []map[string]string `json:"signing_keys,omitempty"`
 }
 
 // ProfileUCP is the ucp object of a business profile.
@@ -223,7 +226,15 @@ func ProfileFor(cfg *config.Config, tenant string, site Site) (*BusinessProfile,
 		return nil, err
 	}
 	v := envelopes.UCPVersion
-	return &BusinessProfile{UCP: ProfileUCP{
+	jwk, err := cfg.Webhooks.PublicJWK()
+	if err != nil {
+		return nil, fmt.Errorf("webhooks.signing_key_file: %w", err)
+	}
+	var keys []map[string]string
+	if jwk != nil {
+		keys = []map[string]string{jwk}
+	}
+	return &BusinessProfile{SigningKeys: keys, UCP: ProfileUCP{
 		Version: v,
 		Services: map[string][]ServiceBinding{ServiceShopping: {{
 			Version:   v,

@@ -53,6 +53,7 @@ const (
 	opComplete = "complete"
 	opCancel   = "cancel"
 	opGetOrder = "get_order"
+	opShip     = "simulate_shipping" // rest_webhooks.go
 )
 
 // RESTPath is the path of tenant's UCP REST endpoint, as its profile advertises it.
@@ -66,6 +67,8 @@ func (x rest) register(mux *http.ServeMux) {
 		"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
 		"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
 		"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
+		"POST /testing/simulate-shipping/{id}":               opShip,
+		"POST /ucp/{tenant}/testing/simulate-shipping/{id}":  opShip,
 	} {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -113,12 +116,19 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 	if id := r.Header.Get("Request-Id"); id != "" && len(id) <= 256 {
 		w.Header().Set("Request-Id", id)
 	}
-	hasBody := r.Method != http.MethodGet
+	if op == opShip && !simulationAllowed(b.cfg, r) {
+		restFail(w, http.StatusForbidden, "forbidden", "simulation is off, or Simulation-Secret is missing or wrong (webhooks.simulation_secret)", "")
+		return outcomeUnauthorized
+	}
+	hasBody := r.Method != http.MethodGet && op != opShip // simulate-shipping takes no body
 	if status, msg := b.guards.verdict(r, hasBody); status != 0 {
 		restFail(w, status, "invalid_request", msg, "")
 		return outcomeRefused
 	}
 	tenant := r.PathValue("tenant")
+	if tenant == "" {
+		tenant = b.cfg.Bridge.DefaultTenant // /testing/simulate-shipping/{id}
+	}
 	if !b.authorized(tenant, r) {
 		restFail(w, http.StatusUnauthorized, "unauthorized", "a bearer token of this tenant is required", "")
 		return outcomeUnauthorized
@@ -184,7 +194,7 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 	switch op {
 	case opCreate:
 		contextID = DeriveContextID(tenant, messageID)
-	case opGetOrder:
+	case opGetOrder, opShip:
 		var ok bool
 		contextID, orderID, ok = strings.Cut(r.PathValue("id"), ".")
 		if !ok || !natsToken.MatchString(contextID) || orderID == "" {
@@ -202,6 +212,9 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 	if msg != "" {
 		restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, msg, path)
 		return outcomeRejected
+	}
+	if op == opCreate || op == opComplete {
+		x.remember(r, tenant, contextID)
 	}
 	env, _ := json.Marshal(restEnvelope{
 		JSONRPC: "2.0", ID: messageID, Method: "message/send",
@@ -286,6 +299,8 @@ func restData(op string, body json.RawMessage, orderID string) (json.RawMessage,
 		data = map[string]string{"action": string(commerce.ActGetCheckout)}
 	case opGetOrder:
 		data = map[string]string{"action": string(commerce.ActGetOrder), "order_id": orderID}
+	case opShip:
+		data = map[string]string{"action": string(commerce.ActShipOrder), "order_id": orderID}
 	}
 	b, _ := json.Marshal(data)
 	return b, "", ""

@@ -29,6 +29,10 @@ type Options struct {
 	// Version is cartwright's version, stated in the discovery documents.
 	Version string
 	Logger  *slog.Logger
+	// Remember, when set, is told the platform profile (UCP-Agent) behind each REST
+	// checkout session as it is created or completed: the order webhooks' mapping
+	// (package webhooks, rest_webhooks.go).
+	Remember RememberFunc
 }
 
 // Server is the HTTP face of the process, on cfg.HTTPListen:
@@ -40,6 +44,7 @@ type Options struct {
 //	POST /a2a/{tenant}                              the A2A JSON-RPC bridge (bridge.go)
 //	GET  /orders/{tenant}/{context}/{order}         the order permalinks (orders.go)
 //	     /ucp/{tenant}/checkout-sessions…, /ucp/{tenant}/orders/{id}: UCP over REST (rest.go)
+//	POST /testing/simulate-shipping/{id}, /ucp/{tenant}/testing/simulate-shipping/{id} (rest_webhooks.go)
 type Server struct {
 	srv *http.Server
 	br  *bridge
@@ -60,7 +65,7 @@ func Serve(cfg *config.Config, nc *nats.Conn, o Options) (*Server, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry() // /metrics serves the bridge's own, rather than panic
 	}
-	br, err := newBridge(cfg, nc, bridgeOptions{Logger: o.Logger, Registerer: o.Registry})
+	br, err := newBridge(cfg, nc, bridgeOptions{Logger: o.Logger, Registerer: o.Registry, Remember: o.Remember})
 	if err != nil {
 		return nil, err
 	}

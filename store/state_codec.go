@@ -22,8 +22,9 @@ import (
 //	time:     0 for the zero time, else 1 then unix nanoseconds (varint), read back in UTC
 //
 // A value starting with '{' is a state written as JSON by an older version, still read.
-// Version 2 added the checkout's used mandates after NextLine; version 1 is still read.
-const stateCodecVersion = 2
+// Version 2 added the checkout's used mandates after NextLine; version 3 an order's
+// ShippedAt after UpdatedAt; versions 1 and 2 are still read.
+const stateCodecVersion = 3
 
 type stateWriter struct{ b []byte }
 
@@ -149,6 +150,7 @@ func (w *stateWriter) order(o *commerce.Order) {
 	w.str(o.PermalinkURL)
 	w.time(o.CreatedAt)
 	w.time(o.UpdatedAt)
+	w.time(o.ShippedAt)
 }
 
 func (w *stateWriter) lines(ls []commerce.LineItem) {
@@ -309,6 +311,9 @@ func (r *stateReader) order() *commerce.Order {
 	o.PermalinkURL = r.string()
 	o.CreatedAt = r.time()
 	o.UpdatedAt = r.time()
+	if r.version >= 3 {
+		o.ShippedAt = r.time()
+	}
 	return o
 }
 

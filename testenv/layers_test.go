@@ -30,10 +30,11 @@ var layers = map[string][]string{
 	"app":                {"bus", "bus/group", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
 	"bench":              {"app", "bus", "commerce", "config", "envelopes", "handlers", "providers", "store", "telemetry"},
 	"testenv":            {"app", "bus", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store"},
-	"cmd/cartwright":     {"app", "bench", "bus", "bus/dlq", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
+	"cmd/cartwright":     {"app", "bench", "bus", "bus/dlq", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry", "webhooks"},
 	"telemetry":          {}, // tracing set-up: below everything that records spans
 	"chaos":              {},
 	"examples/paymentsd": {},
+	"webhooks":           {"config", "handlers"}, // order webhooks: a Watermill Router on A2A_EVT
 }
 
 // TestLayers fails on an import between this module's packages that the plan above does

@@ -70,6 +70,10 @@ func (f Filter) match(d *DeadLetter) bool {
 // whose body was truncated. The dead letter stays where it is.
 var ErrReplayRefused = errors.New("dlq: replay refused")
 
+// CodeWebhookFailed is the code of an order event whose webhook delivery spent its
+// retries (package webhooks): replayed to <prefix>.webhook.<tenant>.<context>.
+const CodeWebhookFailed = "webhook_failed"
+
 // DLQ reads, redrives and removes dead letters.
 type Queue struct {
 	js   jetstream.JetStream
@@ -170,7 +174,8 @@ func fromMsg(seq uint64, subject string, stored time.Time, h nats.Header, data [
 }
 
 // Replayable returns nil when Replay would republish d, else why not (ErrReplayRefused).
-// A dead letter is replayed only to an inbound subject of its own tenant: the tenant its
+// A dead letter is replayed only to an inbound subject of its own tenant (or, for
+// webhook_failed, to the webhook redelivery subject of its own tenant): the tenant its
 // own subject names (<prefix>.dlq.<tenant>.<context>), whatever its headers say, since
 // anyone who may publish to the dead-letter subjects could have written them.
 func (q *Queue) Replayable(d *DeadLetter) error {
@@ -182,6 +187,15 @@ func (q *Queue) Replayable(d *DeadLetter) error {
 		return refuse("its subject %q is not %s.dlq.<tenant>.<context>", d.Subject, q.topo.Prefix)
 	}
 	tenant := dl[2]
+	if d.Code == CodeWebhookFailed {
+		// An order event whose webhook failed goes back to the webhook delivery's own
+		// stream, <prefix>.webhook.<tenant>.<context> (docs/webhooks.md), never to A2A_EVT.
+		if ws := strings.Split(d.OriginalSubject, "."); len(ws) != 4 || ws[0] != q.topo.Prefix || ws[1] != "webhook" ||
+			ws[2] != tenant || strings.ContainsAny(ws[3], "*>") {
+			return refuse("original subject %q is not %s.webhook.%s.<context>", d.OriginalSubject, q.topo.Prefix, tenant)
+		}
+		return nil
+	}
 	tenantOf, _, usable := handlers.ParseSubject(q.topo.Prefix, d.OriginalSubject)
 	if !usable || strings.Count(d.OriginalSubject, ".") != 3 || tenantOf != tenant {
 		return refuse("original subject %q is not an inbound subject of its tenant %q (%s.in.%s.<context>)",

@@ -13,6 +13,7 @@ context, so --context is the one the checkout was in.
   capture --order O [--amount N]  capture the authorized payment (default: all of it)
   void --order O                  release an authorization not captured
   refund --order O [--amount N]   refund captured money (default: all of it)
+  ship --order O                  mark it shipped, once (order.shipped; its order_shipped webhook)
 
 The payment goes authorized → captured → refunded or partially_refunded, or voided; a
 step its state does not allow is an invalid_transition error. --amount is in integer
@@ -37,6 +38,7 @@ func newOrder() *cobra.Command {
 		orderVerb(&f, "capture", "capture_payment", "Capture an order's authorized payment", true),
 		orderVerb(&f, "void", "void_payment", "Void an order's uncaptured authorization", false),
 		orderVerb(&f, "refund", "refund_payment", "Refund an order's captured payment", true),
+		orderVerb(&f, "ship", "ship_order", "Mark an order shipped", false),
 	)
 	return cmd
 }

@@ -217,11 +217,17 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	w := p.Worker
-	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Live: w.Live, Version: thisBuild().Version, Logger: log})
+	hooks, err := startWebhooks(ctx, cfg, nc, url, reg, log)
+	if err != nil {
+		return err
+	}
+	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Live: w.Live, Version: thisBuild().Version, Logger: log,
+		Remember: hooks.remember})
 	if err != nil {
 		return err
 	}
 	defer web.Shutdown()
+	defer hooks.stop()
 
 	memLimit := "none"
 	if limit != math.MaxInt64 {
@@ -230,6 +236,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
 		"stock", cfg.Stock, "go_memory_limit", memLimit)
 	runErr := p.Run(ctx)
+	hooks.stop() // before the connection it looks platforms up and dead-letters on drains
 	// The worker has replied to what it held: bridge requests still waiting now get
 	// temporarily_unavailable (their envelopes are applied at the next start).
 	web.CloseBridge()
