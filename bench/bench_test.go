@@ -263,3 +263,47 @@ func TestRunRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// TestRunWorkers runs the throughput phase with two worker processes in one group: every
+// checkout completes, nothing is dead-lettered, both workers own partitions and handle
+// envelopes, and the report names the group's throughput at the top.
+func TestRunWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	o := options(800)
+	o.SkipBaseline, o.SkipFloor, o.JSON = true, true, true
+	o.Workers, o.WorkerBinary = 2, testenv.Binary(t)
+	stdout, stderr := run(t, o)
+	var rep bench.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, stdout)
+	}
+	g := rep.Group
+	if rep.Workers != 2 || g == nil || g.Workers != 2 || len(g.PerWorker) != 2 {
+		t.Fatalf("workers %d, group %+v\n%s", rep.Workers, g, stderr)
+	}
+	if rep.Throughput.Envelopes != 800 || rep.GroupPerSecond <= 0 || rep.GroupPerSecond != rep.Throughput.PerSecond ||
+		rep.Throughput.CPUMicrosPer <= 0 || g.WorkersCPUSeconds <= 0 {
+		t.Errorf("throughput %+v, group %v/s, workers' CPU %v s", rep.Throughput, rep.GroupPerSecond, g.WorkersCPUSeconds)
+	}
+	owned, handled := 0, 0
+	for _, w := range g.PerWorker {
+		if w.PartitionsOwned < 1 || w.Envelopes < 1 {
+			t.Errorf("worker %s: %d partitions owned, %d envelopes handled", w.ID, w.PartitionsOwned, w.Envelopes)
+		}
+		owned += w.PartitionsOwned
+		handled += w.Envelopes
+	}
+	if owned != rep.Settings.Partitions || handled < 800 {
+		t.Errorf("%d partitions owned of %d; %d envelopes handled of 800", owned, rep.Settings.Partitions, handled)
+	}
+	if rep.Outcomes.Completed != 100 || rep.Outcomes.Contexts != 100 || rep.Outcomes.DeadLetters != 0 {
+		t.Errorf("outcomes: %+v (every checkout should complete)\n%s", rep.Outcomes, stderr)
+	}
+	if !strings.Contains(g.Note, "not how it scales") || rep.Latency != nil || rep.RequestReply != nil {
+		t.Errorf("note %q; latency %v, request/reply %v", g.Note, rep.Latency, rep.RequestReply)
+	}
+}
