@@ -64,7 +64,20 @@ fills the store with that many stored checkouts first. The stock of the basket's
 counted items is raised first, so that every checkout completes. Stock is
 kept where serve keeps it by default, in the store (--inventory store); --inventory
 bucket keeps it in the JetStream bucket (stock: bucket), --inventory memory in process
-only, to leave its cost out. Progress goes to stderr; the report to stdout (--json for scripts).
+only, to leave its cost out. --changelog runs the worker with changelog: true, to
+measure what the changelog costs.
+
+--workers N runs the throughput phase with N worker processes instead: this binary's
+serve, each with a data directory of its own under the bench's, in one group on the
+bench's NATS (the embedded one, or --nats-url). They start first; once they share the
+partitions evenly the envelopes are published while they run, and the phase is timed
+from the first publish until every reply is stored and every envelope acknowledged.
+The report gives the group's throughput and each worker's partitions owned (from its
+/metrics), envelopes, CPU and peak RSS; the latency and request/reply phases are not
+run. On one machine the workers share its cores: the figure shows that the group
+serves the workload, not how it scales.
+
+Progress goes to stderr; the report to stdout (--json for scripts).
 docs/performance.md says how to read it.`,
 		Example: `  cartwright bench
   cartwright bench --n 2000 --json
