@@ -244,12 +244,19 @@ func testFenceAfterSIGSTOP(t *testing.T, changelog bool) {
 			t.Errorf("%s: %d replies stored", id, k)
 		}
 	}
-	// Every reply was published once: the wire saw no second publish of any.
-	published := map[string]int{}
+	// Every reply was published once: the wire saw no second publish of any. And the
+	// watch sees acknowledgements: every envelope was acknowledged once at least.
+	published, acks := map[string]int{}, 0
 	for _, m := range wire.since(0) {
-		if strings.HasPrefix(m.subject, "a2a.out.") {
+		switch {
+		case strings.HasPrefix(m.subject, "a2a.out."):
 			published[m.messageID]++
+		case strings.HasPrefix(m.subject, "$JS.ACK."):
+			acks++
 		}
+	}
+	if acks < len(ids) {
+		t.Errorf("the wire saw %d acknowledgements for %d envelopes", acks, len(ids))
 	}
 	for _, id := range ids {
 		if published[id] != 1 {
@@ -259,8 +266,8 @@ func testFenceAfterSIGSTOP(t *testing.T, changelog bool) {
 	if t.Failed() {
 		t.Logf("A:\n%s\nB:\n%s", a.Output(), b.Output())
 	}
-	t.Logf("%d envelopes; sent before the pause: %d; A's cartwright_partition_fenced_total %v; %d discount lookups",
-		len(ids), repliedByA, fenced, disc.calls.Load())
+	t.Logf("%d envelopes; sent before the pause: %d; acknowledgements seen: %d; A's cartwright_partition_fenced_total %v; %d discount lookups",
+		len(ids), repliedByA, acks, fenced, disc.calls.Load())
 }
 
 // waitAllAcked waits until none of the inbound stream's partitions consumers has an
