@@ -244,6 +244,10 @@ func TestRunRefuses(t *testing.T) {
 		"inventory":          func(o *bench.Options) { o.Inventory = "shelf" },
 		"two items":          func(o *bench.Options) { o.Items = "sku_tee,sku_mug" },
 		"URL unredacted":     func(o *bench.Options) { o.NATS.URL = "nats://u:secret@127.0.0.1:1" },
+		"workers, no binary": func(o *bench.Options) { o.Workers = 2 },
+		"workers, memory":    func(o *bench.Options) { o.Workers, o.WorkerBinary, o.Inventory = 2, "cartwright", "memory" },
+		"workers, preload":   func(o *bench.Options) { o.Workers, o.WorkerBinary, o.Preload = 2, "cartwright", 10 },
+		"negative workers":   func(o *bench.Options) { o.Workers = -1 },
 		"data not empty": func(o *bench.Options) {
 			o.Data = t.TempDir()
 			if err := os.WriteFile(filepath.Join(o.Data, "kept"), nil, 0o600); err != nil {
@@ -261,5 +265,57 @@ func TestRunRefuses(t *testing.T) {
 				t.Errorf("got %v (%T), report %q", err, err, out.String())
 			}
 		})
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// TestRunWorkers runs the throughput phase with two worker processes in one group, on a
+// NATS of the caller's: every checkout completes, nothing is dead-lettered, both workers
+// own partitions and handle envelopes, the report names the group's throughput at the
+// top, and the run leaves no stream behind (the group's bucket and the changelog's
+// included).
+func TestRunWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	ns := testenv.StartTestNATS(t)
+	o := options(800)
+	o.SkipBaseline, o.SkipFloor, o.JSON, o.Changelog = true, true, true, true
+	o.NATS, o.RedactURL = config.NATS{URL: ns.URL()}, func(u string) string { return u }
+	o.Workers, o.WorkerBinary = 2, testenv.Binary(t)
+	stdout, stderr := run(t, o)
+	names := testenv.NewClient(t, ns.URL()).JetStream().StreamNames(context.Background())
+	for name := range names.Name() {
+		t.Errorf("stream %s left behind", name)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, stdout)
+	}
+	g := rep.Group
+	if rep.Workers != 2 || g == nil || g.Workers != 2 || len(g.PerWorker) != 2 {
+		t.Fatalf("workers %d, group %+v\n%s", rep.Workers, g, stderr)
+	}
+	if rep.Throughput.Envelopes != 800 || rep.GroupPerSecond <= 0 || rep.GroupPerSecond != rep.Throughput.PerSecond ||
+		rep.Throughput.CPUMicrosPer <= 0 || g.WorkersCPUSeconds <= 0 {
+		t.Errorf("throughput %+v, group %v/s, workers' CPU %v s", rep.Throughput, rep.GroupPerSecond, g.WorkersCPUSeconds)
+	}
+	owned, handled := 0, 0
+	for _, w := range g.PerWorker {
+		if w.PartitionsOwned < 1 || w.Envelopes < 1 {
+			t.Errorf("worker %s: %d partitions owned, %d envelopes handled", w.ID, w.PartitionsOwned, w.Envelopes)
+		}
+		owned += w.PartitionsOwned
+		handled += w.Envelopes
+	}
+	if owned != rep.Settings.Partitions || handled < 800 {
+		t.Errorf("%d partitions owned of %d; %d envelopes handled of 800", owned, rep.Settings.Partitions, handled)
+	}
+	if rep.Outcomes.Completed != 100 || rep.Outcomes.Contexts != 100 || rep.Outcomes.DeadLetters != 0 {
+		t.Errorf("outcomes: %+v (every checkout should complete)\n%s", rep.Outcomes, stderr)
+	}
+	if !strings.Contains(g.Note, "not how it scales") || rep.Latency != nil || rep.RequestReply != nil {
+		t.Errorf("note %q; latency %v, request/reply %v", g.Note, rep.Latency, rep.RequestReply)
 	}
 }

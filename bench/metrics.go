@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"runtime"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cartwright-dev/cartwright/store"
 )
 
 // workerStats are sums of the worker's own metrics at one moment.
@@ -45,6 +48,30 @@ func workerMetrics(reg *prometheus.Registry) workerStats {
 		}
 	}
 	return ws
+}
+
+// envelopesByOutcome is how many envelopes the worker handled, every outcome.
+func (s workerStats) envelopesByOutcome() int {
+	n := 0
+	for _, v := range s.outcomes {
+		n += v
+	}
+	return n
+}
+
+// add adds o's figures to s's: the group's, from its workers'.
+func (s *workerStats) add(o workerStats) {
+	s.batches += o.batches
+	s.envelopes += o.envelopes
+	s.handle += o.handle
+	s.commit += o.commit
+	s.publish += o.publish
+	if s.outcomes == nil {
+		s.outcomes = map[string]int{}
+	}
+	for k, v := range o.outcomes {
+		s.outcomes[k] += v
+	}
 }
 
 // perBatch is what the worker did per committed batch between two moments.
@@ -97,27 +124,37 @@ func writeHeapProfile(path string) error {
 // outcomes checks what the throughput phase did: every context's checkout should be
 // completed.
 func (r *benchRun) outcomes(mix *benchMix) error {
+	return r.outcomesIn(mix, []*store.Store{r.st})
+}
+
+// outcomesIn is outcomes over the stores of several workers: a context's state is in
+// the store of the worker that served its partition.
+func (r *benchRun) outcomesIn(mix *benchMix, stores []*store.Store) error {
 	o := &r.rep.Outcomes
 	o.Contexts = mix.contexts
 	o.ByStatus = map[string]int{}
-	b := r.st.NewBatch()
-	for c := 0; c < mix.contexts; c++ {
-		if c%10000 == 9999 {
-			b.Discard()
-			b = r.st.NewBatch()
+	statuses := make([]string, mix.contexts)
+	for _, s := range stores {
+		b := s.NewBatch()
+		for c := 0; c < mix.contexts; c++ {
+			if c%10000 == 9999 {
+				b.Discard()
+				b = s.NewBatch()
+			}
+			st, err := b.State(r.tenant, mix.contextID(c))
+			if err != nil {
+				b.Discard()
+				return err
+			}
+			if st.Checkout != nil && (statuses[c] == "" || st.Checkout.Status == "completed") {
+				statuses[c] = string(st.Checkout.Status)
+			}
 		}
-		st, err := b.State(r.tenant, mix.contextID(c))
-		if err != nil {
-			b.Discard()
-			return err
-		}
-		status := "none"
-		if st.Checkout != nil {
-			status = string(st.Checkout.Status)
-		}
-		o.ByStatus[status]++
+		b.Discard()
 	}
-	b.Discard()
+	for _, status := range statuses {
+		o.ByStatus[cmp.Or(status, "none")]++
+	}
 	o.Completed = o.ByStatus["completed"]
 	if o.Completed != o.Contexts {
 		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("only %d of %d checkouts completed: %v", o.Completed, o.Contexts, o.ByStatus))

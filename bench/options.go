@@ -31,6 +31,13 @@ type Options struct {
 	Inventory string
 	// Changelog runs the worker with `changelog: true`, to measure what it costs.
 	Changelog bool
+	// Workers > 0 runs the throughput phase with that many worker processes in one group
+	// (WorkerBinary serve, each with a data directory of its own) instead of the worker
+	// in the bench's process; the latency and request/reply phases, which measure the
+	// in-process worker, are skipped.
+	Workers int
+	// WorkerBinary is the cartwright binary the workers run (REQUIRES: set when Workers is).
+	WorkerBinary string
 	// Data is the directory for the store and the embedded NATS server, kept afterwards;
 	// empty: a temporary directory, removed.
 	Data                                       string
@@ -89,6 +96,21 @@ func (o *Options) check() error {
 	}
 	if len(strings.Split(o.Items, ",")) != 3 {
 		return fmt.Errorf("--items %q: name exactly three items", o.Items)
+	}
+	if o.Workers < 0 {
+		return fmt.Errorf("--workers %d is negative", o.Workers)
+	}
+	if o.Workers > 0 {
+		switch {
+		case o.WorkerBinary == "":
+			return errors.New("--workers without the binary to run them")
+		case o.Inventory == "memory":
+			return fmt.Errorf("--workers %d with --inventory memory: worker processes keep stock in their store or the bucket", o.Workers)
+		case o.Preload > 0:
+			return fmt.Errorf("--workers %d with --preload: the preload fills the bench's own store, which the workers do not use", o.Workers)
+		case o.CPUProfile != "" || o.MemProfile != "":
+			return fmt.Errorf("--workers %d: the profiles are of the bench's process, not of the workers (use their /debug or run without --workers)", o.Workers)
+		}
 	}
 	if o.NATS.URL != "" && o.RedactURL == nil {
 		// Printing the URL as given could show its credentials.

@@ -21,6 +21,11 @@ type Report struct {
 	P99MSHalfLoad          float64 `json:"p99_ms_half_load"`
 	P99MSFixedRate         float64 `json:"p99_ms_fixed_rate"`
 	RSSMiB                 float64 `json:"rss_mib"`
+	// Workers is the number of worker processes of --workers (0: the worker ran in the
+	// bench's process), GroupPerSecond their group's throughput, Group the details.
+	Workers        int     `json:"workers"`
+	GroupPerSecond float64 `json:"group_per_second,omitempty"`
+	Group          *Group  `json:"group,omitempty"`
 
 	Machine  Machine           `json:"machine"`
 	Versions map[string]string `json:"versions"`
@@ -256,13 +261,27 @@ func (r *Report) writeTable(out io.Writer) {
 	}
 	fmt.Fprintln(w, "\t")
 	fmt.Fprintln(w, "RESULTS\t")
-	row("publish (before the worker)", "%d envelopes in %.2f s: %.0f/s, %d bytes each on average",
+	publish := "publish (before the worker)"
+	if r.Group != nil {
+		publish = "publish (the workers running)"
+	}
+	row(publish, "%d envelopes in %.2f s: %.0f/s, %d bytes each on average",
 		r.Publish.Envelopes, r.Publish.Seconds, r.Publish.PerSecond, r.Publish.AvgBytes)
 	t := r.Throughput
 	row("throughput", "%.0f envelopes/s (%d in %.2f s; first reply after %.3f s)", t.PerSecond, t.Envelopes, t.Seconds, t.FirstReplySeconds)
 	row("  CPU", "%.1f s, %.2f of %d cores busy (other processes: %.2f cores); %.0f µs per envelope",
 		t.CPUSeconds, t.CPUCores, r.Machine.Cores, t.OthersCores, t.CPUMicrosPer)
 	t.BatchStats.row(row)
+	if g := r.Group; g != nil {
+		row("group", "%d worker processes (cartwright serve), one group: %.0f envelopes/s, published while they ran; partitions shared after %.1f s",
+			g.Workers, g.PerSecond, g.SettleSeconds)
+		row("  CPU", "workers %.1f s, the bench's process %.1f s (its client, and the nats-server when embedded)", g.WorkersCPUSeconds, g.BenchCPUSeconds)
+		for _, w := range g.PerWorker {
+			row("  "+w.ID, "%d partitions owned, %d envelopes handled, %d takeovers, %.1f s CPU, peak RSS %.0f MiB",
+				w.PartitionsOwned, w.Envelopes, w.Takeovers, w.CPUSeconds, w.PeakRSSMiB)
+		}
+		row("  note", "%s", g.Note)
+	}
 	if b := r.Baseline; b != nil {
 		row("baseline (bare consumer)", "%.0f messages/s (%d in %.2f s; %d consumer, fetch %d, ack each; %.1f µs CPU per message)",
 			b.PerSecond, b.Envelopes, b.Seconds, b.Consumers, b.FetchBatch, b.CPUMicrosPer)
@@ -310,10 +329,9 @@ func (r *Report) writeTable(out io.Writer) {
 		row("peak RSS (latency)", "%.0f MiB", m.LatencyPeakRSSMiB)
 	}
 	row("peak RSS (whole run)", "%.0f MiB", m.WholeRunMiB)
-	row("  at the end of throughput", "Go heap in use %.0f MiB, Go sys %.0f MiB; Pebble cache %.0f MiB, memtables %.0f MiB",
-		m.GoHeapInuseMiB, m.GoSysMiB, m.PebbleCacheMiB, m.PebbleMemMiB)
-	row("store", "%.0f MiB on disk, %d L0 files; over the throughput phase: %d compactions, %d WAL bytes per envelope, block cache hit rate %.1f %%",
-		m.StoreOnDiskMiB, m.StoreL0Files, m.StoreCompaction, m.WALBytesPerEnvelope, 100*m.BlockCacheHitRate)
+	if r.Group == nil {
+		r.storeRows(row)
+	}
 	o := r.Outcomes
 	row("outcomes", "%d of %d checkouts completed; %d dead letters; %d events", o.Completed, o.Contexts, o.DeadLetters, o.Events)
 	var outs []string
@@ -331,4 +349,13 @@ func (r *Report) writeTable(out io.Writer) {
 func (b BatchStats) row(row func(k, format string, args ...any)) {
 	row("  per batch", "%d batches, %.1f envelopes each; handle %.2f ms, commit %.2f ms, publish %.2f ms",
 		b.Batches, b.MeanBatch, b.MeanHandleMS, b.MeanCommitMS, b.MeanPublishMS)
+}
+
+// storeRows are the memory and store figures of the worker in the bench's process.
+func (r *Report) storeRows(row func(k, format string, args ...any)) {
+	m := r.Memory
+	row("  at the end of throughput", "Go heap in use %.0f MiB, Go sys %.0f MiB; Pebble cache %.0f MiB, memtables %.0f MiB",
+		m.GoHeapInuseMiB, m.GoSysMiB, m.PebbleCacheMiB, m.PebbleMemMiB)
+	row("store", "%.0f MiB on disk, %d L0 files; over the throughput phase: %d compactions, %d WAL bytes per envelope, block cache hit rate %.1f %%",
+		m.StoreOnDiskMiB, m.StoreL0Files, m.StoreCompaction, m.WALBytesPerEnvelope, 100*m.BlockCacheHitRate)
 }

@@ -39,6 +39,7 @@ type benchRun struct {
 
 	st     *store.Store
 	nc, ac *nats.Conn // the worker's connection; the agents'
+	url    string     // the NATS's, the embedded server's included
 	js     jetstream.JetStream
 	pub    *benchPublisher
 
@@ -126,7 +127,11 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 	if err := r.prepare(ctx); err != nil {
 		return err
 	}
-	if err := r.measureWorker(ctx); err != nil {
+	if o.Workers > 0 {
+		if err := r.measureWorkers(ctx); err != nil {
+			return err
+		}
+	} else if err := r.measureWorker(ctx); err != nil {
 		return err
 	}
 	if !o.SkipBaseline {
@@ -229,6 +234,7 @@ func (r *benchRun) connect(natsDir string) (ns *server.Server, err error) {
 	if err != nil {
 		return fail(usageErr("%v", err))
 	}
+	r.url = url
 	r.nc, err = nats.Connect(url, append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectBufSize(64<<20))...)
 	if err != nil {

@@ -17,13 +17,13 @@ import (
 )
 
 // streamNames are the streams a run creates: the worker's four, the stock bucket's, the
-// baseline's and the reply floor's two.
+// group bucket's, the changelog's, the baseline's and the reply floor's two.
 func (r *benchRun) streamNames() []string {
 	t := r.topo
 	floor := bus.Topology{Prefix: floorPrefix(t.Prefix)}
 	return []string{t.InStream(), t.OutStream(), t.DLQStream(), t.EventStream(),
-		"KV_" + strings.ToUpper(t.Prefix) + "_STOCK", bus.Topology{Prefix: baselinePrefix(t.Prefix)}.InStream(),
-		floor.InStream(), floor.OutStream()}
+		"KV_" + strings.ToUpper(t.Prefix) + "_STOCK", "KV_" + strings.ToUpper(t.Prefix) + "_GROUP", t.ChangelogStream(),
+		bus.Topology{Prefix: baselinePrefix(t.Prefix)}.InStream(), floor.InStream(), floor.OutStream()}
 }
 
 // prepare provisions the streams as the worker does at start-up, so that the envelopes

@@ -13,8 +13,11 @@ import (
 )
 
 // procStatusKB reads a "Name:   123 kB" field of /proc/self/status (0 where there is none).
-func procStatusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func procStatusKB(field string) int64 { return procStatusKBOf("/proc/self/status", field) }
+
+// procStatusKBOf reads a field of the status file at path (/proc/<pid>/status).
+func procStatusKBOf(path, field string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

@@ -480,14 +480,19 @@ func (p *partition) sender(ctx context.Context) {
 	}
 }
 
-// owner reports whether the loop's lease still holds. When it does not, it gives back
-// outgoing, unpublished, and stops the loop: the partition may be another worker's, which
-// has the chunk's envelopes delivered again (they are not acknowledged) and replies to
-// them. What this worker committed for them stays in its store, stale; the outbox keeps
-// outgoing.
+// owner reports whether the loop's lease still holds. When it does not, it drops
+// outgoing, unpublished, from the outbox and stops the loop: the partition may be another
+// worker's, which has the chunk's envelopes delivered again (they are not acknowledged)
+// and replies to them; neither the pump, nor the last flush at shutdown, nor the next
+// start may publish this worker's stale answers. What it committed for them stays in its
+// store, stale.
 func (p *partition) owner(outgoing []store.Outgoing) bool {
 	if p.valid == nil || p.valid() {
 		return true
+	}
+	// Dropped while still claimed, so that the pump never sees them.
+	if err := p.w.st.Done(outgoing); err != nil {
+		p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", err)
 	}
 	p.w.pub.release(outgoing, false)
 	if !p.fenced.Swap(true) {

@@ -15,6 +15,7 @@ import (
 // benchFlags are the settings of `cartwright bench`.
 type benchFlags struct {
 	n, contexts, partitions, batch, preload, latencyN int
+	workers                                           int
 	latencyRate, fixedRate                            float64
 	items, prefix, inventory                          string
 	data                                              string
@@ -63,13 +64,28 @@ fills the store with that many stored checkouts first. The stock of the basket's
 counted items is raised first, so that every checkout completes. Stock is
 kept where serve keeps it by default, in the store (--inventory store); --inventory
 bucket keeps it in the JetStream bucket (stock: bucket), --inventory memory in process
-only, to leave its cost out. Progress goes to stderr; the report to stdout (--json for scripts).
+only, to leave its cost out. --changelog runs the worker with changelog: true, to
+measure what the changelog costs.
+
+--workers N runs the throughput phase with N worker processes instead: this binary's
+serve, each with a data directory of its own under the bench's, in one group on the
+bench's NATS (the embedded one, or --nats-url). They start first; once they share the
+partitions evenly the envelopes are published while they run, and the phase is timed
+from the first publish until every reply is stored and every envelope acknowledged.
+The report gives the group's throughput and each worker's partitions owned (from its
+/metrics), envelopes, CPU and peak RSS; the latency and request/reply phases are not
+run. On one machine the workers share its cores: the figure shows that the group
+serves the workload, not how it scales.
+
+Progress goes to stderr; the report to stdout (--json for scripts).
 docs/performance.md says how to read it.`,
 		Example: `  cartwright bench
   cartwright bench --n 2000 --json
   cartwright bench --preload 1000000 --skip-latency
   cartwright bench --inventory memory --partitions 16
-  cartwright bench --cpuprofile cpu.out && go tool pprof -top cartwright cpu.out`,
+  cartwright bench --cpuprofile cpu.out && go tool pprof -top cartwright cpu.out
+  cartwright bench --workers 2 --skip-baseline --skip-floor
+  cartwright bench --changelog --skip-latency`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options(cmd)
@@ -107,6 +123,7 @@ docs/performance.md says how to read it.`,
 	fs.BoolVar(&f.skipBaseline, "skip-baseline", false, "skip the baseline phase")
 	fs.BoolVar(&f.skipFloor, "skip-floor", false, "skip the skeleton phases (stored replies and request/reply)")
 	fs.BoolVar(&f.skipRequestReply, "skip-request-reply", false, "skip the worker's request/reply phase")
+	fs.IntVar(&f.workers, "workers", 0, "run the throughput phase with this many worker processes (this binary's serve, a data directory each) in one group on the bench's NATS, instead of the worker in the bench's process; they start first, the envelopes are published while they run; no latency or request/reply phase")
 	fs.BoolVar(&f.changelog, "changelog", false, "write the partitions' changelog, as serve with changelog: true (docs/workers.md)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile, taken at the end of the throughput phase, to this file")
@@ -131,9 +148,16 @@ func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
 		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, LatencyN: f.latencyN,
 		LatencyRate: f.latencyRate, FixedRate: f.fixedRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
 		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, SkipRequestReply: f.skipRequestReply, Changelog: f.changelog,
-		CPUProfile: f.cpuProfile, MemProfile: f.memProfile,
+		CPUProfile: f.cpuProfile, MemProfile: f.memProfile, Workers: f.workers,
 		NATSOptions: natsOptions, RedactURL: redactURL, Versions: versions(),
 	}
 	f.conn.apply(&o.NATS)
+	if f.workers > 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return bench.Options{}, fmt.Errorf("--workers: the binary to run: %w", err)
+		}
+		o.WorkerBinary = exe
+	}
 	return o, nil
 }

@@ -70,3 +70,35 @@ func TestBenchUsage(t *testing.T) {
 	}
 	must(t, 2, "bench", "--n", "16", "--inventory", "shelf")
 }
+
+// TestBenchWorkers runs `cartwright bench --workers 2`: the binary starts two of itself
+// as workers, and the report names them and the group's throughput.
+func TestBenchWorkers(t *testing.T) {
+	r := must(t, 0, "bench", "--workers", "2", "--n", "160", "--json", "--skip-baseline", "--skip-floor")
+	var rep struct {
+		Workers        int     `json:"workers"`
+		GroupPerSecond float64 `json:"group_per_second"`
+		Group          struct {
+			PerWorker []struct {
+				ID              string `json:"id"`
+				PartitionsOwned int    `json:"partitions_owned"`
+			} `json:"per_worker"`
+		}
+		Outcomes struct {
+			Completed int `json:"completed_checkouts"`
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, r.stdout)
+	}
+	if rep.Workers != 2 || rep.GroupPerSecond <= 0 || len(rep.Group.PerWorker) != 2 || rep.Outcomes.Completed != 20 {
+		t.Errorf("report: %+v\n%s", rep, r.stderr)
+	}
+	for _, w := range rep.Group.PerWorker {
+		if w.PartitionsOwned < 1 {
+			t.Errorf("worker %s owned no partition", w.ID)
+		}
+	}
+	// Worker processes keep stock where serve can: not in the bench's memory.
+	must(t, 2, "bench", "--workers", "2", "--n", "16", "--inventory", "memory")
+}
