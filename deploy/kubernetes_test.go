@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 // manifests is what deploy/kubernetes holds, each object decoded strictly into its API
@@ -171,11 +172,11 @@ var (
 )
 
 // serveFlags are the flags `cartwright serve --help` lists, from the binary built from
-// this tree.
+// this tree (testenv.Binary).
 func serveFlags(t *testing.T) map[string]bool {
 	t.Helper()
 	helpOnce.Do(func() {
-		cmd := exec.Command("go", "-C", "..", "run", "./cmd/cartwright", "serve", "--help")
+		cmd := exec.Command(testenv.Binary(t), "serve", "--help")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		helpErr = cmd.Run()
