@@ -24,6 +24,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
+// placeholder is what the tests set every Secret's variable to (bridge tokens included:
+// at least 16 bytes).
+const placeholder = "placeholder-secret-for-the-test"
+
 // TestStatefulSetOnANATSCluster runs what the manifests describe, on this machine: three
 // NATS servers with the accounts of deploy/nats/values.yaml (the password read from the
 // environment as the chart renders it), and three `cartwright serve` processes with the
@@ -44,7 +48,7 @@ func TestStatefulSetOnANATSCluster(t *testing.T) {
 	env := []string{}
 	for _, e := range c.Env {
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-			v := "placeholder-secret-for-the-test"
+			v := placeholder
 			if e.Name == "NATS_PASSWORD" {
 				v = password
 			}
@@ -55,7 +59,7 @@ func TestStatefulSetOnANATSCluster(t *testing.T) {
 
 	type proc struct {
 		*testenv.Proc
-		metrics string
+		metrics, bridge string
 	}
 	var procs []proc
 	for i := range 3 {
@@ -77,7 +81,8 @@ func TestStatefulSetOnANATSCluster(t *testing.T) {
 				t.Logf("%s's log:\n%s", id, p.Output())
 			}
 		})
-		procs = append(procs, proc{Proc: p, metrics: "http://" + local["metrics-listen"] + "/metrics"})
+		procs = append(procs, proc{Proc: p, metrics: "http://" + local["metrics-listen"] + "/metrics",
+			bridge: "http://" + local["http-listen"] + "/a2a/"})
 	}
 
 	owned := func(ps []proc) (sum int, each []int) {
@@ -95,6 +100,27 @@ func TestStatefulSetOnANATSCluster(t *testing.T) {
 		}
 		return ""
 	})
+	// Checkouts through the bridge of every worker, as the Service spreads requests: each
+	// worker publishes to A2A_IN and waits for the reply, whichever worker owns the
+	// context's partition.
+	tenant := ""
+	for name := range workerConfig(t, m, nil).Tenants {
+		tenant = name
+	}
+	add := map[string]any{"action": "add_item", "item_id": "sku_widget", "quantity": 1}
+	var contexts []string
+	for i := range 2 * partitions {
+		ctx := fmt.Sprintf("k8s-%d", i)
+		via := procs[i%3]
+		if r := bridge(t, via.bridge+tenant, ctx, ctx+"-create", map[string]any{"action": "create_checkout"}); r.Code() != "" {
+			t.Fatalf("create_checkout %s through %s: %s", ctx, via.bridge, r.Raw)
+		}
+		if q := widgets(t, bridge(t, via.bridge+tenant, ctx, ctx+"-add", add)); q != 1 {
+			t.Fatalf("add_item %s: quantity %d, want 1", ctx, q)
+		}
+		contexts = append(contexts, ctx)
+	}
+
 	sum := func(name string) float64 {
 		return metric(t, procs[0].metrics, name) + metric(t, procs[1].metrics, name)
 	}
@@ -135,6 +161,14 @@ func TestStatefulSetOnANATSCluster(t *testing.T) {
 		}
 		return ""
 	})
+	// The state moved with the partitions: every checkout, those the stopped worker
+	// served included, answers from the two left with its line item.
+	for i, ctx := range contexts {
+		via := procs[i%2]
+		if q := widgets(t, bridge(t, via.bridge+tenant, ctx, ctx+"-get", map[string]any{"action": "get_checkout"})); q != 1 {
+			t.Errorf("get_checkout %s after the stop: quantity %d, want 1", ctx, q)
+		}
+	}
 	if got := sum("cartwright_partition_fenced_total"); got != 0 {
 		t.Errorf("cartwright_partition_fenced_total %v after a clean hand-over, want 0", got)
 	}
@@ -195,6 +229,33 @@ func startChartCluster(t *testing.T, password string) string {
 		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
 	}
 	return strings.Join(urls, ",")
+}
+
+// bridge sends one envelope through a worker's HTTP bridge with the tenant's bearer token
+// (the placeholder the test set for every Secret).
+func bridge(t *testing.T, url, contextID, messageID string, data any) testenv.HTTPReply {
+	t.Helper()
+	r := testenv.PostRPC(t, url, bytes.NewReader(testenv.Envelope(messageID, contextID, data)),
+		map[string]string{"Authorization": "Bearer " + placeholder})
+	if r.Status != http.StatusOK {
+		t.Fatalf("POST %s: %d %s", url, r.Status, r.Raw)
+	}
+	return r
+}
+
+// widgets is the quantity of sku_widget in a checkout reply.
+func widgets(t *testing.T, r testenv.HTTPReply) int {
+	t.Helper()
+	if r.Code() != "" || r.Result == nil || len(r.Result.Parts) == 0 || r.Result.Parts[0].Data == nil || r.Result.Parts[0].Data.Checkout == nil {
+		t.Fatalf("not a checkout reply: %s", r.Raw)
+	}
+	n := 0
+	for _, l := range r.Result.Parts[0].Data.Checkout.LineItems {
+		if l.Item.ID == "sku_widget" {
+			n += l.Quantity
+		}
+	}
+	return n
 }
 
 // metric reads one unlabelled sample from a /metrics page (0 when absent).

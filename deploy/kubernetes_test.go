@@ -532,7 +532,7 @@ func workerConfig(t *testing.T, m *manifests, override map[string]string) *confi
 	}
 	for _, e := range c.Env {
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-			t.Setenv(e.Name, "placeholder-secret-for-the-test")
+			t.Setenv(e.Name, placeholder)
 		}
 	}
 	cfg, err := config.Parse(file)
