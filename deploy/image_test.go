@@ -91,6 +91,15 @@ func TestDockerfile(t *testing.T) {
 	if !strings.Contains(strings.Join(df["ENV"], " "), "CARTWRIGHT_DATA="+dockerfileVolume(t)) {
 		t.Errorf("ENV does not point CARTWRIGHT_DATA at the VOLUME %s", dockerfileVolume(t))
 	}
+	// The user and the data directory the image's file system (rootfs.sh) creates.
+	rootfs := string(read(t, "rootfs.sh"))
+	uid := strconv.FormatInt(dockerfileUser(t), 10)
+	if !strings.Contains(rootfs, "cartwright:x:"+uid+":"+uid+":") {
+		t.Errorf("rootfs.sh writes no /etc/passwd entry for uid %s, the Dockerfile's USER", uid)
+	}
+	if !strings.Contains(rootfs, `mkdir -p "$out/usr/local/bin" "$out/etc/ssl/certs" "$out`+dockerfileVolume(t)+`"`) {
+		t.Errorf("rootfs.sh does not create the VOLUME %s", dockerfileVolume(t))
+	}
 	m := load(t)
 	exposed := strings.Fields(strings.Join(df["EXPOSE"], " "))
 	for _, p := range worker(t, m).Ports {
