@@ -343,8 +343,10 @@ func (w *Worker) startChangelog(ctx context.Context) error {
 func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() bool) bool {
 	wait := time.Second
 	for ctx.Err() == nil && valid() {
+		t0 := time.Now()
 		rs, err := w.cl.Take(ctx, p, epoch)
 		if err == nil {
+			w.metrics.Restore.Observe(time.Since(t0).Seconds()) // the marker included
 			if rs.Messages > 0 {
 				w.log.Info("caught up from the changelog", "partition", p, "epoch", epoch, "from", rs.From,
 					"head", rs.Head, "messages", rs.Messages, "entries", rs.Entries, "took", rs.Took.Round(time.Millisecond))

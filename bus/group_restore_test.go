@@ -53,8 +53,14 @@ func TestGroupChangelogRestoreOnTakeover(t *testing.T) {
 		t.Fatalf("none of %d contexts mapped to w-a's partitions %v", len(names), owned)
 	}
 
+	taken, restored := groupMetric(t, b, "cartwright_partition_takeovers_total"), restores(t, b)
 	a.Stop() // a clean stop: w-a hands its partitions over
 	owners(t, 30*time.Second, 4, []int{4}, b)
+	// Each partition w-b took over was taken (restored, its epoch marker written) before
+	// its loop ran, and each take is timed.
+	if got, want := restores(t, b)-restored, groupMetric(t, b, "cartwright_partition_takeovers_total")-taken; got != uint64(want) || got == 0 {
+		t.Errorf("cartwright_partition_restore_seconds: %d takes timed since the stop, want one per takeover (%v)", got, want)
+	}
 
 	for _, name := range fromA {
 		r := decode(t, c.Send("demo", name, name+"-get", map[string]any{"action": "get_checkout"}))
@@ -73,4 +79,20 @@ func TestGroupChangelogRestoreOnTakeover(t *testing.T) {
 			t.Errorf("%s-add resent to the new owner: sku_tee %d, want 1", name, q["sku_tee"])
 		}
 	}
+}
+
+// restores is how many partition takes w's restore histogram has timed.
+func restores(t *testing.T, w *testenv.Worker) uint64 {
+	t.Helper()
+	mfs, err := w.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "cartwright_partition_restore_seconds" {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatal("no metric cartwright_partition_restore_seconds")
+	return 0
 }
