@@ -1,13 +1,77 @@
 package commerce
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // setAddress sets where to ship. The options for it are computed by repricing, which runs
 // after every change because they depend on the discounted subtotal (free shipping).
 func setAddress(c *Checkout, cmd SetShippingAddress) error {
 	a := cmd.Address
 	c.Fulfillment.Address = &a
+	c.Fulfillment.DestinationID = ""
 	return nil
+}
+
+// setDestinations takes an update's fulfillment: the destinations sent, and the chosen
+// one, which may be a saved address of the known customer (the buyer is set first).
+func (s *step) setDestinations(c *Checkout, u UpdateCheckout) error {
+	c.Fulfillment = Fulfillment{
+		Address:       clonePtr(u.Address),
+		Destinations:  slices.Clone(u.Destinations),
+		DestinationID: u.DestinationID,
+		Requested:     u.ShippingRequested || u.Address != nil || len(u.Destinations) > 0,
+	}
+	if u.DestinationID == "" || u.Address != nil {
+		return nil
+	}
+	if cu, ok := s.customer(c.Buyer); ok {
+		for _, d := range cu.Addresses {
+			if d.ID == u.DestinationID {
+				a := d.Address
+				c.Fulfillment.Address = &a
+				return nil
+			}
+		}
+	}
+	return Invalid("fulfillment", "destination %q is neither one sent nor a saved address of the buyer", u.DestinationID)
+}
+
+// customer returns the known customer b is: by CustomerID, else by email (without regard
+// to case).
+func (s *step) customer(b *Buyer) (Customer, bool) {
+	if b == nil {
+		return Customer{}, false
+	}
+	for _, cu := range s.env.Policy.Customers {
+		if b.CustomerID != "" && cu.ID == b.CustomerID || b.Email != "" && strings.EqualFold(cu.Email, b.Email) {
+			return cu, true
+		}
+	}
+	return Customer{}, false
+}
+
+// offerSaved brings the saved addresses offered in c up to date with its buyer and lines:
+// a known customer's addresses follow the destinations sent (an id sent wins) while the
+// checkout has something to ship. A chosen saved address no longer offered is unchosen.
+func (s *step) offerSaved(c *Checkout) {
+	f := &c.Fulfillment
+	f.Destinations = slices.DeleteFunc(f.Destinations, func(d Destination) bool { return d.Saved })
+	if cu, ok := s.customer(c.Buyer); ok && needsShipping(c.LineItems) {
+		for _, d := range cu.Addresses {
+			if !slices.ContainsFunc(f.Destinations, func(x Destination) bool { return x.ID == d.ID }) {
+				d.Saved = true
+				f.Destinations = append(f.Destinations, d)
+			}
+		}
+	}
+	if len(f.Destinations) == 0 {
+		f.Destinations = nil
+	}
+	if f.DestinationID != "" && !slices.ContainsFunc(f.Destinations, func(x Destination) bool { return x.ID == f.DestinationID }) {
+		f.Address, f.DestinationID = nil, ""
+	}
 }
 
 func selectOption(c *Checkout, cmd SelectShippingOption) error {
@@ -29,6 +93,7 @@ func selectOption(c *Checkout, cmd SelectShippingOption) error {
 // subtotal. An undeliverable address is kept, with a message and no options; a selection
 // that is no longer offered is cleared.
 func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
+	s.offerSaved(c)
 	f := &c.Fulfillment
 	if f.Address == nil {
 		f.Options, f.SelectedOptionID = nil, ""

@@ -54,6 +54,13 @@ func msgDiscountCombination(path, code, applied string) Message {
 	}
 }
 
+func msgDiscountTooMany(path, code string, max int) Message {
+	return Message{
+		Type: MessageWarning, Code: MsgDiscountCombination, Path: path, Severity: SeverityRecoverable,
+		Content: fmt.Sprintf("Discount code %q was not applied: at most %d codes combine.", code, max),
+	}
+}
+
 func msgPaymentFailed(reason string) Message {
 	if reason == "" {
 		reason = "declined"

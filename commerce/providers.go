@@ -88,6 +88,10 @@ type PaymentRequest struct {
 	Currency       string
 	Amount         int64
 	Capture        bool
+	// Mandate is the AP2 checkout mandate the completion carried ("" without one), for
+	// the provider's own checks: the merchant's verification, when the tenant enables
+	// it, has passed before the provider is asked.
+	Mandate string
 }
 
 // PaymentResult is a handler's answer. A decline is a result, not an error.
