@@ -50,9 +50,9 @@ type GetCheckout struct{}
 // UpdateCheckout is UCP's update: a full replacement of the fields it names. A nil or empty
 // field clears what the checkout had.
 type UpdateCheckout struct {
-	LineItems        []LineItemInput
-	Buyer            *Buyer
-	Context          *BuyerContext
+	LineItems []LineItemInput
+	Buyer     *Buyer
+	Context   *BuyerContext
 	// Address is the chosen destination's, when it is one of Destinations or was sent
 	// without an id.
 	Address *Address
