@@ -22,10 +22,16 @@ import (
 //	time:     0 for the zero time, else 1 then unix nanoseconds (varint), read back in UTC
 //
 // A value starting with '{' is a state written as JSON by an older version, still read.
-// Version 2 added the checkout's used mandates after NextLine; version 1 is still read.
-const stateCodecVersion = 2
+// Version 2 added the checkout's used mandates after NextLine; version 3 the buyer's
+// customer id and consent (after its phone number) and the fulfillment's destinations,
+// chosen destination id and requested flag (after its selected option). Versions 1 and 2
+// are still read.
+const stateCodecVersion = 3
 
-type stateWriter struct{ b []byte }
+type stateWriter struct {
+	b []byte
+	v byte // the version written: stateCodecVersion, or an older one in tests
+}
 
 func (w *stateWriter) str(s string) { w.b = appendString(w.b, s) }
 func (w *stateWriter) int(v int64)  { w.b = binary.AppendVarint(w.b, v) }
@@ -75,8 +81,14 @@ func boolByte(ok bool) byte {
 
 // appendState appends st's framing to b.
 func appendState(b []byte, st commerce.State) []byte {
-	w := &stateWriter{b: b}
-	w.b = append(w.b, stateCodecVersion)
+	return appendStateVersion(b, st, stateCodecVersion)
+}
+
+// appendStateVersion appends st's framing in version v, leaving out what v has no place
+// for: tests write older versions with it.
+func appendStateVersion(b []byte, st commerce.State, v byte) []byte {
+	w := &stateWriter{b: b, v: v}
+	w.b = append(w.b, v)
 	w.flag(st.Checkout != nil)
 	if st.Checkout != nil {
 		w.checkout(st.Checkout)
@@ -127,7 +139,9 @@ func (w *stateWriter) checkout(c *commerce.Checkout) {
 		w.str(c.Order.PermalinkURL)
 	}
 	w.int(int64(c.NextLine))
-	writeSlice(w, c.UsedMandates, w.str)
+	if w.v >= 2 {
+		writeSlice(w, c.UsedMandates, w.str)
+	}
 }
 
 func (w *stateWriter) order(o *commerce.Order) {
@@ -178,17 +192,34 @@ func (w *stateWriter) buyer(b *commerce.Buyer) {
 		w.str(b.LastName)
 		w.str(b.Email)
 		w.str(b.PhoneNumber)
+		if w.v < 3 {
+			return
+		}
+		w.str(b.CustomerID)
+		w.flag(b.Consent != nil)
+		if c := b.Consent; c != nil {
+			for _, v := range []*bool{c.Analytics, c.Preferences, c.Marketing, c.SaleOfData} {
+				w.b = append(w.b, triState(v))
+			}
+		}
 	}
+}
+
+// triState is 0 for unset, 1 for false, 2 for true.
+func triState(v *bool) byte {
+	switch {
+	case v == nil:
+		return 0
+	case *v:
+		return 2
+	}
+	return 1
 }
 
 func (w *stateWriter) fulfillment(f commerce.Fulfillment) {
 	w.flag(f.Address != nil)
 	if a := f.Address; a != nil {
-		w.str(a.StreetAddress)
-		w.str(a.AddressLocality)
-		w.str(a.AddressRegion)
-		w.str(a.PostalCode)
-		w.str(a.AddressCountry)
+		w.address(*a)
 	}
 	writeSlice(w, f.Options, func(o commerce.ShippingOption) {
 		w.str(o.ID)
@@ -196,6 +227,24 @@ func (w *stateWriter) fulfillment(f commerce.Fulfillment) {
 		w.int(o.Amount)
 	})
 	w.str(f.SelectedOptionID)
+	if w.v < 3 {
+		return
+	}
+	writeSlice(w, f.Destinations, func(d commerce.Destination) {
+		w.str(d.ID)
+		w.address(d.Address)
+		w.flag(d.Saved)
+	})
+	w.str(f.DestinationID)
+	w.flag(f.Requested)
+}
+
+func (w *stateWriter) address(a commerce.Address) {
+	w.str(a.StreetAddress)
+	w.str(a.AddressLocality)
+	w.str(a.AddressRegion)
+	w.str(a.PostalCode)
+	w.str(a.AddressCountry)
 }
 
 // stateReader reads what stateWriter wrote; the first error sticks (see reader).
@@ -333,18 +382,50 @@ func (r *stateReader) buyer() *commerce.Buyer {
 	if !r.flag() {
 		return nil
 	}
-	return &commerce.Buyer{FirstName: r.string(), LastName: r.string(), Email: r.string(), PhoneNumber: r.string()}
+	b := &commerce.Buyer{FirstName: r.string(), LastName: r.string(), Email: r.string(), PhoneNumber: r.string()}
+	if r.version >= 3 {
+		b.CustomerID = r.string()
+		if r.flag() {
+			c := &commerce.Consent{}
+			for _, v := range []**bool{&c.Analytics, &c.Preferences, &c.Marketing, &c.SaleOfData} {
+				switch r.byte1() {
+				case 0:
+				case 1:
+					*v = new(bool)
+				case 2:
+					t := true
+					*v = &t
+				default:
+					r.err = errCorrupt
+				}
+			}
+			b.Consent = c
+		}
+	}
+	return b
+}
+
+func (r *stateReader) address() commerce.Address {
+	return commerce.Address{StreetAddress: r.string(), AddressLocality: r.string(),
+		AddressRegion: r.string(), PostalCode: r.string(), AddressCountry: r.string()}
 }
 
 func (r *stateReader) fulfillment() commerce.Fulfillment {
 	var f commerce.Fulfillment
 	if r.flag() {
-		f.Address = &commerce.Address{StreetAddress: r.string(), AddressLocality: r.string(),
-			AddressRegion: r.string(), PostalCode: r.string(), AddressCountry: r.string()}
+		a := r.address()
+		f.Address = &a
 	}
 	f.Options = readSlice(r, func() commerce.ShippingOption {
 		return commerce.ShippingOption{ID: r.string(), Title: r.string(), Amount: r.varint()}
 	})
 	f.SelectedOptionID = r.string()
+	if r.version >= 3 {
+		f.Destinations = readSlice(r, func() commerce.Destination {
+			return commerce.Destination{ID: r.string(), Address: r.address(), Saved: r.flag()}
+		})
+		f.DestinationID = r.string()
+		f.Requested = r.flag()
+	}
 	return f
 }

@@ -134,20 +134,30 @@ func BenchmarkStateCodec(b *testing.B) {
 }
 
 // A state written with version 1 of the framing (before UsedMandates) is still read.
-func TestStateCodecReadsVersion1(t *testing.T) {
+// States written by versions 1 and 2 are read, the fields they had no place for left
+// zero.
+func TestStateCodecReadsOlderVersions(t *testing.T) {
 	var full commerce.State
 	n := 0
 	fill(reflect.ValueOf(&full).Elem(), &n)
-	full.Checkout.UsedMandates, full.Orders = nil, nil
-	v2 := encodeState(full)
-	// Version 2 ends with the checkout's UsedMandates (nil: 0) and then the orders (nil: 0).
-	if v2[0] != 2 || v2[len(v2)-2] != 0 || v2[len(v2)-1] != 0 {
-		t.Fatalf("unexpected framing: % x", v2)
-	}
-	v1 := append([]byte{1}, v2[1:len(v2)-2]...)
-	v1 = append(v1, 0)
-	got, err := decodeState(v1)
-	if err != nil || !reflect.DeepEqual(got, full) {
-		t.Fatalf("version 1 state: %v\n got %+v\nwant %+v", err, got.Checkout, full.Checkout)
+	for _, v := range []byte{1, 2} {
+		want := full.Clone()
+		for _, b := range []*commerce.Buyer{want.Checkout.Buyer, want.Orders[0].Buyer, want.Orders[1].Buyer} {
+			b.CustomerID, b.Consent = "", nil
+		}
+		for _, f := range []*commerce.Fulfillment{&want.Checkout.Fulfillment, &want.Orders[0].Fulfillment, &want.Orders[1].Fulfillment} {
+			f.Destinations, f.DestinationID, f.Requested = nil, "", false
+		}
+		if v < 2 {
+			want.Checkout.UsedMandates = nil
+		}
+		old := appendStateVersion(nil, full, v)
+		if old[0] != v {
+			t.Fatalf("version byte %d", old[0])
+		}
+		got, err := decodeState(old)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("version %d state: %v\n got %+v\nwant %+v", v, err, got.Checkout, want.Checkout)
+		}
 	}
 }
