@@ -65,10 +65,20 @@ type LineItem struct {
 
 // Buyer is UCP's buyer.
 type Buyer struct {
-	FirstName   string `json:"first_name,omitempty"`
-	LastName    string `json:"last_name,omitempty"`
-	Email       string `json:"email,omitempty"`
-	PhoneNumber string `json:"phone_number,omitempty"`
+	FirstName   string   `json:"first_name,omitempty"`
+	LastName    string   `json:"last_name,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	PhoneNumber string   `json:"phone_number,omitempty"`
+	Consent     *Consent `json:"consent,omitempty"`
+}
+
+// Consent is UCP's buyer consent (dev.ucp.shopping.buyer_consent), echoed as the agent
+// stated it: a field not stated is left out.
+type Consent struct {
+	Analytics   *bool `json:"analytics,omitempty"`
+	Preferences *bool `json:"preferences,omitempty"`
+	Marketing   *bool `json:"marketing,omitempty"`
+	SaleOfData  *bool `json:"sale_of_data,omitempty"`
 }
 
 // Context is UCP's checkout context: hints about where the buyer is.
@@ -112,7 +122,11 @@ func buyerWire(b *commerce.Buyer) *Buyer {
 	if b == nil {
 		return nil
 	}
-	return &Buyer{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, PhoneNumber: b.PhoneNumber}
+	w := &Buyer{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, PhoneNumber: b.PhoneNumber}
+	if c := b.Consent; c != nil {
+		w.Consent = &Consent{Analytics: c.Analytics, Preferences: c.Preferences, Marketing: c.Marketing, SaleOfData: c.SaleOfData}
+	}
+	return w
 }
 
 func addressWire(a commerce.Address) PostalAddress {

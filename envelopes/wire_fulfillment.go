@@ -12,7 +12,9 @@ import "github.com/cartwright-dev/cartwright/commerce"
 //	       └─ selected_option_id
 //
 // cartwright ships everything in one package to one address, so there is at most one
-// method, one destination and one group. The UCP form reads this shape back.
+// method and one group. The destinations are those the agent sent, with its ids, then the
+// saved addresses of a known customer; an address set without an id (set_shipping_address)
+// is dest_1. The UCP form reads this shape back.
 type Fulfillment struct {
 	Methods []FulfillmentMethod `json:"methods"`
 }
@@ -58,7 +60,7 @@ const (
 // fulfillmentWire returns the fulfillment of lines f; nil when nothing about shipping is
 // known yet.
 func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfillment {
-	if f.Address == nil && len(f.Options) == 0 && f.SelectedOptionID == "" {
+	if f.Address == nil && len(f.Options) == 0 && f.SelectedOptionID == "" && !f.Requested && len(f.Destinations) == 0 {
 		return nil
 	}
 	ids := make([]string, 0, len(lines))
@@ -74,9 +76,14 @@ func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfill
 		Destinations: []ShippingDestination{},
 		Groups:       []FulfillmentGroup{},
 	}
-	if f.Address != nil {
+	if f.Address != nil && f.DestinationID == "" {
 		m.SelectedDestinationID = destinationID
 		m.Destinations = append(m.Destinations, ShippingDestination{ID: destinationID, PostalAddress: addressWire(*f.Address)})
+	} else if f.Address != nil {
+		m.SelectedDestinationID = f.DestinationID
+	}
+	for _, d := range f.Destinations {
+		m.Destinations = append(m.Destinations, ShippingDestination{ID: d.ID, PostalAddress: addressWire(d.Address)})
 	}
 	if len(f.Options) > 0 || f.SelectedOptionID != "" {
 		g := FulfillmentGroup{

@@ -1,0 +1,72 @@
+package envelopes
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// A card credential and a binding's access token never reach a dead letter.
+func TestRedactCardAndBinding(t *testing.T) {
+	raw := rpc(`{"a2a.ucp.checkout.payment":{"instruments":[{"id":"c","handler_id":"h","credential":{"type":"card",` +
+		`"card_number_type":"fpan","number":"4242424242424242","cvc":"123"}},{"id":"t","handler_id":"h","credential":{"type":"token",` +
+		`"token":"success_token","binding":{"checkout_id":"x","identity":{"access_token":"secret_at"}}}}]}}`)
+	out, redacted := Redact([]byte(raw))
+	for _, secret := range []string{"4242424242424242", "123", "success_token", "secret_at"} {
+		if !redacted || strings.Contains(string(out), `"`+secret+`"`) {
+			t.Fatalf("%s survives: %s", secret, out)
+		}
+	}
+}
+
+// The wider model on the wire: consent echoed, the customer id not; the destinations sent
+// and saved with their ids and the chosen one; a method asked for with none chosen.
+func TestEncodeDestinationsAndConsent(t *testing.T) {
+	no := false
+	home := commerce.Address{StreetAddress: "456 Oak Ave", AddressLocality: "Metropolis", AddressRegion: "NY", PostalCode: "10012", AddressCountry: "US"}
+	c := &commerce.Checkout{ID: "chk_1", Status: commerce.StatusIncomplete, Currency: "USD",
+		LineItems: []commerce.LineItem{{ID: "li_1", Item: commerce.Item{ID: "roses", Title: "Roses", Price: 3500}, Quantity: 1}},
+		Buyer:     &commerce.Buyer{Email: "john.doe@example.com", CustomerID: "cust_1", Consent: &commerce.Consent{Marketing: &no}},
+		Fulfillment: commerce.Fulfillment{Requested: true, Destinations: []commerce.Destination{
+			{ID: "addr_1", Address: home, Saved: true}, {ID: "addr_2", Address: home, Saved: true}}},
+	}
+	enc := func() map[string]any {
+		b, err := EncodeCheckout(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := enc()
+	buyer := m["buyer"].(map[string]any)
+	if consent, _ := buyer["consent"].(map[string]any); len(consent) != 1 || consent["marketing"] != false {
+		t.Fatalf("buyer %v", buyer)
+	}
+	if _, ok := buyer["customer_id"]; ok {
+		t.Fatalf("customer_id echoed: %v", buyer)
+	}
+	method := m["fulfillment"].(map[string]any)["methods"].([]any)[0].(map[string]any)
+	if ds := method["destinations"].([]any); len(ds) != 2 || ds[1].(map[string]any)["id"] != "addr_2" {
+		t.Fatalf("destinations %v", ds)
+	}
+	if _, ok := method["selected_destination_id"]; ok {
+		t.Fatalf("a destination chosen: %v", method)
+	}
+	c.Fulfillment.Address, c.Fulfillment.DestinationID = &home, "addr_2"
+	method = enc()["fulfillment"].(map[string]any)["methods"].([]any)[0].(map[string]any)
+	if method["selected_destination_id"] != "addr_2" || len(method["destinations"].([]any)) != 2 {
+		t.Fatalf("method %v", method)
+	}
+	// Asked for, with nothing to offer: the method, with no destinations.
+	c.Fulfillment = commerce.Fulfillment{Requested: true}
+	method = enc()["fulfillment"].(map[string]any)["methods"].([]any)[0].(map[string]any)
+	if ds := method["destinations"].([]any); method["type"] != "shipping" || len(ds) != 0 {
+		t.Fatalf("method %v", method)
+	}
+}
