@@ -48,7 +48,7 @@ func WithMockPayments(st *store.Store, cfg *config.Config, o Options) Options {
 		if !t.MockPayments() || o.Providers.Payments != nil || p.Payments != nil {
 			continue
 		}
-		p.Payments = providers.NewMockPaymentsIn(st.MockPayments(name), nil)
+		p.Payments = providers.NewMockPaymentsIn(st.MockPayments(name), nil).SetTokens(t.MockTokens())
 		tenants[name] = p
 	}
 	o.Tenants = tenants

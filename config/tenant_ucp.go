@@ -1,0 +1,183 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cartwright-dev/cartwright/commerce"
+)
+
+// DiscountRules says how a tenant's discount codes combine. The zero value is the demo's
+// rule: one code per checkout, a percentage of the subtotal rounded half up.
+type DiscountRules struct {
+	// Stacking lets several codes apply together, in the order the agent lists them.
+	Stacking bool `yaml:"stacking"`
+	// MaxCodes bounds the codes that stack (1..20, default 5).
+	MaxCodes int `yaml:"max_codes"`
+	// Compound takes each code from what the codes before it left rather than from the
+	// subtotal: 10 % then 20 % of 3500 is 3500 → 3150 → 2520.
+	Compound bool `yaml:"compound"`
+	// Rounding of a percentage: half_up (the default) or truncate (toward zero).
+	Rounding string `yaml:"rounding"`
+}
+
+// Customer is a known customer of the tenant: a buyer with this email (without regard to
+// case) or this id (buyer.customer_id) is offered the saved addresses as shipping
+// destinations.
+type Customer struct {
+	ID        string         `yaml:"id"`
+	Email     string         `yaml:"email"`
+	Addresses []SavedAddress `yaml:"addresses"`
+}
+
+// SavedAddress is a customer's address, offered with its id.
+type SavedAddress struct {
+	ID              string `yaml:"id"`
+	StreetAddress   string `yaml:"street_address"`
+	AddressLocality string `yaml:"address_locality"`
+	AddressRegion   string `yaml:"address_region"`
+	PostalCode      string `yaml:"postal_code"`
+	AddressCountry  string `yaml:"address_country"`
+}
+
+// PaymentHandler is a payment handler the tenant takes, by the id instruments name. With
+// the mock payment provider, ApproveTokens and DeclineTokens are test tokens it approves
+// and declines besides its own (tok_visa, tok_decline, tok_flaky).
+type PaymentHandler struct {
+	ID            string   `yaml:"id"`
+	ApproveTokens []string `yaml:"approve_tokens"`
+	DeclineTokens []string `yaml:"decline_tokens"`
+}
+
+// Bounds on what a tenant's configuration may list.
+const (
+	maxCustomers       = 10000
+	maxSavedAddresses  = 20
+	maxPaymentHandlers = 16
+	maxTestTokens      = 100
+)
+
+// Rounding rules of DiscountRules.
+const (
+	RoundingHalfUp   = "half_up"
+	RoundingTruncate = "truncate"
+)
+
+func (t *Tenant) validateUCP() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	d := t.DiscountRules
+	if d.MaxCodes < 0 || d.MaxCodes > commerce.MaxDiscountCodes {
+		bad("discount_rules.max_codes: %d is not between 0 (the default, %d) and %d", d.MaxCodes, commerce.DefaultMaxDiscountCodes, commerce.MaxDiscountCodes)
+	}
+	if d.MaxCodes > 0 && !d.Stacking {
+		bad("discount_rules.max_codes: set without stacking, which allows one code")
+	}
+	switch d.Rounding {
+	case "", RoundingHalfUp, RoundingTruncate:
+	default:
+		bad("discount_rules.rounding: %q is neither %s nor %s", d.Rounding, RoundingHalfUp, RoundingTruncate)
+	}
+
+	if len(t.Customers) > maxCustomers {
+		bad("customers: %d, at most %d", len(t.Customers), maxCustomers)
+	}
+	ids, emails := map[string]bool{}, map[string]bool{}
+	for i, c := range t.Customers {
+		at := fmt.Sprintf("customers[%d]", i)
+		switch {
+		case c.ID == "" && c.Email == "":
+			bad("%s: set id, email or both", at)
+		case c.ID != "" && ids[c.ID]:
+			bad("%s.id: %q is listed twice", at, c.ID)
+		case c.Email != "" && emails[strings.ToLower(c.Email)]:
+			bad("%s.email: %q is listed twice", at, c.Email)
+		}
+		ids[c.ID], emails[strings.ToLower(c.Email)] = c.ID != "", c.Email != ""
+		if len(c.Addresses) > maxSavedAddresses {
+			bad("%s.addresses: %d, at most %d", at, len(c.Addresses), maxSavedAddresses)
+		}
+		seen := map[string]bool{}
+		for j, a := range c.Addresses {
+			aat := fmt.Sprintf("%s.addresses[%d]", at, j)
+			if a.ID == "" || seen[a.ID] {
+				bad("%s.id: missing or listed twice", aat)
+			}
+			seen[a.ID] = true
+			if a.StreetAddress == "" || a.AddressLocality == "" || a.PostalCode == "" {
+				bad("%s: street_address, address_locality and postal_code are required", aat)
+			}
+			if !isCountry(a.AddressCountry) {
+				bad("%s.address_country: %q is not a two-letter ISO 3166-1 code", aat, a.AddressCountry)
+			}
+		}
+	}
+
+	if len(t.PaymentHandlers) > maxPaymentHandlers {
+		bad("payment_handlers: %d, at most %d", len(t.PaymentHandlers), maxPaymentHandlers)
+	}
+	handlers := map[string]bool{}
+	for i, h := range t.PaymentHandlers {
+		at := fmt.Sprintf("payment_handlers[%d]", i)
+		if h.ID == "" || handlers[h.ID] {
+			bad("%s.id: missing or listed twice", at)
+		}
+		handlers[h.ID] = true
+		tokens := len(h.ApproveTokens) + len(h.DeclineTokens)
+		if tokens > maxTestTokens {
+			bad("%s: %d test tokens, at most %d", at, tokens, maxTestTokens)
+		}
+		if tokens > 0 && !t.MockPayments() {
+			bad("%s: approve_tokens and decline_tokens are the mock payment provider's, and providers.payments is not the mock", at)
+		}
+		for _, tok := range h.ApproveTokens {
+			if tok == "" {
+				bad("%s.approve_tokens: an empty token", at)
+			}
+		}
+		for _, tok := range h.DeclineTokens {
+			if tok == "" {
+				bad("%s.decline_tokens: an empty token", at)
+			}
+		}
+	}
+	return errs
+}
+
+func isCountry(s string) bool {
+	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}
+
+// ucpPolicy fills in p what the wider UCP settings decide.
+func (t *Tenant) ucpPolicy(p *commerce.Policy) {
+	p.Discounts = commerce.DiscountRules{
+		Stacking: t.DiscountRules.Stacking,
+		MaxCodes: t.DiscountRules.MaxCodes,
+		Compound: t.DiscountRules.Compound,
+		Truncate: t.DiscountRules.Rounding == RoundingTruncate,
+	}
+	for _, c := range t.Customers {
+		cu := commerce.Customer{ID: c.ID, Email: c.Email}
+		for _, a := range c.Addresses {
+			cu.Addresses = append(cu.Addresses, commerce.Destination{ID: a.ID, Address: commerce.Address{
+				StreetAddress: a.StreetAddress, AddressLocality: a.AddressLocality, AddressRegion: a.AddressRegion,
+				PostalCode: a.PostalCode, AddressCountry: a.AddressCountry,
+			}})
+		}
+		p.Customers = append(p.Customers, cu)
+	}
+	for _, h := range t.PaymentHandlers {
+		p.PaymentHandlers = append(p.PaymentHandlers, h.ID)
+	}
+}
+
+// MockTokens returns the test tokens the tenant's payment handlers add to the mock's:
+// those approved and those declined.
+func (t *Tenant) MockTokens() (approve, decline []string) {
+	for _, h := range t.PaymentHandlers {
+		approve = append(approve, h.ApproveTokens...)
+		decline = append(decline, h.DeclineTokens...)
+	}
+	return approve, decline
+}
