@@ -38,3 +38,41 @@ func TestMockTokensAndCards(t *testing.T) {
 		}
 	}
 }
+
+// The HTTP payment provider receives a card, a token's binding and the AP2 mandate as
+// the agent sent them; without them the body has none of those keys.
+func TestHTTPPaymentsCardBindingMandate(t *testing.T) {
+	m := newMerchant(t)
+	m.json("POST /v1/payments/authorize", 200, `{"approved":true,"payment_id":"pay_123"}`)
+	pay := must(providers.NewHTTPPayments(m.options()))
+
+	card := payRequest("k1")
+	card.Instrument.Credential = commerce.Credential{Type: "card", Card: &commerce.CardCredential{
+		NumberType: "fpan", Number: "4242424242424242", ExpiryMonth: 12, ExpiryYear: 2030, CVC: "123", Name: "John Doe"}}
+	card.Mandate = "header.payload.signature~kb_signature"
+	bound := payRequest("k2")
+	bound.Instrument.Credential.Binding = &commerce.Binding{CheckoutID: "chk_1", AccessToken: "user_access_token"}
+	for _, r := range []commerce.PaymentRequest{card, bound, payRequest("k3")} {
+		if _, err := pay.Authorize(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits := m.Hits()
+	cred := func(i int) map[string]any {
+		return hits[i].Body["instrument"].(map[string]any)["credential"].(map[string]any)
+	}
+	if c := cred(0); c["type"] != "card" || c["number"] != "4242424242424242" || c["expiry_month"] != 12.0 ||
+		c["cvc"] != "123" || c["card_number_type"] != "fpan" || c["token"] != nil {
+		t.Errorf("card: %v", c)
+	}
+	if ap2, _ := hits[0].Body["ap2"].(map[string]any); ap2["checkout_mandate"] != "header.payload.signature~kb_signature" {
+		t.Errorf("ap2: %v", hits[0].Body)
+	}
+	b, _ := cred(1)["binding"].(map[string]any)
+	if id, _ := b["identity"].(map[string]any); b["checkout_id"] != "chk_1" || id["access_token"] != "user_access_token" {
+		t.Errorf("binding: %v", cred(1))
+	}
+	if _, ok := hits[2].Body["ap2"]; ok || cred(2)["binding"] != nil || cred(2)["number"] != nil {
+		t.Errorf("plain token: %v", hits[2].Body)
+	}
+}
