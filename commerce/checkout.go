@@ -116,7 +116,9 @@ type Fulfillment struct {
 	// DestinationID is the id of the chosen destination ("" with Address set: the one
 	// set without an id).
 	DestinationID string
-	// Requested: the agent asked for shipping (a shipping method), chosen or not.
+	// Requested: the agent asked for shipping (a shipping method) and no address is
+	// chosen; a chosen address says so by itself. Kept false otherwise, so that a state
+	// that uses nothing newer is stored in the older framing (see store).
 	Requested        bool
 	Options          []ShippingOption
 	SelectedOptionID string

@@ -21,7 +21,7 @@ func (s *step) setDestinations(c *Checkout, u UpdateCheckout) error {
 		Address:       clonePtr(u.Address),
 		Destinations:  slices.Clone(u.Destinations),
 		DestinationID: u.DestinationID,
-		Requested:     u.ShippingRequested || u.Address != nil || len(u.Destinations) > 0,
+		Requested:     u.ShippingRequested && u.Address == nil,
 	}
 	if u.DestinationID == "" || u.Address != nil {
 		return nil
@@ -70,7 +70,7 @@ func (s *step) offerSaved(c *Checkout) {
 		f.Destinations = nil
 	}
 	if f.DestinationID != "" && !slices.ContainsFunc(f.Destinations, func(x Destination) bool { return x.ID == f.DestinationID }) {
-		f.Address, f.DestinationID = nil, ""
+		f.Address, f.DestinationID, f.Requested = nil, "", true
 	}
 }
 

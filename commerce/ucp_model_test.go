@@ -171,8 +171,21 @@ func TestKnownCustomerDestinations(t *testing.T) {
 	up.Update.Buyer, up.Update.DestinationID = &commerce.Buyer{Email: "john.doe@example.com"}, "addr_1"
 	h.must(up)
 	c = h.must(commerce.SetBuyer{Buyer: commerce.Buyer{Email: "jane@example.com"}}).Checkout
-	if f := c.Fulfillment; f.Address != nil || f.DestinationID != "" || f.Destinations != nil {
-		t.Fatalf("after the buyer changed: fulfillment %+v", f)
+	if f := c.Fulfillment; f.Address != nil || f.DestinationID != "" || f.Destinations != nil || !f.Requested {
+		t.Fatalf("after the buyer changed: fulfillment %+v (the method stays, empty)", f)
+	}
+}
+
+// An address chosen says shipping was asked for: Requested stays false beside it, so
+// that such a checkout keeps to the store's older framing.
+func TestRequestedOnlyWithoutAnAddress(t *testing.T) {
+	h := shopHarness(t)
+	up := roses()
+	a := commerce.Address{StreetAddress: "1 Main St", AddressLocality: "Springfield", PostalCode: "62704", AddressCountry: "US"}
+	up.Update.ShippingRequested, up.Update.Address = true, &a
+	c := h.must(up).Checkout
+	if f := c.Fulfillment; f.Requested || f.Address == nil || len(f.Options) == 0 || f.Destinations != nil || f.DestinationID != "" {
+		t.Fatalf("fulfillment %+v", f)
 	}
 }
 

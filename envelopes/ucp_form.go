@@ -399,6 +399,12 @@ func destinations(u *commerce.UpdateCheckout, m *inMethod, at string, lim Limits
 	case selected != "":
 		u.DestinationID = selected // a saved address, perhaps: the domain knows
 	}
+	// The reply's own shape for an address set without an id (dest_1 alone, chosen) is
+	// read back as that address without an id: the same checkout, kept in the store's
+	// older framing.
+	if len(u.Destinations) == 1 && u.DestinationID == destinationID && u.Destinations[0].ID == destinationID {
+		u.Destinations, u.DestinationID = nil, ""
+	}
 	return nil
 }
 

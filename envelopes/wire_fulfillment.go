@@ -83,6 +83,9 @@ func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfill
 		m.SelectedDestinationID = f.DestinationID
 	}
 	for _, d := range f.Destinations {
+		if d.ID == destinationID && f.Address != nil && f.DestinationID == "" {
+			continue // a saved address named dest_1: the address set without an id has it
+		}
 		m.Destinations = append(m.Destinations, ShippingDestination{ID: d.ID, PostalAddress: addressWire(d.Address)})
 	}
 	if len(f.Options) > 0 || f.SelectedOptionID != "" {

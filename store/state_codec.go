@@ -26,6 +26,11 @@ import (
 // customer id and consent (after its phone number) and the fulfillment's destinations,
 // chosen destination id and requested flag (after its selected option). Versions 1 and 2
 // are still read.
+//
+// A state is written in the oldest version that holds all of it (see stateVersion): one
+// that sets none of version 3's fields is written as version 2, which a worker of the
+// previous release reads, so a group upgraded one worker at a time keeps serving the
+// tenants and checkouts that do not use them.
 const stateCodecVersion = 3
 
 type stateWriter struct {
@@ -79,9 +84,28 @@ func boolByte(ok bool) byte {
 	return 0
 }
 
-// appendState appends st's framing to b.
+// appendState appends st's framing to b, in the oldest version that holds it.
 func appendState(b []byte, st commerce.State) []byte {
-	return appendStateVersion(b, st, stateCodecVersion)
+	return appendStateVersion(b, st, stateVersion(st))
+}
+
+// stateVersion is the oldest framing version that holds all of st: 3 when a buyer has a
+// customer id or consent, or a fulfillment destinations, a chosen destination id or the
+// requested flag; else 2.
+func stateVersion(st commerce.State) byte {
+	v3 := func(b *commerce.Buyer, f commerce.Fulfillment) bool {
+		return b != nil && (b.CustomerID != "" || b.Consent != nil) ||
+			f.Destinations != nil || f.DestinationID != "" || f.Requested
+	}
+	if c := st.Checkout; c != nil && v3(c.Buyer, c.Fulfillment) {
+		return 3
+	}
+	for _, o := range st.Orders {
+		if o != nil && v3(o.Buyer, o.Fulfillment) {
+			return 3
+		}
+	}
+	return 2
 }
 
 // appendStateVersion appends st's framing in version v, leaving out what v has no place
@@ -277,6 +301,12 @@ func (r *stateReader) time() time.Time {
 }
 
 func decodeState(v []byte) (commerce.State, error) {
+	return decodeStateUpTo(v, stateCodecVersion)
+}
+
+// decodeStateUpTo decodes v as a reader that knows the framing versions up to max does:
+// tests read with it as a worker of an older release would.
+func decodeStateUpTo(v []byte, max byte) (commerce.State, error) {
 	var st commerce.State
 	if len(v) > 0 && v[0] == '{' {
 		err := json.Unmarshal(v, &st)
@@ -284,7 +314,7 @@ func decodeState(v []byte) (commerce.State, error) {
 	}
 	r := &stateReader{reader: reader{b: v}}
 	r.version = r.byte1()
-	if r.version < 1 || r.version > stateCodecVersion {
+	if r.version < 1 || r.version > max {
 		return st, errCorrupt
 	}
 	if r.flag() {

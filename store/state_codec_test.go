@@ -161,3 +161,56 @@ func TestStateCodecReadsOlderVersions(t *testing.T) {
 		}
 	}
 }
+
+// A state that sets none of version 3's fields is written as version 2, which a worker of
+// the previous release (reading versions up to 2) reads back whole; setting any one of
+// them writes version 3, which that worker refuses and this one reads.
+func TestStateCodecWritesOldestVersionThatHoldsIt(t *testing.T) {
+	var full commerce.State
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	plain := full.Clone()
+	for _, b := range []*commerce.Buyer{plain.Checkout.Buyer, plain.Orders[0].Buyer, plain.Orders[1].Buyer} {
+		b.CustomerID, b.Consent = "", nil
+	}
+	for _, f := range []*commerce.Fulfillment{&plain.Checkout.Fulfillment, &plain.Orders[0].Fulfillment, &plain.Orders[1].Fulfillment} {
+		f.Destinations, f.DestinationID, f.Requested = nil, "", false
+	}
+	for _, st := range []commerce.State{plain, {}, {Checkout: &commerce.Checkout{ID: "chk"}}} {
+		b := encodeState(st)
+		if b[0] != 2 {
+			t.Fatalf("a state with none of the new fields is written as version %d", b[0])
+		}
+		for _, max := range []byte{2, stateCodecVersion} {
+			got, err := decodeStateUpTo(b, max)
+			if err != nil || !reflect.DeepEqual(got, st) {
+				t.Fatalf("a reader of versions up to %d: %v\n got %+v\nwant %+v", max, err, got.Checkout, st.Checkout)
+			}
+		}
+	}
+
+	yes := true
+	for name, set := range map[string]func(st *commerce.State){
+		"customer id":            func(st *commerce.State) { st.Checkout.Buyer.CustomerID = "cust_1" },
+		"consent":                func(st *commerce.State) { st.Checkout.Buyer.Consent = &commerce.Consent{Marketing: &yes} },
+		"empty consent":          func(st *commerce.State) { st.Orders[1].Buyer.Consent = &commerce.Consent{} },
+		"destinations":           func(st *commerce.State) { st.Orders[0].Fulfillment.Destinations = []commerce.Destination{{ID: "a"}} },
+		"no destinations, empty": func(st *commerce.State) { st.Checkout.Fulfillment.Destinations = []commerce.Destination{} },
+		"destination id":         func(st *commerce.State) { st.Checkout.Fulfillment.DestinationID = "addr_1" },
+		"requested":              func(st *commerce.State) { st.Checkout.Fulfillment.Requested = true },
+	} {
+		st := plain.Clone()
+		set(&st)
+		b := encodeState(st)
+		if b[0] != 3 {
+			t.Errorf("%s: written as version %d, want 3", name, b[0])
+			continue
+		}
+		if _, err := decodeStateUpTo(b, 2); err == nil {
+			t.Errorf("%s: a reader of versions up to 2 read version 3", name)
+		}
+		if got, err := decodeState(b); err != nil || !reflect.DeepEqual(got, st) {
+			t.Errorf("%s: round trip: %v", name, err)
+		}
+	}
+}
