@@ -80,13 +80,20 @@ type BuyerContext struct {
 	PostalCode     string
 }
 
-// Address is a postal address (UCP / schema.org PostalAddress).
+// Address is a postal address (UCP / schema.org PostalAddress). A UCP destination may be
+// partial (its country, perhaps a postal code): enough to price shipping, not to ship.
 type Address struct {
 	StreetAddress   string
 	AddressLocality string
 	AddressRegion   string
 	PostalCode      string
 	AddressCountry  string
+}
+
+// Complete reports whether a can be shipped to: it has a street address, a locality, a
+// postal code and a country (the region is optional).
+func (a Address) Complete() bool {
+	return a.StreetAddress != "" && a.AddressLocality != "" && a.PostalCode != "" && a.AddressCountry != ""
 }
 
 // ShippingOption is one way to ship a checkout, priced for its current contents.
@@ -171,6 +178,7 @@ const (
 	MsgItemUnavailable      = "item_unavailable"
 	MsgOutOfStock           = "out_of_stock"
 	MsgAddressUndeliverable = "address_undeliverable"
+	MsgAddressIncomplete    = "address_incomplete"
 	MsgDiscountInvalid      = "discount_code_invalid"
 	MsgDiscountCombination  = "discount_code_combination_disallowed"
 	MsgPaymentFailed        = "payment_failed"

@@ -91,7 +91,8 @@ func selectOption(c *Checkout, cmd SelectShippingOption) error {
 
 // priceFulfillment recomputes c's shipping options for its address and discounted
 // subtotal. An undeliverable address is kept, with a message and no options; a selection
-// that is no longer offered is cleared.
+// that is no longer offered is cleared. A partial address is priced (its options may be
+// chosen) and holds the checkout back with a message until it is complete.
 func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
 	s.offerSaved(c)
 	f := &c.Fulfillment
@@ -109,6 +110,9 @@ func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
 		return nil
 	}
 	f.Options = opts
+	if !f.Address.Complete() {
+		addMessage(c, msgAddressIncomplete())
+	}
 	if _, ok := optionByID(opts, f.SelectedOptionID); !ok {
 		f.SelectedOptionID = ""
 	}

@@ -40,6 +40,15 @@ func msgUndeliverable(a Address) Message {
 	}
 }
 
+// msgAddressIncomplete holds a checkout whose chosen address is partial back from
+// completion: its options are priced, it cannot be shipped to yet.
+func msgAddressIncomplete() Message {
+	return Message{
+		Type: MessageError, Code: MsgAddressIncomplete, Path: "$.fulfillment", Severity: SeverityRecoverable,
+		Content: "The shipping address needs a street address, a locality and a postal code before the checkout can complete.",
+	}
+}
+
 func msgDiscountInvalid(path, code string) Message {
 	return Message{
 		Type: MessageWarning, Code: MsgDiscountInvalid, Path: path, Severity: SeverityRecoverable,

@@ -267,3 +267,56 @@ func TestCardAndMandateReachTheProvider(t *testing.T) {
 		t.Fatalf("provider asked %+v", rec.got)
 	}
 }
+
+// The suite's dynamic fulfillment: a destination of a country and a postal code alone is
+// priced for its country, and its option may be chosen, but the checkout cannot complete
+// until the address is whole.
+func TestPartialDestinationPricedNotShipped(t *testing.T) {
+	h := shopHarness(t)
+	h.env = providers.Builtin{
+		Items: []providers.CatalogItem{{ID: "bouquet_roses", Title: "Bouquet of Red Roses", Price: 3500}},
+		Shipping: []providers.ShippingRate{
+			{ID: "std-ship", Title: "Standard Shipping", Amount: 500},
+			{ID: "exp-ship-us", Title: "Express Shipping (US)", Amount: 1500, Countries: []string{"US"}},
+			{ID: "exp-ship-intl", Title: "International Express", Amount: 2500, Countries: []string{"CA"}},
+		},
+	}.Wire(h.env)
+	ship := func(a commerce.Address, option string) *commerce.Checkout {
+		up := roses()
+		up.Update.Buyer = &commerce.Buyer{Email: "jane@example.com"}
+		up.Update.ShippingRequested, up.Update.Address, up.Update.SelectedOptionID = true, &a, option
+		up.Update.Destinations, up.Update.DestinationID = []commerce.Destination{{ID: "dest", Address: a}}, "dest"
+		return h.must(up).Checkout
+	}
+	optionIDs := func(c *commerce.Checkout) (ids []string) {
+		for _, o := range c.Fulfillment.Options {
+			ids = append(ids, o.ID)
+		}
+		return ids
+	}
+	us := commerce.Address{PostalCode: "62704", AddressCountry: "US"}
+	c := ship(us, "")
+	if got := optionIDs(c); len(got) != 2 || got[1] != "exp-ship-us" {
+		t.Fatalf("US options %v", got)
+	}
+	m := message(t, c, commerce.MsgAddressIncomplete)
+	if m.Type != commerce.MessageError || m.Severity != commerce.SeverityRecoverable || m.Path != "$.fulfillment" {
+		t.Fatalf("message %+v", m)
+	}
+	if got := optionIDs(ship(commerce.Address{PostalCode: "M5V 2H1", AddressCountry: "CA"}, "")); len(got) != 2 || got[1] != "exp-ship-intl" {
+		t.Fatalf("CA options %v", got)
+	}
+	// Chosen, and priced, but held back from completing.
+	c = ship(us, "exp-ship-us")
+	if totals(c)["fulfillment"] != 1500 || c.Status != commerce.StatusIncomplete {
+		t.Fatalf("status %s, totals %v", c.Status, totals(c))
+	}
+	h.fails(flowerPay("mock_payment_handler", commerce.Credential{Type: "token", Token: "tok_visa"}), commerce.ErrInvalidTransition, "")
+	// The whole address: ready, and it completes.
+	whole := commerce.Address{StreetAddress: "123 Main St", AddressLocality: "Springfield", AddressRegion: "IL", PostalCode: "62704", AddressCountry: "US"}
+	c = ship(whole, "exp-ship-us")
+	if c.Status != commerce.StatusReadyForComplete || len(c.Messages) != 0 {
+		t.Fatalf("status %s, messages %v", c.Status, messageCodes(c))
+	}
+	h.must(flowerPay("mock_payment_handler", commerce.Credential{Type: "token", Token: "tok_visa"}))
+}

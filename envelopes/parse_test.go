@@ -120,6 +120,11 @@ func TestParseActions(t *testing.T) {
 					{ID: "a", Address: commerce.Address{StreetAddress: "1 Oak", AddressLocality: "Austin", PostalCode: "73301", AddressCountry: "US"}},
 					{ID: "b", Address: commerce.Address{StreetAddress: "2 Elm", AddressLocality: "Austin", PostalCode: "73301", AddressCountry: "US"}}},
 				DestinationID: "b", ShippingRequested: true}}},
+		{"partial destination", rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","selected_destination_id":"dest_us",` +
+			`"destinations":[{"id":"dest_us","address_country":"us","postal_code":"62704"}]}]}}}`),
+			commerce.UpsertCheckout{Update: commerce.UpdateCheckout{Address: &commerce.Address{PostalCode: "62704", AddressCountry: "US"},
+				Destinations:  []commerce.Destination{{ID: "dest_us", Address: commerce.Address{PostalCode: "62704", AddressCountry: "US"}}},
+				DestinationID: "dest_us", ShippingRequested: true}}},
 		{"saved destination by id", rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","selected_destination_id":"addr_2"}]}}}`),
 			commerce.UpsertCheckout{Update: commerce.UpdateCheckout{DestinationID: "addr_2", ShippingRequested: true}}},
 		{"consent and customer", rpc(`{"a2a.ucp.checkout":{"buyer":{"email":"a@example.com","customer_id":"cust_1",` +
@@ -405,6 +410,12 @@ func TestParseErrors(t *testing.T) {
 		{name: "ucp destination country", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","destinations":[` +
 			`{"id":"d","street_address":"1","address_locality":"x","postal_code":"1","address_country":"United States"}]}]}}}`),
 			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].destinations[0].address_country", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "ucp destination without a country", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","destinations":[` +
+			`{"id":"d","street_address":"1 Oak","address_locality":"Austin","postal_code":"73301"}]}]}}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].destinations[0].address_country", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "ucp destination postal code a number", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","destinations":[` +
+			`{"id":"d","postal_code":62704,"address_country":"US"}]}]}}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].destinations[0].postal_code", messageID: "msg-01J9Z", id: `"req-7"`},
 		{name: "ucp unknown destination", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"selected_destination_id":"z","destinations":[{"id":"d","street_address":"1 Oak","address_locality":"Austin","postal_code":"73301","address_country":"US"}]}]}}}`),
 			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].selected_destination_id", messageID: "msg-01J9Z", id: `"req-7"`},
 		{name: "ucp too many destinations", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"destinations":[` + strings.Repeat(`{},`, 10) + `{}]}]}}}`),

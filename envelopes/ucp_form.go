@@ -274,18 +274,31 @@ func parseAddress(raw json.RawMessage, at, name string, lim Limits) (commerce.Ad
 // address checks a shipping address: street_address, address_locality, postal_code and
 // address_country (two letters, upper-cased here) are required, address_region is not.
 func address(in *inAddress, at string, lim Limits) (commerce.Address, error) {
+	return readAddress(in, at, lim, reqString)
+}
+
+// partialAddress checks a UCP shipping destination, whose postal address the spec leaves
+// partial: address_country alone is required (shipping options are computed from it); the
+// domain keeps a checkout with a partial address from completing.
+func partialAddress(in *inAddress, at string, lim Limits) (commerce.Address, error) {
+	return readAddress(in, at, lim, optString)
+}
+
+// readAddress reads an address, street_address, address_locality and postal_code with
+// get (required or optional), address_region optional and address_country required.
+func readAddress(in *inAddress, at string, lim Limits, get func(json.RawMessage, string, string, Limits) (string, error)) (commerce.Address, error) {
 	var a commerce.Address
 	var err error
-	if a.StreetAddress, err = reqString(in.StreetAddress, at, "street_address", lim); err != nil {
+	if a.StreetAddress, err = get(in.StreetAddress, at, "street_address", lim); err != nil {
 		return a, err
 	}
-	if a.AddressLocality, err = reqString(in.AddressLocality, at, "address_locality", lim); err != nil {
+	if a.AddressLocality, err = get(in.AddressLocality, at, "address_locality", lim); err != nil {
 		return a, err
 	}
 	if a.AddressRegion, err = optString(in.AddressRegion, at, "address_region", lim); err != nil {
 		return a, err
 	}
-	if a.PostalCode, err = reqString(in.PostalCode, at, "postal_code", lim); err != nil {
+	if a.PostalCode, err = get(in.PostalCode, at, "postal_code", lim); err != nil {
 		return a, err
 	}
 	if a.AddressCountry, err = reqString(in.AddressCountry, at, "address_country", lim); err != nil {
@@ -323,8 +336,8 @@ func countryCode(s string) (string, bool) {
 const MaxDestinations = 10
 
 // fulfillment reads the selection out of UCP's fulfillment object at path at into u: the
-// first shipping method's destinations (at most MaxDestinations, each a full address with
-// its id), the chosen one (the one its selected_destination_id names, else its first), and
+// first shipping method's destinations (at most MaxDestinations, each an address, partial
+// or full, with its id), the chosen one (the one its selected_destination_id names, else its first), and
 // the first selected_option_id of its groups. A selected_destination_id with no
 // destinations sent may name a saved address of the buyer, which the domain resolves.
 // Methods of other types (pickup) are not offered, and ignored.
@@ -373,7 +386,7 @@ func destinations(u *commerce.UpdateCheckout, m *inMethod, at string, lim Limits
 		if err != nil {
 			return err
 		}
-		a, err := address(&d.inAddress, index(dp, j), lim)
+		a, err := partialAddress(&d.inAddress, index(dp, j), lim)
 		if err != nil {
 			return err
 		}

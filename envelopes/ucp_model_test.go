@@ -63,10 +63,22 @@ func TestEncodeDestinationsAndConsent(t *testing.T) {
 	if method["selected_destination_id"] != "addr_2" || len(method["destinations"].([]any)) != 2 {
 		t.Fatalf("method %v", method)
 	}
-	// Asked for, with nothing to offer: the method, with no destinations.
+	// Asked for, with nothing to offer: the method, without a destinations field (the
+	// UCP suite's unknown customer expects it absent, not empty).
 	c.Fulfillment = commerce.Fulfillment{Requested: true}
 	method = enc()["fulfillment"].(map[string]any)["methods"].([]any)[0].(map[string]any)
-	if ds := method["destinations"].([]any); method["type"] != "shipping" || len(ds) != 0 {
+	if _, ok := method["destinations"]; method["type"] != "shipping" || ok {
 		t.Fatalf("method %v", method)
+	}
+	// A partial address chosen: only the fields it has.
+	partial := commerce.Address{PostalCode: "62704", AddressCountry: "US"}
+	c.Fulfillment = commerce.Fulfillment{Address: &partial, DestinationID: "dest_us",
+		Destinations: []commerce.Destination{{ID: "dest_us", Address: partial}}}
+	b, err := EncodeCheckout(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"destinations":[{"id":"dest_us","postal_code":"62704","address_country":"US"}]`) {
+		t.Fatalf("partial destination: %s", b)
 	}
 }

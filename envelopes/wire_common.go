@@ -90,10 +90,10 @@ type Context struct {
 
 // PostalAddress is UCP's postal address (schema.org's PostalAddress).
 type PostalAddress struct {
-	StreetAddress   string `json:"street_address"`
-	AddressLocality string `json:"address_locality"`
+	StreetAddress   string `json:"street_address,omitempty"`
+	AddressLocality string `json:"address_locality,omitempty"`
 	AddressRegion   string `json:"address_region,omitempty"`
-	PostalCode      string `json:"postal_code"`
+	PostalCode      string `json:"postal_code,omitempty"`
 	AddressCountry  string `json:"address_country"`
 }
 

@@ -14,7 +14,10 @@ import "github.com/cartwright-dev/cartwright/commerce"
 // cartwright ships everything in one package to one address, so there is at most one
 // method and one group. The destinations are those the agent sent, with its ids, then the
 // saved addresses of a known customer; an address set without an id (set_shipping_address)
-// is dest_1. The UCP form reads this shape back.
+// is dest_1. A method with none (shipping asked for, nothing to offer yet) has no
+// destinations field: UCP's method does not require one. A partial address (a UCP
+// destination may send only its country and postal code) carries only the fields it has.
+// The UCP form reads this shape back.
 type Fulfillment struct {
 	Methods []FulfillmentMethod `json:"methods"`
 }
@@ -25,7 +28,7 @@ type FulfillmentMethod struct {
 	Type                  string                `json:"type"`
 	LineItemIDs           []string              `json:"line_item_ids"`
 	SelectedDestinationID string                `json:"selected_destination_id,omitempty"`
-	Destinations          []ShippingDestination `json:"destinations"`
+	Destinations          []ShippingDestination `json:"destinations,omitempty"`
 	Groups                []FulfillmentGroup    `json:"groups"`
 }
 
@@ -73,7 +76,6 @@ func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfill
 		ID:           shippingMethodID,
 		Type:         "shipping",
 		LineItemIDs:  ids,
-		Destinations: []ShippingDestination{},
 		Groups:       []FulfillmentGroup{},
 	}
 	if f.Address != nil && f.DestinationID == "" {

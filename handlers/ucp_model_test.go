@@ -180,3 +180,68 @@ func TestFlowerShopOverTheBus(t *testing.T) {
 		t.Fatalf("success_token: %+v", c)
 	}
 }
+
+// TestFlowerShopPartialDestinations sends the UCP suite's dynamic fulfillment and
+// unknown-customer requests over the bus: a destination of a country and a postal code is
+// priced for its country (the US express rate, then the international one), and a buyer
+// with no saved address is echoed a shipping method without a destinations field.
+func TestFlowerShopPartialDestinations(t *testing.T) {
+	cfg := config.Default()
+	shop := flowerShop()
+	shop.Builtin.Shipping = []providers.ShippingRate{
+		{ID: "std-ship", Title: "Standard Shipping", Amount: 500},
+		{ID: "exp-ship-us", Title: "Express Shipping (US)", Amount: 1500, Countries: []string{"US"}},
+		{ID: "exp-ship-intl", Title: "International Express", Amount: 2500, Countries: []string{"CA"}},
+	}
+	cfg.Tenants["flower_shop"] = shop
+	w := testenv.StartWorker(t, cfg, handlers.Options{})
+	cl := testenv.NewClient(t, w.NATS.URL())
+	send := func(ctx, id, data string) (wireCheckout, map[string]any) {
+		t.Helper()
+		var raw any
+		if err := json.Unmarshal([]byte(data), &raw); err != nil {
+			t.Fatal(err)
+		}
+		m := cl.Send("flower_shop", ctx, id, raw)
+		var r wireReply
+		if err := json.Unmarshal(m.Data, &r); err != nil || r.Result == nil {
+			t.Fatalf("%s: %v\n%s", id, err, m.Data)
+		}
+		var c wireCheckout
+		var loose map[string]any
+		body := r.Result.Parts[0].Data["a2a.ucp.checkout"]
+		if err := json.Unmarshal(body, &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(body, &loose); err != nil {
+			t.Fatal(err)
+		}
+		return c, loose
+	}
+	options := func(c wireCheckout) (ids []string) {
+		for _, o := range c.Fulfillment.Methods[0].Groups[0].Options {
+			ids = append(ids, o.ID)
+		}
+		return ids
+	}
+	roses := `"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}],"buyer":{"email":"jane@example.com"}`
+
+	c, _ := send("p1", "m1", `{"a2a.ucp.checkout":{`+roses+`,"fulfillment":{"methods":[{"type":"shipping",
+		"destinations":[{"id":"dest_us","address_country":"US","postal_code":"62704"}],"selected_destination_id":"dest_us"}]}}}`)
+	if got := options(c); len(got) != 2 || got[1] != "exp-ship-us" || c.Status != "incomplete" ||
+		len(c.Messages) != 1 || c.Messages[0].Code != "address_incomplete" {
+		t.Fatalf("US: options %v, status %s, messages %+v", got, c.Status, c.Messages)
+	}
+	c, _ = send("p1", "m2", `{"a2a.ucp.checkout":{`+roses+`,"fulfillment":{"methods":[{"type":"shipping",
+		"destinations":[{"id":"dest_ca","address_country":"CA","postal_code":"M5V 2H1"}],"selected_destination_id":"dest_ca"}]}}}`)
+	if got := options(c); len(got) != 2 || got[1] != "exp-ship-intl" || c.Fulfillment.Methods[0].SelectedDestinationID != "dest_ca" {
+		t.Fatalf("CA: options %v, fulfillment %+v", got, c.Fulfillment)
+	}
+
+	_, loose := send("p2", "m3", `{"a2a.ucp.checkout":{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}],
+		"buyer":{"email":"unknown@example.com"},"fulfillment":{"methods":[{"type":"shipping"}]}}}`)
+	method := loose["fulfillment"].(map[string]any)["methods"].([]any)[0].(map[string]any)
+	if _, ok := method["destinations"]; ok || method["type"] != "shipping" {
+		t.Fatalf("unknown customer: method %v", method)
+	}
+}

@@ -26,6 +26,9 @@ type ShippingRate struct {
 	// FreeFrom makes the rate free when the discounted subtotal is at least FreeFrom;
 	// 0 means never.
 	FreeFrom int64 `yaml:"free_from"`
+	// Countries limits the rate to these ISO country codes (any case); empty offers it
+	// wherever the tenant ships.
+	Countries []string `yaml:"countries"`
 }
 
 // TaxRate is the tax of a country, or of one region of it.
@@ -104,6 +107,11 @@ func (b Builtin) Validate() error {
 			bad("shipping[%d].id %q is a duplicate", i, r.ID)
 		}
 		rates[r.ID] = true
+		for k, c := range r.Countries {
+			if len(c) != 2 {
+				bad("shipping[%d].countries[%d] %q is not an ISO 3166-1 alpha-2 country code", i, k, c)
+			}
+		}
 		if r.Amount < 0 || r.FreeFrom < 0 {
 			bad("shipping[%d]: amount and free_from must not be negative", i)
 		} else if r.Amount > commerce.MaxPrice {

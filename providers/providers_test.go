@@ -88,6 +88,27 @@ func TestShipping(t *testing.T) {
 			t.Errorf("Options(%s, %d) = %+v, %v, %v", tc.country, tc.subtotal, opts, ok, err)
 		}
 	}
+	// A rate for some countries only (the UCP suite's exp-ship-us); none for a country:
+	// undeliverable there.
+	byCountry := providers.NewShipping(nil, []providers.ShippingRate{
+		{ID: "std-ship", Title: "Standard", Amount: 500, Countries: nil},
+		{ID: "exp-ship-us", Title: "Express (US)", Amount: 1500, Countries: []string{"us"}},
+		{ID: "exp-ship-intl", Title: "International Express", Amount: 2500, Countries: []string{"CA", "GB"}},
+	})
+	for country, want := range map[string][]string{"US": {"std-ship", "exp-ship-us"}, "ca": {"std-ship", "exp-ship-intl"}, "FR": {"std-ship"}} {
+		opts, ok, err := byCountry.Options(ctx, commerce.ShippingQuote{Address: commerce.Address{AddressCountry: country}})
+		var ids []string
+		for _, o := range opts {
+			ids = append(ids, o.ID)
+		}
+		if err != nil || !ok || !reflect.DeepEqual(ids, want) {
+			t.Errorf("rates by country, %s: %v, %v, %v; want %v", country, ids, ok, err, want)
+		}
+	}
+	usOnly := providers.NewShipping(nil, []providers.ShippingRate{{ID: "us", Title: "US", Amount: 1, Countries: []string{"US"}}})
+	if opts, ok, _ := usOnly.Options(ctx, commerce.ShippingQuote{Address: commerce.Address{AddressCountry: "FR"}}); ok || opts != nil {
+		t.Errorf("no rate for FR: %v, %v", opts, ok)
+	}
 	anywhere := providers.NewShipping(nil, d.Shipping)
 	if _, ok, _ := anywhere.Options(ctx, commerce.ShippingQuote{Address: commerce.Address{AddressCountry: "FR"}}); !ok {
 		t.Error("no ship_to does not ship everywhere")

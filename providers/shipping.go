@@ -9,7 +9,7 @@ import (
 )
 
 // Shipping is the built-in shipping: flat rates, each optionally free from a discounted
-// subtotal, to a set of countries. Read-only once built.
+// subtotal and optionally for some countries only, to a set of countries. Read-only once built.
 type Shipping struct {
 	shipTo []string // upper case; empty ships everywhere
 	rates  []ShippingRate
@@ -35,11 +35,17 @@ func (s *Shipping) Options(_ context.Context, q commerce.ShippingQuote) ([]comme
 	}
 	opts := make([]commerce.ShippingOption, 0, len(s.rates))
 	for _, r := range s.rates {
+		if len(r.Countries) > 0 && !slices.ContainsFunc(r.Countries, func(c string) bool { return strings.EqualFold(c, country) }) {
+			continue
+		}
 		amount := r.Amount
 		if r.FreeFrom > 0 && q.DiscountedSubtotal >= r.FreeFrom {
 			amount = 0
 		}
 		opts = append(opts, commerce.ShippingOption{ID: r.ID, Title: r.Title, Amount: amount})
+	}
+	if len(opts) == 0 && len(s.rates) > 0 {
+		return nil, false, nil // no rate is for this country
 	}
 	return opts, true, nil
 }
