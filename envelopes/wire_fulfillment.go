@@ -73,10 +73,10 @@ func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfill
 		}
 	}
 	m := FulfillmentMethod{
-		ID:           shippingMethodID,
-		Type:         "shipping",
-		LineItemIDs:  ids,
-		Groups:       []FulfillmentGroup{},
+		ID:          shippingMethodID,
+		Type:        "shipping",
+		LineItemIDs: ids,
+		Groups:      []FulfillmentGroup{},
 	}
 	if f.Address != nil && f.DestinationID == "" {
 		m.SelectedDestinationID = destinationID
