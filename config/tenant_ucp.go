@@ -43,10 +43,44 @@ type SavedAddress struct {
 // PaymentHandler is a payment handler the tenant takes, by the id instruments name. With
 // the mock payment provider, ApproveTokens and DeclineTokens are test tokens it approves
 // and declines besides its own (tok_visa, tok_decline, tok_flaky).
+//
+// The rest describes the handler to agents, as UCP's payment handler declaration does: a
+// checkout lists the tenant's handlers in its ucp.payment_handlers, keyed by Name, and a
+// business profile may list them too. Only ID is required.
 type PaymentHandler struct {
 	ID            string   `yaml:"id"`
 	ApproveTokens []string `yaml:"approve_tokens"`
 	DeclineTokens []string `yaml:"decline_tokens"`
+
+	// Name is the handler's specification, a reverse-domain name (com.shopify.shop_pay);
+	// default DefaultPaymentHandlerName.
+	Name string `yaml:"name"`
+	// Version is the handler's version (YYYY-MM-DD); default the UCP version of the reply.
+	Version string `yaml:"version"`
+	// Spec is the URL of the handler's specification.
+	Spec string `yaml:"spec"`
+	// ConfigSchema is the URL of the JSON Schema of Config (UCP 2026-04-08's schema,
+	// 2026-01-11's config_schema).
+	ConfigSchema string `yaml:"config_schema"`
+	// InstrumentSchemas are URLs of the schemas of its instruments (UCP 2026-01-11).
+	InstrumentSchemas []string `yaml:"instrument_schemas"`
+	// Instruments are the instrument types it takes (card, ...): UCP 2026-04-08's
+	// available_instruments; none listed means any.
+	Instruments []string `yaml:"instruments"`
+	// Config is the handler's configuration as agents see it (merchant ids, networks);
+	// never a secret.
+	Config map[string]any `yaml:"config"`
+}
+
+// DefaultPaymentHandlerName is the name a payment handler without one is listed under.
+const DefaultPaymentHandlerName = "dev.cartwright.payment"
+
+// HandlerName returns h's name, DefaultPaymentHandlerName when it has none.
+func (h PaymentHandler) HandlerName() string {
+	if h.Name == "" {
+		return DefaultPaymentHandlerName
+	}
+	return h.Name
 }
 
 // Bounds on what a tenant's configuration may list.
@@ -124,6 +158,22 @@ func (t *Tenant) validateUCP() []error {
 			bad("%s.id: missing or listed twice", at)
 		}
 		handlers[h.ID] = true
+		if h.Name != "" && !isReverseDomain(h.Name) {
+			bad("%s.name: %q is not a reverse-domain name (lower case, two or more dot-separated segments)", at, h.Name)
+		}
+		if h.Version != "" && !isDate(h.Version) {
+			bad("%s.version: %q is not a date (YYYY-MM-DD)", at, h.Version)
+		}
+		for _, u := range append([]string{h.Spec, h.ConfigSchema}, h.InstrumentSchemas...) {
+			if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+				bad("%s: %q is not an http(s) URL", at, u)
+			}
+		}
+		for _, typ := range h.Instruments {
+			if typ == "" {
+				bad("%s.instruments: an empty type", at)
+			}
+		}
 		tokens := len(h.ApproveTokens) + len(h.DeclineTokens)
 		if tokens > maxTestTokens {
 			bad("%s: %d test tokens, at most %d", at, tokens, maxTestTokens)
@@ -143,6 +193,38 @@ func (t *Tenant) validateUCP() []error {
 		}
 	}
 	return errs
+}
+
+// isReverseDomain matches UCP's reverse-domain name: ^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)+$.
+func isReverseDomain(s string) bool {
+	segs := strings.Split(s, ".")
+	if len(segs) < 2 {
+		return false
+	}
+	for i, seg := range segs {
+		if seg == "" || seg[0] < 'a' || seg[0] > 'z' {
+			return false
+		}
+		for _, c := range seg[1:] {
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' && i > 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isDate matches YYYY-MM-DD.
+func isDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i, c := range s {
+		if i != 4 && i != 7 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func isCountry(s string) bool {

@@ -22,11 +22,27 @@ tenants:
           - {id: addr_1, street_address: 123 Main St, address_locality: Springfield, address_region: IL, postal_code: "62704", address_country: US}
     payment_handlers:
       - {id: mock_payment_handler, approve_tokens: [success_token], decline_tokens: [fail_token]}
+      - id: shop_pay
+        name: com.shopify.shop_pay
+        version: "2026-01-11"
+        spec: https://shopify.dev/ucp/shop-pay
+        config_schema: https://shopify.dev/ucp/shop-pay/config.json
+        instrument_schemas: [https://shopify.dev/ucp/shop-pay/instrument.json]
+        instruments: [shop_pay]
+        config: {shop_id: "12345", networks: [visa, mastercard]}
 `)
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	ten := c.Tenants["flower_shop"]
+	sp := ten.PaymentHandlers[1]
+	if sp.HandlerName() != "com.shopify.shop_pay" || sp.Version != "2026-01-11" || sp.ConfigSchema == "" || len(sp.InstrumentSchemas) != 1 ||
+		sp.Instruments[0] != "shop_pay" || sp.Config["shop_id"] != "12345" || len(sp.Config["networks"].([]any)) != 2 {
+		t.Errorf("shop_pay %+v", sp)
+	}
+	if n := ten.PaymentHandlers[0].HandlerName(); n != config.DefaultPaymentHandlerName {
+		t.Errorf("default name %q", n)
+	}
 	p := ten.Policy(100, 999)
 	if d := p.Discounts; !d.Stacking || d.MaxCodes != 3 || !d.Compound || !d.Truncate {
 		t.Errorf("discount rules %+v", d)
@@ -34,7 +50,7 @@ tenants:
 	if len(p.Customers) != 1 || p.Customers[0].Addresses[0].ID != "addr_1" || p.Customers[0].Addresses[0].Address.PostalCode != "62704" {
 		t.Errorf("customers %+v", p.Customers)
 	}
-	if len(p.PaymentHandlers) != 1 || p.PaymentHandlers[0] != "mock_payment_handler" {
+	if len(p.PaymentHandlers) != 2 || p.PaymentHandlers[0] != "mock_payment_handler" {
 		t.Errorf("payment handlers %v", p.PaymentHandlers)
 	}
 	if a, d := ten.MockTokens(); len(a) != 1 || a[0] != "success_token" || len(d) != 1 || d[0] != "fail_token" {
@@ -60,6 +76,7 @@ tenants:
     payment_handlers:
       - {id: h}
       - {id: h}
+      - {id: shop_pay, name: Shop.Pay, version: "2026-1-11", spec: "ftp://x", instruments: [""]}
   http:
     builtin:
       items: [{id: a, title: A, price: 1}]
@@ -83,6 +100,10 @@ tenants:
 		`tenants.bad.customers[2].addresses[1].id: missing or listed twice`,
 		`tenants.bad.customers[2].addresses[1]: street_address, address_locality and postal_code are required`,
 		`tenants.bad.payment_handlers[1].id: missing or listed twice`,
+		`tenants.bad.payment_handlers[2].name: "Shop.Pay" is not a reverse-domain name`,
+		`tenants.bad.payment_handlers[2].version: "2026-1-11" is not a date`,
+		`tenants.bad.payment_handlers[2]: "ftp://x" is not an http(s) URL`,
+		`tenants.bad.payment_handlers[2].instruments: an empty type`,
 		`tenants.http.payment_handlers[0]: approve_tokens and decline_tokens are the mock payment provider's`,
 	} {
 		if !strings.Contains(got, want) {

@@ -82,3 +82,28 @@ func TestEncodeDestinationsAndConsent(t *testing.T) {
 		t.Fatalf("partial destination: %s", b)
 	}
 }
+
+// A tenant's payment handlers ride on its checkouts, in replies and in events, and on no
+// order; without them the checkout's ucp object is the demo's.
+func TestPaymentHandlersListed(t *testing.T) {
+	ph := PaymentHandlers{"dev.cartwright.payment": {{ID: "mock_payment_handler", Version: UCPVersion}}}
+	const listed = `"payment_handlers":{"dev.cartwright.payment":[{"id":"mock_payment_handler","version":"2026-04-08"}]}`
+	ev := commerce.Event{Type: commerce.EvtCheckoutCompleted, Checkout: sampleCheckout(), Order: sampleOrder()}
+	for name, b := range map[string][]byte{
+		"reply": TenantResultBody("m", "c", sampleCheckout(), nil, ph),
+		"event": EncodeEvent(EventMeta{ID: "e", PaymentHandlers: ph}, ev),
+	} {
+		if strings.Count(string(b), listed) != 1 {
+			t.Errorf("%s: %s", name, b)
+		}
+	}
+	for name, b := range map[string][]byte{
+		"no handlers": TenantResultBody("m", "c", sampleCheckout(), nil, nil),
+		"order":       TenantResultBody("m", "c", nil, sampleOrder(), ph),
+		"ResultBody":  ResultBody("m", "c", sampleCheckout(), nil),
+	} {
+		if strings.Contains(string(b), "payment_handlers") {
+			t.Errorf("%s: %s", name, b)
+		}
+	}
+}

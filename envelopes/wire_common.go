@@ -9,10 +9,35 @@ import (
 // UCPVersion is the version of UCP that the resources follow.
 const UCPVersion = "2026-04-08"
 
-// UCP is the ucp object of a resource: the version and the capabilities it uses.
+// UCP is the ucp object of a resource: the version and the capabilities it uses, and on a
+// checkout of a tenant that lists payment handlers, those handlers.
 type UCP struct {
 	Version      string       `json:"version"`
 	Capabilities []Capability `json:"capabilities"`
+	// PaymentHandlers are the tenant's payment handlers, keyed by their reverse-domain
+	// name (UCP 2026-04-08's registry form); absent for a tenant that lists none, whose
+	// instruments may name any handler.
+	PaymentHandlers PaymentHandlers `json:"payment_handlers,omitempty"`
+}
+
+// PaymentHandlers are payment handlers keyed by their reverse-domain name, each name with
+// the handlers (instances, by id) that follow it.
+type PaymentHandlers map[string][]PaymentHandler
+
+// PaymentHandler is UCP's payment handler declaration in a response: the id instruments
+// name in their handler_id, and what an agent needs to pay with it.
+type PaymentHandler struct {
+	ID                   string                `json:"id"`
+	Version              string                `json:"version"`
+	Spec                 string                `json:"spec,omitempty"`
+	Schema               string                `json:"schema,omitempty"`
+	AvailableInstruments []AvailableInstrument `json:"available_instruments,omitempty"`
+	Config               map[string]any        `json:"config,omitempty"`
+}
+
+// AvailableInstrument is an instrument type a payment handler takes.
+type AvailableInstrument struct {
+	Type string `json:"type"`
 }
 
 // Capability names a UCP capability or extension.

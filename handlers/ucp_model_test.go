@@ -245,3 +245,52 @@ func TestFlowerShopPartialDestinations(t *testing.T) {
 		t.Fatalf("unknown customer: method %v", method)
 	}
 }
+
+// A tenant that lists payment handlers advertises them in its checkouts'
+// ucp.payment_handlers, keyed by name; the demo tenant, which lists none, does not.
+func TestCheckoutListsPaymentHandlers(t *testing.T) {
+	cfg := config.Default()
+	shop := flowerShop()
+	shop.PaymentHandlers = append(shop.PaymentHandlers, config.PaymentHandler{
+		ID: "shop_pay", Name: "com.shopify.shop_pay", Version: "2026-01-11", Spec: "https://shopify.dev/ucp/shop-pay",
+		ConfigSchema: "https://shopify.dev/ucp/shop-pay/config.json", Instruments: []string{"shop_pay"},
+		Config: map[string]any{"shop_id": "12345"},
+	})
+	cfg.Tenants["flower_shop"] = shop
+	w := testenv.StartWorker(t, cfg, handlers.Options{})
+	cl := testenv.NewClient(t, w.NATS.URL())
+	ucpOf := func(tenant string) map[string]any {
+		t.Helper()
+		var raw any
+		_ = json.Unmarshal([]byte(`{"a2a.ucp.checkout":{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}]}}`), &raw)
+		if tenant == "demo" {
+			_ = json.Unmarshal([]byte(`{"a2a.ucp.checkout":{"line_items":[{"item":{"id":"sku_tee"},"quantity":1}]}}`), &raw)
+		}
+		m := cl.Send(tenant, "ph1", "m1", raw)
+		var r struct {
+			Result struct {
+				Parts []struct {
+					Data struct {
+						Checkout struct {
+							UCP map[string]any `json:"ucp"`
+						} `json:"a2a.ucp.checkout"`
+					} `json:"data"`
+				} `json:"parts"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(m.Data, &r); err != nil || len(r.Result.Parts) == 0 {
+			t.Fatalf("%s: %v\n%s", tenant, err, m.Data)
+		}
+		return r.Result.Parts[0].Data.Checkout.UCP
+	}
+	got, _ := json.Marshal(ucpOf("flower_shop")["payment_handlers"])
+	want := `{"com.shopify.shop_pay":[{"available_instruments":[{"type":"shop_pay"}],"config":{"shop_id":"12345"},"id":"shop_pay",` +
+		`"schema":"https://shopify.dev/ucp/shop-pay/config.json","spec":"https://shopify.dev/ucp/shop-pay","version":"2026-01-11"}],` +
+		`"dev.cartwright.payment":[{"id":"mock_payment_handler","version":"2026-04-08"}]}`
+	if string(got) != want {
+		t.Fatalf("payment_handlers\n got %s\nwant %s", got, want)
+	}
+	if ph, ok := ucpOf("demo")["payment_handlers"]; ok {
+		t.Fatalf("the demo lists payment handlers: %v", ph)
+	}
+}
