@@ -100,7 +100,7 @@ func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
 		f.Options, f.SelectedOptionID = nil, ""
 		return nil
 	}
-	opts, ok, err := s.shippingOptions(*f.Address, discountedSubtotal)
+	opts, ok, err := s.shippingOptions(*f.Address, discountedSubtotal, c.LineItems)
 	if err != nil {
 		return err
 	}

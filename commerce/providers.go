@@ -42,6 +42,8 @@ type ShippingQuote struct {
 	Currency           string
 	Address            Address
 	DiscountedSubtotal int64
+	// ItemIDs are the items to ship (the lines that are not digital), in line order.
+	ItemIDs []string
 }
 
 // Shipping prices the ways to ship to an address.

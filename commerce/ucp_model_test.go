@@ -320,3 +320,32 @@ func TestPartialDestinationPricedNotShipped(t *testing.T) {
 	}
 	h.must(flowerPay("mock_payment_handler", commerce.Credential{Type: "token", Token: "tok_visa"}))
 }
+
+// The items to ship reach the shipping provider: the suite's free shipping on rose
+// bouquets holds for roses alone, not once a pot ships with them; a digital line does
+// not count.
+func TestShippingQuoteNamesTheItems(t *testing.T) {
+	h := shopHarness(t)
+	h.env = providers.Builtin{
+		Items: []providers.CatalogItem{{ID: "bouquet_roses", Title: "Roses", Price: 3500},
+			{ID: "pot_ceramic", Title: "Pot", Price: 1500}, {ID: "care_guide", Title: "Care guide", Price: 100, Digital: true}},
+		Shipping: []providers.ShippingRate{{ID: "std-ship", Title: "Standard Shipping", Amount: 500,
+			FreeItems: []string{"bouquet_roses"}, FreeTitle: "Free Shipping"}},
+	}.Wire(h.env)
+	a := commerce.Address{StreetAddress: "1 Main St", AddressLocality: "Springfield", PostalCode: "62704", AddressCountry: "US"}
+	for _, tc := range []struct {
+		items []string
+		want  commerce.ShippingOption
+	}{
+		{[]string{"bouquet_roses", "care_guide"}, commerce.ShippingOption{ID: "std-ship", Title: "Free Shipping", Amount: 0}},
+		{[]string{"bouquet_roses", "pot_ceramic"}, commerce.ShippingOption{ID: "std-ship", Title: "Standard Shipping", Amount: 500}},
+	} {
+		up := commerce.UpsertCheckout{Update: commerce.UpdateCheckout{Address: &a}}
+		for _, id := range tc.items {
+			up.Update.LineItems = append(up.Update.LineItems, commerce.LineItemInput{ItemID: id, Quantity: 1})
+		}
+		if o := h.must(up).Checkout.Fulfillment.Options; len(o) != 1 || o[0] != tc.want {
+			t.Errorf("%v: options %+v", tc.items, o)
+		}
+	}
+}

@@ -29,6 +29,11 @@ type ShippingRate struct {
 	// Countries limits the rate to these ISO country codes (any case); empty offers it
 	// wherever the tenant ships.
 	Countries []string `yaml:"countries"`
+	// FreeItems makes the rate free when every item shipped is one of these.
+	FreeItems []string `yaml:"free_items"`
+	// FreeTitle is the rate's title when it is free (by FreeFrom or FreeItems); empty
+	// keeps Title.
+	FreeTitle string `yaml:"free_title"`
 }
 
 // TaxRate is the tax of a country, or of one region of it.
@@ -107,6 +112,11 @@ func (b Builtin) Validate() error {
 			bad("shipping[%d].id %q is a duplicate", i, r.ID)
 		}
 		rates[r.ID] = true
+		for k, id := range r.FreeItems {
+			if id == "" {
+				bad("shipping[%d].free_items[%d] is empty", i, k)
+			}
+		}
 		for k, c := range r.Countries {
 			if len(c) != 2 {
 				bad("shipping[%d].countries[%d] %q is not an ISO 3166-1 alpha-2 country code", i, k, c)

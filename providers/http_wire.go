@@ -59,6 +59,7 @@ type wireShippingQuote struct {
 	Currency           string       `json:"currency"`
 	Address            *wireAddress `json:"address"`
 	DiscountedSubtotal int64        `json:"discounted_subtotal"`
+	ItemIDs            []string     `json:"item_ids,omitempty"`
 }
 
 type wireShippingOption struct {
