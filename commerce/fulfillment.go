@@ -15,13 +15,26 @@ func setAddress(c *Checkout, cmd SetShippingAddress) error {
 }
 
 // setDestinations takes an update's fulfillment: the destinations sent, and the chosen
-// one, which may be a saved address of the known customer (the buyer is set first).
+// one, which may be a saved address of the known customer (the buyer is set first). A
+// destination sent without an id that is one of the customer's saved addresses (the same
+// fields, without regard to case) is that saved address, by its id.
 func (s *step) setDestinations(c *Checkout, u UpdateCheckout) error {
 	c.Fulfillment = Fulfillment{
 		Address:       clonePtr(u.Address),
 		Destinations:  slices.Clone(u.Destinations),
 		DestinationID: u.DestinationID,
 		Requested:     u.ShippingRequested && u.Address == nil,
+	}
+	if u.Address != nil && u.DestinationID == "" {
+		if cu, ok := s.customer(c.Buyer); ok {
+			for _, d := range cu.Addresses {
+				if sameAddress(d.Address, *u.Address) {
+					c.Fulfillment.DestinationID = d.ID
+					c.Fulfillment.Destinations = append(c.Fulfillment.Destinations, Destination{ID: d.ID, Address: *u.Address})
+					break
+				}
+			}
+		}
 	}
 	if u.DestinationID == "" || u.Address != nil {
 		return nil
@@ -52,18 +65,26 @@ func (s *step) customer(b *Buyer) (Customer, bool) {
 	return Customer{}, false
 }
 
+// sameAddress reports whether a and b are the same address, without regard to case.
+func sameAddress(a, b Address) bool {
+	return strings.EqualFold(a.StreetAddress, b.StreetAddress) && strings.EqualFold(a.AddressLocality, b.AddressLocality) &&
+		strings.EqualFold(a.AddressRegion, b.AddressRegion) && strings.EqualFold(a.PostalCode, b.PostalCode) &&
+		strings.EqualFold(a.AddressCountry, b.AddressCountry)
+}
+
 // offerSaved brings the saved addresses offered in c up to date with its buyer and lines:
-// a known customer's addresses follow the destinations sent (an id sent wins) while the
-// checkout has something to ship. A chosen saved address no longer offered is unchosen.
+// a known customer's addresses are offered while the checkout has something to ship and
+// the agent sent no destination of its own (none with an id, no address without one): an
+// agent that sends destinations is shown those, as UCP's conformance suite expects. A
+// chosen saved address no longer offered is unchosen.
 func (s *step) offerSaved(c *Checkout) {
 	f := &c.Fulfillment
 	f.Destinations = slices.DeleteFunc(f.Destinations, func(d Destination) bool { return d.Saved })
-	if cu, ok := s.customer(c.Buyer); ok && needsShipping(c.LineItems) {
+	sent := len(f.Destinations) > 0 || f.Address != nil && f.DestinationID == ""
+	if cu, ok := s.customer(c.Buyer); ok && needsShipping(c.LineItems) && !sent {
 		for _, d := range cu.Addresses {
-			if !slices.ContainsFunc(f.Destinations, func(x Destination) bool { return x.ID == d.ID }) {
-				d.Saved = true
-				f.Destinations = append(f.Destinations, d)
-			}
+			d.Saved = true
+			f.Destinations = append(f.Destinations, d)
 		}
 	}
 	if len(f.Destinations) == 0 {

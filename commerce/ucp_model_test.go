@@ -152,14 +152,28 @@ func TestKnownCustomerDestinations(t *testing.T) {
 	if c.Fulfillment.Address == nil || c.Fulfillment.Address.PostalCode != "10012" {
 		t.Fatalf("by id: fulfillment %+v", c.Fulfillment)
 	}
-	// A destination sent beside them comes first; an id sent replaces the saved one.
+	// Destinations sent are all that is offered (the suite's known customer with a new
+	// address): the saved ones are not, and an id sent is the agent's.
 	sent := commerce.Address{StreetAddress: "123 New St", AddressLocality: "Toronto", PostalCode: "M5V 2H1", AddressCountry: "CA"}
 	up.Update.Destinations = []commerce.Destination{{ID: "dest_new", Address: sent}, {ID: "addr_1", Address: sent}}
 	up.Update.DestinationID, up.Update.Address = "dest_new", &sent
 	c = h.must(up).Checkout
 	d = c.Fulfillment.Destinations
-	if len(d) != 3 || d[0].ID != "dest_new" || d[1].ID != "addr_1" || d[1].Saved || d[1].Address != sent || d[2].ID != "addr_2" {
-		t.Fatalf("sent and saved: %+v", d)
+	if len(d) != 2 || d[0].ID != "dest_new" || d[1].ID != "addr_1" || d[1].Saved || d[1].Address != sent {
+		t.Fatalf("sent: %+v", d)
+	}
+	// An address sent without an id that is a saved one is that one, by its id, alone
+	// (the suite's existing address reuse); another is the address set without an id.
+	home := commerce.Address{StreetAddress: "123 MAIN ST", AddressLocality: "Springfield", AddressRegion: "IL", PostalCode: "62704", AddressCountry: "US"}
+	up.Update.Destinations, up.Update.DestinationID, up.Update.Address = nil, "", &home
+	c = h.must(up).Checkout
+	if f := c.Fulfillment; f.DestinationID != "addr_1" || len(f.Destinations) != 1 || f.Destinations[0].ID != "addr_1" || f.Destinations[0].Saved || len(f.Options) != 1 {
+		t.Fatalf("a saved address sent without its id: %+v", f)
+	}
+	up.Update.Address = &sent
+	c = h.must(up).Checkout
+	if f := c.Fulfillment; f.DestinationID != "" || f.Destinations != nil || *f.Address != sent {
+		t.Fatalf("a new address sent without an id: %+v", f)
 	}
 	// A saved address of someone else, or none at all: refused.
 	up.Update.Destinations, up.Update.Address, up.Update.DestinationID = nil, nil, "addr_9"

@@ -12,12 +12,12 @@ import "github.com/cartwright-dev/cartwright/commerce"
 //	       └─ selected_option_id
 //
 // cartwright ships everything in one package to one address, so there is at most one
-// method and one group. The destinations are those the agent sent, with its ids, then the
-// saved addresses of a known customer; an address set without an id (set_shipping_address)
-// is dest_1. A method with none (shipping asked for, nothing to offer yet) has no
-// destinations field: UCP's method does not require one. A partial address (a UCP
-// destination may send only its country and postal code) carries only the fields it has.
-// The UCP form reads this shape back.
+// method and one group. The destinations are those the agent sent, with its ids, or, when
+// it sent none, the saved addresses of a known customer; an address set without an id
+// (set_shipping_address) is dest_1. A method with none (shipping asked for, nothing to
+// offer yet) has no destinations field: UCP's method does not require one. A partial
+// address (a UCP destination may send only its country and postal code) carries only the
+// fields it has. The UCP form reads this shape back.
 type Fulfillment struct {
 	Methods []FulfillmentMethod `json:"methods"`
 }
@@ -86,7 +86,7 @@ func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfill
 	}
 	for _, d := range f.Destinations {
 		if d.ID == destinationID && f.Address != nil && f.DestinationID == "" {
-			continue // a saved address named dest_1: the address set without an id has it
+			continue // another destination named dest_1: the address set without an id has the id
 		}
 		m.Destinations = append(m.Destinations, ShippingDestination{ID: d.ID, PostalAddress: addressWire(d.Address)})
 	}

@@ -181,10 +181,12 @@ func TestFlowerShopOverTheBus(t *testing.T) {
 	}
 }
 
-// TestFlowerShopPartialDestinations sends the UCP suite's dynamic fulfillment and
-// unknown-customer requests over the bus: a destination of a country and a postal code is
-// priced for its country (the US express rate, then the international one), and a buyer
-// with no saved address is echoed a shipping method without a destinations field.
+// TestFlowerShopPartialDestinations sends the UCP suite's dynamic fulfillment, known and
+// unknown customer requests over the bus: a destination of a country and a postal code is
+// priced for its country (the US express rate, then the international one); a known
+// customer who sends a destination is shown that one alone, and a saved address sent
+// without its id gets it; a buyer with no saved address is echoed a shipping method
+// without a destinations field.
 func TestFlowerShopPartialDestinations(t *testing.T) {
 	cfg := config.Default()
 	shop := flowerShop()
@@ -236,6 +238,20 @@ func TestFlowerShopPartialDestinations(t *testing.T) {
 		"destinations":[{"id":"dest_ca","address_country":"CA","postal_code":"M5V 2H1"}],"selected_destination_id":"dest_ca"}]}}}`)
 	if got := options(c); len(got) != 2 || got[1] != "exp-ship-intl" || c.Fulfillment.Methods[0].SelectedDestinationID != "dest_ca" {
 		t.Fatalf("CA: options %v, fulfillment %+v", got, c.Fulfillment)
+	}
+
+	// The suite's known customer with a new address: only that one is shown, priced for
+	// Canada; then the saved address sent without its id: addr_1, alone.
+	john := `"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}],"buyer":{"email":"john.doe@example.com"}`
+	c, _ = send("p3", "m4", `{"a2a.ucp.checkout":{`+john+`,"fulfillment":{"methods":[{"type":"shipping","selected_destination_id":"dest_new",
+		"destinations":[{"id":"dest_new","address_country":"CA","postal_code":"M5V 2H1","street_address":"123 New St"}]}]}}}`)
+	if m := c.Fulfillment.Methods[0]; len(m.Destinations) != 1 || m.Destinations[0].ID != "dest_new" || options(c)[1] != "exp-ship-intl" {
+		t.Fatalf("known customer, new address: %+v", m)
+	}
+	c, _ = send("p4", "m5", `{"a2a.ucp.checkout":{`+john+`,"fulfillment":{"methods":[{"type":"shipping","destinations":[{"street_address":"123 Main St",
+		"address_locality":"Springfield","address_region":"IL","postal_code":"62704","address_country":"US"}]}]}}}`)
+	if m := c.Fulfillment.Methods[0]; len(m.Destinations) != 1 || m.Destinations[0].ID != "addr_1" || m.SelectedDestinationID != "addr_1" {
+		t.Fatalf("known customer, saved address without its id: %+v", m)
 	}
 
 	_, loose := send("p2", "m3", `{"a2a.ucp.checkout":{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}],
