@@ -90,12 +90,15 @@ func appendState(b []byte, st commerce.State) []byte {
 }
 
 // stateVersion is the oldest framing version that holds all of st: 3 when a buyer has a
-// customer id or consent, or a fulfillment destinations, a chosen destination id or the
-// requested flag; else 2.
+// customer id or consent, or a fulfillment destinations, a chosen destination id, the
+// requested flag or a partial address; else 2. A partial address fits version 2's bytes,
+// but a worker that writes only version 2 would not hold its checkout back from
+// completing, so it is kept from such workers too.
 func stateVersion(st commerce.State) byte {
 	v3 := func(b *commerce.Buyer, f commerce.Fulfillment) bool {
 		return b != nil && (b.CustomerID != "" || b.Consent != nil) ||
-			f.Destinations != nil || f.DestinationID != "" || f.Requested
+			f.Destinations != nil || f.DestinationID != "" || f.Requested ||
+			f.Address != nil && !f.Address.Complete()
 	}
 	if c := st.Checkout; c != nil && v3(c.Buyer, c.Fulfillment) {
 		return 3

@@ -198,6 +198,7 @@ func TestStateCodecWritesOldestVersionThatHoldsIt(t *testing.T) {
 		"no destinations, empty": func(st *commerce.State) { st.Checkout.Fulfillment.Destinations = []commerce.Destination{} },
 		"destination id":         func(st *commerce.State) { st.Checkout.Fulfillment.DestinationID = "addr_1" },
 		"requested":              func(st *commerce.State) { st.Checkout.Fulfillment.Requested = true },
+		"partial address":        func(st *commerce.State) { st.Checkout.Fulfillment.Address = &commerce.Address{AddressCountry: "US"} },
 	} {
 		st := plain.Clone()
 		set(&st)
