@@ -337,8 +337,8 @@ const MaxDestinations = 10
 
 // fulfillment reads the selection out of UCP's fulfillment object at path at into u: the
 // first shipping method's destinations (at most MaxDestinations, each an address, partial
-// or full, with its id), the chosen one (the one its selected_destination_id names, else its first), and
-// the first selected_option_id of its groups. A selected_destination_id with no
+// or full, with its id), the chosen one (the one its selected_destination_id names, else
+// its first), and the first selected_option_id of its groups. A selected_destination_id with no
 // destinations sent may name a saved address of the buyer, which the domain resolves.
 // Methods of other types (pickup) are not offered, and ignored.
 func fulfillment(u *commerce.UpdateCheckout, f *inFulfillment, at string, lim Limits) error {
