@@ -50,7 +50,7 @@ func WithEnvs(cfg *config.Config, o handlers.Options) handlers.Options {
 // config.Validate reports.
 func Wire(t *config.Tenant, env commerce.Env) (commerce.Env, error) {
 	env = t.Builtin.Wire(env) // the catalog, inventory, shipping, tax and discounts
-	env.Payments = providers.NewMockPayments()
+	env.Payments = providers.NewMockPayments().SetTokens(t.MockTokens())
 	var errs []error
 	if mv, err := verifier(t.AP2, env.Tenant); err != nil {
 		errs = append(errs, fmt.Errorf("ap2.%w", err))

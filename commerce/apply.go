@@ -26,6 +26,39 @@ type Policy struct {
 	// MandateRequired refuses a completion without an AP2 checkout mandate
 	// (mandate_required); Env.Mandates verifies the ones presented.
 	MandateRequired bool
+	// Discounts says how discount codes combine. The zero value is the demo's rule: one
+	// code per checkout, a percentage of the subtotal rounded half up.
+	Discounts DiscountRules
+	// Customers are the tenant's known customers: a buyer who is one of them is offered
+	// their saved addresses as shipping destinations.
+	Customers []Customer
+	// PaymentHandlers lists the handler ids a completion may name; empty accepts any (the
+	// payment provider judges the instrument).
+	PaymentHandlers []string
+}
+
+// DiscountRules says how a tenant's discount codes combine.
+type DiscountRules struct {
+	// Stacking lets several codes apply together, in the order submitted; without it a
+	// second code is refused with a warning (discount_code_combination_disallowed).
+	Stacking bool
+	// MaxCodes bounds the codes kept when stacking (default DefaultMaxDiscountCodes);
+	// codes past it are refused with the same warning.
+	MaxCodes int
+	// Compound applies each code to what the codes before it left, rather than every code
+	// to the subtotal.
+	Compound bool
+	// Truncate rounds a percentage toward zero (what integer arithmetic on a price does),
+	// rather than half up.
+	Truncate bool
+}
+
+// Customer is a tenant's known customer: matched by email (without regard to case) or by
+// id, with the addresses the customer saved.
+type Customer struct {
+	ID        string
+	Email     string
+	Addresses []Destination
 }
 
 // Env is everything Apply needs besides the state and the command. It holds no clock and

@@ -50,11 +50,17 @@ func (s *step) release(checkoutID string) error {
 	return s.env.Inventory.Release(s.ctx, checkoutID)
 }
 
-func (s *step) shippingOptions(a Address, discountedSubtotal int64) ([]ShippingOption, bool, error) {
+func (s *step) shippingOptions(a Address, discountedSubtotal int64, lines []LineItem) ([]ShippingOption, bool, error) {
 	if s.env.Shipping == nil {
 		return nil, false, nil
 	}
-	opts, ok, err := s.env.Shipping.Options(s.ctx, ShippingQuote{Currency: s.env.Policy.Currency, Address: a, DiscountedSubtotal: discountedSubtotal})
+	q := ShippingQuote{Currency: s.env.Policy.Currency, Address: a, DiscountedSubtotal: discountedSubtotal}
+	for _, l := range lines {
+		if !l.Item.Digital {
+			q.ItemIDs = append(q.ItemIDs, l.Item.ID)
+		}
+	}
+	opts, ok, err := s.env.Shipping.Options(s.ctx, q)
 	if err != nil || !ok {
 		return opts, ok, err
 	}

@@ -58,6 +58,19 @@ type Buyer struct {
 	LastName    string
 	Email       string
 	PhoneNumber string
+	// CustomerID names one of the tenant's known customers (Policy.Customers); a buyer is
+	// also known by Email. It is the agent's claim, used only to offer saved addresses.
+	CustomerID string
+	// Consent is the buyer's consent as the agent stated it (UCP's buyer_consent), echoed.
+	Consent *Consent
+}
+
+// Consent is UCP's buyer consent: each field is unset (nil), granted or refused.
+type Consent struct {
+	Analytics   *bool
+	Preferences *bool
+	Marketing   *bool
+	SaleOfData  *bool
 }
 
 // BuyerContext is UCP's checkout context: hints about where the buyer is.
@@ -67,13 +80,20 @@ type BuyerContext struct {
 	PostalCode     string
 }
 
-// Address is a postal address (UCP / schema.org PostalAddress).
+// Address is a postal address (UCP / schema.org PostalAddress). A UCP destination may be
+// partial (its country, perhaps a postal code): enough to price shipping, not to ship.
 type Address struct {
 	StreetAddress   string
 	AddressLocality string
 	AddressRegion   string
 	PostalCode      string
 	AddressCountry  string
+}
+
+// Complete reports whether a can be shipped to: it has a street address, a locality, a
+// postal code and a country (the region is optional).
+func (a Address) Complete() bool {
+	return a.StreetAddress != "" && a.AddressLocality != "" && a.PostalCode != "" && a.AddressCountry != ""
 }
 
 // ShippingOption is one way to ship a checkout, priced for its current contents.
@@ -83,9 +103,30 @@ type ShippingOption struct {
 	Amount int64
 }
 
+// Destination is a shipping address with an id: one the agent sent, or a saved address
+// of a known customer.
+type Destination struct {
+	ID      string
+	Address Address
+	// Saved marks a known customer's address, offered by the tenant rather than sent.
+	Saved bool
+}
+
 // Fulfillment is the checkout's shipping: where to, what options there are, which is chosen.
 type Fulfillment struct {
-	Address          *Address
+	// Address is the chosen destination's address.
+	Address *Address
+	// Destinations are those offered: the ones the agent sent, then the saved addresses
+	// of the buyer when the buyer is a known customer. Empty when the address was set
+	// without an id (set_shipping_address).
+	Destinations []Destination
+	// DestinationID is the id of the chosen destination ("" with Address set: the one
+	// set without an id).
+	DestinationID string
+	// Requested: the agent asked for shipping (a shipping method) and no address is
+	// chosen; a chosen address says so by itself. Kept false otherwise, so that a state
+	// that uses nothing newer is stored in the older framing (see store).
+	Requested        bool
 	Options          []ShippingOption
 	SelectedOptionID string
 }
@@ -137,6 +178,7 @@ const (
 	MsgItemUnavailable      = "item_unavailable"
 	MsgOutOfStock           = "out_of_stock"
 	MsgAddressUndeliverable = "address_undeliverable"
+	MsgAddressIncomplete    = "address_incomplete"
 	MsgDiscountInvalid      = "discount_code_invalid"
 	MsgDiscountCombination  = "discount_code_combination_disallowed"
 	MsgPaymentFailed        = "payment_failed"

@@ -51,6 +51,7 @@ func (o *Order) Clone() *Order {
 
 func (f Fulfillment) clone() Fulfillment {
 	f.Address = clonePtr(f.Address)
+	f.Destinations = slices.Clone(f.Destinations)
 	f.Options = slices.Clone(f.Options)
 	return f
 }

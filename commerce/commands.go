@@ -51,12 +51,21 @@ type GetCheckout struct{}
 // UpdateCheckout is UCP's update: a full replacement of the fields it names. A nil or empty
 // field clears what the checkout had.
 type UpdateCheckout struct {
-	LineItems        []LineItemInput
-	Buyer            *Buyer
-	Context          *BuyerContext
-	Address          *Address
-	SelectedOptionID string
-	DiscountCodes    []string
+	LineItems []LineItemInput
+	Buyer     *Buyer
+	Context   *BuyerContext
+	// Address is the chosen destination's, when it is one of Destinations or was sent
+	// without an id.
+	Address *Address
+	// Destinations are the shipping destinations the agent sent, with their ids.
+	Destinations []Destination
+	// DestinationID is the chosen destination: one of Destinations, or a saved address of
+	// the known customer (then Address is nil).
+	DestinationID string
+	// ShippingRequested: the update names a shipping method.
+	ShippingRequested bool
+	SelectedOptionID  string
+	DiscountCodes     []string
 }
 
 // UpsertCheckout is the UCP form's a2a.ucp.checkout: it creates the context's checkout
@@ -87,10 +96,33 @@ type ApplyDiscount struct{ Code string }
 
 type RemoveDiscount struct{ Code string }
 
-// Credential is a payment credential, e.g. {type: "token", token: "tok_visa"}.
+// Credential is a payment credential: a token, e.g. {type: "token", token: "tok_visa"},
+// possibly bound to a checkout, or a card.
 type Credential struct {
-	Type  string
-	Token string
+	Type    string
+	Token   string
+	Binding *Binding
+	Card    *CardCredential
+}
+
+// Binding ties a token to a checkout (UCP's binding), and to the buyer's identity with
+// the payment provider.
+type Binding struct {
+	CheckoutID  string
+	AccessToken string
+}
+
+// CardCredential is a card (UCP's card_credential): a funding PAN, network token or
+// device PAN with its expiry, and what a network token carries (cryptogram, ECI).
+type CardCredential struct {
+	NumberType  string // fpan, network_token or dpan
+	Number      string
+	ExpiryMonth int
+	ExpiryYear  int
+	Name        string
+	CVC         string
+	Cryptogram  string
+	ECIValue    string
 }
 
 // PaymentInstrument is one instrument offered for payment (UCP).

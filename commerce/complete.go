@@ -3,13 +3,15 @@ package commerce
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // complete pays for a ready checkout and places its order.
 //
 // The outcomes, in the order they are checked:
 //   - the checkout is not ready_for_complete: invalid_transition, saying why;
-//   - no instrument, or one without a token: invalid_params;
+//   - no instrument, one without a token or card, one naming a handler the tenant does not
+//     list, or a token bound to another checkout: invalid_params;
 //   - the tenant checks AP2 mandates and the mandate is missing, invalid, expired, bound to
 //     another merchant, checkout or total, or was used before: its mandate_* error;
 //   - a line's stock has run short since it was added, or cannot be reserved: an
@@ -33,7 +35,7 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 		}
 		return Result{}, E(KindConflict, CodeInvalidTransition, "checkout %s cannot be completed: %s", before.ID, why)
 	}
-	in, err := instrument(cmd)
+	in, err := s.instrument(before, cmd)
 	if err != nil {
 		return Result{}, err
 	}
@@ -103,6 +105,7 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 		Currency:       c.Currency,
 		Amount:         total,
 		Capture:        p.AutoCapture,
+		Mandate:        mandateOf(cmd),
 	})
 	if err != nil {
 		return Result{}, err
@@ -153,8 +156,10 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 	return res, nil
 }
 
-// instrument returns the instrument to charge (see CompleteCheckout.Selected).
-func instrument(cmd CompleteCheckout) (PaymentInstrument, error) {
+// instrument returns the instrument to charge (see CompleteCheckout.Selected): it must
+// carry a token or a card, name a handler the tenant lists (when it lists any), and a
+// token bound to a checkout must be bound to c.
+func (s *step) instrument(c *Checkout, cmd CompleteCheckout) (PaymentInstrument, error) {
 	in, ok := cmd.Selected()
 	if !ok {
 		return PaymentInstrument{}, Invalid("payment.instruments", "a payment instrument is required")
@@ -166,10 +171,26 @@ func instrument(cmd CompleteCheckout) (PaymentInstrument, error) {
 			break
 		}
 	}
-	if in.Credential.Token == "" {
-		return PaymentInstrument{}, Invalid(fmt.Sprintf("payment.instruments[%d].credential.token", i), "the instrument has no credential token")
+	at := fmt.Sprintf("payment.instruments[%d]", i)
+	if hs := s.env.Policy.PaymentHandlers; len(hs) > 0 && !slices.Contains(hs, in.HandlerID) {
+		return PaymentInstrument{}, Invalid(at+".handler_id", "unknown payment handler %q; this merchant takes: %s", in.HandlerID, strings.Join(hs, ", "))
+	}
+	cr := in.Credential
+	if cr.Token == "" && cr.Card == nil {
+		return PaymentInstrument{}, Invalid(at+".credential.token", "the instrument has no credential token")
+	}
+	if b := cr.Binding; b != nil && b.CheckoutID != c.ID {
+		return PaymentInstrument{}, Invalid(at+".credential.binding.checkout_id", "the token is bound to checkout %q, not %s", b.CheckoutID, c.ID)
 	}
 	return in, nil
+}
+
+// mandateOf is the AP2 checkout mandate the completion carries, "" without one.
+func mandateOf(cmd CompleteCheckout) string {
+	if cmd.AP2 == nil {
+		return ""
+	}
+	return cmd.AP2.CheckoutMandate
 }
 
 // mandate verifies the completion's AP2 checkout mandate against c when the tenant checks

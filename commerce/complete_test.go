@@ -82,6 +82,16 @@ func TestCompleteRefusals(t *testing.T) {
 	if !strings.Contains(err.Error(), "no line items") {
 		t.Fatalf("error %v does not say why", err)
 	}
+	// Without an address, or without an option, in the words UCP's suite looks for.
+	h.must(commerce.AddItem{ItemID: "sku_tee", Quantity: 1})
+	h.must(commerce.SetBuyer{Buyer: commerce.Buyer{Email: "ada@example.com"}})
+	if _, err = h.do(pay("tok_visa")); err == nil || !strings.Contains(err.Error(), "Fulfillment address and option must be selected") {
+		t.Fatalf("no address: %v", err)
+	}
+	h.must(commerce.SetShippingAddress{Address: caAddress})
+	if _, err = h.do(pay("tok_visa")); err == nil || !strings.Contains(err.Error(), "Fulfillment option must be selected") {
+		t.Fatalf("no option: %v", err)
+	}
 
 	h.must(commerce.CancelCheckout{})
 	h = newHarness(t)

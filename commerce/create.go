@@ -68,7 +68,9 @@ func (s *step) update(c *Checkout, u UpdateCheckout) error {
 			return err
 		}
 	}
-	c.Fulfillment = Fulfillment{Address: clonePtr(u.Address)}
+	if err := s.setDestinations(c, u); err != nil {
+		return err
+	}
 	if u.SelectedOptionID == "" {
 		return nil
 	}

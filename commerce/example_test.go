@@ -23,7 +23,8 @@ func Example() {
 	for i, cmd := range []commerce.Command{
 		commerce.CreateCheckout{Buyer: &commerce.Buyer{Email: "ada@example.com"}},
 		commerce.AddItem{ItemID: "sku_tee", Quantity: 2},
-		commerce.SetShippingAddress{Address: commerce.Address{AddressRegion: "CA", AddressCountry: "US"}},
+		commerce.SetShippingAddress{Address: commerce.Address{StreetAddress: "1 Market St", AddressLocality: "San Francisco",
+			AddressRegion: "CA", PostalCode: "94105", AddressCountry: "US"}},
 		commerce.SelectShippingOption{OptionID: "std"},
 		commerce.ApplyDiscount{Code: "SAVE10"},
 		commerce.CompleteCheckout{Instruments: []commerce.PaymentInstrument{{

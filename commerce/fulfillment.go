@@ -1,13 +1,98 @@
 package commerce
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // setAddress sets where to ship. The options for it are computed by repricing, which runs
 // after every change because they depend on the discounted subtotal (free shipping).
 func setAddress(c *Checkout, cmd SetShippingAddress) error {
 	a := cmd.Address
 	c.Fulfillment.Address = &a
+	c.Fulfillment.DestinationID = ""
 	return nil
+}
+
+// setDestinations takes an update's fulfillment: the destinations sent, and the chosen
+// one, which may be a saved address of the known customer (the buyer is set first). A
+// destination sent without an id that is one of the customer's saved addresses (the same
+// fields, without regard to case) is that saved address, by its id.
+func (s *step) setDestinations(c *Checkout, u UpdateCheckout) error {
+	c.Fulfillment = Fulfillment{
+		Address:       clonePtr(u.Address),
+		Destinations:  slices.Clone(u.Destinations),
+		DestinationID: u.DestinationID,
+		Requested:     u.ShippingRequested && u.Address == nil,
+	}
+	if u.Address != nil && u.DestinationID == "" {
+		if cu, ok := s.customer(c.Buyer); ok {
+			for _, d := range cu.Addresses {
+				if sameAddress(d.Address, *u.Address) {
+					c.Fulfillment.DestinationID = d.ID
+					c.Fulfillment.Destinations = append(c.Fulfillment.Destinations, Destination{ID: d.ID, Address: *u.Address})
+					break
+				}
+			}
+		}
+	}
+	if u.DestinationID == "" || u.Address != nil {
+		return nil
+	}
+	if cu, ok := s.customer(c.Buyer); ok {
+		for _, d := range cu.Addresses {
+			if d.ID == u.DestinationID {
+				a := d.Address
+				c.Fulfillment.Address = &a
+				return nil
+			}
+		}
+	}
+	return Invalid("fulfillment", "destination %q is neither one sent nor a saved address of the buyer", u.DestinationID)
+}
+
+// customer returns the known customer b is: by CustomerID, else by email (without regard
+// to case).
+func (s *step) customer(b *Buyer) (Customer, bool) {
+	if b == nil {
+		return Customer{}, false
+	}
+	for _, cu := range s.env.Policy.Customers {
+		if b.CustomerID != "" && cu.ID == b.CustomerID || b.Email != "" && strings.EqualFold(cu.Email, b.Email) {
+			return cu, true
+		}
+	}
+	return Customer{}, false
+}
+
+// sameAddress reports whether a and b are the same address, without regard to case.
+func sameAddress(a, b Address) bool {
+	return strings.EqualFold(a.StreetAddress, b.StreetAddress) && strings.EqualFold(a.AddressLocality, b.AddressLocality) &&
+		strings.EqualFold(a.AddressRegion, b.AddressRegion) && strings.EqualFold(a.PostalCode, b.PostalCode) &&
+		strings.EqualFold(a.AddressCountry, b.AddressCountry)
+}
+
+// offerSaved brings the saved addresses offered in c up to date with its buyer and lines:
+// a known customer's addresses are offered while the checkout has something to ship and
+// the agent sent no destination of its own (none with an id, no address without one): an
+// agent that sends destinations is shown those, as UCP's conformance suite expects. A
+// chosen saved address no longer offered is unchosen.
+func (s *step) offerSaved(c *Checkout) {
+	f := &c.Fulfillment
+	f.Destinations = slices.DeleteFunc(f.Destinations, func(d Destination) bool { return d.Saved })
+	sent := len(f.Destinations) > 0 || f.Address != nil && f.DestinationID == ""
+	if cu, ok := s.customer(c.Buyer); ok && needsShipping(c.LineItems) && !sent {
+		for _, d := range cu.Addresses {
+			d.Saved = true
+			f.Destinations = append(f.Destinations, d)
+		}
+	}
+	if len(f.Destinations) == 0 {
+		f.Destinations = nil
+	}
+	if f.DestinationID != "" && !slices.ContainsFunc(f.Destinations, func(x Destination) bool { return x.ID == f.DestinationID }) {
+		f.Address, f.DestinationID, f.Requested = nil, "", true
+	}
 }
 
 func selectOption(c *Checkout, cmd SelectShippingOption) error {
@@ -27,14 +112,16 @@ func selectOption(c *Checkout, cmd SelectShippingOption) error {
 
 // priceFulfillment recomputes c's shipping options for its address and discounted
 // subtotal. An undeliverable address is kept, with a message and no options; a selection
-// that is no longer offered is cleared.
+// that is no longer offered is cleared. A partial address is priced (its options may be
+// chosen) and holds the checkout back with a message until it is complete.
 func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
+	s.offerSaved(c)
 	f := &c.Fulfillment
 	if f.Address == nil {
 		f.Options, f.SelectedOptionID = nil, ""
 		return nil
 	}
-	opts, ok, err := s.shippingOptions(*f.Address, discountedSubtotal)
+	opts, ok, err := s.shippingOptions(*f.Address, discountedSubtotal, c.LineItems)
 	if err != nil {
 		return err
 	}
@@ -44,6 +131,9 @@ func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
 		return nil
 	}
 	f.Options = opts
+	if !f.Address.Complete() {
+		addMessage(c, msgAddressIncomplete())
+	}
 	if _, ok := optionByID(opts, f.SelectedOptionID); !ok {
 		f.SelectedOptionID = ""
 	}

@@ -45,7 +45,7 @@ func TestShippingAddress(t *testing.T) {
 	message(t, c, commerce.MsgAddressUndeliverable)
 
 	// Outside California there is no tax, but a tax entry (0) once the address is known.
-	c = h.must(commerce.SetShippingAddress{Address: commerce.Address{AddressRegion: "NY", AddressCountry: "US"}}).Checkout
+	c = h.must(commerce.SetShippingAddress{Address: commerce.Address{StreetAddress: "1 Broadway", AddressLocality: "New York", AddressRegion: "NY", PostalCode: "10004", AddressCountry: "US"}}).Checkout
 	if tax, ok := commerce.TotalOf(c.Totals, commerce.TotalTax); !ok || tax != 0 || len(c.Messages) != 0 {
 		t.Fatalf("totals %+v, messages %v", c.Totals, messageCodes(c))
 	}

@@ -40,6 +40,15 @@ func msgUndeliverable(a Address) Message {
 	}
 }
 
+// msgAddressIncomplete holds a checkout whose chosen address is partial back from
+// completion: its options are priced, it cannot be shipped to yet.
+func msgAddressIncomplete() Message {
+	return Message{
+		Type: MessageError, Code: MsgAddressIncomplete, Path: "$.fulfillment", Severity: SeverityRecoverable,
+		Content: "The shipping address needs a street address, a locality and a postal code before the checkout can complete.",
+	}
+}
+
 func msgDiscountInvalid(path, code string) Message {
 	return Message{
 		Type: MessageWarning, Code: MsgDiscountInvalid, Path: path, Severity: SeverityRecoverable,
@@ -51,6 +60,13 @@ func msgDiscountCombination(path, code, applied string) Message {
 	return Message{
 		Type: MessageWarning, Code: MsgDiscountCombination, Path: path, Severity: SeverityRecoverable,
 		Content: fmt.Sprintf("Discount code %q cannot be combined with %q; only one code applies.", code, applied),
+	}
+}
+
+func msgDiscountTooMany(path, code string, max int) Message {
+	return Message{
+		Type: MessageWarning, Code: MsgDiscountCombination, Path: path, Severity: SeverityRecoverable,
+		Content: fmt.Sprintf("Discount code %q was not applied: at most %d codes combine.", code, max),
 	}
 }
 

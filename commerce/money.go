@@ -118,3 +118,30 @@ func MulDivHalfUp(a, b, d int64) (q int64, ok bool) {
 	}
 	return int64(uq), true
 }
+
+// MulDivDown returns a×b/d rounded toward zero: MulDivDown(3150, 20, 100) is 630,
+// MulDivDown(3333, 10, 100) is 333 (333.3). It is what a tenant with truncating discounts
+// takes off. ok is false when d is not positive or the result does not fit in an int64.
+func MulDivDown(a, b, d int64) (q int64, ok bool) {
+	if d <= 0 {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(magnitude(a), magnitude(b))
+	ud := uint64(d)
+	if hi >= ud {
+		return 0, false
+	}
+	uq, _ := bits.Div64(hi, lo, ud)
+	neg := (a < 0) != (b < 0)
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	if uq > limit {
+		return 0, false
+	}
+	if neg {
+		return -int64(uq), true
+	}
+	return int64(uq), true
+}

@@ -42,6 +42,8 @@ type ShippingQuote struct {
 	Currency           string
 	Address            Address
 	DiscountedSubtotal int64
+	// ItemIDs are the items to ship (the lines that are not digital), in line order.
+	ItemIDs []string
 }
 
 // Shipping prices the ways to ship to an address.
@@ -88,6 +90,10 @@ type PaymentRequest struct {
 	Currency       string
 	Amount         int64
 	Capture        bool
+	// Mandate is the AP2 checkout mandate the completion carried ("" without one), for
+	// the provider's own checks: the merchant's verification, when the tenant enables
+	// it, has passed before the provider is asked.
+	Mandate string
 }
 
 // PaymentResult is a handler's answer. A decline is a result, not an error.

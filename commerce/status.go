@@ -28,8 +28,11 @@ func (s *step) readiness(c *Checkout) (Status, string) {
 		return StatusIncomplete, "the checkout has no line items"
 	case c.Buyer == nil || c.Buyer.Email == "":
 		return StatusIncomplete, "the buyer's email is missing"
+	// The wording of the two below is what UCP's conformance suite looks for.
+	case needsShipping(c.LineItems) && c.Fulfillment.Address == nil:
+		return StatusIncomplete, "Fulfillment address and option must be selected"
 	case needsShipping(c.LineItems) && c.Fulfillment.SelectedOptionID == "":
-		return StatusIncomplete, "no shipping option is selected"
+		return StatusIncomplete, "Fulfillment option must be selected"
 	}
 	for _, m := range c.Messages {
 		if m.Type == MessageError && m.Code != MsgPaymentFailed {

@@ -39,6 +39,12 @@ type Tenant struct {
 	Providers Providers `yaml:"providers"`
 	// AP2 makes complete_checkout verify AP2 checkout mandates (docs/security.md).
 	AP2 AP2 `yaml:"ap2"`
+	// DiscountRules says how discount codes combine (default: one code per checkout).
+	DiscountRules DiscountRules `yaml:"discount_rules"`
+	// Customers are the known customers, whose saved addresses are offered.
+	Customers []Customer `yaml:"customers"`
+	// PaymentHandlers are the handler ids a completion may name (default: any).
+	PaymentHandlers []PaymentHandler `yaml:"payment_handlers"`
 }
 
 // Demo returns the demo tenant of CONTRACT.md section 5.
@@ -105,12 +111,13 @@ func (t *Tenant) validate() []error {
 	for _, err := range t.AP2.validate() {
 		errs = append(errs, fmt.Errorf("ap2.%w", err))
 	}
+	errs = append(errs, t.validateUCP()...)
 	return errs
 }
 
 // Policy is the tenant's business settings as the domain takes them.
 func (t *Tenant) Policy(lim int, maxQty int) commerce.Policy {
-	return commerce.Policy{
+	p := commerce.Policy{
 		Currency:        t.Currency,
 		CheckoutTTL:     t.CheckoutTTL,
 		EscalationLimit: t.EscalationLimit,
@@ -120,6 +127,8 @@ func (t *Tenant) Policy(lim int, maxQty int) commerce.Policy {
 		MaxQuantity:     maxQty,
 		MandateRequired: t.AP2.Required,
 	}
+	t.ucpPolicy(&p)
+	return p
 }
 
 // The kinds of provider a tenant can choose.

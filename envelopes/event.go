@@ -14,6 +14,8 @@ type EventMeta struct {
 	Context    string
 	MessageID  string // the request that caused it
 	OccurredAt time.Time
+	// PaymentHandlers are the tenant's, listed by a checkout the event carries.
+	PaymentHandlers PaymentHandlers
 }
 
 // Event is a domain event as published on a2a.evt.<tenant>.<type>.
@@ -45,6 +47,7 @@ func EncodeEvent(m EventMeta, ev commerce.Event) []byte {
 	}
 	if ev.Checkout != nil {
 		w.Data.Checkout = checkoutWire(ev.Checkout)
+		w.Data.Checkout.UCP.PaymentHandlers = m.PaymentHandlers
 	}
 	if ev.Order != nil {
 		w.Data.Order = orderWire(ev.Order)

@@ -36,6 +36,8 @@ func fuzzSeeds() []string {
 		rpc(`{"action":"refund_payment","order_id":"ord_1","amount":500}`),
 		rpc(`{"a2a.ucp.checkout":` + string(enc) + `}`),
 		rpc(`{"a2a.ucp.checkout.payment":` + payment + `}`),
+		rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","selected_destination_id":"d",` +
+			`"destinations":[{"id":"d","address_country":"us","postal_code":"62704"},{"id":"dest_1","address_country":"CA"}]}]}}}`),
 		msg(`{"action":"get_checkout"}`),
 		`{"type":"message","role":"user","messageId":"m","parts":[{"type":"text","text":"hi"},{"type":"data","data":{"action":"apply_discount","code":"SAVE10"}}]}`,
 		`{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"message":{"messageId":"m"}}}`,

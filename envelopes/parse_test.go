@@ -21,8 +21,12 @@ func TestParseActions(t *testing.T) {
 		Context:   &commerce.BuyerContext{AddressCountry: "US"},
 		Address: &commerce.Address{StreetAddress: "1 Market St", AddressLocality: "San Francisco",
 			AddressRegion: "CA", PostalCode: "94107", AddressCountry: "US"},
-		SelectedOptionID: "exp",
-		DiscountCodes:    []string{"SAVE10"},
+		Destinations: []commerce.Destination{{ID: "d1", Address: commerce.Address{StreetAddress: "1 Market St", AddressLocality: "San Francisco",
+			AddressRegion: "CA", PostalCode: "94107", AddressCountry: "US"}}},
+		DestinationID:     "d1",
+		ShippingRequested: true,
+		SelectedOptionID:  "exp",
+		DiscountCodes:     []string{"SAVE10"},
 	}
 	payment := `{"instruments":[{"id":"in_1","handler_id":"mock","type":"card","selected":true,` +
 		`"credential":{"type":"token","token":"tok_visa"}}]}`
@@ -108,10 +112,35 @@ func TestParseActions(t *testing.T) {
 			commerce.AddItem{ItemID: "sku_tee", Quantity: 1}},
 		{"selected destination picked", rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[` +
 			`{"type":"pickup","destinations":[{"id":"store"}]},` +
-			`{"type":"shipping","selected_destination_id":"b","destinations":[{"id":"a","street_address":"?"},` +
+			`{"type":"shipping","selected_destination_id":"b","destinations":[{"id":"a","street_address":"1 Oak","address_locality":"Austin","postal_code":"73301","address_country":"US"},` +
 			`{"id":"b","street_address":"2 Elm","address_locality":"Austin","postal_code":"73301","address_country":"US"}]}]}}}`),
 			commerce.UpsertCheckout{Update: commerce.UpdateCheckout{Address: &commerce.Address{StreetAddress: "2 Elm",
-				AddressLocality: "Austin", PostalCode: "73301", AddressCountry: "US"}}}},
+				AddressLocality: "Austin", PostalCode: "73301", AddressCountry: "US"},
+				Destinations: []commerce.Destination{
+					{ID: "a", Address: commerce.Address{StreetAddress: "1 Oak", AddressLocality: "Austin", PostalCode: "73301", AddressCountry: "US"}},
+					{ID: "b", Address: commerce.Address{StreetAddress: "2 Elm", AddressLocality: "Austin", PostalCode: "73301", AddressCountry: "US"}}},
+				DestinationID: "b", ShippingRequested: true}}},
+		{"partial destination", rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","selected_destination_id":"dest_us",` +
+			`"destinations":[{"id":"dest_us","address_country":"us","postal_code":"62704"}]}]}}}`),
+			commerce.UpsertCheckout{Update: commerce.UpdateCheckout{Address: &commerce.Address{PostalCode: "62704", AddressCountry: "US"},
+				Destinations:  []commerce.Destination{{ID: "dest_us", Address: commerce.Address{PostalCode: "62704", AddressCountry: "US"}}},
+				DestinationID: "dest_us", ShippingRequested: true}}},
+		{"saved destination by id", rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","selected_destination_id":"addr_2"}]}}}`),
+			commerce.UpsertCheckout{Update: commerce.UpdateCheckout{DestinationID: "addr_2", ShippingRequested: true}}},
+		{"consent and customer", rpc(`{"a2a.ucp.checkout":{"buyer":{"email":"a@example.com","customer_id":"cust_1",` +
+			`"consent":{"marketing":false,"analytics":true,"preferences":null}}}}`),
+			commerce.UpsertCheckout{Update: commerce.UpdateCheckout{Buyer: &commerce.Buyer{Email: "a@example.com", CustomerID: "cust_1",
+				Consent: &commerce.Consent{Marketing: ptr(false), Analytics: ptr(true)}}}}},
+		{"card and binding", rpc(`{"a2a.ucp.checkout.payment":{"instruments":[` +
+			`{"id":"c","handler_id":"mock_payment_handler","type":"card","credential":{"type":"card","card_number_type":"fpan",` +
+			`"number":"4242424242424242","expiry_month":12,"expiry_year":2030,"cvc":"123","name":"John Doe"}},` +
+			`{"id":"t","handler_id":"mock_payment_handler","type":"card","credential":{"type":"stripe_token","token":"success_token",` +
+			`"binding":{"checkout_id":"chk_1","identity":{"access_token":"user_access_token"}}}}]}}`),
+			commerce.CompleteCheckout{Instruments: []commerce.PaymentInstrument{
+				{ID: "c", HandlerID: "mock_payment_handler", Type: "card", Credential: commerce.Credential{Type: "card",
+					Card: &commerce.CardCredential{NumberType: "fpan", Number: "4242424242424242", ExpiryMonth: 12, ExpiryYear: 2030, CVC: "123", Name: "John Doe"}}},
+				{ID: "t", HandlerID: "mock_payment_handler", Type: "card", Credential: commerce.Credential{Type: "stripe_token", Token: "success_token",
+					Binding: &commerce.Binding{CheckoutID: "chk_1", AccessToken: "user_access_token"}}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,8 +410,28 @@ func TestParseErrors(t *testing.T) {
 		{name: "ucp destination country", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","destinations":[` +
 			`{"id":"d","street_address":"1","address_locality":"x","postal_code":"1","address_country":"United States"}]}]}}}`),
 			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].destinations[0].address_country", messageID: "msg-01J9Z", id: `"req-7"`},
-		{name: "ucp unknown destination", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"selected_destination_id":"z","destinations":[{"id":"d"}]}]}}}`),
+		{name: "ucp destination without a country", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","destinations":[` +
+			`{"id":"d","street_address":"1 Oak","address_locality":"Austin","postal_code":"73301"}]}]}}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].destinations[0].address_country", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "ucp destination postal code a number", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"type":"shipping","destinations":[` +
+			`{"id":"d","postal_code":62704,"address_country":"US"}]}]}}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].destinations[0].postal_code", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "ucp unknown destination", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"selected_destination_id":"z","destinations":[{"id":"d","street_address":"1 Oak","address_locality":"Austin","postal_code":"73301","address_country":"US"}]}]}}}`),
 			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].selected_destination_id", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "ucp too many destinations", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"destinations":[` + strings.Repeat(`{},`, 10) + `{}]}]}}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].destinations", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "ucp too many discount codes", raw: rpc(`{"a2a.ucp.checkout":{"discounts":{"codes":[` + strings.Repeat(`"A",`, 20) + `"A"]}}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].discounts.codes", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "consent not a boolean", raw: rpc(`{"a2a.ucp.checkout":{"buyer":{"consent":{"marketing":"yes"}}}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].buyer.consent.marketing", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "card number not digits", raw: rpc(`{"a2a.ucp.checkout.payment":{"instruments":[{"handler_id":"h","credential":{"type":"card","card_number_type":"fpan","number":"4242-4242-4242"}}]}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout.payment'].instruments[0].credential.number", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "card expiry month", raw: rpc(`{"a2a.ucp.checkout.payment":{"instruments":[{"handler_id":"h","credential":{"type":"card","card_number_type":"fpan","number":"4242424242424242","expiry_month":13}}]}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout.payment'].instruments[0].credential.expiry_month", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "card number type", raw: rpc(`{"a2a.ucp.checkout.payment":{"instruments":[{"handler_id":"h","credential":{"type":"card","card_number_type":"pan","number":"4242424242424242"}}]}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout.payment'].instruments[0].credential.card_number_type", messageID: "msg-01J9Z", id: `"req-7"`},
+		{name: "binding without checkout", raw: rpc(`{"a2a.ucp.checkout.payment":{"instruments":[{"handler_id":"h","credential":{"type":"token","token":"t","binding":{}}}]}}`),
+			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout.payment'].instruments[0].credential.binding.checkout_id", messageID: "msg-01J9Z", id: `"req-7"`},
 		{name: "ucp selected option a number", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":[{"groups":[{"selected_option_id":1}]}]}}}`),
 			code: commerce.CodeInvalidParams, path: D + "['a2a.ucp.checkout'].fulfillment.methods[0].groups[0].selected_option_id", messageID: "msg-01J9Z", id: `"req-7"`},
 		{name: "ucp methods an object", raw: rpc(`{"a2a.ucp.checkout":{"fulfillment":{"methods":{}}}}`),
@@ -458,3 +507,4 @@ func wantKind(code string) commerce.Kind {
 	}
 	return commerce.KindInvalid
 }
+func ptr[T any](v T) *T { return &v }

@@ -58,9 +58,16 @@ type ErrorData struct {
 // contextID: an agent message whose one data part carries the checkout or the order. The
 // caller passes exactly one of c and o.
 func ResultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.Order) []byte {
+	return TenantResultBody(messageID, contextID, c, o, nil)
+}
+
+// TenantResultBody is ResultBody for a tenant whose checkouts list its payment handlers ph
+// (nil: none listed, as ResultBody).
+func TenantResultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) []byte {
 	var data Resource
 	if c != nil {
 		data.Checkout = checkoutWire(c)
+		data.Checkout.UCP.PaymentHandlers = ph
 	}
 	if o != nil {
 		data.Order = orderWire(o)

@@ -34,6 +34,15 @@ type inBuyer struct {
 	LastName    json.RawMessage `json:"last_name"`
 	Email       json.RawMessage `json:"email"`
 	PhoneNumber json.RawMessage `json:"phone_number"`
+	CustomerID  json.RawMessage `json:"customer_id"`
+	Consent     *inConsent      `json:"consent"`
+}
+
+type inConsent struct {
+	Analytics   json.RawMessage `json:"analytics"`
+	Preferences json.RawMessage `json:"preferences"`
+	Marketing   json.RawMessage `json:"marketing"`
+	SaleOfData  json.RawMessage `json:"sale_of_data"`
 }
 
 type inContext struct {
@@ -87,8 +96,24 @@ type inInstrument struct {
 }
 
 type inCredential struct {
-	Type  json.RawMessage `json:"type"`
-	Token json.RawMessage `json:"token"`
+	Type           json.RawMessage `json:"type"`
+	Token          json.RawMessage `json:"token"`
+	Binding        *inBinding      `json:"binding"`
+	CardNumberType json.RawMessage `json:"card_number_type"`
+	Number         json.RawMessage `json:"number"`
+	ExpiryMonth    json.RawMessage `json:"expiry_month"`
+	ExpiryYear     json.RawMessage `json:"expiry_year"`
+	Name           json.RawMessage `json:"name"`
+	CVC            json.RawMessage `json:"cvc"`
+	Cryptogram     json.RawMessage `json:"cryptogram"`
+	ECIValue       json.RawMessage `json:"eci_value"`
+}
+
+type inBinding struct {
+	CheckoutID json.RawMessage `json:"checkout_id"`
+	Identity   *struct {
+		AccessToken json.RawMessage `json:"access_token"`
+	} `json:"identity"`
 }
 
 type inAP2 struct {
@@ -118,12 +143,15 @@ func parseCheckoutObject(raw json.RawMessage, at string, lim Limits) (commerce.U
 		}
 	}
 	if in.Fulfillment != nil {
-		if u.Address, u.SelectedOptionID, err = fulfillment(in.Fulfillment, join(at, "fulfillment"), lim); err != nil {
+		if err = fulfillment(&u, in.Fulfillment, join(at, "fulfillment"), lim); err != nil {
 			return u, err
 		}
 	}
 	if in.Discounts != nil && len(in.Discounts.Codes) > 0 {
 		p := join(join(at, "discounts"), "codes")
+		if len(in.Discounts.Codes) > commerce.MaxDiscountCodes {
+			return u, commerce.Invalid(p, "at most %d discount codes, got %d", commerce.MaxDiscountCodes, len(in.Discounts.Codes))
+		}
 		u.DiscountCodes = make([]string, len(in.Discounts.Codes))
 		for i, c := range in.Discounts.Codes {
 			if u.DiscountCodes[i], err = elemString(c, p, i, "a discount code", lim); err != nil {
@@ -188,6 +216,33 @@ func buyer(in *inBuyer, at string, lim Limits) (*commerce.Buyer, error) {
 	if b.PhoneNumber, err = optString(in.PhoneNumber, at, "phone_number", lim); err != nil {
 		return nil, err
 	}
+	if b.CustomerID, err = optString(in.CustomerID, at, "customer_id", lim); err != nil {
+		return nil, err
+	}
+	if in.Consent != nil {
+		cp := join(at, "consent")
+		c := new(commerce.Consent)
+		for _, f := range []struct {
+			raw  json.RawMessage
+			name string
+			v    **bool
+		}{
+			{in.Consent.Analytics, "analytics", &c.Analytics},
+			{in.Consent.Preferences, "preferences", &c.Preferences},
+			{in.Consent.Marketing, "marketing", &c.Marketing},
+			{in.Consent.SaleOfData, "sale_of_data", &c.SaleOfData},
+		} {
+			if isNull(f.raw) {
+				continue
+			}
+			v, err := optBool(f.raw, cp, f.name)
+			if err != nil {
+				return nil, err
+			}
+			*f.v = &v
+		}
+		b.Consent = c
+	}
 	return b, nil
 }
 
@@ -219,18 +274,31 @@ func parseAddress(raw json.RawMessage, at, name string, lim Limits) (commerce.Ad
 // address checks a shipping address: street_address, address_locality, postal_code and
 // address_country (two letters, upper-cased here) are required, address_region is not.
 func address(in *inAddress, at string, lim Limits) (commerce.Address, error) {
+	return readAddress(in, at, lim, reqString)
+}
+
+// partialAddress checks a UCP shipping destination, whose postal address the spec leaves
+// partial: address_country alone is required (shipping options are computed from it); the
+// domain keeps a checkout with a partial address from completing.
+func partialAddress(in *inAddress, at string, lim Limits) (commerce.Address, error) {
+	return readAddress(in, at, lim, optString)
+}
+
+// readAddress reads an address, street_address, address_locality and postal_code with
+// get (required or optional), address_region optional and address_country required.
+func readAddress(in *inAddress, at string, lim Limits, get func(json.RawMessage, string, string, Limits) (string, error)) (commerce.Address, error) {
 	var a commerce.Address
 	var err error
-	if a.StreetAddress, err = reqString(in.StreetAddress, at, "street_address", lim); err != nil {
+	if a.StreetAddress, err = get(in.StreetAddress, at, "street_address", lim); err != nil {
 		return a, err
 	}
-	if a.AddressLocality, err = reqString(in.AddressLocality, at, "address_locality", lim); err != nil {
+	if a.AddressLocality, err = get(in.AddressLocality, at, "address_locality", lim); err != nil {
 		return a, err
 	}
 	if a.AddressRegion, err = optString(in.AddressRegion, at, "address_region", lim); err != nil {
 		return a, err
 	}
-	if a.PostalCode, err = reqString(in.PostalCode, at, "postal_code", lim); err != nil {
+	if a.PostalCode, err = get(in.PostalCode, at, "postal_code", lim); err != nil {
 		return a, err
 	}
 	if a.AddressCountry, err = reqString(in.AddressCountry, at, "address_country", lim); err != nil {
@@ -264,67 +332,93 @@ func countryCode(s string) (string, bool) {
 	return string(b[:]), true
 }
 
-// fulfillment reads the selection out of UCP's fulfillment object at path at: the
-// destination of the first shipping method (the one its selected_destination_id names, else
-// its first) and the first selected_option_id of its groups. Methods of other types
-// (pickup) are not offered, and ignored.
-func fulfillment(f *inFulfillment, at string, lim Limits) (*commerce.Address, string, error) {
+// MaxDestinations bounds the destinations one shipping method may send.
+const MaxDestinations = 10
+
+// fulfillment reads the selection out of UCP's fulfillment object at path at into u: the
+// first shipping method's destinations (at most MaxDestinations, each an address, partial
+// or full, with its id), the chosen one (the one its selected_destination_id names, else
+// its first), and the first selected_option_id of its groups. A selected_destination_id with no
+// destinations sent may name a saved address of the buyer, which the domain resolves.
+// Methods of other types (pickup) are not offered, and ignored.
+func fulfillment(u *commerce.UpdateCheckout, f *inFulfillment, at string, lim Limits) error {
 	for i := range f.Methods {
 		m := &f.Methods[i]
 		mp := index(join(at, "methods"), i)
 		typ, err := optString(m.Type, mp, "type", lim)
 		if err != nil {
-			return nil, "", err
+			return err
 		}
 		if typ != "" && typ != "shipping" {
 			continue
 		}
-		addr, err := destination(m, mp, lim)
-		if err != nil {
-			return nil, "", err
+		u.ShippingRequested = true
+		if err := destinations(u, m, mp, lim); err != nil {
+			return err
 		}
-		option := ""
 		for k, g := range m.Groups {
 			id, err := optString(g.SelectedOptionID, index(join(mp, "groups"), k), "selected_option_id", lim)
 			if err != nil {
-				return nil, "", err
+				return err
 			}
-			if option == "" {
-				option = id
+			if u.SelectedOptionID == "" {
+				u.SelectedOptionID = id
 			}
 		}
-		return addr, option, nil
+		return nil
 	}
-	return nil, "", nil
+	return nil
 }
 
-func destination(m *inMethod, at string, lim Limits) (*commerce.Address, error) {
+func destinations(u *commerce.UpdateCheckout, m *inMethod, at string, lim Limits) error {
 	selected, err := optString(m.SelectedDestinationID, at, "selected_destination_id", lim)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	dp := join(at, "destinations")
+	if len(m.Destinations) > MaxDestinations {
+		return commerce.Invalid(dp, "at most %d destinations, got %d", MaxDestinations, len(m.Destinations))
 	}
 	pick := -1
-	for j, d := range m.Destinations {
-		id, err := optString(d.ID, index(join(at, "destinations"), j), "id", lim)
+	for j := range m.Destinations {
+		d := &m.Destinations[j]
+		id, err := optString(d.ID, index(dp, j), "id", lim)
 		if err != nil {
-			return nil, err
+			return err
+		}
+		a, err := partialAddress(&d.inAddress, index(dp, j), lim)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			for _, x := range u.Destinations {
+				if x.ID == id {
+					return commerce.Invalid(join(index(dp, j), "id"), "destination id %q is sent twice", clip(id))
+				}
+			}
+			u.Destinations = append(u.Destinations, commerce.Destination{ID: id, Address: a})
 		}
 		if pick < 0 && (selected == "" || id == selected) {
 			pick = j
+			u.DestinationID = id
+			u.Address = &a
 		}
 	}
-	if pick < 0 {
-		if selected != "" {
-			return nil, commerce.Invalid(join(at, "selected_destination_id"),
-				"selected_destination_id %q names none of the destinations", clip(selected))
-		}
-		return nil, nil
+	switch {
+	case pick >= 0:
+	case selected != "" && len(m.Destinations) > 0:
+		return commerce.Invalid(join(at, "selected_destination_id"),
+			"selected_destination_id %q names none of the destinations", clip(selected))
+	case selected != "":
+		u.DestinationID = selected // a saved address, perhaps: the domain knows
 	}
-	a, err := address(&m.Destinations[pick].inAddress, index(join(at, "destinations"), pick), lim)
-	if err != nil {
-		return nil, err
+	// The reply's own shape for an address set without an id (dest_1 alone, chosen) is
+	// read back as that address without an id: the same checkout, kept in the store's
+	// older framing.
+	if len(u.Destinations) == 1 && u.DestinationID == destinationID && u.Destinations[0].ID == destinationID {
+		u.Destinations, u.DestinationID = nil, ""
 	}
-	return &a, nil
+	return nil
 }
 
 // ucpComplete reads the UCP form of completion: a2a.ucp.checkout.payment, and ap2 beside it.
@@ -389,11 +483,94 @@ func instrument(in *inInstrument, at string, lim Limits) (commerce.PaymentInstru
 	if in.Credential == nil {
 		return p, commerce.Invalid(join(at, "credential"), "credential is required")
 	}
-	if p.Credential.Type, err = optString(in.Credential.Type, join(at, "credential"), "type", lim); err != nil {
+	cp := join(at, "credential")
+	cr := in.Credential
+	if p.Credential.Type, err = optString(cr.Type, cp, "type", lim); err != nil {
 		return p, err
 	}
-	if p.Credential.Token, err = reqString(in.Credential.Token, join(at, "credential"), "token", lim); err != nil {
+	if p.Credential.Type == "card" {
+		p.Credential.Card, err = card(cr, cp, lim)
 		return p, err
+	}
+	if p.Credential.Token, err = reqString(cr.Token, cp, "token", lim); err != nil {
+		return p, err
+	}
+	if b := cr.Binding; b != nil {
+		bp := join(cp, "binding")
+		p.Credential.Binding = new(commerce.Binding)
+		if p.Credential.Binding.CheckoutID, err = reqString(b.CheckoutID, bp, "checkout_id", lim); err != nil {
+			return p, err
+		}
+		if b.Identity != nil {
+			if p.Credential.Binding.AccessToken, err = reqString(b.Identity.AccessToken, join(bp, "identity"), "access_token", lim); err != nil {
+				return p, err
+			}
+		}
 	}
 	return p, nil
+}
+
+// card checks a card credential (UCP's card_credential): card_number_type and a number of
+// 12 to 19 digits are required; the expiry, when given, is a month 1..12 and a year
+// 2000..2099; a CVC is 3 or 4 digits.
+func card(in *inCredential, at string, lim Limits) (*commerce.CardCredential, error) {
+	c := new(commerce.CardCredential)
+	var err error
+	if c.NumberType, err = reqString(in.CardNumberType, at, "card_number_type", lim); err != nil {
+		return nil, err
+	}
+	switch c.NumberType {
+	case "fpan", "network_token", "dpan":
+	default:
+		return nil, commerce.Invalid(join(at, "card_number_type"), "card_number_type must be fpan, network_token or dpan")
+	}
+	if c.Number, err = reqString(in.Number, at, "number", lim); err != nil {
+		return nil, err
+	}
+	if !digits(c.Number, 12, 19) {
+		return nil, commerce.Invalid(join(at, "number"), "number must be 12 to 19 digits")
+	}
+	if !isNull(in.ExpiryMonth) {
+		m, err := reqInt(in.ExpiryMonth, at, "expiry_month", 1, 12)
+		if err != nil {
+			return nil, err
+		}
+		c.ExpiryMonth = int(m)
+	}
+	if !isNull(in.ExpiryYear) {
+		y, err := reqInt(in.ExpiryYear, at, "expiry_year", 2000, 2099)
+		if err != nil {
+			return nil, err
+		}
+		c.ExpiryYear = int(y)
+	}
+	if c.Name, err = optString(in.Name, at, "name", lim); err != nil {
+		return nil, err
+	}
+	if c.CVC, err = optString(in.CVC, at, "cvc", lim); err != nil {
+		return nil, err
+	}
+	if c.CVC != "" && !digits(c.CVC, 3, 4) {
+		return nil, commerce.Invalid(join(at, "cvc"), "cvc must be 3 or 4 digits")
+	}
+	if c.Cryptogram, err = optString(in.Cryptogram, at, "cryptogram", lim); err != nil {
+		return nil, err
+	}
+	if c.ECIValue, err = optString(in.ECIValue, at, "eci_value", lim); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// digits reports whether s is min to max ASCII digits.
+func digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -9,10 +9,35 @@ import (
 // UCPVersion is the version of UCP that the resources follow.
 const UCPVersion = "2026-04-08"
 
-// UCP is the ucp object of a resource: the version and the capabilities it uses.
+// UCP is the ucp object of a resource: the version and the capabilities it uses, and on a
+// checkout of a tenant that lists payment handlers, those handlers.
 type UCP struct {
 	Version      string       `json:"version"`
 	Capabilities []Capability `json:"capabilities"`
+	// PaymentHandlers are the tenant's payment handlers, keyed by their reverse-domain
+	// name (UCP 2026-04-08's registry form); absent for a tenant that lists none, whose
+	// instruments may name any handler.
+	PaymentHandlers PaymentHandlers `json:"payment_handlers,omitempty"`
+}
+
+// PaymentHandlers are payment handlers keyed by their reverse-domain name, each name with
+// the handlers (instances, by id) that follow it.
+type PaymentHandlers map[string][]PaymentHandler
+
+// PaymentHandler is UCP's payment handler declaration in a response: the id instruments
+// name in their handler_id, and what an agent needs to pay with it.
+type PaymentHandler struct {
+	ID                   string                `json:"id"`
+	Version              string                `json:"version"`
+	Spec                 string                `json:"spec,omitempty"`
+	Schema               string                `json:"schema,omitempty"`
+	AvailableInstruments []AvailableInstrument `json:"available_instruments,omitempty"`
+	Config               map[string]any        `json:"config,omitempty"`
+}
+
+// AvailableInstrument is an instrument type a payment handler takes.
+type AvailableInstrument struct {
+	Type string `json:"type"`
 }
 
 // Capability names a UCP capability or extension.
@@ -65,10 +90,20 @@ type LineItem struct {
 
 // Buyer is UCP's buyer.
 type Buyer struct {
-	FirstName   string `json:"first_name,omitempty"`
-	LastName    string `json:"last_name,omitempty"`
-	Email       string `json:"email,omitempty"`
-	PhoneNumber string `json:"phone_number,omitempty"`
+	FirstName   string   `json:"first_name,omitempty"`
+	LastName    string   `json:"last_name,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	PhoneNumber string   `json:"phone_number,omitempty"`
+	Consent     *Consent `json:"consent,omitempty"`
+}
+
+// Consent is UCP's buyer consent (dev.ucp.shopping.buyer_consent), echoed as the agent
+// stated it: a field not stated is left out.
+type Consent struct {
+	Analytics   *bool `json:"analytics,omitempty"`
+	Preferences *bool `json:"preferences,omitempty"`
+	Marketing   *bool `json:"marketing,omitempty"`
+	SaleOfData  *bool `json:"sale_of_data,omitempty"`
 }
 
 // Context is UCP's checkout context: hints about where the buyer is.
@@ -80,10 +115,10 @@ type Context struct {
 
 // PostalAddress is UCP's postal address (schema.org's PostalAddress).
 type PostalAddress struct {
-	StreetAddress   string `json:"street_address"`
-	AddressLocality string `json:"address_locality"`
+	StreetAddress   string `json:"street_address,omitempty"`
+	AddressLocality string `json:"address_locality,omitempty"`
 	AddressRegion   string `json:"address_region,omitempty"`
-	PostalCode      string `json:"postal_code"`
+	PostalCode      string `json:"postal_code,omitempty"`
 	AddressCountry  string `json:"address_country"`
 }
 
@@ -112,7 +147,11 @@ func buyerWire(b *commerce.Buyer) *Buyer {
 	if b == nil {
 		return nil
 	}
-	return &Buyer{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, PhoneNumber: b.PhoneNumber}
+	w := &Buyer{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, PhoneNumber: b.PhoneNumber}
+	if c := b.Consent; c != nil {
+		w.Consent = &Consent{Analytics: c.Analytics, Preferences: c.Preferences, Marketing: c.Marketing, SaleOfData: c.SaleOfData}
+	}
+	return w
 }
 
 func addressWire(a commerce.Address) PostalAddress {

@@ -12,7 +12,12 @@ import "github.com/cartwright-dev/cartwright/commerce"
 //	       └─ selected_option_id
 //
 // cartwright ships everything in one package to one address, so there is at most one
-// method, one destination and one group. The UCP form reads this shape back.
+// method and one group. The destinations are those the agent sent, with its ids, or, when
+// it sent none, the saved addresses of a known customer; an address set without an id
+// (set_shipping_address) is dest_1. A method with none (shipping asked for, nothing to
+// offer yet) has no destinations field: UCP's method does not require one. A partial
+// address (a UCP destination may send only its country and postal code) carries only the
+// fields it has. The UCP form reads this shape back.
 type Fulfillment struct {
 	Methods []FulfillmentMethod `json:"methods"`
 	// Events is an order's fulfillment log (UCP's order fulfillment.events): one
@@ -56,7 +61,7 @@ type FulfillmentMethod struct {
 	Type                  string                `json:"type"`
 	LineItemIDs           []string              `json:"line_item_ids"`
 	SelectedDestinationID string                `json:"selected_destination_id,omitempty"`
-	Destinations          []ShippingDestination `json:"destinations"`
+	Destinations          []ShippingDestination `json:"destinations,omitempty"`
 	Groups                []FulfillmentGroup    `json:"groups"`
 }
 
@@ -91,7 +96,7 @@ const (
 // fulfillmentWire returns the fulfillment of lines f; nil when nothing about shipping is
 // known yet.
 func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfillment {
-	if f.Address == nil && len(f.Options) == 0 && f.SelectedOptionID == "" {
+	if f.Address == nil && len(f.Options) == 0 && f.SelectedOptionID == "" && !f.Requested && len(f.Destinations) == 0 {
 		return nil
 	}
 	ids := make([]string, 0, len(lines))
@@ -101,15 +106,22 @@ func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfill
 		}
 	}
 	m := FulfillmentMethod{
-		ID:           shippingMethodID,
-		Type:         "shipping",
-		LineItemIDs:  ids,
-		Destinations: []ShippingDestination{},
-		Groups:       []FulfillmentGroup{},
+		ID:          shippingMethodID,
+		Type:        "shipping",
+		LineItemIDs: ids,
+		Groups:      []FulfillmentGroup{},
 	}
-	if f.Address != nil {
+	if f.Address != nil && f.DestinationID == "" {
 		m.SelectedDestinationID = destinationID
 		m.Destinations = append(m.Destinations, ShippingDestination{ID: destinationID, PostalAddress: addressWire(*f.Address)})
+	} else if f.Address != nil {
+		m.SelectedDestinationID = f.DestinationID
+	}
+	for _, d := range f.Destinations {
+		if d.ID == destinationID && f.Address != nil && f.DestinationID == "" {
+			continue // another destination named dest_1: the address set without an id has the id
+		}
+		m.Destinations = append(m.Destinations, ShippingDestination{ID: d.ID, PostalAddress: addressWire(d.Address)})
 	}
 	if len(f.Options) > 0 || f.SelectedOptionID != "" {
 		g := FulfillmentGroup{

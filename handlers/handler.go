@@ -326,7 +326,7 @@ func (h *Handler) answer(b *store.Batch, e *Envelope, req *envelopes.Request, re
 		rec.IsError, rec.Code = true, ce.Code
 		rec.Body = envelopes.ErrorBody(ce, msgID)
 	} else {
-		rec.Body = envelopes.ResultBody(msgID, req.ContextID, res.Checkout, res.Order)
+		rec.Body = envelopes.TenantResultBody(msgID, req.ContextID, res.Checkout, res.Order, h.paymentHandlers(e.Tenant))
 	}
 	if remember {
 		rec.Fingerprint = req.Fingerprint

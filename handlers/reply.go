@@ -117,6 +117,7 @@ func (h *Handler) queueEvent(b *store.Batch, e *Envelope, req *envelopes.Request
 	copyTrace(hdr, e)
 	data := envelopes.EncodeEvent(envelopes.EventMeta{
 		ID: id, Tenant: e.Tenant, Context: e.Context, MessageID: req.MessageID, OccurredAt: e.Time,
+		PaymentHandlers: h.paymentHandlers(e.Tenant),
 	}, ev)
 	b.Publish(store.Outgoing{Subject: h.prefix + ".evt." + e.Tenant + "." + string(ev.Type), Header: hdr, Data: data})
 }
@@ -127,4 +128,13 @@ func copyTrace(hdr map[string][]string, e *Envelope) {
 			hdr[k] = []string{v}
 		}
 	}
+}
+
+// paymentHandlers returns the payment handlers the checkouts of tenant list (nil for a
+// tenant not configured, or that lists none).
+func (h *Handler) paymentHandlers(tenant string) envelopes.PaymentHandlers {
+	if t := h.tenants[tenant]; t != nil {
+		return t.paymentHandlers
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/envelopes"
 	"github.com/cartwright-dev/cartwright/providers"
 	"github.com/cartwright-dev/cartwright/store"
 )
@@ -19,6 +20,30 @@ type tenant struct {
 	// stock: the tenant's inventory is the built-in one, kept in the store (Options.Stock)
 	// within each batch rather than by env.Inventory.
 	stock bool
+	// paymentHandlers are the tenant's payment handlers as its checkouts list them (nil
+	// when it lists none).
+	paymentHandlers envelopes.PaymentHandlers
+}
+
+// PaymentHandlers returns tenant t's payment handlers as its checkouts list them in
+// ucp.payment_handlers (UCP 2026-04-08's registry form, keyed by name): nil when it lists
+// none. A business profile may list the same.
+func PaymentHandlers(t *config.Tenant) envelopes.PaymentHandlers {
+	if len(t.PaymentHandlers) == 0 {
+		return nil
+	}
+	out := envelopes.PaymentHandlers{}
+	for _, h := range t.PaymentHandlers {
+		w := envelopes.PaymentHandler{ID: h.ID, Version: h.Version, Spec: h.Spec, Schema: h.ConfigSchema, Config: h.Config}
+		if w.Version == "" {
+			w.Version = envelopes.UCPVersion
+		}
+		for _, typ := range h.Instruments {
+			w.AvailableInstruments = append(w.AvailableInstruments, envelopes.AvailableInstrument{Type: typ})
+		}
+		out[h.HandlerName()] = append(out[h.HandlerName()], w)
+	}
+	return out
 }
 
 // Providers lets a caller replace a tenant's providers, e.g. a test that wants a payment
@@ -48,7 +73,7 @@ func WithMockPayments(st *store.Store, cfg *config.Config, o Options) Options {
 		if !t.MockPayments() || o.Providers.Payments != nil || p.Payments != nil {
 			continue
 		}
-		p.Payments = providers.NewMockPaymentsIn(st.MockPayments(name), nil)
+		p.Payments = providers.NewMockPaymentsIn(st.MockPayments(name), nil).SetTokens(t.MockTokens())
 		tenants[name] = p
 	}
 	o.Tenants = tenants
@@ -67,7 +92,7 @@ func buildTenant(name string, t *config.Tenant, cfg *config.Config, envs map[str
 	for _, o := range overrides {
 		o.applyTo(&env)
 	}
-	return &tenant{name: name, env: env}
+	return &tenant{name: name, env: env, paymentHandlers: PaymentHandlers(t)}
 }
 
 // Misconfigured returns env with every provider replaced by one that fails with err, for

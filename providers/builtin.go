@@ -26,6 +26,14 @@ type ShippingRate struct {
 	// FreeFrom makes the rate free when the discounted subtotal is at least FreeFrom;
 	// 0 means never.
 	FreeFrom int64 `yaml:"free_from"`
+	// Countries limits the rate to these ISO country codes (any case); empty offers it
+	// wherever the tenant ships.
+	Countries []string `yaml:"countries"`
+	// FreeItems makes the rate free when every item shipped is one of these.
+	FreeItems []string `yaml:"free_items"`
+	// FreeTitle is the rate's title when it is free (by FreeFrom or FreeItems); empty
+	// keeps Title.
+	FreeTitle string `yaml:"free_title"`
 }
 
 // TaxRate is the tax of a country, or of one region of it.
@@ -104,6 +112,16 @@ func (b Builtin) Validate() error {
 			bad("shipping[%d].id %q is a duplicate", i, r.ID)
 		}
 		rates[r.ID] = true
+		for k, id := range r.FreeItems {
+			if id == "" {
+				bad("shipping[%d].free_items[%d] is empty", i, k)
+			}
+		}
+		for k, c := range r.Countries {
+			if len(c) != 2 {
+				bad("shipping[%d].countries[%d] %q is not an ISO 3166-1 alpha-2 country code", i, k, c)
+			}
+		}
 		if r.Amount < 0 || r.FreeFrom < 0 {
 			bad("shipping[%d]: amount and free_from must not be negative", i)
 		} else if r.Amount > commerce.MaxPrice {

@@ -35,15 +35,18 @@ func NewHTTPPayments(o HTTPOptions) (*HTTPPayments, error) {
 // Authorize implements commerce.Payments. A decline (402, or 200 with "approved": false)
 // is a result, not an error.
 func (h *HTTPPayments) Authorize(ctx context.Context, p commerce.PaymentRequest) (commerce.PaymentResult, error) {
+	body := wireAuthorize{
+		CheckoutID: p.CheckoutID, Amount: p.Amount, Currency: p.Currency, Capture: p.Capture,
+		Instrument: wireInstrument{
+			ID: p.Instrument.ID, HandlerID: p.Instrument.HandlerID, Type: p.Instrument.Type,
+			Credential: credentialWire(p.Instrument.Credential),
+		},
+	}
+	if p.Mandate != "" {
+		body.AP2 = &wireAP2{CheckoutMandate: p.Mandate}
+	}
 	call := httpCall{method: http.MethodPost, path: "/payments/authorize", route: "/payments/authorize",
-		key: p.IdempotencyKey, secrets: []string{p.Instrument.Credential.Token},
-		body: wireAuthorize{
-			CheckoutID: p.CheckoutID, Amount: p.Amount, Currency: p.Currency, Capture: p.Capture,
-			Instrument: wireInstrument{
-				ID: p.Instrument.ID, HandlerID: p.Instrument.HandlerID, Type: p.Instrument.Type,
-				Credential: wireCredential{Type: p.Instrument.Credential.Type, Token: p.Instrument.Credential.Token},
-			},
-		}}
+		key: p.IdempotencyKey, secrets: credentialSecrets(p), body: body}
 	if call.key == "" {
 		return commerce.PaymentResult{}, h.c.internal(call, "no idempotency key: refusing a payment call that could not be retried safely")
 	}
@@ -117,4 +120,34 @@ func (h *HTTPPayments) follow(ctx context.Context, verb string, op commerce.Paym
 		return h.c.refused(call, r)
 	}
 	return nil
+}
+
+// credentialWire is the credential as the service receives it: the token with its
+// binding, or the card.
+func credentialWire(c commerce.Credential) wireCredential {
+	w := wireCredential{Type: c.Type, Token: c.Token}
+	if b := c.Binding; b != nil {
+		w.Binding = &wireBinding{CheckoutID: b.CheckoutID}
+		if b.AccessToken != "" {
+			w.Binding.Identity = &wireIdentity{AccessToken: b.AccessToken}
+		}
+	}
+	if k := c.Card; k != nil {
+		w.CardNumberType, w.Number, w.ExpiryMonth, w.ExpiryYear = k.NumberType, k.Number, k.ExpiryMonth, k.ExpiryYear
+		w.Name, w.CVC, w.Cryptogram, w.ECIValue = k.Name, k.CVC, k.Cryptogram, k.ECIValue
+	}
+	return w
+}
+
+// credentialSecrets are the values of p that must never appear in a log or an error.
+func credentialSecrets(p commerce.PaymentRequest) []string {
+	c := p.Instrument.Credential
+	s := []string{c.Token, p.Mandate}
+	if c.Binding != nil {
+		s = append(s, c.Binding.AccessToken)
+	}
+	if k := c.Card; k != nil {
+		s = append(s, k.Number, k.CVC, k.Cryptogram)
+	}
+	return s
 }

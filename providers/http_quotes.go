@@ -26,7 +26,7 @@ func NewHTTPShipping(o HTTPOptions) (*HTTPShipping, error) {
 // options at all, means the address cannot be shipped to.
 func (h *HTTPShipping) Options(ctx context.Context, q commerce.ShippingQuote) ([]commerce.ShippingOption, bool, error) {
 	call := httpCall{method: http.MethodPost, path: "/shipping/quote", route: "/shipping/quote",
-		body: wireShippingQuote{Currency: q.Currency, Address: toWireAddress(q.Address), DiscountedSubtotal: q.DiscountedSubtotal}}
+		body: wireShippingQuote{Currency: q.Currency, Address: toWireAddress(q.Address), DiscountedSubtotal: q.DiscountedSubtotal, ItemIDs: q.ItemIDs}}
 	r, err := h.c.do(ctx, call)
 	switch {
 	case err != nil:

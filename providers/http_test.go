@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -226,7 +227,7 @@ func TestHTTPShipping(t *testing.T) {
 	ship := must(providers.NewHTTPShipping(m.options()))
 	to := commerce.Address{StreetAddress: "1 Market St", AddressLocality: "San Francisco", AddressRegion: "CA", PostalCode: "94105", AddressCountry: "US"}
 
-	opts, ok, err := ship.Options(ctx, commerce.ShippingQuote{Currency: "USD", Address: to, DiscountedSubtotal: 4500})
+	opts, ok, err := ship.Options(ctx, commerce.ShippingQuote{Currency: "USD", Address: to, DiscountedSubtotal: 4500, ItemIDs: []string{"sku_1", "sku_2"}})
 	want := []commerce.ShippingOption{{ID: "std", Title: "Standard", Amount: 500}, {ID: "exp", Title: "Express", Amount: 1500}}
 	if err != nil || !ok || len(opts) != 2 || opts[0] != want[0] || opts[1] != want[1] {
 		t.Fatalf("Options = %+v, %v, %v", opts, ok, err)
@@ -240,7 +241,8 @@ func TestHTTPShipping(t *testing.T) {
 
 	h := m.Hits()[0]
 	if h.Header.Get("Content-Type") != "application/json" || h.Body["currency"] != "USD" ||
-		h.Body["discounted_subtotal"] != 4500.0 || h.Body["address"].(map[string]any)["postal_code"] != "94105" {
+		h.Body["discounted_subtotal"] != 4500.0 || h.Body["address"].(map[string]any)["postal_code"] != "94105" ||
+		fmt.Sprint(h.Body["item_ids"]) != "[sku_1 sku_2]" {
 		t.Errorf("request %+v", h)
 	}
 }

@@ -59,6 +59,7 @@ type wireShippingQuote struct {
 	Currency           string       `json:"currency"`
 	Address            *wireAddress `json:"address"`
 	DiscountedSubtotal int64        `json:"discounted_subtotal"`
+	ItemIDs            []string     `json:"item_ids,omitempty"`
 }
 
 type wireShippingOption struct {
@@ -93,7 +94,31 @@ type wireDiscount struct {
 
 type wireCredential struct {
 	Type  string `json:"type"`
-	Token string `json:"token"`
+	Token string `json:"token,omitempty"`
+	// A token's binding to the checkout (UCP's binding).
+	Binding *wireBinding `json:"binding,omitempty"`
+	// A card (UCP's card_credential), when Type is "card".
+	CardNumberType string `json:"card_number_type,omitempty"`
+	Number         string `json:"number,omitempty"`
+	ExpiryMonth    int    `json:"expiry_month,omitempty"`
+	ExpiryYear     int    `json:"expiry_year,omitempty"`
+	Name           string `json:"name,omitempty"`
+	CVC            string `json:"cvc,omitempty"`
+	Cryptogram     string `json:"cryptogram,omitempty"`
+	ECIValue       string `json:"eci_value,omitempty"`
+}
+
+type wireBinding struct {
+	CheckoutID string        `json:"checkout_id"`
+	Identity   *wireIdentity `json:"identity,omitempty"`
+}
+
+type wireIdentity struct {
+	AccessToken string `json:"access_token"`
+}
+
+type wireAP2 struct {
+	CheckoutMandate string `json:"checkout_mandate"`
 }
 
 type wireInstrument struct {
@@ -109,6 +134,7 @@ type wireAuthorize struct {
 	Currency   string         `json:"currency"`
 	Capture    bool           `json:"capture"`
 	Instrument wireInstrument `json:"instrument"`
+	AP2        *wireAP2       `json:"ap2,omitempty"`
 }
 
 type wireAuthorization struct {

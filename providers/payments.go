@@ -21,6 +21,10 @@ const (
 	TokenFlaky    = "tok_flaky"   // a transient error twice per idempotency key, then approved
 )
 
+// CardDeclined is the test card MockPayments declines. Any other card number that passes
+// the Luhn check is approved; one that does not is declined.
+const CardDeclined = "4000000000000002"
+
 // MockRetention is how long MockPayments remembers a payment after authorizing it. A
 // capture, void or refund of a payment authorized longer ago is answered not_found, as a
 // processor past its own refund window would. It is as long as a dead letter is kept
@@ -59,6 +63,9 @@ type mockCore struct {
 	now       func() time.Time
 	retention time.Duration
 	locks     [64]sync.Mutex // by payment id: a step reads, changes and writes its payment alone
+
+	// approve and decline are a tenant's own test tokens (SetTokens), read-only once set.
+	approve, decline map[string]bool
 
 	mu       sync.Mutex
 	attempts map[string]int // tok_flaky's failures so far, by idempotency key
@@ -121,6 +128,19 @@ func NewMockPaymentsIn(book MockBook, now func() time.Time) *MockPayments {
 	return &MockPayments{book: book, mockCore: &mockCore{now: now, retention: MockRetention, attempts: map[string]int{}}}
 }
 
+// SetTokens adds test tokens that m approves and declines besides its own, e.g. the UCP
+// suite's success_token and fail_token. Call it before m is used; it returns m.
+func (m *MockPayments) SetTokens(approve, decline []string) *MockPayments {
+	m.approve, m.decline = map[string]bool{}, map[string]bool{}
+	for _, t := range approve {
+		m.approve[t] = true
+	}
+	for _, t := range decline {
+		m.decline[t] = true
+	}
+	return m
+}
+
 // Book returns where the handler keeps its payments.
 func (m *MockPayments) Book() MockBook { return m.book }
 
@@ -156,7 +176,18 @@ func (m *MockPayments) Authorize(_ context.Context, r commerce.PaymentRequest) (
 		return result(p), nil
 	}
 	p = MockPayment{ID: id, At: now}
-	switch token := r.Instrument.Credential.Token; {
+	switch token, card := r.Instrument.Credential.Token, r.Instrument.Credential.Card; {
+	case card != nil && card.Number == CardDeclined:
+		p.Declined = "card declined"
+	case card != nil && !luhn(card.Number):
+		p.Declined = "card declined (invalid number)"
+	case card != nil, m.approve[token]:
+		p.Authorized = r.Amount
+		if r.Capture {
+			p.Captured = r.Amount
+		}
+	case m.decline[token]:
+		p.Declined = "card declined"
 	case token == TokenFlaky && m.flaky(r.IdempotencyKey):
 		return commerce.PaymentResult{}, commerce.Transient("payment handler mock", errors.New("simulated processor timeout"))
 	case token == TokenApproved, token == TokenFlaky:
@@ -375,4 +406,27 @@ func (b *MockMemory) ForgetPayments(cutoff time.Time, limit int) (int, error) {
 		delete(b.payments, p.ID)
 	}
 	return len(old), nil
+}
+
+// luhn reports whether number (digits) passes the Luhn check, as every real card number
+// does.
+func luhn(number string) bool {
+	if number == "" {
+		return false
+	}
+	sum, double := 0, false
+	for i := len(number) - 1; i >= 0; i-- {
+		d := int(number[i] - '0')
+		if d < 0 || d > 9 {
+			return false
+		}
+		if double {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
 }

@@ -29,7 +29,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	b := providers.Builtin{
 		Items:     []providers.CatalogItem{{ID: "a", Price: -1}, {ID: "a"}, {}},
 		ShipTo:    []string{"USA"},
-		Shipping:  []providers.ShippingRate{{ID: "x", Amount: -5}},
+		Shipping:  []providers.ShippingRate{{ID: "x", Amount: -5}, {ID: "y", Countries: []string{"USA"}, FreeItems: []string{""}}},
 		TaxRates:  []providers.TaxRate{{Country: "US", BasisPoints: 10001}},
 		Discounts: []providers.DiscountCode{{Code: "A", Percent: 10, Amount: 5}, {Code: "a", Percent: 5}, {Code: "B"}},
 	}
@@ -38,7 +38,7 @@ func TestValidateReportsEverything(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"items[0].price", "items[1].id \"a\" is a duplicate", "items[2].id is empty", "ship_to[0]",
-		"shipping[0]", "tax_rates[0].basis_points", "discounts[0]: set percent or amount, not both", "discounts[1].code", "discounts[2]: set percent or amount"} {
+		"shipping[0]", `shipping[1].countries[0] "USA"`, "shipping[1].free_items[0] is empty", "tax_rates[0].basis_points", "discounts[0]: set percent or amount, not both", "discounts[1].code", "discounts[2]: set percent or amount"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q missing from\n%v", want, err)
 		}
@@ -87,6 +87,45 @@ func TestShipping(t *testing.T) {
 		if err != nil || ok != tc.ok || !reflect.DeepEqual(opts, tc.want) {
 			t.Errorf("Options(%s, %d) = %+v, %v, %v", tc.country, tc.subtotal, opts, ok, err)
 		}
+	}
+	// A rate for some countries only (the UCP suite's exp-ship-us); none for a country:
+	// undeliverable there.
+	byCountry := providers.NewShipping(nil, []providers.ShippingRate{
+		{ID: "std-ship", Title: "Standard", Amount: 500, Countries: nil},
+		{ID: "exp-ship-us", Title: "Express (US)", Amount: 1500, Countries: []string{"us"}},
+		{ID: "exp-ship-intl", Title: "International Express", Amount: 2500, Countries: []string{"CA", "GB"}},
+	})
+	for country, want := range map[string][]string{"US": {"std-ship", "exp-ship-us"}, "ca": {"std-ship", "exp-ship-intl"}, "FR": {"std-ship"}} {
+		opts, ok, err := byCountry.Options(ctx, commerce.ShippingQuote{Address: commerce.Address{AddressCountry: country}})
+		var ids []string
+		for _, o := range opts {
+			ids = append(ids, o.ID)
+		}
+		if err != nil || !ok || !reflect.DeepEqual(ids, want) {
+			t.Errorf("rates by country, %s: %v, %v, %v; want %v", country, ids, ok, err, want)
+		}
+	}
+	// Free for some items: only when every item shipped is one of them, under its free title.
+	roses := providers.NewShipping(nil, []providers.ShippingRate{{ID: "std-ship", Title: "Standard Shipping", Amount: 500,
+		FreeItems: []string{"bouquet_roses"}, FreeTitle: "Free Standard Shipping", FreeFrom: 10000}})
+	for _, tc := range []struct {
+		items    []string
+		subtotal int64
+		want     commerce.ShippingOption
+	}{
+		{[]string{"bouquet_roses"}, 3500, commerce.ShippingOption{ID: "std-ship", Title: "Free Standard Shipping", Amount: 0}},
+		{[]string{"bouquet_roses", "pot_ceramic"}, 5000, commerce.ShippingOption{ID: "std-ship", Title: "Standard Shipping", Amount: 500}},
+		{[]string{"pot_ceramic"}, 10000, commerce.ShippingOption{ID: "std-ship", Title: "Free Standard Shipping", Amount: 0}},
+		{nil, 0, commerce.ShippingOption{ID: "std-ship", Title: "Standard Shipping", Amount: 500}},
+	} {
+		opts, ok, err := roses.Options(ctx, commerce.ShippingQuote{Address: commerce.Address{AddressCountry: "US"}, ItemIDs: tc.items, DiscountedSubtotal: tc.subtotal})
+		if err != nil || !ok || len(opts) != 1 || opts[0] != tc.want {
+			t.Errorf("free items, %v at %d: %+v, %v, %v", tc.items, tc.subtotal, opts, ok, err)
+		}
+	}
+	usOnly := providers.NewShipping(nil, []providers.ShippingRate{{ID: "us", Title: "US", Amount: 1, Countries: []string{"US"}}})
+	if opts, ok, _ := usOnly.Options(ctx, commerce.ShippingQuote{Address: commerce.Address{AddressCountry: "FR"}}); ok || opts != nil {
+		t.Errorf("no rate for FR: %v, %v", opts, ok)
 	}
 	anywhere := providers.NewShipping(nil, d.Shipping)
 	if _, ok, _ := anywhere.Options(ctx, commerce.ShippingQuote{Address: commerce.Address{AddressCountry: "FR"}}); !ok {

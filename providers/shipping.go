@@ -9,7 +9,8 @@ import (
 )
 
 // Shipping is the built-in shipping: flat rates, each optionally free from a discounted
-// subtotal, to a set of countries. Read-only once built.
+// subtotal or for some items, and optionally for some countries only, to a set of
+// countries. Read-only once built.
 type Shipping struct {
 	shipTo []string // upper case; empty ships everywhere
 	rates  []ShippingRate
@@ -35,11 +36,33 @@ func (s *Shipping) Options(_ context.Context, q commerce.ShippingQuote) ([]comme
 	}
 	opts := make([]commerce.ShippingOption, 0, len(s.rates))
 	for _, r := range s.rates {
-		amount := r.Amount
-		if r.FreeFrom > 0 && q.DiscountedSubtotal >= r.FreeFrom {
-			amount = 0
+		if len(r.Countries) > 0 && !slices.ContainsFunc(r.Countries, func(c string) bool { return strings.EqualFold(c, country) }) {
+			continue
 		}
-		opts = append(opts, commerce.ShippingOption{ID: r.ID, Title: r.Title, Amount: amount})
+		amount, title := r.Amount, r.Title
+		if r.FreeFrom > 0 && q.DiscountedSubtotal >= r.FreeFrom || freeItems(r.FreeItems, q.ItemIDs) {
+			amount = 0
+			if r.FreeTitle != "" {
+				title = r.FreeTitle
+			}
+		}
+		opts = append(opts, commerce.ShippingOption{ID: r.ID, Title: title, Amount: amount})
+	}
+	if len(opts) == 0 && len(s.rates) > 0 {
+		return nil, false, nil // no rate is for this country
 	}
 	return opts, true, nil
+}
+
+// freeItems reports whether every item shipped is one of free (and there is one).
+func freeItems(free, shipped []string) bool {
+	if len(free) == 0 || len(shipped) == 0 {
+		return false
+	}
+	for _, id := range shipped {
+		if !slices.Contains(free, id) {
+			return false
+		}
+	}
+	return true
 }

@@ -22,11 +22,22 @@ import (
 //	time:     0 for the zero time, else 1 then unix nanoseconds (varint), read back in UTC
 //
 // A value starting with '{' is a state written as JSON by an older version, still read.
-// Version 2 added the checkout's used mandates after NextLine; version 3 an order's
-// ShippedAt after UpdatedAt; versions 1 and 2 are still read.
+// Version 2 added the checkout's used mandates after NextLine; version 3 the buyer's
+// customer id and consent (after its phone number) and the fulfillment's destinations,
+// chosen destination id and requested flag (after its selected option), and an
+// order's ShippedAt (after its UpdatedAt). Versions 1 and 2
+// are still read.
+//
+// A state is written in the oldest version that holds all of it (see stateVersion): one
+// that sets none of version 3's fields is written as version 2, which a worker of the
+// previous release reads, so a group upgraded one worker at a time keeps serving the
+// tenants and checkouts that do not use them.
 const stateCodecVersion = 3
 
-type stateWriter struct{ b []byte }
+type stateWriter struct {
+	b []byte
+	v byte // the version written: stateCodecVersion, or an older one in tests
+}
 
 func (w *stateWriter) str(s string) { w.b = appendString(w.b, s) }
 func (w *stateWriter) int(v int64)  { w.b = binary.AppendVarint(w.b, v) }
@@ -74,10 +85,38 @@ func boolByte(ok bool) byte {
 	return 0
 }
 
-// appendState appends st's framing to b.
+// appendState appends st's framing to b, in the oldest version that holds it.
 func appendState(b []byte, st commerce.State) []byte {
-	w := &stateWriter{b: b}
-	w.b = append(w.b, stateCodecVersion)
+	return appendStateVersion(b, st, stateVersion(st))
+}
+
+// stateVersion is the oldest framing version that holds all of st: 3 when a buyer has a
+// customer id or consent, or a fulfillment destinations, a chosen destination id, the
+// requested flag or a partial address, or an order has been shipped; else 2. A partial address fits version 2's bytes,
+// but a worker that writes only version 2 would not hold its checkout back from
+// completing, so it is kept from such workers too.
+func stateVersion(st commerce.State) byte {
+	v3 := func(b *commerce.Buyer, f commerce.Fulfillment) bool {
+		return b != nil && (b.CustomerID != "" || b.Consent != nil) ||
+			f.Destinations != nil || f.DestinationID != "" || f.Requested ||
+			f.Address != nil && !f.Address.Complete()
+	}
+	if c := st.Checkout; c != nil && v3(c.Buyer, c.Fulfillment) {
+		return 3
+	}
+	for _, o := range st.Orders {
+		if o != nil && (v3(o.Buyer, o.Fulfillment) || !o.ShippedAt.IsZero()) {
+			return 3
+		}
+	}
+	return 2
+}
+
+// appendStateVersion appends st's framing in version v, leaving out what v has no place
+// for: tests write older versions with it.
+func appendStateVersion(b []byte, st commerce.State, v byte) []byte {
+	w := &stateWriter{b: b, v: v}
+	w.b = append(w.b, v)
 	w.flag(st.Checkout != nil)
 	if st.Checkout != nil {
 		w.checkout(st.Checkout)
@@ -128,7 +167,9 @@ func (w *stateWriter) checkout(c *commerce.Checkout) {
 		w.str(c.Order.PermalinkURL)
 	}
 	w.int(int64(c.NextLine))
-	writeSlice(w, c.UsedMandates, w.str)
+	if w.v >= 2 {
+		writeSlice(w, c.UsedMandates, w.str)
+	}
 }
 
 func (w *stateWriter) order(o *commerce.Order) {
@@ -150,7 +191,9 @@ func (w *stateWriter) order(o *commerce.Order) {
 	w.str(o.PermalinkURL)
 	w.time(o.CreatedAt)
 	w.time(o.UpdatedAt)
-	w.time(o.ShippedAt)
+	if w.v >= 3 {
+		w.time(o.ShippedAt)
+	}
 }
 
 func (w *stateWriter) lines(ls []commerce.LineItem) {
@@ -180,17 +223,34 @@ func (w *stateWriter) buyer(b *commerce.Buyer) {
 		w.str(b.LastName)
 		w.str(b.Email)
 		w.str(b.PhoneNumber)
+		if w.v < 3 {
+			return
+		}
+		w.str(b.CustomerID)
+		w.flag(b.Consent != nil)
+		if c := b.Consent; c != nil {
+			for _, v := range []*bool{c.Analytics, c.Preferences, c.Marketing, c.SaleOfData} {
+				w.b = append(w.b, triState(v))
+			}
+		}
 	}
+}
+
+// triState is 0 for unset, 1 for false, 2 for true.
+func triState(v *bool) byte {
+	switch {
+	case v == nil:
+		return 0
+	case *v:
+		return 2
+	}
+	return 1
 }
 
 func (w *stateWriter) fulfillment(f commerce.Fulfillment) {
 	w.flag(f.Address != nil)
 	if a := f.Address; a != nil {
-		w.str(a.StreetAddress)
-		w.str(a.AddressLocality)
-		w.str(a.AddressRegion)
-		w.str(a.PostalCode)
-		w.str(a.AddressCountry)
+		w.address(*a)
 	}
 	writeSlice(w, f.Options, func(o commerce.ShippingOption) {
 		w.str(o.ID)
@@ -198,6 +258,24 @@ func (w *stateWriter) fulfillment(f commerce.Fulfillment) {
 		w.int(o.Amount)
 	})
 	w.str(f.SelectedOptionID)
+	if w.v < 3 {
+		return
+	}
+	writeSlice(w, f.Destinations, func(d commerce.Destination) {
+		w.str(d.ID)
+		w.address(d.Address)
+		w.flag(d.Saved)
+	})
+	w.str(f.DestinationID)
+	w.flag(f.Requested)
+}
+
+func (w *stateWriter) address(a commerce.Address) {
+	w.str(a.StreetAddress)
+	w.str(a.AddressLocality)
+	w.str(a.AddressRegion)
+	w.str(a.PostalCode)
+	w.str(a.AddressCountry)
 }
 
 // stateReader reads what stateWriter wrote; the first error sticks (see reader).
@@ -230,6 +308,12 @@ func (r *stateReader) time() time.Time {
 }
 
 func decodeState(v []byte) (commerce.State, error) {
+	return decodeStateUpTo(v, stateCodecVersion)
+}
+
+// decodeStateUpTo decodes v as a reader that knows the framing versions up to max does:
+// tests read with it as a worker of an older release would.
+func decodeStateUpTo(v []byte, max byte) (commerce.State, error) {
 	var st commerce.State
 	if len(v) > 0 && v[0] == '{' {
 		err := json.Unmarshal(v, &st)
@@ -237,7 +321,7 @@ func decodeState(v []byte) (commerce.State, error) {
 	}
 	r := &stateReader{reader: reader{b: v}}
 	r.version = r.byte1()
-	if r.version < 1 || r.version > stateCodecVersion {
+	if r.version < 1 || r.version > max {
 		return st, errCorrupt
 	}
 	if r.flag() {
@@ -338,18 +422,50 @@ func (r *stateReader) buyer() *commerce.Buyer {
 	if !r.flag() {
 		return nil
 	}
-	return &commerce.Buyer{FirstName: r.string(), LastName: r.string(), Email: r.string(), PhoneNumber: r.string()}
+	b := &commerce.Buyer{FirstName: r.string(), LastName: r.string(), Email: r.string(), PhoneNumber: r.string()}
+	if r.version >= 3 {
+		b.CustomerID = r.string()
+		if r.flag() {
+			c := &commerce.Consent{}
+			for _, v := range []**bool{&c.Analytics, &c.Preferences, &c.Marketing, &c.SaleOfData} {
+				switch r.byte1() {
+				case 0:
+				case 1:
+					*v = new(bool)
+				case 2:
+					t := true
+					*v = &t
+				default:
+					r.err = errCorrupt
+				}
+			}
+			b.Consent = c
+		}
+	}
+	return b
+}
+
+func (r *stateReader) address() commerce.Address {
+	return commerce.Address{StreetAddress: r.string(), AddressLocality: r.string(),
+		AddressRegion: r.string(), PostalCode: r.string(), AddressCountry: r.string()}
 }
 
 func (r *stateReader) fulfillment() commerce.Fulfillment {
 	var f commerce.Fulfillment
 	if r.flag() {
-		f.Address = &commerce.Address{StreetAddress: r.string(), AddressLocality: r.string(),
-			AddressRegion: r.string(), PostalCode: r.string(), AddressCountry: r.string()}
+		a := r.address()
+		f.Address = &a
 	}
 	f.Options = readSlice(r, func() commerce.ShippingOption {
 		return commerce.ShippingOption{ID: r.string(), Title: r.string(), Amount: r.varint()}
 	})
 	f.SelectedOptionID = r.string()
+	if r.version >= 3 {
+		f.Destinations = readSlice(r, func() commerce.Destination {
+			return commerce.Destination{ID: r.string(), Address: r.address(), Saved: r.flag()}
+		})
+		f.DestinationID = r.string()
+		f.Requested = r.flag()
+	}
 	return f
 }

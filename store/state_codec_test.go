@@ -134,22 +134,92 @@ func BenchmarkStateCodec(b *testing.B) {
 }
 
 // A state written with version 1 of the framing (before UsedMandates) is still read.
-func TestStateCodecReadsVersion1(t *testing.T) {
+// States written by versions 1 and 2 are read, the fields they had no place for left
+// zero.
+func TestStateCodecReadsOlderVersions(t *testing.T) {
 	var full commerce.State
 	n := 0
 	fill(reflect.ValueOf(&full).Elem(), &n)
-	full.Checkout.UsedMandates, full.Orders = nil, nil
-	v2 := encodeState(full)
-	// Versions 2 and 3 end with the checkout's UsedMandates (nil: 0) and then the orders
-	// (nil: 0).
-	if v2[0] != stateCodecVersion || v2[len(v2)-2] != 0 || v2[len(v2)-1] != 0 {
-		t.Fatalf("unexpected framing: % x", v2)
+	for _, v := range []byte{1, 2} {
+		want := full.Clone()
+		for _, b := range []*commerce.Buyer{want.Checkout.Buyer, want.Orders[0].Buyer, want.Orders[1].Buyer} {
+			b.CustomerID, b.Consent = "", nil
+		}
+		for _, f := range []*commerce.Fulfillment{&want.Checkout.Fulfillment, &want.Orders[0].Fulfillment, &want.Orders[1].Fulfillment} {
+			f.Destinations, f.DestinationID, f.Requested = nil, "", false
+		}
+		for _, o := range want.Orders {
+			o.ShippedAt = time.Time{}
+		}
+		if v < 2 {
+			want.Checkout.UsedMandates = nil
+		}
+		old := appendStateVersion(nil, full, v)
+		if old[0] != v {
+			t.Fatalf("version byte %d", old[0])
+		}
+		got, err := decodeState(old)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("version %d state: %v\n got %+v\nwant %+v", v, err, got.Checkout, want.Checkout)
+		}
 	}
-	v1 := append([]byte{1}, v2[1:len(v2)-2]...)
-	v1 = append(v1, 0)
-	got, err := decodeState(v1)
-	if err != nil || !reflect.DeepEqual(got, full) {
-		t.Fatalf("version 1 state: %v\n got %+v\nwant %+v", err, got.Checkout, full.Checkout)
+}
+
+// A state that sets none of version 3's fields is written as version 2, which a worker of
+// the previous release (reading versions up to 2) reads back whole; setting any one of
+// them writes version 3, which that worker refuses and this one reads.
+func TestStateCodecWritesOldestVersionThatHoldsIt(t *testing.T) {
+	var full commerce.State
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	plain := full.Clone()
+	for _, b := range []*commerce.Buyer{plain.Checkout.Buyer, plain.Orders[0].Buyer, plain.Orders[1].Buyer} {
+		b.CustomerID, b.Consent = "", nil
+	}
+	for _, f := range []*commerce.Fulfillment{&plain.Checkout.Fulfillment, &plain.Orders[0].Fulfillment, &plain.Orders[1].Fulfillment} {
+		f.Destinations, f.DestinationID, f.Requested = nil, "", false
+	}
+	for _, o := range plain.Orders {
+		o.ShippedAt = time.Time{}
+	}
+	for _, st := range []commerce.State{plain, {}, {Checkout: &commerce.Checkout{ID: "chk"}}} {
+		b := encodeState(st)
+		if b[0] != 2 {
+			t.Fatalf("a state with none of the new fields is written as version %d", b[0])
+		}
+		for _, max := range []byte{2, stateCodecVersion} {
+			got, err := decodeStateUpTo(b, max)
+			if err != nil || !reflect.DeepEqual(got, st) {
+				t.Fatalf("a reader of versions up to %d: %v\n got %+v\nwant %+v", max, err, got.Checkout, st.Checkout)
+			}
+		}
+	}
+
+	yes := true
+	for name, set := range map[string]func(st *commerce.State){
+		"customer id":            func(st *commerce.State) { st.Checkout.Buyer.CustomerID = "cust_1" },
+		"consent":                func(st *commerce.State) { st.Checkout.Buyer.Consent = &commerce.Consent{Marketing: &yes} },
+		"empty consent":          func(st *commerce.State) { st.Orders[1].Buyer.Consent = &commerce.Consent{} },
+		"destinations":           func(st *commerce.State) { st.Orders[0].Fulfillment.Destinations = []commerce.Destination{{ID: "a"}} },
+		"no destinations, empty": func(st *commerce.State) { st.Checkout.Fulfillment.Destinations = []commerce.Destination{} },
+		"destination id":         func(st *commerce.State) { st.Checkout.Fulfillment.DestinationID = "addr_1" },
+		"requested":              func(st *commerce.State) { st.Checkout.Fulfillment.Requested = true },
+		"partial address":        func(st *commerce.State) { st.Checkout.Fulfillment.Address = &commerce.Address{AddressCountry: "US"} },
+		"shipped order":          func(st *commerce.State) { st.Orders[0].ShippedAt = time.Unix(1, 0).UTC() },
+	} {
+		st := plain.Clone()
+		set(&st)
+		b := encodeState(st)
+		if b[0] != 3 {
+			t.Errorf("%s: written as version %d, want 3", name, b[0])
+			continue
+		}
+		if _, err := decodeStateUpTo(b, 2); err == nil {
+			t.Errorf("%s: a reader of versions up to 2 read version 3", name)
+		}
+		if got, err := decodeState(b); err != nil || !reflect.DeepEqual(got, st) {
+			t.Errorf("%s: round trip: %v", name, err)
+		}
 	}
 }
 
