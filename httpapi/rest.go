@@ -45,6 +45,13 @@ import (
 // The bridge's guards apply (JSON only, origins, Host on loopback, tokens, in-flight cap).
 type rest struct{ b *bridge }
 
+// restCall is one REST operation of one UCP version.
+type restCall struct {
+	rest
+	v  *ucpBinding
+	op string
+}
+
 // The REST operations.
 const (
 	opCreate   = "create"
@@ -59,19 +66,33 @@ const (
 func RESTPath(tenant string) string { return "/ucp/" + tenant }
 
 func (x rest) register(mux *http.ServeMux) {
-	for pattern, op := range map[string]string{
-		"POST /ucp/{tenant}/checkout-sessions":               opCreate,
-		"GET /ucp/{tenant}/checkout-sessions/{id}":           opGet,
-		"PUT /ucp/{tenant}/checkout-sessions/{id}":           opUpdate,
-		"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
-		"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
-		"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
-	} {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			outcome := x.serve(w, r, op)
-			x.b.metrics.observe(outcome, time.Since(start))
-		})
+	for _, v := range restVersions {
+		for pattern, op := range map[string]string{
+			"POST /ucp/{tenant}/checkout-sessions":               opCreate,
+			"GET /ucp/{tenant}/checkout-sessions/{id}":           opGet,
+			"PUT /ucp/{tenant}/checkout-sessions/{id}":           opUpdate,
+			"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
+			"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
+			"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
+		} {
+			method, path, _ := strings.Cut(pattern, " ")
+			c := restCall{x, v, op}
+			mux.HandleFunc(method+" "+v.prefix+path, func(w http.ResponseWriter, r *http.Request) {
+				start := time.Now()
+				outcome := c.serve(w, r)
+				x.b.metrics.observe(outcome, time.Since(start))
+			})
+		}
+		if v.prefix != "" {
+			// The order at the version's base URL, of the default tenant: where a
+			// 2026-01-11 platform looks for it (GET <base>/orders/{id}).
+			c := restCall{x, v, opGetOrder}
+			mux.HandleFunc("GET "+v.prefix+"/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+				start := time.Now()
+				outcome := c.serve(w, r)
+				x.b.metrics.observe(outcome, time.Since(start))
+			})
+		}
 	}
 }
 
@@ -99,31 +120,30 @@ type restMessage struct {
 	Severity string `json:"severity"`
 }
 
-// restFail answers a call the REST door refuses itself.
-func restFail(w http.ResponseWriter, status int, code, msg, path string) {
-	b := mustRESTError(code, msg, path)
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="cartwright"`)
-	}
-	writeJSON(w, status, b)
-}
-
-func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
-	b := x.b
+func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
+	b, op, v := x.b, x.op, x.v
+	restFail := v.fail
 	if id := r.Header.Get("Request-Id"); id != "" && len(id) <= 256 {
 		w.Header().Set("Request-Id", id)
 	}
 	hasBody := r.Method != http.MethodGet
-	if status, msg := b.guards.verdict(r, hasBody); status != 0 {
+	guardBody := hasBody
+	if op == opCancel && v.bodylessCancel && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		guardBody = false // no body to mistake: the Host and Origin guards still apply
+	}
+	if status, msg := b.guards.verdict(r, guardBody); status != 0 {
 		restFail(w, status, "invalid_request", msg, "")
 		return outcomeRefused
 	}
 	tenant := r.PathValue("tenant")
+	if tenant == "" {
+		tenant = b.cfg.Bridge.DefaultTenant
+	}
 	if !b.authorized(tenant, r) {
 		restFail(w, http.StatusUnauthorized, "unauthorized", "a bearer token of this tenant is required", "")
 		return outcomeUnauthorized
 	}
-	if msg, code := checkUCPAgent(r.Header.Values("UCP-Agent")); msg != "" {
+	if msg, code := v.checkUCPAgent(r.Header.Values("UCP-Agent")); msg != "" {
 		restFail(w, http.StatusBadRequest, code, msg, "")
 		return outcomeRejected
 	}
@@ -168,6 +188,14 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 			return outcomeRejected
 		}
 		body = raw
+		if v.request != nil {
+			conv, msg, path := v.request(op, body)
+			if msg != "" {
+				restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, msg, path)
+				return outcomeRejected
+			}
+			body = conv
+		}
 	}
 
 	// The session, the messageId and the command's data part.
@@ -223,7 +251,10 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 	if v := reply.Header.Get(handlers.HdrReplayed); v != "" {
 		w.Header().Set(handlers.HdrReplayed, v)
 	}
-	status, out := restResponse(op, contextID, reply.Data)
+	status, out := restResponse(v, op, contextID, reply.Data)
+	if v.response != nil && status < 400 {
+		out = v.response(b.cfg.Tenants[tenant], op, out)
+	}
 	writeJSON(w, status, out)
 	if status >= 400 {
 		return outcomeError

@@ -137,6 +137,7 @@ func serveHTTP(cfg *config.Config, o Options, br *bridge) (*http.Server, error) 
 	mux.HandleFunc("GET /.well-known/agent-card.json", d.AgentCard)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/ucp", d.Profile)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
+	mux.HandleFunc("GET /"+UCPVersion20260111+"/.well-known/ucp", d.Profile20260111)
 	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
 	mux.Handle(bridgePattern, br)
 	mux.HandleFunc(orderPattern, br.serveOrder) // the order permalinks (orders.go)

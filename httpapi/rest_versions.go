@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/envelopes"
+)
+
+// The UCP versions of the REST binding. Each is served under its own base URL, with its
+// own profile:
+//
+//	UCP 2026-04-08 (envelopes.UCPVersion)   /ucp/<tenant>/…               profile /.well-known/ucp
+//	UCP 2026-01-11 (UCPVersion20260111)     /2026-01-11/ucp/<tenant>/…    profile /2026-01-11/.well-known/ucp
+//
+// The newest profile names the older one in supported_versions, as UCP says a business
+// that keeps an older version advertises it. The worker speaks 2026-04-08 only: a call of
+// another version is converted to the 2026-04-08 body on its way to the envelope, and the
+// reply back to that version's shape on its way out (rest_v20260111.go). A2A keeps
+// 2026-04-08.
+
+// UCPVersion20260111 is the older UCP version served over REST, the one UCP's conformance
+// suite tests.
+const UCPVersion20260111 = "2026-01-11"
+
+// ucpBinding is one UCP version of the REST binding.
+type ucpBinding struct {
+	// version is the UCP version spoken, in UCP-Agent, ucp.version and errors.
+	version string
+	// prefix is the base path before /ucp/<tenant>: "" for the newest version.
+	prefix string
+	// request converts a body of this version to the 2026-04-08 body of op; with a
+	// message, the body is refused at path. Nil for 2026-04-08.
+	request func(op string, body json.RawMessage) (json.RawMessage, string, string)
+	// response converts a 2026-04-08 response body (a resource, not an error) to this
+	// version's, for tenant t. Nil for 2026-04-08.
+	response func(t *config.Tenant, op string, body []byte) []byte
+	// bodylessCancel: a cancel may come without a body and without a Content-Type, as
+	// this version's clients send it (the Origin guard still refuses web pages).
+	bodylessCancel bool
+}
+
+// restVersions are the versions served, newest first.
+var restVersions = []*ucpBinding{
+	{version: envelopes.UCPVersion},
+	{
+		version:        UCPVersion20260111,
+		prefix:         "/" + UCPVersion20260111,
+		request:        request20260111,
+		response:       response20260111,
+		bodylessCancel: true,
+	},
+}
+
+// RESTPathFor is the path of tenant's UCP REST endpoint of version v ("" when v is not
+// served).
+func RESTPathFor(v, tenant string) string {
+	for _, b := range restVersions {
+		if b.version == v {
+			return b.prefix + RESTPath(tenant)
+		}
+	}
+	return ""
+}
+
+// checkUCPAgent checks the UCP-Agent header for binding b: an RFC 8941 dictionary (or a
+// profile item with parameters, `profile="…"; version="…"`) with profile, a string
+// naming the platform's profile, and optionally version. A version is spoken only at its
+// own base URL: another one is version_unsupported, with where it is served when it is.
+// It returns why and an error code, or "" for a good header.
+func (b *ucpBinding) checkUCPAgent(values []string) (string, string) {
+	if len(values) == 0 {
+		return `UCP-Agent is required: profile="<the platform's profile URI>"`, "invalid_request"
+	}
+	params := map[string]string{}
+	joined := strings.Join(values, ",")
+	for _, item := range strings.FieldsFunc(joined, func(r rune) bool { return r == ',' || r == ';' }) {
+		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			continue
+		}
+		if uq, ok := strings.CutPrefix(v, `"`); ok {
+			v, ok = strings.CutSuffix(uq, `"`)
+			if !ok {
+				return "UCP-Agent: an unterminated string", "invalid_request"
+			}
+		}
+		params[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	p, ok := params["profile"]
+	if b.version == envelopes.UCPVersion && !strings.HasPrefix(p, "https://") && !strings.HasPrefix(p, "http://") {
+		return `UCP-Agent must name the platform's profile: profile="https://…"`, "invalid_request"
+	}
+	if !ok || p == "" {
+		return `UCP-Agent must name the platform's profile: profile="…"`, "invalid_request"
+	}
+	if v, ok := params["version"]; ok && v != b.version {
+		msg := "UCP version " + quote(v) + " is not supported at this endpoint, which speaks " + b.version
+		for _, o := range restVersions {
+			if o.version == v {
+				msg += "; " + v + " is served under " + o.prefix + "/ucp/<tenant>"
+			}
+		}
+		return msg, "version_unsupported"
+	}
+	return "", ""
+}
+
+// restFail answers a call the REST door refuses itself, in b's error shape.
+func (b *ucpBinding) fail(w http.ResponseWriter, status int, code, msg, path string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cartwright"`)
+	}
+	writeJSON(w, status, b.errorBody(code, msg, path))
+}
+
+// errorBody is the body of an error response of b's version.
+func (b *ucpBinding) errorBody(code, msg, path string) []byte {
+	severity := "unrecoverable"
+	if b.version == UCPVersion20260111 {
+		// 2026-01-11 has no "unrecoverable": the closest is a human's review.
+		severity = "requires_buyer_review"
+	}
+	out, _ := json.Marshal(restError{
+		UCP:  restStatus{b.version, "error"},
+		Code: code, Content: msg, Detail: msg, Path: path,
+		Messages: []restMessage{{Type: "error", Code: code, Path: path, Content: msg, Severity: severity}},
+	})
+	return out
+}
