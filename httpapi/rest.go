@@ -252,8 +252,8 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 		w.Header().Set(handlers.HdrReplayed, v)
 	}
 	status, out := restResponse(v, op, contextID, reply.Data)
-	if v.response != nil && status < 400 {
-		out = v.response(b.cfg.Tenants[tenant], op, out)
+	if v.response != nil && (status < 400 || status == http.StatusPaymentRequired) {
+		status, out = v.response(v, b.cfg.Tenants[tenant], op, status, out)
 	}
 	writeJSON(w, status, out)
 	if status >= 400 {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"slices"
 
+	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 )
 
@@ -119,12 +121,17 @@ func partialDestinations(f json.RawMessage) json.RawMessage {
 // response20260111 converts a 2026-04-08 checkout or order (a response body that is not
 // an error) to its 2026-01-11 shape, for tenant t. The conversion is a function of the
 // bytes, so that a replayed reply gives the same response, byte for byte.
-func response20260111(t *config.Tenant, op string, body []byte) []byte {
+func response20260111(b *ucpBinding, t *config.Tenant, op string, status int, body []byte) (int, []byte) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
-		return body
+		return status, body
+	}
+	if op == opCreate || op == opUpdate {
+		if code, detail := refusedLine(doc); code != "" {
+			return http.StatusBadRequest, b.errorBody(code, detail, "$.line_items")
+		}
 	}
 	if u, ok := doc["ucp"].(map[string]any); ok {
 		u["version"] = UCPVersion20260111
@@ -152,13 +159,39 @@ func response20260111(t *config.Tenant, op string, body []byte) []byte {
 			pay = map[string]any{}
 		}
 		pay["handlers"] = handlers20260111(t)
+		if _, ok := pay["instruments"]; !ok {
+			pay["instruments"] = []any{}
+		}
 		doc["payment"] = pay
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {
-		return body
+		return status, body
 	}
-	return out
+	return status, out
+}
+
+// refusedLine reports a line item the business could not take (an unknown item, or one
+// out of stock) among a checkout's messages, with a detail that says which. 2026-01-11
+// answers such a create or update with 400, where 2026-04-08 returns the checkout with
+// the message: the session is opened or updated all the same (the worker applied the
+// call), without that line.
+func refusedLine(doc map[string]any) (string, string) {
+	ms, _ := doc["messages"].([]any)
+	for _, m := range ms {
+		mm, _ := m.(map[string]any)
+		if mm == nil || mm["type"] != "error" {
+			continue
+		}
+		content, _ := mm["content"].(string)
+		switch mm["code"] {
+		case commerce.MsgOutOfStock:
+			return commerce.MsgOutOfStock, "Insufficient stock: " + content
+		case commerce.MsgItemUnavailable:
+			return commerce.MsgItemUnavailable, "Item not found in the catalog: " + content
+		}
+	}
+	return "", ""
 }
 
 // unsign makes every amount in a totals list non-negative, wherever it is.

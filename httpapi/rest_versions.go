@@ -34,9 +34,9 @@ type ucpBinding struct {
 	// request converts a body of this version to the 2026-04-08 body of op; with a
 	// message, the body is refused at path. Nil for 2026-04-08.
 	request func(op string, body json.RawMessage) (json.RawMessage, string, string)
-	// response converts a 2026-04-08 response body (a resource, not an error) to this
-	// version's, for tenant t. Nil for 2026-04-08.
-	response func(t *config.Tenant, op string, body []byte) []byte
+	// response converts a 2026-04-08 response (a resource, not an error) to this
+	// version's status and body, for tenant t. Nil for 2026-04-08.
+	response func(b *ucpBinding, t *config.Tenant, op string, status int, body []byte) (int, []byte)
 	// bodylessCancel: a cancel may come without a body and without a Content-Type, as
 	// this version's clients send it (the Origin guard still refuses web pages).
 	bodylessCancel bool
@@ -122,6 +122,10 @@ func (b *ucpBinding) errorBody(code, msg, path string) []byte {
 	if b.version == UCPVersion20260111 {
 		// 2026-01-11 has no "unrecoverable": the closest is a human's review.
 		severity = "requires_buyer_review"
+		// Its complete sends the instrument as payment_data.
+		if rest, ok := strings.CutPrefix(path, "$.payment.instruments[0]"); ok {
+			path = "$.payment_data" + rest
+		}
 	}
 	out, _ := json.Marshal(restError{
 		UCP:  restStatus{b.version, "error"},
