@@ -121,7 +121,10 @@ type restMessage struct {
 }
 
 func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
-	b, op, v := x.b, x.op, x.v
+	b, op := x.b, x.op
+	// The version the call is processed in: the platform's, when it names one this
+	// endpoint may serve (rest_versions.go); its refusal waits for the guards.
+	v, agentMsg, agentCode := x.v.negotiate(r.Header.Values("UCP-Agent"))
 	restFail := v.fail
 	if id := r.Header.Get("Request-Id"); id != "" && len(id) <= 256 {
 		w.Header().Set("Request-Id", id)
@@ -143,8 +146,8 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 		restFail(w, http.StatusUnauthorized, "unauthorized", "a bearer token of this tenant is required", "")
 		return outcomeUnauthorized
 	}
-	if msg, code := v.checkUCPAgent(r.Header.Values("UCP-Agent")); msg != "" {
-		restFail(w, http.StatusBadRequest, code, msg, "")
+	if agentMsg != "" {
+		restFail(w, http.StatusBadRequest, agentCode, agentMsg, "")
 		return outcomeRejected
 	}
 	select {

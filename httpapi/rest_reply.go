@@ -72,7 +72,11 @@ func restResponse(v *ucpBinding, op, contextID string, reply []byte) (int, []byt
 		if rep.Error.Data != nil {
 			code, path = rep.Error.Data.Code, restPath(rep.Error.Data.Path)
 		}
-		return restStatusOf(code), v.errorBody(code, rep.Error.Message, path)
+		status := restStatusOf(code)
+		if code == commerce.CodeInvalidTransition && v.invalidTransition != 0 {
+			status = v.invalidTransition
+		}
+		return status, v.errorBody(code, rep.Error.Message, path)
 	}
 	if len(rep.Result.Parts) == 0 {
 		return http.StatusBadGateway, v.errorBody(commerce.CodeInternalError, "the worker's reply holds no resource", "")

@@ -258,6 +258,16 @@ func TestREST20260111Errors(t *testing.T) {
 			t.Errorf("%s: severity %v, not one of 2026-01-11's", e.name, sev)
 		}
 	}
+	// A checkout not ready to complete (no address, no option): 400 in 2026-01-11, which
+	// keeps 409 for conflicts; 2026-04-08 says 409.
+	r := call(t, "POST", session+"/complete", pay0111("tok_visa"), nil)
+	if code, detail, _ := r.errorOf(t); r.Status != http.StatusBadRequest || code != "invalid_transition" || !strings.Contains(detail, "cannot be completed") {
+		t.Errorf("complete when not ready: %d %s", r.Status, r.Body)
+	}
+	r = call(t, "POST", url+"/ucp/flower_shop/checkout-sessions/"+c["id"].(string)+"/complete", restPay("tok_visa"), nil)
+	if code, _, _ := r.errorOf(t); r.Status != http.StatusConflict || code != "invalid_transition" {
+		t.Errorf("complete when not ready, 2026-04-08: %d %s", r.Status, r.Body)
+	}
 	if r := call(t, "GET", base+"/checkout-sessions/ctx-nobody", "", nil); r.Status != http.StatusNotFound {
 		t.Errorf("unknown session: %d %s", r.Status, r.Body)
 	}
@@ -267,28 +277,35 @@ func TestREST20260111Errors(t *testing.T) {
 	}
 }
 
-// TestRESTVersions: each base URL speaks its version. UCP-Agent may name it (in the
-// dictionary form or as parameters of the profile); another version is refused with
-// version_unsupported, naming where it is served when it is.
+// TestRESTVersions: UCP's version negotiation. UCP-Agent may name the platform's version
+// (in the dictionary form or as parameters of the profile); a platform at the endpoint's
+// version or an older one is served in the newest version cartwright has that is not
+// newer than the platform's, so a 2026-01-11 platform at the 2026-04-08 endpoint gets
+// 2026-01-11's shapes; a newer one is refused with version_unsupported.
 func TestRESTVersions(t *testing.T) {
 	_, url := startFlowerShop(t)
 	v0111 := url + "/2026-01-11/ucp/flower_shop/checkout-sessions"
 	v0408 := url + "/ucp/flower_shop/checkout-sessions"
 	create0408 := `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}]}`
+	const agent = `profile="https://agent.example/profile"`
 
 	for _, c := range []struct {
 		name, url, body, agent string
 		status                 int
-		code, says             string
+		code, version          string // the error's code, or the version of the checkout
 	}{
-		{"2026-01-11, parameters", v0111, create0111, `profile="https://agent.example/profile"; version="2026-01-11"`, 201, "", ""},
-		{"2026-01-11, dictionary", v0111, create0111, `profile="https://agent.example/profile", version="2026-01-11"`, 201, "", ""},
-		{"2026-01-11, no version", v0111, create0111, `profile="https://agent.example/profile"`, 201, "", ""},
-		{"a future version", v0111, create0111, `profile="https://agent.example/profile"; version="2099-01-01"`, 400, "version_unsupported", "speaks 2026-01-11"},
-		{"2026-04-08 at 2026-01-11", v0111, create0111, `profile="https://agent.example/profile"; version="2026-04-08"`, 400, "version_unsupported", "2026-04-08 is served under /ucp/<tenant>"},
-		{"2026-01-11 at 2026-04-08", v0408, create0408, platform + `, version="2026-01-11"`, 400, "version_unsupported", "2026-01-11 is served under /2026-01-11/ucp/<tenant>"},
-		{"2026-04-08", v0408, create0408, platform + `, version="2026-04-08"`, 201, "", ""},
-		{"no profile", v0111, create0111, `version="2026-01-11"`, 400, "invalid_request", "profile"},
+		{"2026-01-11, parameters", v0111, create0111, agent + `; version="2026-01-11"`, 201, "", "2026-01-11"},
+		{"2026-01-11, dictionary", v0111, create0111, agent + `, version="2026-01-11"`, 201, "", "2026-01-11"},
+		{"2026-01-11, no version", v0111, create0111, agent, 201, "", "2026-01-11"},
+		{"an older version", v0111, create0111, agent + `; version="2025-10-01"`, 201, "", "2026-01-11"},
+		{"a future version", v0111, create0111, agent + `; version="2099-01-01"`, 400, "version_unsupported", ""},
+		{"2026-04-08 at 2026-01-11", v0111, create0111, agent + `; version="2026-04-08"`, 400, "version_unsupported", ""},
+		{"2026-01-11 at 2026-04-08", v0408, create0111, agent + `, version="2026-01-11"`, 201, "", "2026-01-11"},
+		{"between the two at 2026-04-08", v0408, create0111, agent + `, version="2026-02-01"`, 201, "", "2026-01-11"},
+		{"2026-04-08", v0408, create0408, agent + `, version="2026-04-08"`, 201, "", "2026-04-08"},
+		{"no version at 2026-04-08", v0408, create0408, agent, 201, "", "2026-04-08"},
+		{"a future version at 2026-04-08", v0408, create0408, agent + `, version="2099-01-01"`, 400, "version_unsupported", ""},
+		{"no profile", v0111, create0111, `version="2026-01-11"`, 400, "invalid_request", ""},
 	} {
 		r := call(t, "POST", c.url, c.body, map[string]string{"UCP-Agent": c.agent})
 		if r.Status != c.status {
@@ -296,9 +313,15 @@ func TestRESTVersions(t *testing.T) {
 			continue
 		}
 		if c.code != "" {
-			if code, detail, _ := r.errorOf(t); code != c.code || !strings.Contains(detail, c.says) {
+			if code, detail, _ := r.errorOf(t); code != c.code || detail == "" {
 				t.Errorf("%s: %s", c.name, r.Body)
 			}
+			continue
+		}
+		d := doc(t, r)
+		_, hasPayment := d["payment"]
+		if at(d, "ucp", "version") != c.version || hasPayment != (c.version == "2026-01-11") {
+			t.Errorf("%s: served as %v, want %s: %s", c.name, at(d, "ucp", "version"), c.version, r.Body)
 		}
 	}
 }

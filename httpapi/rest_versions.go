@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/cartwright-dev/cartwright/config"
@@ -40,17 +41,22 @@ type ucpBinding struct {
 	// bodylessCancel: a cancel may come without a body and without a Content-Type, as
 	// this version's clients send it (the Origin guard still refuses web pages).
 	bodylessCancel bool
+	// invalidTransition is the status of invalid_transition (a checkout not ready to
+	// complete) when it is not 409: 2026-01-11 keeps 409 for conflicts such as a reused
+	// Idempotency-Key, and answers a request that "cannot be served" with 400.
+	invalidTransition int
 }
 
 // restVersions are the versions served, newest first.
 var restVersions = []*ucpBinding{
 	{version: envelopes.UCPVersion},
 	{
-		version:        UCPVersion20260111,
-		prefix:         "/" + UCPVersion20260111,
-		request:        request20260111,
-		response:       response20260111,
-		bodylessCancel: true,
+		version:           UCPVersion20260111,
+		prefix:            "/" + UCPVersion20260111,
+		request:           request20260111,
+		response:          response20260111,
+		bodylessCancel:    true,
+		invalidTransition: http.StatusBadRequest,
 	},
 }
 
@@ -65,14 +71,17 @@ func RESTPathFor(v, tenant string) string {
 	return ""
 }
 
-// checkUCPAgent checks the UCP-Agent header for binding b: an RFC 8941 dictionary (or a
-// profile item with parameters, `profile="…"; version="…"`) with profile, a string
-// naming the platform's profile, and optionally version. A version is spoken only at its
-// own base URL: another one is version_unsupported, with where it is served when it is.
-// It returns why and an error code, or "" for a good header.
-func (b *ucpBinding) checkUCPAgent(values []string) (string, string) {
+// negotiate reads the UCP-Agent header of a call to endpoint b: an RFC 8941 dictionary
+// (or the profile item with parameters, `profile="…"; version="…"`) with profile, a string
+// naming the platform's profile, and optionally version, the platform's UCP version. As
+// UCP's version negotiation says, a platform at b's version or an older one is served, in
+// the semantics of the newest version cartwright has that is not newer than the
+// platform's (the oldest one for a platform older than all); a newer one is refused with
+// version_unsupported. It returns the binding to process the call in and, for a header
+// that is refused, why and an error code.
+func (b *ucpBinding) negotiate(values []string) (*ucpBinding, string, string) {
 	if len(values) == 0 {
-		return `UCP-Agent is required: profile="<the platform's profile URI>"`, "invalid_request"
+		return b, `UCP-Agent is required: profile="<the platform's profile URI>"`, "invalid_request"
 	}
 	params := map[string]string{}
 	joined := strings.Join(values, ",")
@@ -84,29 +93,39 @@ func (b *ucpBinding) checkUCPAgent(values []string) (string, string) {
 		if uq, ok := strings.CutPrefix(v, `"`); ok {
 			v, ok = strings.CutSuffix(uq, `"`)
 			if !ok {
-				return "UCP-Agent: an unterminated string", "invalid_request"
+				return b, "UCP-Agent: an unterminated string", "invalid_request"
 			}
 		}
 		params[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 	p, ok := params["profile"]
 	if b.version == envelopes.UCPVersion && !strings.HasPrefix(p, "https://") && !strings.HasPrefix(p, "http://") {
-		return `UCP-Agent must name the platform's profile: profile="https://…"`, "invalid_request"
+		return b, `UCP-Agent must name the platform's profile: profile="https://…"`, "invalid_request"
 	}
 	if !ok || p == "" {
-		return `UCP-Agent must name the platform's profile: profile="…"`, "invalid_request"
+		return b, `UCP-Agent must name the platform's profile: profile="…"`, "invalid_request"
 	}
-	if v, ok := params["version"]; ok && v != b.version {
-		msg := "UCP version " + quote(v) + " is not supported at this endpoint, which speaks " + b.version
-		for _, o := range restVersions {
-			if o.version == v {
-				msg += "; " + v + " is served under " + o.prefix + "/ucp/<tenant>"
-			}
+	v, ok := params["version"]
+	if !ok {
+		return b, "", ""
+	}
+	if !ucpVersionForm.MatchString(v) {
+		return b, "UCP-Agent: version " + quote(v) + " is not a UCP version (YYYY-MM-DD)", "invalid_request"
+	}
+	if v > b.version {
+		return b, "UCP version " + quote(v) + " is not supported; this endpoint implements " + b.version +
+			" and older versions (the profile's supported_versions)", "version_unsupported"
+	}
+	// restVersions is newest first: the first not newer than the platform's.
+	for _, o := range restVersions {
+		if o.version <= v && o.version <= b.version {
+			return o, "", ""
 		}
-		return msg, "version_unsupported"
 	}
-	return "", ""
+	return restVersions[len(restVersions)-1], "", ""
 }
+
+var ucpVersionForm = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // restFail answers a call the REST door refuses itself, in b's error shape.
 func (b *ucpBinding) fail(w http.ResponseWriter, status int, code, msg, path string) {
