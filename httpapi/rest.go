@@ -234,6 +234,23 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 		restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, msg, path)
 		return outcomeRejected
 	}
+	if op == opComplete && boundToSession(body, contextID) {
+		// A token bound to this session names it by the id this binding gives it, the
+		// context; the worker checks bindings against its checkout's own id, which the
+		// session's checkout says.
+		id, outcome := x.checkoutID(r, tenant, contextID)
+		if id == "" {
+			if outcome == outcomeTimeout {
+				w.Header().Set("Retry-After", "1")
+				restFail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
+					"no reply in time; the call was not applied: send it again", "")
+			} else if outcome == outcomeRejected {
+				restFail(w, http.StatusNotFound, commerce.CodeNotFound, "no such checkout session", "")
+			}
+			return outcome
+		}
+		data = rebind(data, contextID, id)
+	}
 	env, _ := json.Marshal(restEnvelope{
 		JSONRPC: "2.0", ID: messageID, Method: "message/send",
 		Params: restParams{Message: restA2AMessage{
@@ -263,6 +280,73 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 		return outcomeError
 	}
 	return outcomeOK
+}
+
+// boundToSession reports whether a complete body names the session contextID in one of
+// its instruments' credential.binding.checkout_id.
+func boundToSession(body json.RawMessage, contextID string) bool {
+	return bytes.Contains(body, []byte(`"`+contextID+`"`)) && bytes.Contains(body, []byte(`"binding"`))
+}
+
+// rebind replaces contextID by id where a credential.binding.checkout_id of the complete
+// command data names it, and nowhere else.
+func rebind(data json.RawMessage, contextID, id string) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var d map[string]any
+	if dec.Decode(&d) != nil {
+		return data
+	}
+	pay, _ := d[envelopes.KeyPayment].(map[string]any)
+	instruments, _ := pay["instruments"].([]any)
+	for _, in := range instruments {
+		im, _ := in.(map[string]any)
+		cred, _ := im["credential"].(map[string]any)
+		bind, _ := cred["binding"].(map[string]any)
+		if bind != nil && bind["checkout_id"] == contextID {
+			bind["checkout_id"] = id
+		}
+	}
+	out, err := json.Marshal(d)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// checkoutID asks the worker for the id of the checkout in contextID (get_checkout): ""
+// and the outcome when there is none or no reply.
+func (x restCall) checkoutID(r *http.Request, tenant, contextID string) (string, string) {
+	messageID := newRESTMessageID()
+	data, _ := json.Marshal(map[string]string{"action": string(commerce.ActGetCheckout)})
+	env, _ := json.Marshal(restEnvelope{
+		JSONRPC: "2.0", ID: messageID, Method: "message/send",
+		Params: restParams{Message: restA2AMessage{
+			Kind: "message", Role: "user", MessageID: messageID, ContextID: contextID,
+			Parts: []restPart{{Kind: "data", Data: data}},
+		}},
+	})
+	reply, outcome, _ := x.b.exchange(r, tenant, contextID, messageID, env)
+	if reply == nil {
+		return "", outcome
+	}
+	var rep struct {
+		Result *struct {
+			Parts []struct {
+				Data map[string]struct {
+					ID string `json:"id"`
+				} `json:"data"`
+			} `json:"parts"`
+		} `json:"result"`
+	}
+	if json.Unmarshal(reply.Data, &rep) != nil || rep.Result == nil || len(rep.Result.Parts) == 0 {
+		return "", outcomeRejected
+	}
+	id := rep.Result.Parts[0].Data[envelopes.KeyCheckout].ID
+	if id == "" {
+		return "", outcomeRejected
+	}
+	return id, ""
 }
 
 type restEnvelope struct {

@@ -154,6 +154,16 @@ func response20260111(b *ucpBinding, t *config.Tenant, op string, status int, bo
 	if op == opGetOrder {
 		order20260111(doc)
 	} else {
+		// A shipping method with no destination yet has none: 2026-01-11 omits the
+		// member, where 2026-04-08 lists [].
+		methods, _ := at(doc, "fulfillment", "methods").([]any)
+		for _, m := range methods {
+			if mm, ok := m.(map[string]any); ok {
+				if ds, ok := mm["destinations"].([]any); ok && len(ds) == 0 {
+					delete(mm, "destinations")
+				}
+			}
+		}
 		pay, _ := doc["payment"].(map[string]any)
 		if pay == nil {
 			pay = map[string]any{}
@@ -272,6 +282,15 @@ func order20260111(doc map[string]any) {
 		}
 	}
 	doc["fulfillment"] = map[string]any{"expectations": expectations, "events": []any{}}
+}
+
+// at walks a decoded JSON document by member names.
+func at(v any, names ...string) any {
+	for _, n := range names {
+		m, _ := v.(map[string]any)
+		v = m[n]
+	}
+	return v
 }
 
 // quantityOf is the quantity ordered of line item id (after order20260111's reshaping).

@@ -90,13 +90,13 @@ const (
 	// and a shipping destination that is a country only.
 	create0111 = `{"id":"platform-chosen","currency":"USD",
 		"line_items":[{"item":{"id":"bouquet_roses","title":"Red Rose"},"quantity":1}],
-		"buyer":{"email":"john.doe@example.com"},
+		"buyer":{"email":"ada@example.com"},
 		"payment":{"instruments":[],"selected_instrument_id":"instr_1","handlers":[{"id":"google_pay","name":"google.pay"}]},
 		"fulfillment":{"methods":[{"type":"shipping","destinations":[{"id":"dest_1","address_country":"US"}],
 			"selected_destination_id":"dest_1","groups":[{"selected_option_id":"std-ship"}]}]}}`
 	update0111 = `{"id":"x","currency":"USD",
 		"line_items":[{"id":"li_1","item":{"id":"bouquet_roses","title":"Red Rose"},"quantity":2}],
-		"buyer":{"email":"john.doe@example.com"},
+		"buyer":{"email":"ada@example.com"},
 		"payment":{"instruments":[],"handlers":[]},
 		"fulfillment":{"methods":[{"type":"shipping","destinations":[{"id":"addr_1","street_address":"123 Main St",
 			"address_locality":"Springfield","address_region":"IL","postal_code":"62704","address_country":"US"}],
@@ -104,8 +104,9 @@ const (
 		"discounts":{"codes":["10OFF"]}}`
 )
 
-func pay0111(token string) string {
-	return `{"payment_data":{"id":"instr_1","handler_id":"mock","handler_name":"mock","type":"card","brand":"Visa",
+// pay0111With pays with handler, one of those the checkout's payment.handlers lists.
+func pay0111With(handler, token string) string {
+	return `{"payment_data":{"id":"instr_1","handler_id":"` + handler + `","handler_name":"` + handler + `","type":"card","brand":"Visa",
 		"last_digits":"1234","credential":{"type":"token","token":"` + token + `"},
 		"billing_address":{"street_address":"123 Main St","address_country":"US"}},"risk_signals":{}}`
 }
@@ -131,13 +132,14 @@ func TestREST20260111Purchase(t *testing.T) {
 		at(c, "ucp", "capabilities", 0, "name") != "dev.ucp.shopping.checkout" {
 		t.Errorf("ucp: %v", c["ucp"])
 	}
-	if at(c, "payment", "handlers", 0, "id") != "mock" || at(c, "payment", "handlers", 0, "version") != "2026-01-11" ||
-		at(c, "payment", "instruments") == nil {
+	handler, _ := at(c, "payment", "handlers", 0, "id").(string)
+	if handler == "" || at(c, "payment", "handlers", 0, "version") != "2026-01-11" || at(c, "payment", "instruments") == nil {
 		t.Errorf("payment: %v", c["payment"])
 	}
-	// The country-only destination is not an address: nothing is chosen to ship to yet.
-	if m := at(c, "fulfillment", "methods", 0); at(m, "destinations", 0) != nil || at(m, "selected_destination_id") != nil ||
-		at(m, "groups", 0, "selected_option_id") != nil {
+	// The country-only destination is not an address: nothing is chosen to ship to yet,
+	// and a method without destinations has no destinations member in 2026-01-11.
+	m, _ := at(c, "fulfillment", "methods", 0).(map[string]any)
+	if _, has := m["destinations"]; has || m["selected_destination_id"] != nil || at(m, "groups", 0, "selected_option_id") != nil {
 		t.Errorf("fulfillment: %v", c["fulfillment"])
 	}
 
@@ -167,19 +169,22 @@ func TestREST20260111Purchase(t *testing.T) {
 		t.Errorf("fulfillment: %v", c["fulfillment"])
 	}
 
-	r = call(t, "POST", session+"/complete", pay0111("tok_decline"), map[string]string{"Idempotency-Key": "k-0111-pay-1"})
+	r = call(t, "POST", session+"/complete", pay0111With(handler, "tok_decline"), map[string]string{"Idempotency-Key": "k-0111-pay-1"})
 	if c = doc(t, r); r.Status != http.StatusPaymentRequired || c["status"] == "completed" ||
 		at(c, "ucp", "version") != "2026-01-11" || at(c, "payment", "handlers") == nil {
 		t.Fatalf("declined: %d %s", r.Status, r.Body)
 	}
-	r = call(t, "POST", session+"/complete", pay0111("tok_visa"), map[string]string{"Idempotency-Key": "k-0111-pay-2"})
+	// The token is bound to this checkout by the id this binding gives it: the session's.
+	bound := strings.Replace(pay0111With(handler, "tok_visa"), `"token":"tok_visa"`,
+		`"token":"tok_visa","binding":{"checkout_id":"`+id+`"}`, 1)
+	r = call(t, "POST", session+"/complete", bound, map[string]string{"Idempotency-Key": "k-0111-pay-2"})
 	c = doc(t, r)
 	orderID, _ := at(c, "order", "id").(string)
 	if r.Status != 200 || c["status"] != "completed" || !strings.HasPrefix(orderID, id+".ord_") || at(c, "order", "permalink_url") == nil {
 		t.Fatalf("complete: %d %s", r.Status, r.Body)
 	}
 	// The same key and body: the same response, byte for byte.
-	if again := call(t, "POST", session+"/complete", pay0111("tok_visa"), map[string]string{"Idempotency-Key": "k-0111-pay-2"}); !bytes.Equal(again.Body, r.Body) {
+	if again := call(t, "POST", session+"/complete", bound, map[string]string{"Idempotency-Key": "k-0111-pay-2"}); !bytes.Equal(again.Body, r.Body) {
 		t.Fatalf("complete retry:\n%s\nwant\n%s", again.Body, r.Body)
 	}
 
@@ -260,11 +265,13 @@ func TestREST20260111Errors(t *testing.T) {
 	}
 	// A checkout not ready to complete (no address, no option): 400 in 2026-01-11, which
 	// keeps 409 for conflicts; 2026-04-08 says 409.
-	r := call(t, "POST", session+"/complete", pay0111("tok_visa"), nil)
+	handler, _ := at(c, "payment", "handlers", 0, "id").(string)
+	r := call(t, "POST", session+"/complete", pay0111With(handler, "tok_visa"), nil)
 	if code, detail, _ := r.errorOf(t); r.Status != http.StatusBadRequest || code != "invalid_transition" || !strings.Contains(detail, "cannot be completed") {
 		t.Errorf("complete when not ready: %d %s", r.Status, r.Body)
 	}
-	r = call(t, "POST", url+"/ucp/flower_shop/checkout-sessions/"+c["id"].(string)+"/complete", restPay("tok_visa"), nil)
+	r = call(t, "POST", url+"/ucp/flower_shop/checkout-sessions/"+c["id"].(string)+"/complete",
+		strings.Replace(restPay("tok_visa"), `"mock"`, `"`+handler+`"`, 1), nil)
 	if code, _, _ := r.errorOf(t); r.Status != http.StatusConflict || code != "invalid_transition" {
 		t.Errorf("complete when not ready, 2026-04-08: %d %s", r.Status, r.Body)
 	}
