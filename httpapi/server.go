@@ -40,6 +40,8 @@ type Options struct {
 //	POST /a2a/{tenant}                              the A2A JSON-RPC bridge (bridge.go)
 //	GET  /orders/{tenant}/{context}/{order}         the order permalinks (orders.go)
 //	     /ucp/{tenant}/checkout-sessions…, /ucp/{tenant}/orders/{id}: UCP over REST (rest.go)
+//	     the same under /2026-01-11, and /2026-01-11/orders/{id}: UCP 2026-01-11 (rest_versions.go)
+//	GET  /2026-01-11/.well-known/ucp                the UCP 2026-01-11 profile (rest_v20260111.go)
 type Server struct {
 	srv *http.Server
 	br  *bridge
