@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -374,5 +375,29 @@ func TestProfile20260111(t *testing.T) {
 	}
 	if rr := call(t, "POST", endpoint+"/checkout-sessions", create0111, nil); rr.Status != http.StatusCreated {
 		t.Errorf("the advertised endpoint: %d %s", rr.Status, rr.Body)
+	}
+}
+
+// TestProfile20260111Tenants: a tenant other than the default has its 2026-01-11 profile
+// at ?tenant=, named by its own 2026-04-08 profile, with its own endpoint and handlers.
+func TestProfile20260111Tenants(t *testing.T) {
+	cfg := twoTenants(t)
+	site := httpapi.Site{BaseURL: "https://shop.example.com"}
+	for tenant, want := range map[string]string{
+		"demo": "https://shop.example.com/2026-01-11/.well-known/ucp",
+		"acme": "https://shop.example.com/2026-01-11/.well-known/ucp?tenant=acme",
+	} {
+		p, err := httpapi.ProfileFor(cfg, tenant, site)
+		if err != nil || p.UCP.SupportedVersions["2026-01-11"] != want {
+			t.Errorf("%s: supported_versions %v (%v), want %s", tenant, p.UCP.SupportedVersions, err, want)
+		}
+		older, err := httpapi.Profile20260111For(cfg, tenant, site)
+		if err != nil || older.UCP.Services["dev.ucp.shopping"].REST.Endpoint != "https://shop.example.com/2026-01-11/ucp/"+tenant ||
+			len(older.Payment.Handlers) != 1 || older.Payment.Handlers[0].ID != "mock" {
+			t.Errorf("%s: 2026-01-11 profile %+v (%v)", tenant, older, err)
+		}
+	}
+	if _, err := httpapi.Profile20260111For(cfg, "nobody", site); !errors.Is(err, httpapi.ErrUnknownTenant) {
+		t.Errorf("unknown tenant: %v", err)
 	}
 }
