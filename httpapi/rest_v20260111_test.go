@@ -314,6 +314,7 @@ func TestRESTVersions(t *testing.T) {
 		{"no version at 2026-04-08", v0408, create0408, agent, 201, "", "2026-04-08"},
 		{"a future version at 2026-04-08", v0408, create0408, agent + `, version="2099-01-01"`, 400, "version_unsupported", ""},
 		{"no profile", v0111, create0111, `version="2026-01-11"`, 400, "invalid_request", ""},
+		{"a profile URL with ; and ,", v0408, create0111, `profile="https://agent.example/p;v=1,x", version="2026-01-11"`, 201, "", "2026-01-11"},
 	} {
 		r := call(t, "POST", c.url, c.body, map[string]string{"UCP-Agent": c.agent})
 		if r.Status != c.status {

@@ -85,7 +85,7 @@ func (b *ucpBinding) negotiate(values []string) (*ucpBinding, string, string) {
 	}
 	params := map[string]string{}
 	joined := strings.Join(values, ",")
-	for _, item := range strings.FieldsFunc(joined, func(r rune) bool { return r == ',' || r == ';' }) {
+	for _, item := range splitOutsideQuotes(joined) {
 		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
 			continue
@@ -123,6 +123,28 @@ func (b *ucpBinding) negotiate(values []string) (*ucpBinding, string, string) {
 		}
 	}
 	return restVersions[len(restVersions)-1], "", ""
+}
+
+// splitOutsideQuotes splits a structured field on the commas between its members and the
+// semicolons before parameters, but not on those inside a quoted string (a profile URL may
+// hold either).
+func splitOutsideQuotes(s string) []string {
+	var out []string
+	start, quoted, escaped := 0, false, false
+	for i, r := range s {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && r == '\\':
+			escaped = true
+		case r == '"':
+			quoted = !quoted
+		case !quoted && (r == ',' || r == ';'):
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 var ucpVersionForm = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
