@@ -151,7 +151,7 @@ func response20260111(b *ucpBinding, t *config.Tenant, op string, status int, bo
 			}
 		}
 	}
-	if op == opGetOrder {
+	if _, isOrder := doc["checkout_id"]; isOrder {
 		order20260111(doc)
 	} else {
 		// A shipping method with no destination yet has none: 2026-01-11 omits the
