@@ -410,3 +410,11 @@ func Profile20260111For(cfg *config.Config, tenant string, site Site) (*Profile2
 	p.Payment.Handlers = handlers20260111(t)
 	return p, nil
 }
+
+// Order20260111 converts an order as the REST binding shows it in 2026-04-08 (its REST
+// ids set) to its 2026-01-11 shape: for what sends an order to a 2026-01-11 platform
+// outside a REST response, such as its order webhooks.
+func Order20260111(order []byte) []byte {
+	_, out := response20260111(restVersions[len(restVersions)-1], nil, opGetOrder, http.StatusOK, order)
+	return out
+}

@@ -402,3 +402,36 @@ func TestProfile20260111Tenants(t *testing.T) {
 		t.Errorf("unknown tenant: %v", err)
 	}
 }
+
+// TestOrder20260111: an order of 2026-04-08 in 2026-01-11's shape, as a function of its
+// bytes: the version, unsigned totals, quantities and expectations.
+func TestOrder20260111(t *testing.T) {
+	in := `{"ucp":{"version":"2026-04-08","capabilities":[{"name":"dev.ucp.shopping.order","version":"2026-04-08"}]},
+		"id":"ctx-1.ord_1","checkout_id":"ctx-1","status":"placed",
+		"line_items":[{"id":"li_1","item":{"id":"bouquet_roses","title":"Roses","price":3500},"quantity":3,
+			"totals":[{"type":"subtotal","amount":10500}]}],
+		"fulfillment":{"methods":[{"id":"shipping_1","type":"shipping","line_item_ids":["li_1"],"selected_destination_id":"d1",
+			"destinations":[{"id":"d1","street_address":"1 Main","address_locality":"X","postal_code":"62704","address_country":"US"}],
+			"groups":[{"id":"group_1","selected_option_id":"std","options":[{"id":"std","title":"Standard","totals":[{"type":"total","amount":500}]}]}]}]},
+		"totals":[{"type":"subtotal","amount":10500},{"type":"discount","amount":-1050},{"type":"total","amount":9950}]}`
+	var o map[string]any
+	out := httpapi.Order20260111([]byte(in))
+	if err := json.Unmarshal(out, &o); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if at(o, "ucp", "version") != "2026-01-11" || at(o, "ucp", "capabilities", 0, "version") != "2026-01-11" ||
+		o["id"] != "ctx-1.ord_1" || o["checkout_id"] != "ctx-1" || o["payment"] != nil {
+		t.Errorf("order: %s", out)
+	}
+	if totalOf(o, "discount") != 1050 || at(o, "line_items", 0, "quantity", "total") != 3.0 || at(o, "line_items", 0, "status") != "processing" {
+		t.Errorf("totals and lines: %s", out)
+	}
+	e := at(o, "fulfillment", "expectations", 0)
+	if at(e, "id") != "shipping_1" || at(e, "destination", "postal_code") != "62704" || at(e, "line_items", 0, "quantity") != 3.0 ||
+		at(e, "description") != "Standard" || at(o, "fulfillment", "events") == nil {
+		t.Errorf("fulfillment: %s", out)
+	}
+	if again := httpapi.Order20260111([]byte(in)); !bytes.Equal(again, out) {
+		t.Errorf("not a function of its bytes:\n%s\n%s", again, out)
+	}
+}
