@@ -83,20 +83,9 @@ func (b *ucpBinding) negotiate(values []string) (*ucpBinding, string, string) {
 	if len(values) == 0 {
 		return b, `UCP-Agent is required: profile="<the platform's profile URI>"`, "invalid_request"
 	}
-	params := map[string]string{}
-	joined := strings.Join(values, ",")
-	for _, item := range splitOutsideQuotes(joined) {
-		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
-		if !ok {
-			continue
-		}
-		if uq, ok := strings.CutPrefix(v, `"`); ok {
-			v, ok = strings.CutSuffix(uq, `"`)
-			if !ok {
-				return b, "UCP-Agent: an unterminated string", "invalid_request"
-			}
-		}
-		params[strings.ToLower(strings.TrimSpace(k))] = v
+	params, bad := ucpAgentParams(values)
+	if bad != "" {
+		return b, bad, "invalid_request"
 	}
 	p, ok := params["profile"]
 	if b.version == envelopes.UCPVersion && !strings.HasPrefix(p, "https://") && !strings.HasPrefix(p, "http://") {
@@ -123,6 +112,26 @@ func (b *ucpBinding) negotiate(values []string) (*ucpBinding, string, string) {
 		}
 	}
 	return restVersions[len(restVersions)-1], "", ""
+}
+
+// ucpAgentParams reads the members and parameters of a UCP-Agent header (profile,
+// version), by lower-cased name, strings unquoted; or why it cannot.
+func ucpAgentParams(values []string) (map[string]string, string) {
+	params := map[string]string{}
+	for _, item := range splitOutsideQuotes(strings.Join(values, ",")) {
+		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			continue
+		}
+		if uq, ok := strings.CutPrefix(v, `"`); ok {
+			v, ok = strings.CutSuffix(uq, `"`)
+			if !ok {
+				return nil, "UCP-Agent: an unterminated string"
+			}
+		}
+		params[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	return params, ""
 }
 
 // splitOutsideQuotes splits a structured field on the commas between its members and the
