@@ -89,6 +89,15 @@ func (s Site) ProfileURL(cfg *config.Config, tenant string) string {
 	return s.BridgeURL(tenant) + "/.well-known/ucp"
 }
 
+// Profile20260111URL is the URL of tenant's UCP 2026-01-11 business profile.
+func (s Site) Profile20260111URL(cfg *config.Config, tenant string) string {
+	u := s.BaseURL + "/" + UCPVersion20260111 + "/.well-known/ucp"
+	if tenant != cfg.Bridge.DefaultTenant {
+		u += "?tenant=" + url.QueryEscape(tenant)
+	}
+	return u
+}
+
 // BusinessProfile is a UCP business profile, served at /.well-known/ucp. It follows UCP
 // 2026-04-08's registry form: services, capabilities and payment handlers are keyed by
 // their reverse-domain name, each with a list of versions or bindings.
@@ -101,10 +110,12 @@ type BusinessProfile struct {
 
 // ProfileUCP is the ucp object of a business profile.
 type ProfileUCP struct {
-	Version         string                       `json:"version"`
-	Services        map[string][]ServiceBinding  `json:"services"`
-	Capabilities    map[string][]CapabilityEntry `json:"capabilities"`
-	PaymentHandlers map[string][]PaymentHandler  `json:"payment_handlers"`
+	Version string `json:"version"`
+	// SupportedVersions maps each older version the business serves to its profile.
+	SupportedVersions map[string]string            `json:"supported_versions,omitempty"`
+	Services          map[string][]ServiceBinding  `json:"services"`
+	Capabilities      map[string][]CapabilityEntry `json:"capabilities"`
+	PaymentHandlers   map[string][]PaymentHandler  `json:"payment_handlers"`
 }
 
 // ServiceBinding is one transport of a service. For A2A the endpoint is the agent card;
@@ -248,8 +259,9 @@ func ProfileFor(cfg *config.Config, tenant string, site Site) (*BusinessProfile,
 			Schema:    "https://ucp.dev/" + v + "/services/shopping/rest.openapi.json",
 			Endpoint:  site.BaseURL + RESTPath(tenant),
 		}}},
-		Capabilities:    tenantCapabilities(t),
-		PaymentHandlers: paymentHandlers(t),
+		SupportedVersions: map[string]string{UCPVersion20260111: site.Profile20260111URL(cfg, tenant)},
+		Capabilities:      tenantCapabilities(t),
+		PaymentHandlers:   paymentHandlers(t),
 	}}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 //	GET /.well-known/ucp                           Profile    (?tenant=T, else the default tenant)
 //	GET /a2a/{tenant}/.well-known/ucp              Profile
 //	GET /.well-known/agent-card.json               AgentCard  (?tenant=T, else the default tenant)
+//	GET /2026-01-11/.well-known/ucp                Profile20260111 (?tenant=T, else the default tenant)
 //	GET /a2a/{tenant}/.well-known/agent-card.json  AgentCard
 //
 // The documents are public, as UCP requires of a business profile: they hold no secret,
@@ -33,6 +34,11 @@ func newDiscovery(cfg *config.Config, listen, version string) *discovery {
 // Profile serves the UCP business profile.
 func (d *discovery) Profile(w http.ResponseWriter, r *http.Request) {
 	d.serve(w, r, func(tenant string, site Site) (any, error) { return ProfileFor(d.cfg, tenant, site) })
+}
+
+// Profile20260111 serves the UCP 2026-01-11 business profile (rest_v20260111.go).
+func (d *discovery) Profile20260111(w http.ResponseWriter, r *http.Request) {
+	d.serve(w, r, func(tenant string, site Site) (any, error) { return Profile20260111For(d.cfg, tenant, site) })
 }
 
 // AgentCard serves the A2A agent card.

@@ -45,6 +45,13 @@ import (
 // The bridge's guards apply (JSON only, origins, Host on loopback, tokens, in-flight cap).
 type rest struct{ b *bridge }
 
+// restCall is one REST operation of one UCP version.
+type restCall struct {
+	rest
+	v  *ucpBinding
+	op string
+}
+
 // The REST operations.
 const (
 	opCreate   = "create"
@@ -60,21 +67,35 @@ const (
 func RESTPath(tenant string) string { return "/ucp/" + tenant }
 
 func (x rest) register(mux *http.ServeMux) {
-	for pattern, op := range map[string]string{
-		"POST /ucp/{tenant}/checkout-sessions":               opCreate,
-		"GET /ucp/{tenant}/checkout-sessions/{id}":           opGet,
-		"PUT /ucp/{tenant}/checkout-sessions/{id}":           opUpdate,
-		"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
-		"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
-		"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
-		"POST /testing/simulate-shipping/{id}":               opShip,
-		"POST /ucp/{tenant}/testing/simulate-shipping/{id}":  opShip,
-	} {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			outcome := x.serve(w, r, op)
-			x.b.metrics.observe(outcome, time.Since(start))
-		})
+	for _, v := range restVersions {
+		for pattern, op := range map[string]string{
+			"POST /ucp/{tenant}/checkout-sessions":               opCreate,
+			"GET /ucp/{tenant}/checkout-sessions/{id}":           opGet,
+			"PUT /ucp/{tenant}/checkout-sessions/{id}":           opUpdate,
+			"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
+			"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
+			"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
+			"POST /testing/simulate-shipping/{id}":               opShip,
+			"POST /ucp/{tenant}/testing/simulate-shipping/{id}":  opShip,
+		} {
+			method, path, _ := strings.Cut(pattern, " ")
+			c := restCall{x, v, op}
+			mux.HandleFunc(method+" "+v.prefix+path, func(w http.ResponseWriter, r *http.Request) {
+				start := time.Now()
+				outcome := c.serve(w, r)
+				x.b.metrics.observe(outcome, time.Since(start))
+			})
+		}
+		if v.prefix != "" {
+			// The order at the version's base URL, of the default tenant: where a
+			// 2026-01-11 platform looks for it (GET <base>/orders/{id}).
+			c := restCall{x, v, opGetOrder}
+			mux.HandleFunc("GET "+v.prefix+"/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+				start := time.Now()
+				outcome := c.serve(w, r)
+				x.b.metrics.observe(outcome, time.Since(start))
+			})
+		}
 	}
 }
 
@@ -102,17 +123,12 @@ type restMessage struct {
 	Severity string `json:"severity"`
 }
 
-// restFail answers a call the REST door refuses itself.
-func restFail(w http.ResponseWriter, status int, code, msg, path string) {
-	b := mustRESTError(code, msg, path)
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="cartwright"`)
-	}
-	writeJSON(w, status, b)
-}
-
-func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
-	b := x.b
+func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
+	b, op := x.b, x.op
+	// The version the call is processed in: the platform's, when it names one this
+	// endpoint may serve (rest_versions.go); its refusal waits for the guards.
+	v, agentMsg, agentCode := x.v.negotiate(r.Header.Values("UCP-Agent"))
+	restFail := v.fail
 	if id := r.Header.Get("Request-Id"); id != "" && len(id) <= 256 {
 		w.Header().Set("Request-Id", id)
 	}
@@ -121,7 +137,11 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 		return outcomeUnauthorized
 	}
 	hasBody := r.Method != http.MethodGet && op != opShip // simulate-shipping takes no body
-	if status, msg := b.guards.verdict(r, hasBody); status != 0 {
+	guardBody := hasBody
+	if op == opCancel && v.bodylessCancel && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		guardBody = false // no body to mistake: the Host and Origin guards still apply
+	}
+	if status, msg := b.guards.verdict(r, guardBody); status != 0 {
 		restFail(w, status, "invalid_request", msg, "")
 		return outcomeRefused
 	}
@@ -133,8 +153,8 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 		restFail(w, http.StatusUnauthorized, "unauthorized", "a bearer token of this tenant is required", "")
 		return outcomeUnauthorized
 	}
-	if msg, code := checkUCPAgent(r.Header.Values("UCP-Agent")); msg != "" {
-		restFail(w, http.StatusBadRequest, code, msg, "")
+	if agentMsg != "" {
+		restFail(w, http.StatusBadRequest, agentCode, agentMsg, "")
 		return outcomeRejected
 	}
 	select {
@@ -178,6 +198,14 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 			return outcomeRejected
 		}
 		body = raw
+		if v.request != nil {
+			conv, msg, path := v.request(op, body)
+			if msg != "" {
+				restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, msg, path)
+				return outcomeRejected
+			}
+			body = conv
+		}
 	}
 
 	// The session, the messageId and the command's data part.
@@ -216,6 +244,23 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 	if op == opCreate || op == opComplete {
 		x.remember(r, tenant, contextID)
 	}
+	if op == opComplete && boundToSession(body, contextID) {
+		// A token bound to this session names it by the id this binding gives it, the
+		// context; the worker checks bindings against its checkout's own id, which the
+		// session's checkout says.
+		id, outcome := x.checkoutID(r, tenant, contextID)
+		if id == "" {
+			if outcome == outcomeTimeout {
+				w.Header().Set("Retry-After", "1")
+				restFail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
+					"no reply in time; the call was not applied: send it again", "")
+			} else if outcome == outcomeRejected {
+				restFail(w, http.StatusNotFound, commerce.CodeNotFound, "no such checkout session", "")
+			}
+			return outcome
+		}
+		data = rebind(data, contextID, id)
+	}
 	env, _ := json.Marshal(restEnvelope{
 		JSONRPC: "2.0", ID: messageID, Method: "message/send",
 		Params: restParams{Message: restA2AMessage{
@@ -236,12 +281,82 @@ func (x rest) serve(w http.ResponseWriter, r *http.Request, op string) string {
 	if v := reply.Header.Get(handlers.HdrReplayed); v != "" {
 		w.Header().Set(handlers.HdrReplayed, v)
 	}
-	status, out := restResponse(op, contextID, reply.Data)
+	status, out := restResponse(v, op, contextID, reply.Data)
+	if v.response != nil && (status < 400 || status == http.StatusPaymentRequired) {
+		status, out = v.response(v, b.cfg.Tenants[tenant], op, status, out)
+	}
 	writeJSON(w, status, out)
 	if status >= 400 {
 		return outcomeError
 	}
 	return outcomeOK
+}
+
+// boundToSession reports whether a complete body names the session contextID in one of
+// its instruments' credential.binding.checkout_id.
+func boundToSession(body json.RawMessage, contextID string) bool {
+	return bytes.Contains(body, []byte(`"`+contextID+`"`)) && bytes.Contains(body, []byte(`"binding"`))
+}
+
+// rebind replaces contextID by id where a credential.binding.checkout_id of the complete
+// command data names it, and nowhere else.
+func rebind(data json.RawMessage, contextID, id string) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var d map[string]any
+	if dec.Decode(&d) != nil {
+		return data
+	}
+	pay, _ := d[envelopes.KeyPayment].(map[string]any)
+	instruments, _ := pay["instruments"].([]any)
+	for _, in := range instruments {
+		im, _ := in.(map[string]any)
+		cred, _ := im["credential"].(map[string]any)
+		bind, _ := cred["binding"].(map[string]any)
+		if bind != nil && bind["checkout_id"] == contextID {
+			bind["checkout_id"] = id
+		}
+	}
+	out, err := json.Marshal(d)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// checkoutID asks the worker for the id of the checkout in contextID (get_checkout): ""
+// and the outcome when there is none or no reply.
+func (x restCall) checkoutID(r *http.Request, tenant, contextID string) (string, string) {
+	messageID := newRESTMessageID()
+	data, _ := json.Marshal(map[string]string{"action": string(commerce.ActGetCheckout)})
+	env, _ := json.Marshal(restEnvelope{
+		JSONRPC: "2.0", ID: messageID, Method: "message/send",
+		Params: restParams{Message: restA2AMessage{
+			Kind: "message", Role: "user", MessageID: messageID, ContextID: contextID,
+			Parts: []restPart{{Kind: "data", Data: data}},
+		}},
+	})
+	reply, outcome, _ := x.b.exchange(r, tenant, contextID, messageID, env)
+	if reply == nil {
+		return "", outcome
+	}
+	var rep struct {
+		Result *struct {
+			Parts []struct {
+				Data map[string]struct {
+					ID string `json:"id"`
+				} `json:"data"`
+			} `json:"parts"`
+		} `json:"result"`
+	}
+	if json.Unmarshal(reply.Data, &rep) != nil || rep.Result == nil || len(rep.Result.Parts) == 0 {
+		return "", outcomeRejected
+	}
+	id := rep.Result.Parts[0].Data[envelopes.KeyCheckout].ID
+	if id == "" {
+		return "", outcomeRejected
+	}
+	return id, ""
 }
 
 type restEnvelope struct {

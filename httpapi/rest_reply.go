@@ -55,7 +55,7 @@ func restStatusOf(code string) int {
 // reply's, with the ids of this binding: a checkout's id is its session (contextID), an
 // order's <context>.<order id>. The mapping is a function of the reply's bytes, so a
 // replayed reply gives the same response, byte for byte.
-func restResponse(op, contextID string, reply []byte) (int, []byte) {
+func restResponse(v *ucpBinding, op, contextID string, reply []byte) (int, []byte) {
 	var rep struct {
 		Result *struct {
 			Parts []struct {
@@ -65,17 +65,21 @@ func restResponse(op, contextID string, reply []byte) (int, []byte) {
 		Error *envelopes.RPCError `json:"error"`
 	}
 	if err := json.Unmarshal(reply, &rep); err != nil || (rep.Result == nil && rep.Error == nil) {
-		return http.StatusBadGateway, mustRESTError(commerce.CodeInternalError, "the worker's reply could not be read", "")
+		return http.StatusBadGateway, v.errorBody(commerce.CodeInternalError, "the worker's reply could not be read", "")
 	}
 	if rep.Error != nil {
 		code, path := commerce.CodeInternalError, ""
 		if rep.Error.Data != nil {
 			code, path = rep.Error.Data.Code, restPath(rep.Error.Data.Path)
 		}
-		return restStatusOf(code), mustRESTError(code, rep.Error.Message, path)
+		status := restStatusOf(code)
+		if code == commerce.CodeInvalidTransition && v.invalidTransition != 0 {
+			status = v.invalidTransition
+		}
+		return status, v.errorBody(code, rep.Error.Message, path)
 	}
 	if len(rep.Result.Parts) == 0 {
-		return http.StatusBadGateway, mustRESTError(commerce.CodeInternalError, "the worker's reply holds no resource", "")
+		return http.StatusBadGateway, v.errorBody(commerce.CodeInternalError, "the worker's reply holds no resource", "")
 	}
 	d := rep.Result.Parts[0].Data
 	if o, ok := d[envelopes.KeyOrder]; ok {
@@ -87,7 +91,7 @@ func restResponse(op, contextID string, reply []byte) (int, []byte) {
 	}
 	c, ok := d[envelopes.KeyCheckout]
 	if !ok {
-		return http.StatusBadGateway, mustRESTError(commerce.CodeInternalError, "the worker's reply holds no resource", "")
+		return http.StatusBadGateway, v.errorBody(commerce.CodeInternalError, "the worker's reply holds no resource", "")
 	}
 	var chk struct {
 		Status string `json:"status"`
@@ -119,16 +123,6 @@ func restResponse(op, contextID string, reply []byte) (int, []byte) {
 		}
 	}
 	return http.StatusOK, out
-}
-
-// mustRESTError is the body of an error response.
-func mustRESTError(code, msg, path string) []byte {
-	b, _ := json.Marshal(restError{
-		UCP:  restStatus{envelopes.UCPVersion, "error"},
-		Code: code, Content: msg, Detail: msg, Path: path,
-		Messages: []restMessage{{Type: "error", Code: code, Path: path, Content: msg, Severity: "unrecoverable"}},
-	})
-	return b
 }
 
 // setMembers returns the JSON object obj with the values of the members named in set

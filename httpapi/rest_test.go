@@ -222,7 +222,8 @@ func TestRESTErrors(t *testing.T) {
 	for _, c := range []struct{ name, agent, code string }{
 		{"no UCP-Agent", "", "invalid_request"},
 		{"no profile", `version="2026-04-08"`, "invalid_request"},
-		{"another version", platform + `, version="2026-01-11"`, "version_unsupported"},
+		{"a newer version", platform + `, version="2099-01-01"`, "version_unsupported"},
+		{"not a version", platform + `, version="latest"`, "invalid_request"},
 	} {
 		r := call(t, "POST", base+"/checkout-sessions", restCreate, map[string]string{"UCP-Agent": c.agent})
 		if code, _, _ := r.errorOf(t); r.Status != http.StatusBadRequest || code != c.code {

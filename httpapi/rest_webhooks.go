@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
-	"strings"
 
 	"github.com/cartwright-dev/cartwright/config"
 )
@@ -36,13 +35,8 @@ func (x rest) remember(r *http.Request, tenant, contextID string) {
 
 // agentProfile is the profile member of a UCP-Agent header that checkUCPAgent accepted.
 func agentProfile(values []string) string {
-	for _, item := range strings.Split(strings.Join(values, ","), ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(item), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "profile") {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return ""
+	params, _ := ucpAgentParams(values)
+	return params["profile"]
 }
 
 // simulationAllowed: POST /testing/simulate-shipping/{id} is served only when

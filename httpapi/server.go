@@ -45,6 +45,8 @@ type Options struct {
 //	GET  /orders/{tenant}/{context}/{order}         the order permalinks (orders.go)
 //	     /ucp/{tenant}/checkout-sessions…, /ucp/{tenant}/orders/{id}: UCP over REST (rest.go)
 //	POST /testing/simulate-shipping/{id}, /ucp/{tenant}/testing/simulate-shipping/{id} (rest_webhooks.go)
+//	     the same (simulate-shipping included) under /2026-01-11, and /2026-01-11/orders/{id}: UCP 2026-01-11 (rest_versions.go)
+//	GET  /2026-01-11/.well-known/ucp                the UCP 2026-01-11 profile (rest_v20260111.go)
 type Server struct {
 	srv *http.Server
 	br  *bridge
@@ -142,6 +144,7 @@ func serveHTTP(cfg *config.Config, o Options, br *bridge) (*http.Server, error) 
 	mux.HandleFunc("GET /.well-known/agent-card.json", d.AgentCard)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/ucp", d.Profile)
 	mux.HandleFunc("GET /a2a/{tenant}/.well-known/agent-card.json", d.AgentCard)
+	mux.HandleFunc("GET /"+UCPVersion20260111+"/.well-known/ucp", d.Profile20260111)
 	// The A2A JSON-RPC bridge; it answers other methods than POST with 405 itself.
 	mux.Handle(bridgePattern, br)
 	mux.HandleFunc(orderPattern, br.serveOrder) // the order permalinks (orders.go)

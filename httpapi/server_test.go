@@ -71,6 +71,18 @@ func TestServe(t *testing.T) {
 	if p := testenv.GetJSON[httpapi.BusinessProfile](t, base+"/a2a/demo/.well-known/ucp"); p.UCP.Version == "" {
 		t.Errorf("profile: %+v", p)
 	}
+	// UCP 2026-01-11: its profile, named by the newest one, and its REST endpoint.
+	p := testenv.GetJSON[httpapi.BusinessProfile](t, base+"/.well-known/ucp")
+	older := testenv.GetJSON[httpapi.Profile20260111](t, p.UCP.SupportedVersions["2026-01-11"])
+	if older.UCP.Version != "2026-01-11" || older.UCP.Services["dev.ucp.shopping"].REST.Endpoint != base+"/2026-01-11/ucp/demo" {
+		t.Errorf("2026-01-11 profile: %+v", older)
+	}
+	if code, body := testenv.Get(t, base+"/2026-01-11/ucp/demo/checkout-sessions/ctx-none"); code != 400 || !strings.Contains(body, "UCP-Agent") {
+		t.Errorf("2026-01-11 endpoint without UCP-Agent: %d %s", code, body)
+	}
+	if code, body := testenv.Get(t, base+"/2026-01-11/orders/ctx-none.ord_x"); code != 400 || !strings.Contains(body, "UCP-Agent") {
+		t.Errorf("2026-01-11 order without UCP-Agent: %d %s", code, body)
+	}
 
 	// After CloseBridge the listener still answers, and the bridge refuses at once.
 	web.CloseBridge()
