@@ -1,0 +1,213 @@
+package providers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cartwright-dev/cartwright/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// groupProcs starts k worker processes of the built binary against n, each with its own
+// data directory, with the configuration conf (YAML, "" for none) and any extra flags.
+func groupProcs(t *testing.T, n *testenv.NATS, k int, conf string, extra ...string) []*testenv.Proc {
+	t.Helper()
+	var cfgArgs []string
+	if conf != "" {
+		path := filepath.Join(t.TempDir(), "cartwright.yaml")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfgArgs = []string{"--config", path}
+	}
+	var ps []*testenv.Proc
+	for i := range k {
+		id := fmt.Sprintf("w-%c", 'a'+i)
+		args := append([]string{"--nats-url", n.URL(), "--data", filepath.Join(t.TempDir(), id),
+			"--http-listen", "127.0.0.1:0", "--partitions", "6", "--worker-id", id}, cfgArgs...)
+		ps = append(ps, testenv.StartServe(t, append(args, extra...)...))
+	}
+	// Every worker serves at least one partition: the buyers' contexts reach all of them.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, p := range ps {
+		for !strings.Contains(p.Output(), "partition acquired") {
+			if time.Now().After(deadline) {
+				t.Fatalf("a worker owns no partition after 30s:\n%s", p.Output())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return ps
+}
+
+// capBuyers prepares k checkouts of one Canvas Cap (stock 5 in the demo tenant), each in
+// its own context, ready to complete.
+func capBuyers(t *testing.T, c *testenv.Client, tag string, k int) []string {
+	t.Helper()
+	var ctxs []string
+	for i := range k {
+		ctx := fmt.Sprintf("%s%02d", tag, i)
+		for j, data := range []map[string]any{
+			{"action": "create_checkout", "line_items": []any{map[string]any{"item": map[string]any{"id": "sku_cap"}, "quantity": 1}},
+				"buyer": map[string]any{"email": "b@example.com"}},
+			{"action": "set_shipping_address", "address": map[string]any{"street_address": "1 A St", "address_locality": "Austin",
+				"address_region": "TX", "postal_code": "73301", "address_country": "US"}},
+			{"action": "select_shipping_option", "option_id": "std"},
+		} {
+			r := decodeReply(t, c.Send("demo", ctx, fmt.Sprintf("%s-%d", ctx, j), data))
+			if r.Error != nil {
+				t.Fatalf("%s step %d: %+v", ctx, j, r.Error)
+			}
+		}
+		ctxs = append(ctxs, ctx)
+	}
+	return ctxs
+}
+
+// capOutcome is what a completion did.
+type capOutcome struct {
+	ctx, status string
+	outOfStock  bool
+	order       string
+}
+
+// completeAll completes every checkout at the same moment, with message ids ending in
+// tag; an envelope whose reply does not come within the client's timeout is sent again
+// with the same id (a redelivery, as an agent retries).
+func completeAll(t *testing.T, c *testenv.Client, ctxs []string, tag string) []capOutcome {
+	t.Helper()
+	out := make([]capOutcome, len(ctxs))
+	var wg sync.WaitGroup
+	for i, ctx := range ctxs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var data []byte
+			for try := 0; ; try++ {
+				m, err := c.Request("demo", ctx, testenv.Envelope(ctx+"-"+tag, "", completeData("tok_visa")), nil)
+				if err == nil {
+					data = m.Data
+					break
+				}
+				if try == 3 {
+					t.Errorf("%s: no reply: %v", ctx, err)
+					return
+				}
+			}
+			var r struct {
+				Result struct {
+					Parts []struct {
+						Data map[string]json.RawMessage `json:"data"`
+					} `json:"parts"`
+				} `json:"result"`
+			}
+			json.Unmarshal(data, &r)
+			if len(r.Result.Parts) == 0 {
+				t.Errorf("%s: %s", ctx, data)
+				return
+			}
+			var co struct {
+				Status   string `json:"status"`
+				Messages []struct {
+					Code string `json:"code"`
+				} `json:"messages"`
+				Order *struct {
+					ID string `json:"id"`
+				} `json:"order"`
+			}
+			json.Unmarshal(r.Result.Parts[0].Data["a2a.ucp.checkout"], &co)
+			o := capOutcome{ctx: ctx, status: co.Status}
+			for _, msg := range co.Messages {
+				o.outOfStock = o.outOfStock || msg.Code == "out_of_stock"
+			}
+			if co.Order != nil {
+				o.order = co.Order.ID
+			}
+			out[i] = o
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// tally counts completions and out_of_stock refusals, failing on anything else.
+func tally(t *testing.T, res []capOutcome) (done []capOutcome, short []capOutcome) {
+	t.Helper()
+	for _, o := range res {
+		switch {
+		case o.status == "completed":
+			done = append(done, o)
+		case o.outOfStock:
+			short = append(short, o)
+		case o.ctx != "":
+			t.Errorf("%s: status %s without out_of_stock", o.ctx, o.status)
+		}
+	}
+	return done, short
+}
+
+// checkLastUnits completes 20 buyers of the cap (stock 5) on the group at once: exactly 5
+// complete and 15 are refused out_of_stock. Then the 5 orders are canceled and the 15
+// refused try again: exactly 5 of them complete, so nothing was stranded.
+func checkLastUnits(t *testing.T, c *testenv.Client, ps []*testenv.Proc, during func()) {
+	t.Helper()
+	ctxs := capBuyers(t, c, "cap", 20)
+	var res []capOutcome
+	if during != nil {
+		ch := make(chan []capOutcome)
+		go func() { ch <- completeAll(t, c, ctxs, "pay") }()
+		during()
+		res = <-ch
+	} else {
+		res = completeAll(t, c, ctxs, "pay")
+	}
+	done, short := tally(t, res)
+	if len(done) != 5 || len(short) != 15 {
+		for _, p := range ps {
+			t.Logf("worker:\n%s", tail(p.Output(), 30))
+		}
+		t.Fatalf("completed %d, out of stock %d across %d workers; want 5 and 15", len(done), len(short), len(ps))
+	}
+	for _, o := range done {
+		r := decodeReply(t, c.Send("demo", o.ctx, o.ctx+"-cancel", map[string]any{"action": "cancel_order", "order_id": o.order}))
+		if r.Error != nil {
+			t.Fatalf("%s cancel_order: %+v", o.ctx, r.Error)
+		}
+	}
+	var again []string
+	for _, o := range short {
+		again = append(again, o.ctx)
+	}
+	done2, short2 := tally(t, completeAll(t, c, again, "pay2"))
+	if len(done2) != 5 || len(short2) != 10 {
+		t.Fatalf("after the 5 orders were canceled: completed %d, out of stock %d; want 5 and 10 (units stranded or sold twice)",
+			len(done2), len(short2))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestGroupLastUnits: three worker processes against one NATS, with the defaults of a
+// group (--nats-url) and the changelog on: 20 buyers spread over the partitions of all
+// three compete for the last 5 caps. The group sells exactly 5, and a canceled order's
+// unit goes back to the group.
+func TestGroupLastUnits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	n := testenv.StartTestNATS(t)
+	ps := groupProcs(t, n, 3, "changelog: true\n")
+	c := testenv.NewClient(t, n.URL())
+	c.Timeout = 30 * time.Second
+	checkLastUnits(t, c, ps, nil)
+}
