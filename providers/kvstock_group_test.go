@@ -211,3 +211,19 @@ func TestGroupLastUnits(t *testing.T) {
 	c.Timeout = 30 * time.Second
 	checkLastUnits(t, c, ps, nil)
 }
+
+// stock: store with --nats-url is what a single worker on a NATS of its own may want, but
+// in a group it oversells: the worker says so when it starts.
+func TestGroupStoreStockWarns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	n := testenv.StartTestNATS(t)
+	p := groupProcs(t, n, 1, "stock: store\n")[0]
+	if !strings.Contains(p.Output(), "each worker counts the stock alone") {
+		t.Fatalf("no warning for stock: store with --nats-url:\n%s", p.Output())
+	}
+	if !strings.Contains(p.Output(), `"stock":"store"`) {
+		t.Fatalf("stock not store:\n%s", p.Output())
+	}
+}

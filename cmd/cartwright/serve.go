@@ -229,6 +229,9 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
 		"stock", cfg.Stock, "go_memory_limit", memLimit)
+	if !cfg.NATS.Embedded() && cfg.Stock == config.StockStore {
+		log.Warn("stock: store with --nats-url: each worker counts the stock alone, so a group of several sells the last unit once per worker; use stock: bucket (the default with --nats-url) for a group")
+	}
 	runErr := p.Run(ctx)
 	// The worker has replied to what it held: bridge requests still waiting now get
 	// temporarily_unavailable (their envelopes are applied at the next start).
