@@ -122,6 +122,9 @@ func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
 		if err := c.replay(ctx, p, pos, head, &rs); err != nil {
 			return rs, err
 		}
+		if err := c.st.PartitionRestored(p); err != nil {
+			return rs, err
+		}
 	}
 	cp.last, cp.err = head, nil
 	rs.Took = time.Since(t0)

@@ -2,6 +2,7 @@ package providers_test
 
 import (
 	"encoding/json"
+	"slices"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
@@ -51,11 +53,17 @@ func groupProcs(t *testing.T, n *testenv.NATS, k int, conf string, extra ...stri
 // its own context, ready to complete.
 func capBuyers(t *testing.T, c *testenv.Client, tag string, k int) []string {
 	t.Helper()
+	return itemBuyers(t, c, tag, "sku_cap", k)
+}
+
+// itemBuyers prepares k checkouts of one unit of item, each in its own context.
+func itemBuyers(t *testing.T, c *testenv.Client, tag, item string, k int) []string {
+	t.Helper()
 	var ctxs []string
 	for i := range k {
 		ctx := fmt.Sprintf("%s%02d", tag, i)
 		for j, data := range []map[string]any{
-			{"action": "create_checkout", "line_items": []any{map[string]any{"item": map[string]any{"id": "sku_cap"}, "quantity": 1}},
+			{"action": "create_checkout", "line_items": []any{map[string]any{"item": map[string]any{"id": item}, "quantity": 1}},
 				"buyer": map[string]any{"email": "b@example.com"}},
 			{"action": "set_shipping_address", "address": map[string]any{"street_address": "1 A St", "address_locality": "Austin",
 				"address_region": "TX", "postal_code": "73301", "address_country": "US"}},
@@ -225,5 +233,61 @@ func TestGroupStoreStockWarns(t *testing.T) {
 	}
 	if !strings.Contains(p.Output(), `"stock":"store"`) {
 		t.Fatalf("stock not store:\n%s", p.Output())
+	}
+}
+
+// ownsEach waits until every worker owns want[i] partitions.
+func ownsEach(t *testing.T, within time.Duration, want []int, ws ...*testenv.Worker) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var got []int
+		for _, w := range ws {
+			got = append(got, len(w.Worker.Owned()))
+			if w.Worker.Running() != len(w.Worker.Owned()) {
+				got[len(got)-1] = -1 // a loop still starting or ending
+			}
+		}
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("partitions owned %v, want %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A worker that takes partitions over (restored from the changelog) counts the stock
+// their checkouts hold: with stock: store, what is held is read back from the restored
+// counters, and a cancel on the new owner gives its unit back.
+func TestTakeoverCountsRestoredStock(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	ws := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true, Stock: config.StockStore}, "w-a", "w-b")
+	a, b := ws[0], ws[1]
+	ownsEach(t, 20*time.Second, []int{2, 2}, a, b)
+	c := testenv.NewClient(t, n.URL())
+	res := completeAll(t, c, itemBuyers(t, c, "tee", "sku_tee", 8), "pay")
+	done, _ := tally(t, res)
+	if len(done) != 8 {
+		t.Fatalf("%d of 8 completed", len(done))
+	}
+	heldA, heldB := a.Stock.Held("demo", "sku_tee"), b.Stock.Held("demo", "sku_tee")
+	if heldA+heldB != 8 || heldA == 0 {
+		t.Fatalf("held %d on w-a and %d on w-b, want 8 between them, some on w-a", heldA, heldB)
+	}
+	a.Stop() // hands its partitions over: w-b restores them
+	ownsEach(t, 20*time.Second, []int{4}, b)
+	if got := b.Stock.Held("demo", "sku_tee"); got != 8 {
+		t.Fatalf("w-b after taking w-a's partitions holds %d tees, want 8 (%d of its own, %d restored)", got, heldB, heldA)
+	}
+	for _, o := range done {
+		r := decodeReply(t, c.Send("demo", o.ctx, o.ctx+"-cancel", map[string]any{"action": "cancel_order", "order_id": o.order}))
+		if r.Error != nil {
+			t.Fatalf("%s cancel_order: %+v", o.ctx, r.Error)
+		}
+	}
+	if got := b.Stock.Held("demo", "sku_tee"); got != 0 {
+		t.Fatalf("after every order was canceled w-b holds %d tees, want 0", got)
 	}
 }

@@ -49,8 +49,23 @@ type partItem struct {
 // whose stock is not counted) from s, reading what is held.
 func OpenStock(s *Store, limits map[string]map[string]*int64) (*Stock, error) {
 	st := &Stock{s: s, limits: limits, held: map[string]int64{}, part: map[partItem]int64{}}
+	counters, err := st.read(-1)
+	if err != nil {
+		return nil, err
+	}
+	for pi, n := range counters {
+		st.part[pi] = n
+		st.held[pi.key] += n
+	}
+	s.stocks.add(st)
+	return st, nil
+}
+
+// read returns the committed counters of partition p (every partition when p < 0).
+func (st *Stock) read(p int) (map[partItem]int64, error) {
+	out := map[partItem]int64{}
 	lo, hi := tagBounds(tagStockCount)
-	it, err := s.db.NewIter(nil)
+	it, err := st.s.db.NewIter(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +76,66 @@ func OpenStock(s *Store, limits map[string]map[string]*int64) (*Stock, error) {
 		if len(k) < 4 || len(v) != 8 {
 			return nil, fmt.Errorf("store: stock counter %q: %w", k, errCorrupt)
 		}
-		item := string(k[1 : len(k)-2])
-		p := int(binary.BigEndian.Uint16(k[len(k)-2:]))
-		n := int64(binary.BigEndian.Uint64(v))
-		st.part[partItem{p, item}] = n
-		st.held[item] += n
+		part := int(binary.BigEndian.Uint16(k[len(k)-2:]))
+		if p >= 0 && part != p {
+			continue
+		}
+		out[partItem{part, string(k[1 : len(k)-2])}] = int64(binary.BigEndian.Uint64(v))
 	}
-	return st, it.Error()
+	return out, it.Error()
+}
+
+// reload reads partition p's counters again, after a restore replaced them in the store
+// (another worker served p meanwhile): what is held is what p's restored reservations
+// hold, not what this worker counted for p when it last served it.
+// REQUIRES: no batch of p is in flight.
+func (st *Stock) reload(p int) error {
+	counters, err := st.read(p)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for pi, n := range st.part {
+		if pi.partition == p {
+			if _, ok := counters[pi]; !ok {
+				st.held[pi.key] -= n
+				delete(st.part, pi)
+			}
+		}
+	}
+	for pi, n := range counters {
+		st.held[pi.key] += n - st.part[pi]
+		st.part[pi] = n
+	}
+	return nil
+}
+
+// stockRegistry is the Stocks kept in one store.
+type stockRegistry struct {
+	mu   sync.Mutex
+	list []*Stock
+}
+
+func (r *stockRegistry) add(st *Stock) {
+	r.mu.Lock()
+	r.list = append(r.list, st)
+	r.mu.Unlock()
+}
+
+// PartitionRestored tells the store that partition p's state was replaced from elsewhere
+// (a changelog restore): the stock counted in memory for p is read again from the store.
+// REQUIRES: no batch of p is in flight.
+func (s *Store) PartitionRestored(p int) error {
+	s.stocks.mu.Lock()
+	list := slices.Clone(s.stocks.list)
+	s.stocks.mu.Unlock()
+	for _, st := range list {
+		if err := st.reload(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // itemKey is how Stock keys an item: tenant 0x00 item (ids never hold 0x00).
