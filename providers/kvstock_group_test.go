@@ -2,10 +2,10 @@ package providers_test
 
 import (
 	"encoding/json"
-	"slices"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
