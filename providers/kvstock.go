@@ -133,7 +133,10 @@ func (inv *KVInventory) itemKey(id string) string { return inv.tenant + ".item."
 func (inv *KVInventory) resKey(id string) string  { return inv.tenant + ".res." + kvToken(id) }
 
 // Available implements commerce.Inventory from the watched copy: a hint for adding to a
-// cart; Reserve is the authority.
+// cart and for completing; Reserve is the authority. Units in holds not yet pruned count
+// as available: such a hold is a reservation in flight, or one interrupted half-way (its
+// worker killed), whose redelivered completion must get past the check before Reserve to
+// find its hold again; otherwise the unit would wait for the checkout's expiry.
 func (inv *KVInventory) Available(_ context.Context, itemID string) (int64, bool, error) {
 	s, known := inv.stock[itemID]
 	if !known {
@@ -148,7 +151,11 @@ func (inv *KVInventory) Available(_ context.Context, itemID string) (int64, bool
 	if !ok {
 		return *s, false, nil
 	}
-	return c.v.Remaining, false, nil
+	n := c.v.Remaining
+	for _, q := range c.v.Holds {
+		n += max(q, 0)
+	}
+	return n, false, nil
 }
 
 // Reserve implements commerce.Inventory.
