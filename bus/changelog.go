@@ -122,9 +122,6 @@ func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
 		if err := c.replay(ctx, p, pos, head, &rs); err != nil {
 			return rs, err
 		}
-		if err := c.st.PartitionRestored(p); err != nil {
-			return rs, err
-		}
 	}
 	cp.last, cp.err = head, nil
 	rs.Took = time.Since(t0)
@@ -246,6 +243,9 @@ func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats
 	}
 	cp.last = seq
 	if err := c.st.SetChangelogPosition(p, seq); err != nil {
+		return rs, err
+	}
+	if err := c.st.PartitionTaken(p, epoch); err != nil {
 		return rs, err
 	}
 	return rs, nil

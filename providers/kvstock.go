@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -55,6 +56,16 @@ type stockValue struct {
 	// Holds are by checkout: > 0 taken and not yet pruned, < 0 given back and not yet
 	// pruned. Normally empty.
 	Holds map[string]int64 `json:"holds,omitempty"`
+	// Allot is by partition: the units each partition took for the reservations it
+	// keeps in its own state (store.Stock with allotments, see TakeAllot).
+	Allot map[string]Allotment `json:"allot,omitempty"`
+}
+
+// Allotment is one partition's share of an item: N units taken from remaining, and the
+// lease epoch of the worker that last changed it (see ClaimAllot).
+type Allotment struct {
+	N     int64  `json:"n"`
+	Epoch uint64 `json:"e,omitempty"`
 }
 
 type kvIntent struct {
@@ -371,8 +382,113 @@ func (v stockValue) clone() stockValue {
 		}
 		v.Holds = h
 	}
+	if v.Allot != nil {
+		a := make(map[string]Allotment, len(v.Allot))
+		for k, q := range v.Allot {
+			a[k] = q
+		}
+		v.Allot = a
+	}
 	return v
 }
+
+// ErrAllotFenced is what an allotment's change returns when a worker with a newer lease
+// epoch has claimed the partition's allotment: the partition is no longer this worker's.
+var ErrAllotFenced = errors.New("inventory: the partition's allotment was claimed under a newer epoch")
+
+// Allotted returns, from the watched copy (kept current by this process's own writes),
+// partition p's allotment of the item and the item's remaining stock, not allotted.
+// An item never used has no allotment and its configured stock remaining.
+func (inv *KVInventory) Allotted(itemID string, p int) (allot, remaining int64) {
+	inv.mu.RLock()
+	c, ok := inv.cache[inv.itemKey(itemID)]
+	inv.mu.RUnlock()
+	if !ok {
+		if s := inv.stock[itemID]; s != nil {
+			return 0, *s
+		}
+		return 0, 0
+	}
+	return c.v.Allot[strconv.Itoa(p)].N, c.v.Remaining
+}
+
+// allotChange applies change to partition p's allotment under epoch, with
+// compare-and-set: it fails with ErrAllotFenced when the allotment was claimed under a
+// newer epoch, and otherwise records epoch as the allotment's.
+func (inv *KVInventory) allotChange(ctx context.Context, itemID string, p int, epoch uint64,
+	change func(v *stockValue, a *Allotment) bool) error {
+	key := strconv.Itoa(p)
+	var fenced bool
+	err := inv.cas(ctx, itemID, func(v *stockValue) bool {
+		a := v.Allot[key]
+		if fenced = a.Epoch > epoch; fenced {
+			return false
+		}
+		changed := a.Epoch != epoch
+		a.Epoch = epoch
+		if change(v, &a) {
+			changed = true
+		}
+		if !changed {
+			return false
+		}
+		if v.Allot == nil {
+			v.Allot = map[string]Allotment{}
+		}
+		v.Allot[key] = a
+		return true
+	})
+	if err == nil && fenced {
+		return ErrAllotFenced
+	}
+	return err
+}
+
+// ClaimAllot makes partition p's allotment of the item this worker's under epoch (its
+// lease's): a worker that served p before, with an older epoch, can no longer change it.
+// It reads the stored value, so that Allotted is current for p afterwards.
+func (inv *KVInventory) ClaimAllot(ctx context.Context, itemID string, p int, epoch uint64) error {
+	return inv.allotChange(ctx, itemID, p, epoch, func(*stockValue, *Allotment) bool { return false })
+}
+
+// TakeAllot moves need units of the item from remaining into partition p's allotment,
+// plus chunk more when at least low would still remain after them (so that the next
+// reservations of p cost no round trip), and reports false, taking nothing, when fewer
+// than need remain. One compare-and-set.
+func (inv *KVInventory) TakeAllot(ctx context.Context, itemID string, p int, epoch uint64, need, chunk, low int64) (bool, error) {
+	short := false
+	err := inv.allotChange(ctx, itemID, p, epoch, func(v *stockValue, a *Allotment) bool {
+		short = v.Remaining < need
+		if short {
+			return false
+		}
+		n := need
+		if v.Remaining-need-chunk >= low {
+			n += chunk
+		}
+		v.Remaining -= n
+		a.N += n
+		return true
+	})
+	return err == nil && !short, err
+}
+
+// ReturnAllot moves n units of partition p's allotment back to remaining (fewer when the
+// allotment holds fewer).
+func (inv *KVInventory) ReturnAllot(ctx context.Context, itemID string, p int, epoch uint64, n int64) error {
+	return inv.allotChange(ctx, itemID, p, epoch, func(v *stockValue, a *Allotment) bool {
+		n := min(n, a.N)
+		if n <= 0 {
+			return false
+		}
+		a.N -= n
+		v.Remaining += n
+		return true
+	})
+}
+
+// Counted reports whether the item's stock is counted (configured with a stock).
+func (inv *KVInventory) Counted(itemID string) bool { return inv.stock[itemID] != nil }
 
 func kvTransient(op string, err error) error { return commerce.Transient("inventory: "+op, err) }
 

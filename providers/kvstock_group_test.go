@@ -225,6 +225,34 @@ func TestGroupLastUnits(t *testing.T) {
 	c := testenv.NewClient(t, n.URL())
 	c.Timeout = 30 * time.Second
 	checkLastUnits(t, c, ps, nil)
+	// The 5 caps sold at the end are in the partitions' allotments, none left over.
+	if rem, allot := bucketItem(t, c, "sku_cap"); rem != 0 || allot != 5 {
+		t.Errorf("bucket: remaining %d, allotted %d; want 0 and 5", rem, allot)
+	}
+}
+
+// bucketItem reads an item's remaining stock and the sum of the partitions' allotments.
+func bucketItem(t *testing.T, c *testenv.Client, item string) (remaining, allotted int64) {
+	t.Helper()
+	kv, err := c.JetStream().KeyValue(context.Background(), "A2A_STOCK")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(context.Background(), "demo.item."+item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Remaining int64                        `json:"remaining"`
+		Allot     map[string]struct{ N int64 } `json:"allot"`
+	}
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range v.Allot {
+		allotted += a.N
+	}
+	return v.Remaining, allotted
 }
 
 // stock: store with --nats-url is what a single worker on a NATS of its own may want, but
