@@ -214,9 +214,9 @@ type stockChange struct {
 type batchStock struct {
 	st        *Stock
 	partition int
-	changes []stockChange
-	delta   map[string]int64           // by tenant 0x00 item: this batch's net change
-	res     map[string]*reservationRec // by 'r' key: read or written by this batch; nil: none
+	changes   []stockChange
+	delta     map[string]int64           // by tenant 0x00 item: this batch's net change
+	res       map[string]*reservationRec // by 'r' key: read or written by this batch; nil: none
 	// flushed is how many of changes have their counters in the Pebble batch.
 	flushed int
 }
