@@ -43,6 +43,9 @@ type KVInventory struct {
 
 	mu    sync.RWMutex
 	cache map[string]kvCached // by item key, kept current by a watcher and by our own writes
+	// onChange, when set, is told of every item value the watcher sees (OnChange).
+	onChange func(itemID string, remaining int64)
+	ids      map[string]string // item id by item key, for onChange
 }
 
 // kvCached is the latest value of an item's key this process has seen.
@@ -119,6 +122,12 @@ func NewKVInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, s
 			var v stockValue
 			if json.Unmarshal(e.Value(), &v) == nil {
 				inv.remember(e.Key(), v, e.Revision())
+				inv.mu.RLock()
+				f, id := inv.onChange, inv.ids[e.Key()]
+				inv.mu.RUnlock()
+				if f != nil && id != "" {
+					f(id, v.Remaining)
+				}
 			}
 		}
 	}()
@@ -485,6 +494,18 @@ func (inv *KVInventory) ReturnAllot(ctx context.Context, itemID string, p int, e
 		v.Remaining += n
 		return true
 	})
+}
+
+// OnChange has f told, from the watcher's goroutine, of every change of an item's value
+// it sees (another worker's included), with the item's remaining stock. f must not block.
+func (inv *KVInventory) OnChange(f func(itemID string, remaining int64)) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.ids = make(map[string]string, len(inv.stock))
+	for id := range inv.stock {
+		inv.ids[inv.itemKey(id)] = id
+	}
+	inv.onChange = f
 }
 
 // Counted reports whether the item's stock is counted (configured with a stock).

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,6 +53,13 @@ type Stock struct {
 	// which its allotment of an item was claimed.
 	epoch   map[int]uint64
 	claimed map[partItem]uint64
+	// plock serializes, per partition, a reservation's check of the allotment with its
+	// count in pend, and giving back the spare: the one must not see an allotment the
+	// other is giving back.
+	plock map[int]*sync.Mutex
+	// settling is the items (tenant 0x00 item) whose spare is being given back after the
+	// bucket ran low (settleIdle).
+	settling map[string]bool
 }
 
 type partItem struct {
@@ -63,7 +71,8 @@ type partItem struct {
 // whose stock is not counted) from s, reading what is held.
 func OpenStock(s *Store, limits map[string]map[string]*int64) (*Stock, error) {
 	st := &Stock{s: s, limits: limits, held: map[string]int64{}, part: map[partItem]int64{},
-		pend: map[partItem]int64{}, epoch: map[int]uint64{}, claimed: map[partItem]uint64{}}
+		pend: map[partItem]int64{}, epoch: map[int]uint64{}, claimed: map[partItem]uint64{},
+		plock: map[int]*sync.Mutex{}, settling: map[string]bool{}}
 	counters, err := st.read(-1)
 	if err != nil {
 		return nil, err
@@ -252,6 +261,9 @@ func (b *Batch) Reserve(st *Stock, tenant, checkoutID string, lines []commerce.R
 		want[i].Quantity += l.Quantity
 	}
 	if st.shared != nil {
+		l := st.partLock(b.Partition)
+		l.Lock()
+		defer l.Unlock()
 		if ok, short, err := st.allot(b.Partition, tenant, want); !ok || err != nil {
 			return false, short, err
 		}
@@ -467,7 +479,53 @@ func OpenSharedStock(s *Store, limits map[string]map[string]*int64, shared map[s
 		return nil, err
 	}
 	st.shared, st.chunk, st.low = shared, chunk, low
+	for tenant, inv := range shared {
+		inv.OnChange(func(item string, remaining int64) {
+			if remaining < low {
+				st.settleIdle(itemKey(tenant, item))
+			}
+		})
+	}
 	return st, nil
+}
+
+// partLock is partition p's lock (see Stock.plock).
+func (st *Stock) partLock(p int) *sync.Mutex {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	l := st.plock[p]
+	if l == nil {
+		l = &sync.Mutex{}
+		st.plock[p] = l
+	}
+	return l
+}
+
+// settleIdle gives back, in the background, the spare of an item that every partition
+// this worker took holds, once the bucket runs low: a partition that sees no more
+// reservations or releases of the item would otherwise keep its spare from the buyers
+// of other partitions. A partition another worker has taken since is fenced off by its
+// epoch.
+func (st *Stock) settleIdle(key string) {
+	st.mu.Lock()
+	if st.settling[key] {
+		st.mu.Unlock()
+		return
+	}
+	st.settling[key] = true
+	parts := make([]int, 0, len(st.epoch))
+	for p := range st.epoch {
+		parts = append(parts, p)
+	}
+	st.mu.Unlock()
+	go func() {
+		for _, p := range parts {
+			st.settle(p, key)
+		}
+		st.mu.Lock()
+		delete(st.settling, key)
+		st.mu.Unlock()
+	}()
 }
 
 // stockTimeout bounds each round trip to the bucket.
@@ -484,6 +542,7 @@ func (st *Stock) claim(ctx context.Context, inv *providers.KVInventory, p int, p
 		return ep, nil
 	}
 	if err := inv.ClaimAllot(ctx, item, p, ep); err != nil {
+		st.fenced(p, ep, err)
 		return ep, err
 	}
 	st.mu.Lock()
@@ -516,6 +575,7 @@ func (st *Stock) allot(p int, tenant string, want []commerce.Reservation) (ok bo
 		}
 		ok, err := inv.TakeAllot(ctx, w.ItemID, p, ep, need, st.chunk, st.low)
 		if err != nil {
+			st.fenced(p, ep, err)
 			return false, "", err
 		}
 		if !ok {
@@ -534,6 +594,13 @@ func (st *Stock) settle(p int, key string) {
 	if inv == nil {
 		return
 	}
+	a, remaining := inv.Allotted(item, p)
+	if a <= 0 {
+		return // nothing to give back (as far as this worker knows)
+	}
+	l := st.partLock(p)
+	l.Lock()
+	defer l.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), stockTimeout)
 	defer cancel()
 	pi := partItem{p, key}
@@ -541,7 +608,7 @@ func (st *Stock) settle(p int, key string) {
 	if err != nil {
 		return
 	}
-	a, remaining := inv.Allotted(item, p)
+	a, remaining = inv.Allotted(item, p)
 	st.mu.Lock()
 	spare := a - st.part[pi] - st.pend[pi]
 	st.mu.Unlock()
@@ -553,6 +620,19 @@ func (st *Stock) settle(p int, key string) {
 		n = spare - st.chunk
 	}
 	if n > 0 {
-		_ = inv.ReturnAllot(ctx, item, p, ep, n)
+		st.fenced(p, ep, inv.ReturnAllot(ctx, item, p, ep, n))
 	}
+}
+
+// fenced forgets partition p, taken under ep, when err says that a newer epoch claimed
+// its allotment: p is another worker's, and settleIdle no longer tries it.
+func (st *Stock) fenced(p int, ep uint64, err error) {
+	if !errors.Is(err, providers.ErrAllotFenced) {
+		return
+	}
+	st.mu.Lock()
+	if st.epoch[p] == ep {
+		delete(st.epoch, p)
+	}
+	st.mu.Unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/nats-io/nats.go/jetstream"
@@ -187,5 +188,39 @@ func TestSharedStockFencedByEpoch(t *testing.T) {
 	releaseIn(t, sa, a, 0, "chk_a") // its settle may not give back the new owner's units
 	if _, after, _ := bucketCap(t, kv); after["0"] != allot["0"] {
 		t.Fatalf("allotment of partition 0 changed from %d to %d by the fenced worker", allot["0"], after["0"])
+	}
+}
+
+// When the bucket runs low, a partition that sees no more reservations of the item gives
+// its spare back all the same (the worker watches the bucket): no unit waits there
+// while other partitions' buyers are refused.
+func TestSharedStockIdleSpareComesBack(t *testing.T) {
+	kv := stockBucket(t)
+	s, st := sharedStock(t, kv, 120, 10, 100)
+	for p := range 2 {
+		if err := s.PartitionTaken(p, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, _ := reserveIn(t, s, st, 0, "chk_a", 1, true); !ok {
+		t.Fatal("partition 0: refused")
+	}
+	if rem, allot, _ := bucketCap(t, kv); rem != 109 || allot["0"] != 11 {
+		t.Fatalf("remaining %d, allotments %v; want 109 and 11 for partition 0 (a chunk)", rem, allot)
+	}
+	if ok, _ := reserveIn(t, s, st, 1, "chk_b", 10, true); !ok {
+		t.Fatal("partition 1: refused")
+	}
+	// 99 remain, under the low mark: partition 0, idle, gives back its 10 spare.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rem, allot, _ := bucketCap(t, kv)
+		if rem == 109 && allot["0"] == 1 && allot["1"] == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("remaining %d, allotments %v; want 109, 1 for partition 0 and 10 for partition 1", rem, allot)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
