@@ -84,19 +84,38 @@ func StockBucket(ctx context.Context, js jetstream.JetStream, prefix string) (je
 
 // StockBucketReplicas is StockBucket with replicas replicas (config.Config.Replicas):
 // on a clustered NATS the counts must outlive a node.
+//
+// The bucket has no size bound, unless the account's JetStream limits require one on
+// every stream: it is then created with StockBucketBytes.
 func StockBucketReplicas(ctx context.Context, js jetstream.JetStream, prefix string, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cfg := jetstream.KeyValueConfig{
 		Bucket:      strings.ToUpper(prefix) + "_STOCK",
 		Description: "cartwright: stock counts and reservations",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
-	})
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrMaxBytesRequired {
+		cfg.MaxBytes = StockBucketBytes
+		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bus: stock bucket: %w", err)
 	}
 	return kv, nil
 }
+
+// StockBucketBytes bounds the stock bucket on an account that requires a bound. With
+// allotments (docs/workers.md, "Stock across workers") it holds one small key per item;
+// reserving without them, one key per checkout that holds stock as well (about 150 bytes
+// each, deleted when released).
+const StockBucketBytes = 8 << 20
+
+// jsErrMaxBytesRequired is the server's error code for a stream without max_bytes on an
+// account whose limits require one.
+const jsErrMaxBytesRequired = 10113
 
 // NewKVInventory serves tenant's stock from kv. stock is the configured stock by item id
 // (nil for items whose stock is not counted). It watches the bucket so that Available
