@@ -296,9 +296,19 @@ func ownsEach(t *testing.T, within time.Duration, want []int, ws ...*testenv.Wor
 // A worker that takes partitions over (restored from the changelog) counts the stock
 // their checkouts hold: with stock: store, what is held is read back from the restored
 // counters, and a cancel on the new owner gives its unit back.
+//
+// With the bucket (allotments), the new owner sells from the partitions' allotments it
+// claimed, and once every order is canceled every unit is back in the bucket or in an
+// allotment, spare: none lost, none counted twice.
 func TestTakeoverCountsRestoredStock(t *testing.T) {
+	for _, where := range []string{config.StockStore, config.StockBucket} {
+		t.Run(where, func(t *testing.T) { testTakeoverCounts(t, where) })
+	}
+}
+
+func testTakeoverCounts(t *testing.T, where string) {
 	n := testenv.StartTestNATS(t)
-	ws := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true, Stock: config.StockStore}, "w-a", "w-b")
+	ws := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true, Stock: where}, "w-a", "w-b")
 	a, b := ws[0], ws[1]
 	ownsEach(t, 20*time.Second, []int{2, 2}, a, b)
 	c := testenv.NewClient(t, n.URL())
@@ -324,6 +334,14 @@ func TestTakeoverCountsRestoredStock(t *testing.T) {
 	}
 	if got := b.Stock.Held("demo", "sku_tee"); got != 0 {
 		t.Fatalf("after every order was canceled w-b holds %d tees, want 0", got)
+	}
+	if where == config.StockBucket {
+		if rem, allot := bucketItem(t, c, "sku_tee"); rem+allot != 1000 {
+			t.Fatalf("bucket: remaining %d + allotted %d, want 1000", rem, allot)
+		}
+		if n, _ := b.Stock.Available("demo", "sku_tee"); n != 1000 {
+			t.Fatalf("available %d on w-b, want 1000", n)
+		}
 	}
 }
 
