@@ -594,8 +594,7 @@ func (st *Stock) settle(p int, key string) {
 	if inv == nil {
 		return
 	}
-	a, remaining := inv.Allotted(item, p)
-	if a <= 0 {
+	if a, _ := inv.Allotted(item, p); a <= 0 {
 		return // nothing to give back (as far as this worker knows)
 	}
 	l := st.partLock(p)
@@ -608,7 +607,7 @@ func (st *Stock) settle(p int, key string) {
 	if err != nil {
 		return
 	}
-	a, remaining = inv.Allotted(item, p)
+	a, remaining := inv.Allotted(item, p)
 	st.mu.Lock()
 	spare := a - st.part[pi] - st.pend[pi]
 	st.mu.Unlock()
