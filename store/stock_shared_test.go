@@ -19,9 +19,15 @@ import (
 // sharedStock opens a store of its own (a worker's) with its stock in kv's bucket.
 func sharedStock(t *testing.T, kv jetstream.KeyValue, n int64, chunk, low int64) (*store.Store, *store.Stock) {
 	t.Helper()
+	return sharedStockItems(t, kv, map[string]*int64{"cap": &n}, chunk, low)
+}
+
+// sharedStockItems is sharedStock for the demo tenant's items.
+func sharedStockItems(t *testing.T, kv jetstream.KeyValue, items map[string]*int64, chunk, low int64) (*store.Store, *store.Stock) {
+	t.Helper()
 	s := open(t, vfs.NewMem())
 	t.Cleanup(func() { s.Close() })
-	limits := map[string]map[string]*int64{"demo": {"cap": &n}}
+	limits := map[string]map[string]*int64{"demo": items}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	inv, err := providers.NewKVInventory(ctx, kv, "demo", limits["demo"])
