@@ -157,17 +157,27 @@ func (s *Store) PartitionTaken(p int, epoch uint64) error {
 	list := slices.Clone(s.stocks.list)
 	s.stocks.mu.Unlock()
 	for _, st := range list {
-		if err := st.reload(p); err != nil {
+		if err := st.taken(p, epoch); err != nil {
 			return err
 		}
-		st.mu.Lock()
-		st.epoch[p] = epoch
-		for pi := range st.claimed {
-			if pi.partition == p {
-				delete(st.claimed, pi)
-			}
+	}
+	return nil
+}
+
+func (st *Stock) taken(p int, epoch uint64) error {
+	l := st.partLock(p) // no settleIdle of p meanwhile
+	l.Lock()
+	defer l.Unlock()
+	if err := st.reload(p); err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.epoch[p] = epoch
+	for pi := range st.claimed {
+		if pi.partition == p {
+			delete(st.claimed, pi)
 		}
-		st.mu.Unlock()
 	}
 	return nil
 }
@@ -619,7 +629,14 @@ func (st *Stock) settle(p int, key string) {
 		n = spare - st.chunk
 	}
 	if n > 0 {
-		st.fenced(p, ep, inv.ReturnAllot(ctx, item, p, ep, n))
+		if err := inv.ReturnAllot(ctx, item, p, ep, n); err != nil {
+			// It may have been applied all the same (a timeout): the allotment this worker
+			// knows may be too large, so it is read again before p sells from it.
+			st.mu.Lock()
+			delete(st.claimed, pi)
+			st.mu.Unlock()
+			st.fenced(p, ep, err)
+		}
 	}
 }
 
