@@ -480,9 +480,10 @@ func (inv *KVInventory) ClaimAllot(ctx context.Context, itemID string, p int, ep
 }
 
 // TakeAllot moves need units of the item from remaining into partition p's allotment,
-// plus chunk more when at least low would still remain after them (so that the next
-// reservations of p cost no round trip), and reports false, taking nothing, when fewer
-// than need remain. One compare-and-set.
+// plus up to chunk more, an eighth at most of what would remain above low (so that the
+// next reservations of p cost no round trip, and the partitions together leave the
+// bucket well above low), and reports false, taking nothing, when fewer than need
+// remain. One compare-and-set.
 func (inv *KVInventory) TakeAllot(ctx context.Context, itemID string, p int, epoch uint64, need, chunk, low int64) (bool, error) {
 	short := false
 	err := inv.allotChange(ctx, itemID, p, epoch, func(v *stockValue, a *Allotment) bool {
@@ -491,8 +492,8 @@ func (inv *KVInventory) TakeAllot(ctx context.Context, itemID string, p int, epo
 			return false
 		}
 		n := need
-		if v.Remaining-need-chunk >= low {
-			n += chunk
+		if room := v.Remaining - need - low; room > 0 {
+			n += min(chunk, room/8)
 		}
 		v.Remaining -= n
 		a.N += n

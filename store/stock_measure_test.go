@@ -57,9 +57,9 @@ func TestStockMeasure(t *testing.T) {
 	for _, mode := range []struct {
 		name string
 		low  int64
-	}{{"bucket, allotments in chunks of 64", 128}, {"bucket, allotments, exact", 1 << 50}} {
+	}{{"bucket, allotments (chunks of 1024)", 512}, {"bucket, allotments, exact", 1 << 50}} {
 		kv := stockBucket(t)
-		s2, st := sharedStockItems(t, kv, limits, 64, mode.low)
+		s2, st := sharedStockItems(t, kv, limits, 1024, mode.low)
 		if err := s2.PartitionTaken(0, 1); err != nil {
 			t.Fatal(err)
 		}

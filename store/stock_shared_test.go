@@ -202,7 +202,7 @@ func TestSharedStockFencedByEpoch(t *testing.T) {
 // while other partitions' buyers are refused.
 func TestSharedStockIdleSpareComesBack(t *testing.T) {
 	kv := stockBucket(t)
-	s, st := sharedStock(t, kv, 120, 10, 100)
+	s, st := sharedStock(t, kv, 300, 10, 100)
 	for p := range 2 {
 		if err := s.PartitionTaken(p, 1); err != nil {
 			t.Fatal(err)
@@ -211,21 +211,21 @@ func TestSharedStockIdleSpareComesBack(t *testing.T) {
 	if ok, _ := reserveIn(t, s, st, 0, "chk_a", 1, true); !ok {
 		t.Fatal("partition 0: refused")
 	}
-	if rem, allot, _ := bucketCap(t, kv); rem != 109 || allot["0"] != 11 {
-		t.Fatalf("remaining %d, allotments %v; want 109 and 11 for partition 0 (a chunk)", rem, allot)
+	if rem, allot, _ := bucketCap(t, kv); rem != 289 || allot["0"] != 11 {
+		t.Fatalf("remaining %d, allotments %v; want 289 and 11 for partition 0 (a chunk)", rem, allot)
 	}
-	if ok, _ := reserveIn(t, s, st, 1, "chk_b", 10, true); !ok {
+	if ok, _ := reserveIn(t, s, st, 1, "chk_b", 190, true); !ok {
 		t.Fatal("partition 1: refused")
 	}
 	// 99 remain, under the low mark: partition 0, idle, gives back its 10 spare.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		rem, allot, _ := bucketCap(t, kv)
-		if rem == 109 && allot["0"] == 1 && allot["1"] == 10 {
+		if rem == 109 && allot["0"] == 1 && allot["1"] == 190 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("remaining %d, allotments %v; want 109, 1 for partition 0 and 10 for partition 1", rem, allot)
+			t.Fatalf("remaining %d, allotments %v; want 109, 1 for partition 0 and 190 for partition 1", rem, allot)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
