@@ -54,16 +54,46 @@ func withInventories(ctx context.Context, js jetstream.JetStream, cfg *config.Co
 	return o, nil
 }
 
+// Allotment sizes of the shared stock (store.OpenSharedStock): a partition takes up to
+// stockChunk units beyond what it reserves (an eighth at most of what remains above the
+// low mark), and below stockLowPerPartition units per partition left in the bucket it
+// reserves exactly, giving back its spare. A chunk of 64 cost the bench's worker about
+// 20 ms more per batch of 128 than 1024 on a loaded machine (docs/workers.md).
+const (
+	stockChunk           = 1024
+	stockLowPerPartition = 128
+)
+
 // WithStock returns o with every tenant's built-in stock kept where cfg.Stock says: in
-// the store (store.Stock, the default) or in the JetStream bucket (providers.KVInventory).
+// the store (store.Stock, the default on the embedded server), or in the JetStream
+// bucket. With the bucket and the changelog on (a group, docs/workers.md "Stock across
+// workers"), each partition reserves from an allotment it takes from the bucket in
+// chunks, its reservations kept in the store and moved with the changelog
+// (store.OpenSharedStock); with the bucket and no changelog, every reservation is a
+// compare-and-set in the bucket (providers.KVInventory).
 func WithStock(ctx context.Context, js jetstream.JetStream, st *store.Store, cfg *config.Config, o handlers.Options) (handlers.Options, error) {
-	if cfg.Stock == config.StockBucket {
-		return withInventories(ctx, js, cfg, o)
-	}
 	if o.Providers.Inventory != nil {
 		return o, nil
 	}
-	stock, err := store.OpenStock(st, BuiltinStock(cfg))
+	if cfg.Stock == config.StockBucket && !cfg.Changelog {
+		return withInventories(ctx, js, cfg, o)
+	}
+	limits := BuiltinStock(cfg)
+	var (
+		stock *store.Stock
+		err   error
+	)
+	if cfg.Stock == config.StockBucket {
+		var invs map[string]*providers.KVInventory
+		invs, err = providers.TenantInventoriesReplicas(ctx, js, cfg.Prefix, cfg.Replicas, limits)
+		if err != nil {
+			return o, err
+		}
+		low := int64(stockLowPerPartition * max(cfg.Partitions, config.DefaultPartitions))
+		stock, err = store.OpenSharedStock(st, limits, invs, stockChunk, low)
+	} else {
+		stock, err = store.OpenStock(st, limits)
+	}
 	if err != nil {
 		return o, err
 	}

@@ -245,6 +245,9 @@ func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats
 	if err := c.st.SetChangelogPosition(p, seq); err != nil {
 		return rs, err
 	}
+	if err := c.st.PartitionTaken(p, epoch); err != nil {
+		return rs, err
+	}
 	return rs, nil
 }
 

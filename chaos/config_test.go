@@ -10,8 +10,11 @@ import (
 
 // chaosYAML is the demo merchant with stock that never runs out: which of two contexts
 // gets the last unit depends on how partitions interleave, which the model cannot know.
+// One worker, its stock in its store (checked there at the end), though it joins NATS
+// with --nats-url, where the default would be the shared bucket.
 const chaosYAML = `
 http_listen: 127.0.0.1:0
+stock: store
 tenants:
   demo:
     currency: USD

@@ -47,10 +47,13 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// IdempotencyRetention is how long idempotency records are kept (default 24 h).
 	IdempotencyRetention time.Duration `yaml:"idempotency_retention"`
-	// Stock says where the built-in inventory keeps its counts: "store" (the default) in
-	// the worker's own store, reserved and released in the batch that completes or
-	// cancels a checkout; "bucket" in a JetStream key-value bucket (<PREFIX>_STOCK) that
-	// other processes can read and restock with `nats kv`.
+	// Stock says where the built-in inventory keeps its counts: "store" in the worker's
+	// own store, reserved and released in the batch that completes or cancels a checkout;
+	// "bucket" in a JetStream key-value bucket (<PREFIX>_STOCK) that every worker of a
+	// group shares and other processes can read and restock with `nats kv`. Default:
+	// "store" on the embedded NATS server (one process), "bucket" with nats.url, where
+	// workers form a group and a count kept by each worker alone would sell the last
+	// unit once per worker (docs/workers.md, "Stock across workers").
 	Stock string `yaml:"stock"`
 	// Store sizes the Pebble store's memory.
 	Store Store `yaml:"store"`
@@ -344,6 +347,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Stock == "" {
 		c.Stock = StockStore
+		if !c.NATS.Embedded() {
+			c.Stock = StockBucket
+		}
 	}
 	c.Retention = c.Retention.WithDefaults()
 	def := envelopes.DefaultLimits()

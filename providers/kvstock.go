@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -42,6 +43,9 @@ type KVInventory struct {
 
 	mu    sync.RWMutex
 	cache map[string]kvCached // by item key, kept current by a watcher and by our own writes
+	// onChange, when set, is told of every item value the watcher sees (OnChange).
+	onChange func(itemID string, remaining int64)
+	ids      map[string]string // item id by item key, for onChange
 }
 
 // kvCached is the latest value of an item's key this process has seen.
@@ -55,6 +59,16 @@ type stockValue struct {
 	// Holds are by checkout: > 0 taken and not yet pruned, < 0 given back and not yet
 	// pruned. Normally empty.
 	Holds map[string]int64 `json:"holds,omitempty"`
+	// Allot is by partition: the units each partition took for the reservations it
+	// keeps in its own state (store.Stock with allotments, see TakeAllot).
+	Allot map[string]Allotment `json:"allot,omitempty"`
+}
+
+// Allotment is one partition's share of an item: N units taken from remaining, and the
+// lease epoch of the worker that last changed it (see ClaimAllot).
+type Allotment struct {
+	N     int64  `json:"n"`
+	Epoch uint64 `json:"e,omitempty"`
 }
 
 type kvIntent struct {
@@ -70,19 +84,38 @@ func StockBucket(ctx context.Context, js jetstream.JetStream, prefix string) (je
 
 // StockBucketReplicas is StockBucket with replicas replicas (config.Config.Replicas):
 // on a clustered NATS the counts must outlive a node.
+//
+// The bucket has no size bound, unless the account's JetStream limits require one on
+// every stream: it is then created with StockBucketBytes.
 func StockBucketReplicas(ctx context.Context, js jetstream.JetStream, prefix string, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cfg := jetstream.KeyValueConfig{
 		Bucket:      strings.ToUpper(prefix) + "_STOCK",
 		Description: "cartwright: stock counts and reservations",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
-	})
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrMaxBytesRequired {
+		cfg.MaxBytes = StockBucketBytes
+		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bus: stock bucket: %w", err)
 	}
 	return kv, nil
 }
+
+// StockBucketBytes bounds the stock bucket on an account that requires a bound. With
+// allotments (docs/workers.md, "Stock across workers") it holds one small key per item;
+// reserving without them, one key per checkout that holds stock as well (about 150 bytes
+// each, deleted when released).
+const StockBucketBytes = 8 << 20
+
+// jsErrMaxBytesRequired is the server's error code for a stream without max_bytes on an
+// account whose limits require one.
+const jsErrMaxBytesRequired = 10113
 
 // NewKVInventory serves tenant's stock from kv. stock is the configured stock by item id
 // (nil for items whose stock is not counted). It watches the bucket so that Available
@@ -108,6 +141,12 @@ func NewKVInventory(ctx context.Context, kv jetstream.KeyValue, tenant string, s
 			var v stockValue
 			if json.Unmarshal(e.Value(), &v) == nil {
 				inv.remember(e.Key(), v, e.Revision())
+				inv.mu.RLock()
+				f, id := inv.onChange, inv.ids[e.Key()]
+				inv.mu.RUnlock()
+				if f != nil && id != "" {
+					f(id, v.Remaining)
+				}
 			}
 		}
 	}()
@@ -133,7 +172,10 @@ func (inv *KVInventory) itemKey(id string) string { return inv.tenant + ".item."
 func (inv *KVInventory) resKey(id string) string  { return inv.tenant + ".res." + kvToken(id) }
 
 // Available implements commerce.Inventory from the watched copy: a hint for adding to a
-// cart; Reserve is the authority.
+// cart and for completing; Reserve is the authority. Units in holds not yet pruned count
+// as available: such a hold is a reservation in flight, or one interrupted half-way (its
+// worker killed), whose redelivered completion must get past the check before Reserve to
+// find its hold again; otherwise the unit would wait for the checkout's expiry.
 func (inv *KVInventory) Available(_ context.Context, itemID string) (int64, bool, error) {
 	s, known := inv.stock[itemID]
 	if !known {
@@ -148,7 +190,11 @@ func (inv *KVInventory) Available(_ context.Context, itemID string) (int64, bool
 	if !ok {
 		return *s, false, nil
 	}
-	return c.v.Remaining, false, nil
+	n := c.v.Remaining
+	for _, q := range c.v.Holds {
+		n += max(q, 0)
+	}
+	return n, false, nil
 }
 
 // Reserve implements commerce.Inventory.
@@ -364,8 +410,126 @@ func (v stockValue) clone() stockValue {
 		}
 		v.Holds = h
 	}
+	if v.Allot != nil {
+		a := make(map[string]Allotment, len(v.Allot))
+		for k, q := range v.Allot {
+			a[k] = q
+		}
+		v.Allot = a
+	}
 	return v
 }
+
+// ErrAllotFenced is what an allotment's change returns when a worker with a newer lease
+// epoch has claimed the partition's allotment: the partition is no longer this worker's.
+var ErrAllotFenced = errors.New("inventory: the partition's allotment was claimed under a newer epoch")
+
+// Allotted returns, from the watched copy (kept current by this process's own writes),
+// partition p's allotment of the item and the item's remaining stock, not allotted.
+// An item never used has no allotment and its configured stock remaining.
+func (inv *KVInventory) Allotted(itemID string, p int) (allot, remaining int64) {
+	inv.mu.RLock()
+	c, ok := inv.cache[inv.itemKey(itemID)]
+	inv.mu.RUnlock()
+	if !ok {
+		if s := inv.stock[itemID]; s != nil {
+			return 0, *s
+		}
+		return 0, 0
+	}
+	return c.v.Allot[strconv.Itoa(p)].N, c.v.Remaining
+}
+
+// allotChange applies change to partition p's allotment under epoch, with
+// compare-and-set: it fails with ErrAllotFenced when the allotment was claimed under a
+// newer epoch, and otherwise records epoch as the allotment's.
+func (inv *KVInventory) allotChange(ctx context.Context, itemID string, p int, epoch uint64,
+	change func(v *stockValue, a *Allotment) bool) error {
+	key := strconv.Itoa(p)
+	var fenced bool
+	err := inv.cas(ctx, itemID, func(v *stockValue) bool {
+		a := v.Allot[key]
+		if fenced = a.Epoch > epoch; fenced {
+			return false
+		}
+		changed := a.Epoch != epoch
+		a.Epoch = epoch
+		if change(v, &a) {
+			changed = true
+		}
+		if !changed {
+			return false
+		}
+		if v.Allot == nil {
+			v.Allot = map[string]Allotment{}
+		}
+		v.Allot[key] = a
+		return true
+	})
+	if err == nil && fenced {
+		return ErrAllotFenced
+	}
+	return err
+}
+
+// ClaimAllot makes partition p's allotment of the item this worker's under epoch (its
+// lease's): a worker that served p before, with an older epoch, can no longer change it.
+// It reads the stored value, so that Allotted is current for p afterwards.
+func (inv *KVInventory) ClaimAllot(ctx context.Context, itemID string, p int, epoch uint64) error {
+	return inv.allotChange(ctx, itemID, p, epoch, func(*stockValue, *Allotment) bool { return false })
+}
+
+// TakeAllot moves need units of the item from remaining into partition p's allotment,
+// plus up to chunk more, an eighth at most of what would remain above low (so that the
+// next reservations of p cost no round trip, and the partitions together leave the
+// bucket well above low), and reports false, taking nothing, when fewer than need
+// remain. One compare-and-set.
+func (inv *KVInventory) TakeAllot(ctx context.Context, itemID string, p int, epoch uint64, need, chunk, low int64) (bool, error) {
+	short := false
+	err := inv.allotChange(ctx, itemID, p, epoch, func(v *stockValue, a *Allotment) bool {
+		short = v.Remaining < need
+		if short {
+			return false
+		}
+		n := need
+		if room := v.Remaining - need - low; room > 0 {
+			n += min(chunk, room/8)
+		}
+		v.Remaining -= n
+		a.N += n
+		return true
+	})
+	return err == nil && !short, err
+}
+
+// ReturnAllot moves n units of partition p's allotment back to remaining (fewer when the
+// allotment holds fewer).
+func (inv *KVInventory) ReturnAllot(ctx context.Context, itemID string, p int, epoch uint64, n int64) error {
+	return inv.allotChange(ctx, itemID, p, epoch, func(v *stockValue, a *Allotment) bool {
+		n := min(n, a.N)
+		if n <= 0 {
+			return false
+		}
+		a.N -= n
+		v.Remaining += n
+		return true
+	})
+}
+
+// OnChange has f told, from the watcher's goroutine, of every change of an item's value
+// it sees (another worker's included), with the item's remaining stock. f must not block.
+func (inv *KVInventory) OnChange(f func(itemID string, remaining int64)) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.ids = make(map[string]string, len(inv.stock))
+	for id := range inv.stock {
+		inv.ids[inv.itemKey(id)] = id
+	}
+	inv.onChange = f
+}
+
+// Counted reports whether the item's stock is counted (configured with a stock).
+func (inv *KVInventory) Counted(itemID string) bool { return inv.stock[itemID] != nil }
 
 func kvTransient(op string, err error) error { return commerce.Transient("inventory: "+op, err) }
 

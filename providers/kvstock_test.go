@@ -10,8 +10,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/handlers"
+	"github.com/cartwright-dev/cartwright/providers"
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
@@ -212,4 +214,46 @@ func decodeReply(t *testing.T, m *nats.Msg) stockReply {
 func completeData(token string) map[string]any {
 	return map[string]any{"action": "complete_checkout", "payment": map[string]any{"instruments": []any{
 		map[string]any{"id": "pi", "handler_id": "mock", "type": "card", "credential": map[string]any{"type": "token", "token": token}}}}}
+}
+
+// A reservation interrupted half-way (its worker killed after it took the unit, before
+// it marked its intent held) leaves the unit in the item's holds. The redelivered
+// completion must find it: Available counts it (commerce checks Available before it
+// reserves), and Reserve finishes the reservation instead of refusing the last unit.
+func TestKVHalfWayReservationIsFound(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	c := testenv.NewClient(t, n.URL())
+	ctx := context.Background()
+	kv, err := providers.StockBucket(ctx, c.JetStream(), "a2a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	if _, err := kv.Put(ctx, "demo.item.sku_cap", []byte(`{"remaining":0,"holds":{"chk_x":1}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "demo.res.chk_x", []byte(`{"lines":[{"ItemID":"sku_cap","Quantity":1}],"held":false}`)); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := providers.NewKVInventory(ctx, kv, "demo", map[string]*int64{"sku_cap": &one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := inv.Available(ctx, "sku_cap"); got != 1 {
+		t.Fatalf("available %d with a hold in flight, want 1", got)
+	}
+	ok, short, err := inv.Reserve(ctx, "chk_x", []commerce.Reservation{{CheckoutID: "chk_x", ItemID: "sku_cap", Quantity: 1}})
+	if err != nil || !ok {
+		t.Fatalf("the redelivered reservation: ok %v short %q err %v", ok, short, err)
+	}
+	if got := bucketRemaining(t, c, "sku_cap"); got != 0 {
+		t.Fatalf("remaining %d, want 0", got)
+	}
+	if got, _, _ := inv.Available(ctx, "sku_cap"); got != 0 {
+		t.Fatalf("available %d once the reservation is held, want 0", got)
+	}
+	ok, _, err = inv.Reserve(ctx, "chk_y", []commerce.Reservation{{CheckoutID: "chk_y", ItemID: "sku_cap", Quantity: 1}})
+	if err != nil || ok {
+		t.Fatalf("another checkout got the unit: ok %v err %v", ok, err)
+	}
 }

@@ -26,6 +26,7 @@ type Store struct {
 	db        *pebble.DB
 	outboxSeq atomic.Uint64
 	swept     sweptBefore
+	stocks    stockRegistry // the Stocks kept in this store, told of restored partitions
 }
 
 // Open opens (or creates) the store in dir.

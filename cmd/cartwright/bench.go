@@ -62,9 +62,10 @@ Peak RSS is the process's (worker, embedded NATS server and the bench's own clie
 per phase; with --nats-url the server is another process and not counted. --preload
 fills the store with that many stored checkouts first. The stock of the basket's
 counted items is raised first, so that every checkout completes. Stock is
-kept where serve keeps it by default, in the store (--inventory store); --inventory
-bucket keeps it in the JetStream bucket (stock: bucket), --inventory memory in process
-only, to leave its cost out. --changelog runs the worker with changelog: true, to
+kept where serve keeps it by default on its embedded server, in the store (--inventory
+store); --inventory bucket keeps it in the JetStream bucket (stock: bucket, serve's
+default with --nats-url; with --changelog, each partition reserving from an allotment
+taken in chunks), --inventory memory in process only, to leave its cost out. --changelog runs the worker with changelog: true, to
 measure what the changelog costs.
 
 --workers N runs the throughput phase with N worker processes instead: this binary's
@@ -115,7 +116,7 @@ docs/performance.md says how to read it.`,
 	fs.Float64Var(&f.latencyRate, "latency-rate", 0, "envelopes/s of the half-load latency phase (default: half the measured throughput)")
 	fs.Float64Var(&f.fixedRate, "fixed-rate", 2000, "envelopes/s of the fixed-rate latency phase")
 	fs.StringVar(&f.items, "items", "sku_tee,sku_mug,sku_gift", "the three items each context adds, comma-separated")
-	fs.StringVar(&f.inventory, "inventory", "store", "where stock is kept: store (as serve by default), bucket (in JetStream, as serve with stock: bucket) or memory (in process only, to leave its cost out)")
+	fs.StringVar(&f.inventory, "inventory", "store", "where stock is kept: store (as serve by default on its embedded server), bucket (in JetStream, as serve with stock: bucket, its default with --nats-url) or memory (in process only, to leave its cost out)")
 	fs.StringVar(&f.prefix, "prefix", "a2a", "subject prefix of the worker's streams")
 	fs.StringVar(&f.data, "data", "", "directory for the store and the embedded NATS server, kept afterwards (default: a temporary directory, removed)")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")

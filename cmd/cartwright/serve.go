@@ -235,6 +235,9 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
 		"stock", cfg.Stock, "go_memory_limit", memLimit)
+	if !cfg.NATS.Embedded() && cfg.Stock == config.StockStore {
+		log.Warn("stock: store with --nats-url: each worker counts the stock alone, so a group of several sells the last unit once per worker; use stock: bucket (the default with --nats-url) for a group")
+	}
 	runErr := p.Run(ctx)
 	hooks.stop() // before the connection it looks platforms up and dead-letters on drains
 	// The worker has replied to what it held: bridge requests still waiting now get
