@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,6 +33,11 @@ import (
 // the partition's changelog since this one last did: the partition belongs to someone
 // else now.
 var ErrFenced = errors.New("bus: changelog fenced: another worker took the partition")
+
+// senderFault, set by tests only, is asked about every committed chunk with changelog
+// entries before its changelog write: true drops the chunk there, unwritten, unpublished,
+// unacknowledged and still claimed, as a process killed at that point would leave it.
+var senderFault atomic.Pointer[func(p int) bool]
 
 const (
 	hdrEpoch = "Cartwright-Epoch"
@@ -97,18 +103,29 @@ type RestoreStats struct {
 	From, Head uint64 // the store's position before, and the changelog's head
 	Messages   int    // changelog messages read
 	Entries    int    // entries applied
-	Took       time.Duration
+	// Resent counts this store's pending chunks (store.HoldChanges) written to the
+	// changelog, which still ended where this store left it; Dropped those undone
+	// because another writer had written since (the partition is then read again from
+	// the beginning).
+	Resent, Dropped int
+	Took            time.Duration
 }
 
 // Restore brings the store up to the head of partition p's changelog: from the store's
 // own position when it held the partition before (only what is newer is read), from
-// the beginning otherwise. The next Write of p expects the head.
+// the beginning otherwise. It first settles the store's pending chunks of p (see
+// settle). The next Write of p expects the head.
 // REQUIRES: no loop serves p in this worker.
 func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
-	t0 := time.Now()
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
+	return c.restore(ctx, p, cp)
+}
+
+// REQUIRES: cp.mu held.
+func (c *Changelog) restore(ctx context.Context, p int, cp *clPart) (RestoreStats, error) {
+	t0 := time.Now()
 	pos, err := c.st.ChangelogPosition(p)
 	if err != nil {
 		return RestoreStats{}, err
@@ -118,6 +135,9 @@ func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
 		return RestoreStats{}, err
 	}
 	rs := RestoreStats{From: pos, Head: head}
+	if pos, head, err = c.settle(ctx, p, cp, pos, head, &rs); err != nil {
+		return rs, err
+	}
 	if head > pos {
 		if err := c.replay(ctx, p, pos, head, &rs); err != nil {
 			return rs, err
@@ -126,6 +146,37 @@ func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
 	cp.last, cp.err = head, nil
 	rs.Took = time.Since(t0)
 	return rs, nil
+}
+
+// settle deals with the chunks of p this store committed and the changelog may not
+// have (store.HoldChanges: a crash, or a refused write, between a chunk's commit and its
+// changelog write). If the changelog's head is where this store left it, nobody wrote
+// since: they are written now, in order, under the fence, and their held messages may
+// go. Otherwise another writer has served p since, from a changelog without them: this
+// store's copy of p has diverged, so every key they wrote and their messages are
+// dropped, and p is read again from the beginning. It returns the position and head the
+// restore goes on from.
+// REQUIRES: cp.mu held.
+func (c *Changelog) settle(ctx context.Context, p int, cp *clPart, pos, head uint64, rs *RestoreStats) (uint64, uint64, error) {
+	pend, err := c.st.PendingChunks(p)
+	if err != nil || len(pend) == 0 {
+		return pos, head, err
+	}
+	if head != pos {
+		if err := c.st.DropPending(p, pend); err != nil {
+			return pos, head, err
+		}
+		rs.Dropped, rs.From = len(pend), 0
+		return 0, head, nil
+	}
+	cp.last = head
+	for _, pc := range pend {
+		if err := c.write(ctx, p, cp, pc.ID, pc.Changes); err != nil {
+			return pos, head, err
+		}
+		rs.Resent++
+	}
+	return cp.last, cp.last, nil
 }
 
 // head is the last sequence under p's filter, 0 when it has none.
@@ -226,14 +277,15 @@ func partOf(h nats.Header) (i, n int) {
 // the marker: the partition is not this worker's.
 // REQUIRES: no loop serves p in this worker.
 func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats, error) {
-	rs, err := c.Restore(ctx, p)
-	if err != nil {
-		return rs, err
-	}
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	cp.epoch = epoch
+	rs, err := c.restore(ctx, p, cp)
+	if err != nil {
+		cp.err = err
+		return rs, err
+	}
 	m := nats.NewMsg(c.topo.changelogSubject(p, "_epoch"))
 	m.Header.Set(hdrEpoch, strconv.FormatUint(epoch, 10))
 	seq, err := c.publish(ctx, p, cp, m)
@@ -242,21 +294,27 @@ func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats
 		return rs, err
 	}
 	cp.last = seq
-	if err := c.st.SetChangelogPosition(p, seq); err != nil {
+	if err := c.st.ChangelogWritten(p, 0, seq); err != nil {
 		return rs, err
 	}
 	return rs, nil
 }
 
-// Write puts one committed chunk's changes (store.Batch.Changes) in p's changelog. Its
-// error is ErrFenced when another worker took the partition, or what NATS kept failing
-// with after a few tries; either way the partition is lost to this worker: the chunk
-// must go no further, and every later Write of p fails the same until p is taken again.
-// The store's position for p is then forgotten, since the store holds a chunk the
-// changelog does not: the next restore of p starts from the beginning.
+// Write puts one committed chunk's changes (store.Batch.Changes) in p's changelog; see
+// WriteHeld.
+func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
+	return c.WriteHeld(ctx, p, 0, changes)
+}
+
+// WriteHeld puts one committed chunk's changes (store.Batch.HoldChanges) in p's
+// changelog, then removes the chunk's pending record id (0: none). Its error is ErrFenced
+// when another worker took the partition, or what NATS kept failing with after a few
+// tries; either way the partition is lost to this worker: the chunk must go no further,
+// and every later Write of p fails the same until p is taken again. The pending record
+// stays: the next Take of p in this store settles it (see settle).
 // REQUIRES: the chunk is committed in the store; p's chunks are written in the order
 // they were committed.
-func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
+func (c *Changelog) WriteHeld(ctx context.Context, p int, id uint64, changes []byte) error {
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
@@ -266,6 +324,12 @@ func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	return c.write(ctx, p, cp, id, changes)
+}
+
+// write publishes changes, in parts if they are over the max payload, and records it.
+// REQUIRES: cp.mu held.
+func (c *Changelog) write(ctx context.Context, p int, cp *clPart, id uint64, changes []byte) error {
 	n := (len(changes) + c.maxPart - 1) / c.maxPart
 	for i := range n {
 		m := nats.NewMsg(c.topo.changelogSubject(p, "chunk"))
@@ -277,12 +341,11 @@ func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
 		seq, err := c.publish(ctx, p, cp, m)
 		if err != nil {
 			cp.err = err
-			_ = c.st.ForgetChangelogPosition(p)
 			return err
 		}
 		cp.last = seq
 	}
-	return c.st.SetChangelogPosition(p, cp.last)
+	return c.st.ChangelogWritten(p, id, cp.last)
 }
 
 // Err is the error that cost this worker partition p, or nil (also on a nil Changelog).
@@ -345,6 +408,18 @@ func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() 
 	for ctx.Err() == nil && valid() {
 		rs, err := w.cl.Take(ctx, p, epoch)
 		if err == nil {
+			if rs.Resent > 0 {
+				// Their held messages may go now: the pump publishes them.
+				w.pub.mu.Lock()
+				w.pub.dirty = true
+				w.pub.mu.Unlock()
+				w.log.Warn("wrote to the changelog the chunks the last run committed and did not write",
+					"partition", p, "epoch", epoch, "chunks", rs.Resent)
+			}
+			if rs.Dropped > 0 {
+				w.log.Warn("dropped the chunks the last run committed and never wrote to the changelog, which another worker wrote to since; restored the partition from the beginning",
+					"partition", p, "epoch", epoch, "chunks", rs.Dropped)
+			}
 			if rs.Messages > 0 {
 				w.log.Info("caught up from the changelog", "partition", p, "epoch", epoch, "from", rs.From,
 					"head", rs.Head, "messages", rs.Messages, "entries", rs.Entries, "took", rs.Took.Round(time.Millisecond))
@@ -376,7 +451,7 @@ func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
 	}
 	err := cl.Err(p.n)
 	if err == nil {
-		if err = cl.Write(ctx, p.n, j.changes); err == nil {
+		if err = cl.WriteHeld(ctx, p.n, j.pending, j.changes); err == nil {
 			return true
 		}
 		p.w.log.Error("changelog write failed: the partition stops here; its chunk is neither published nor acknowledged",

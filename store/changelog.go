@@ -88,6 +88,213 @@ func (b *Batch) Changes() []byte {
 	return out
 }
 
+// A chunk's changes reach the changelog after its Pebble commit, so a crash in between
+// leaves the store ahead of the changelog. HoldChanges closes that gap: it puts the
+// chunk's entries, and the keys of its outbox messages, in a pending record of the
+// partition, in the chunk's own batch; the changelog write removes the record
+// (ChangelogWritten). Until then the chunk's messages are held: the outbox pump leaves
+// them (HeldOutbox). Whoever takes the partition next in this store first settles its
+// pending records: writes them to the changelog if its head is still where this store
+// left it, or, if another writer moved it since, drops every key they wrote and their
+// messages (DropPending) and restores the partition from the beginning.
+//
+//	'm' "clpend." partition (2 bytes BE) id (8 bytes BE)
+//	  -> uvarint count, count x (uvarint len, outbox key), the chunk's changes (Changes)
+
+var pendingPrefix = metaKey("clpend.")
+
+func pendingKey(partition int, id uint64) []byte {
+	k := binary.BigEndian.AppendUint16(append([]byte(nil), pendingPrefix...), uint16(partition))
+	return binary.BigEndian.AppendUint64(k, id)
+}
+
+// pendingBounds are the bounds of the partition's pending records, of every
+// partition's when partition < 0.
+func pendingBounds(partition int) (lo, hi []byte) {
+	if partition < 0 {
+		return pendingPrefix, metaKey("clpend/")
+	}
+	lo = binary.BigEndian.AppendUint16(append([]byte(nil), pendingPrefix...), uint16(partition))
+	hi = binary.BigEndian.AppendUint16(append([]byte(nil), pendingPrefix...), uint16(partition+1))
+	return lo, hi
+}
+
+// nextPendingID numbers pending records in the order they are made, from past the
+// highest one in the store.
+func (s *Store) nextPendingID() uint64 {
+	s.pendingOnce.Do(func() {
+		lo, hi := pendingBounds(-1)
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return
+		}
+		defer it.Close()
+		var top uint64
+		for ok := it.First(); ok; ok = it.Next() {
+			if k := it.Key(); len(k) == len(lo)+10 {
+				top = max(top, binary.BigEndian.Uint64(k[len(k)-8:]))
+			}
+		}
+		s.pendingID.Store(top)
+	})
+	return s.pendingID.Add(1)
+}
+
+// HoldChanges returns the batch's changes (Changes) and writes them, with the keys of
+// its outbox messages, in a pending record of the batch's partition, in the batch itself:
+// committed together, they stay until the changelog has them (ChangelogWritten). It
+// returns nil, 0 when the batch changes nothing that moves (no record either).
+// REQUIRES: called last before Commit.
+func (b *Batch) HoldChanges() (changes []byte, id uint64) {
+	changes = b.Changes()
+	if changes == nil {
+		return nil, 0
+	}
+	id = b.s.nextPendingID()
+	n := 0
+	for _, m := range b.out {
+		n += len(m.Key) + binary.MaxVarintLen64
+	}
+	v := make([]byte, 0, binary.MaxVarintLen64+n+len(changes))
+	v = binary.AppendUvarint(v, uint64(len(b.out)))
+	for _, m := range b.out {
+		v = binary.AppendUvarint(v, uint64(len(m.Key)))
+		v = append(v, m.Key...)
+	}
+	b.b.Set(pendingKey(b.Partition, id), append(v, changes...), nil)
+	return changes, id
+}
+
+// PendingChunk is a committed chunk the changelog may not have (HoldChanges).
+type PendingChunk struct {
+	ID      uint64
+	Changes []byte   // its changelog entries
+	Outbox  [][]byte // the outbox keys of its messages
+}
+
+// PendingChunks returns the partition's pending chunks in the order they were committed.
+func (s *Store) PendingChunks(partition int) ([]PendingChunk, error) {
+	var out []PendingChunk
+	err := s.eachPending(partition, func(k, v []byte) error {
+		pc := PendingChunk{ID: binary.BigEndian.Uint64(k[len(k)-8:])}
+		n, m := binary.Uvarint(v)
+		if m <= 0 {
+			return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+		}
+		v = v[m:]
+		for range n {
+			l, m := binary.Uvarint(v)
+			if m <= 0 || uint64(len(v)-m) < l {
+				return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+			}
+			pc.Outbox = append(pc.Outbox, append([]byte(nil), v[m:m+int(l)]...))
+			v = v[m+int(l):]
+		}
+		if err := checkChanges(v); err != nil {
+			return fmt.Errorf("pending record %x: %w", k, err)
+		}
+		pc.Changes = append([]byte(nil), v...)
+		out = append(out, pc)
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) eachPending(partition int, fn func(k, v []byte) error) error {
+	lo, hi := pendingBounds(partition)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(it.Key()) != len(pendingPrefix)+10 {
+			continue
+		}
+		if err := fn(it.Key(), it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// HeldOutbox returns the outbox keys of every pending chunk of every partition: messages
+// that must not be published before their chunk is in the changelog, nor ever if it
+// cannot be.
+func (s *Store) HeldOutbox() (map[string]struct{}, error) {
+	var held map[string]struct{}
+	err := s.eachPending(-1, func(k, v []byte) error {
+		n, m := binary.Uvarint(v)
+		if m <= 0 {
+			return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+		}
+		v = v[m:]
+		for range n {
+			l, m := binary.Uvarint(v)
+			if m <= 0 || uint64(len(v)-m) < l {
+				return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+			}
+			if held == nil {
+				held = map[string]struct{}{}
+			}
+			held[string(v[m:m+int(l)])] = struct{}{}
+			v = v[m+int(l):]
+		}
+		return nil
+	})
+	return held, err
+}
+
+// ChangelogWritten records that the pending chunk id (0: none) of the partition is in
+// the changelog, up to seq: the record goes and the position moves, in one write. It
+// does not wait for an fsync: if both are lost in a crash, the record is found again with
+// the changelog's head past the position, and the partition is restored from the
+// beginning (see the top of this section), which costs time and loses nothing.
+func (s *Store) ChangelogWritten(partition int, id, seq uint64) error {
+	b := s.db.NewBatch()
+	if id != 0 {
+		b.Delete(pendingKey(partition, id), nil)
+	}
+	b.Set(changelogPosKey(partition), binary.BigEndian.AppendUint64(nil, seq), nil)
+	return b.Commit(pebble.NoSync)
+}
+
+// DropPending undoes, as far as the store can, chunks the changelog will never have:
+// it deletes every key they wrote and their outbox messages, the records themselves and
+// the partition's changelog position, durably. The partition must then be restored from
+// the beginning of its changelog, which writes back the values the changelog holds for
+// those keys.
+func (s *Store) DropPending(partition int, chunks []PendingChunk) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, pc := range chunks {
+		eachChangedKey(pc.Changes, func(k []byte) { b.Delete(k, nil) })
+		for _, k := range pc.Outbox {
+			b.Delete(k, nil)
+		}
+		b.Delete(pendingKey(partition, pc.ID), nil)
+	}
+	b.Delete(changelogPosKey(partition), nil)
+	return b.Commit(pebble.Sync)
+}
+
+// eachChangedKey calls fn with the key of every entry of checked changes.
+func eachChangedKey(data []byte, fn func(k []byte)) {
+	if len(data) == 0 {
+		return
+	}
+	for d := data[1:]; len(d) > 0; {
+		op := d[0]
+		l, m := binary.Uvarint(d[1:])
+		fn(d[1+m : 1+m+int(l)])
+		d = d[1+m+int(l):]
+		if op == opSet {
+			l, m = binary.Uvarint(d)
+			d = d[m+int(l):]
+		}
+	}
+}
+
 // changelogPosKey holds the last changelog sequence of the partition this store holds
 // (metadata, so that it never moves itself).
 func changelogPosKey(partition int) []byte {
@@ -105,22 +312,6 @@ func (s *Store) ChangelogPosition(partition int) (uint64, error) {
 		return 0, fmt.Errorf("store: changelog position of partition %d: %w", partition, errCorrupt)
 	}
 	return binary.BigEndian.Uint64(v), nil
-}
-
-// SetChangelogPosition records that the partition's changes up to seq are in the store,
-// after this store's own chunk was written to the changelog at seq. It does not wait for
-// an fsync: a position lost in a crash only makes the next catch-up apply a few chunks
-// again, which leaves the same values (every entry is a whole value, applied in order).
-// REQUIRES: every chunk the partition wrote up to seq is committed in this store.
-func (s *Store) SetChangelogPosition(partition int, seq uint64) error {
-	return s.db.Set(changelogPosKey(partition), binary.BigEndian.AppendUint64(nil, seq), pebble.NoSync)
-}
-
-// ForgetChangelogPosition drops the partition's position, durably: the store holds
-// changes the changelog does not (a chunk whose changelog write was refused), so the
-// next restore of the partition must start from the beginning.
-func (s *Store) ForgetChangelogPosition(partition int) error {
-	return s.db.Delete(changelogPosKey(partition), pebble.Sync)
 }
 
 // ChangelogApplier writes changelog messages of one partition into the store, in

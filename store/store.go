@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
@@ -26,6 +27,9 @@ type Store struct {
 	db        *pebble.DB
 	outboxSeq atomic.Uint64
 	swept     sweptBefore
+	// pendingID numbers the changelog's pending records (changelog.go).
+	pendingID   atomic.Uint64
+	pendingOnce sync.Once
 }
 
 // Open opens (or creates) the store in dir.

@@ -1,0 +1,227 @@
+package bus_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/cartwright-dev/cartwright/bus"
+	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/store"
+	"github.com/cartwright-dev/cartwright/testenv"
+)
+
+// A worker killed between a chunk's Pebble commit and its changelog write, then started
+// again on the same data, must not publish that chunk's replies before the changelog has
+// its changes, nor answer its envelopes as replays of records the changelog never got:
+// another worker that takes the partition afterwards restores it from the changelog, and
+// must see what every reply already published says.
+func TestChangelogCrashBetweenCommitAndWrite(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	a := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true}, "w-a")[0]
+	owners(t, 30*time.Second, 4, []int{4}, a)
+	c := testenv.NewClient(t, n.URL())
+	c.Send("demo", "gap", "gap-create", map[string]any{"action": "create_checkout"})
+
+	// Every reply to gap-add, whoever publishes it and however often.
+	inbox := c.Conn().NewRespInbox()
+	var mu sync.Mutex
+	var replies []*nats.Msg
+	sub, err := c.Conn().Subscribe(inbox, func(m *nats.Msg) {
+		mu.Lock()
+		replies = append(replies, m)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+
+	var fired atomic.Bool
+	bus.SetSenderFault(func(int) bool { fired.Store(true); return true })
+	t.Cleanup(func() { bus.SetSenderFault(nil) })
+	hdr := nats.Header{}
+	hdr.Set("A2A-Reply-To", inbox)
+	add := testenv.Envelope("gap-add", "", map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 2})
+	if _, err := c.Publish("demo", "gap", add, hdr); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !fired.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the chunk of gap-add never reached its changelog write")
+		}
+	}
+	a.Crash() // committed in w-a's store, not in the changelog, not published, not acked
+	bus.SetSenderFault(nil)
+
+	a.Start() // same data: the outbox still holds the reply
+	owners(t, 30*time.Second, 4, []int{4}, a)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		k := len(replies)
+		mu.Unlock()
+		if k > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no reply to gap-add after the restart")
+		}
+	}
+
+	// Another worker takes every partition from the changelog.
+	b := testenv.StartGroupWorker(t, n, "w-b", &config.Config{Changelog: true})
+	a.Stop()
+	owners(t, 30*time.Second, 4, []int{4}, b)
+	r := decode(t, c.Send("demo", "gap", "gap-get", map[string]any{"action": "get_checkout"}))
+	if errCode(r) != "" {
+		t.Fatalf("gap on the new owner: get_checkout error %s", errCode(r))
+	}
+	got := quantities(t, r)["sku_tee"]
+	mu.Lock()
+	defer mu.Unlock()
+	for i, m := range replies {
+		if q := quantities(t, decode(t, m))["sku_tee"]; q != got {
+			t.Errorf("reply %d of %d to gap-add says sku_tee %d; the new owner's state says %d", i+1, len(replies), q, got)
+		}
+	}
+	if got != 2 {
+		t.Errorf("gap on the new owner: sku_tee %d, want 2 (the add was answered)", got)
+	}
+}
+
+// held commits, in st, a chunk of partition 0 that writes a record for each of ids and
+// one message, and keeps it pending as a crash before its changelog write would.
+func held(t *testing.T, st *store.Store, body string, ids ...string) store.Outgoing {
+	t.Helper()
+	b := st.NewBatch()
+	for i, id := range ids {
+		b.PutRecord("demo", id, &store.Record{Seq: uint64(i + 1), At: time.Unix(1e9, 0), Body: []byte(body)})
+	}
+	out := b.Publish(store.Outgoing{Subject: "t.out.demo.c", Data: []byte(body)})
+	if ch, id := b.HoldChanges(); ch == nil || id == 0 {
+		t.Fatal("HoldChanges held nothing")
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := st.HeldOutbox(); err != nil || len(h) != 1 {
+		t.Fatalf("held messages %v (%v), want the chunk's one", h, err)
+	}
+	return out
+}
+
+func outboxLen(t *testing.T, st *store.Store) int {
+	t.Helper()
+	o, err := st.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(o)
+}
+
+// A chunk a store committed and never wrote to the changelog is written when the store
+// takes the partition again and the changelog's head is still where the store left it:
+// another store then restores it, and its message is no longer held.
+func TestChangelogPendingResent(t *testing.T) {
+	ctx := context.Background()
+	n := testenv.StartTestNATS(t)
+	js := testenv.NewClient(t, n.URL()).JetStream()
+	topo := bus.Topology{Prefix: "t", Partitions: 1}
+	s1 := openStore(t, filepath.Join(t.TempDir(), "s1"))
+	defer s1.Close()
+	cl := bus.NewChangelog(js, topo, s1, 1, 1<<20)
+	if err := cl.Provision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Take(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	held(t, s1, "first", "m1", "m2")
+
+	// The same store, after a restart, takes the partition again.
+	rs, err := bus.NewChangelog(js, topo, s1, 1, 1<<20).Take(ctx, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Resent != 1 || rs.Dropped != 0 {
+		t.Errorf("take after the crash: resent %d, dropped %d; want 1, 0", rs.Resent, rs.Dropped)
+	}
+	if h, err := s1.HeldOutbox(); err != nil || len(h) != 0 {
+		t.Errorf("held after the chunk was written: %v (%v)", h, err)
+	}
+	if k := outboxLen(t, s1); k != 1 {
+		t.Errorf("outbox holds %d messages, want the chunk's 1, to publish now", k)
+	}
+	s2 := openStore(t, filepath.Join(t.TempDir(), "s2"))
+	defer s2.Close()
+	if _, err := bus.NewChangelog(js, topo, s2, 1, 1<<20).Take(ctx, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	sameKeys(t, "restored after the resend", moving(t, s1), moving(t, s2))
+}
+
+// A chunk a store committed and never wrote to the changelog, which another store wrote
+// to since, is undone when the first store takes the partition again: the keys only it
+// wrote go, the others come back as the changelog has them, and its message is dropped.
+func TestChangelogPendingDiverged(t *testing.T) {
+	ctx := context.Background()
+	n := testenv.StartTestNATS(t)
+	js := testenv.NewClient(t, n.URL()).JetStream()
+	topo := bus.Topology{Prefix: "t", Partitions: 1}
+	s1 := openStore(t, filepath.Join(t.TempDir(), "s1"))
+	defer s1.Close()
+	cl := bus.NewChangelog(js, topo, s1, 1, 1<<20)
+	if err := cl.Provision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Take(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	b := s1.NewBatch()
+	b.PutRecord("demo", "before", &store.Record{Seq: 1, At: time.Unix(1e9, 0), Body: []byte("before")})
+	if err := commitWrite(ctx, cl, b); err != nil {
+		t.Fatal(err)
+	}
+	held(t, s1, "stale", "before", "only-s1", "shared")
+
+	// Another store takes the partition and writes some of the same keys its own way.
+	s2 := openStore(t, filepath.Join(t.TempDir(), "s2"))
+	defer s2.Close()
+	cl2 := bus.NewChangelog(js, topo, s2, 1, 1<<20)
+	if _, err := cl2.Take(ctx, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	b = s2.NewBatch()
+	b.PutRecord("demo", "shared", &store.Record{Seq: 9, At: time.Unix(1e9, 0), Body: []byte("s2")})
+	if err := commitWrite(ctx, cl2, b); err != nil {
+		t.Fatal(err)
+	}
+
+	rs, err := bus.NewChangelog(js, topo, s1, 1, 1<<20).Take(ctx, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Resent != 0 || rs.Dropped != 1 || rs.From != 0 {
+		t.Errorf("take after the other store wrote: resent %d, dropped %d, from %d; want 0, 1, 0", rs.Resent, rs.Dropped, rs.From)
+	}
+	sameKeys(t, "the diverged store, taken again", moving(t, s2), moving(t, s1))
+	if h, err := s1.HeldOutbox(); err != nil || len(h) != 0 {
+		t.Errorf("held after the chunk was dropped: %v (%v)", h, err)
+	}
+	if k := outboxLen(t, s1); k != 0 {
+		t.Errorf("outbox holds %d messages, want none: the dropped chunk's must never be published", k)
+	}
+}
+
+func commitWrite(ctx context.Context, cl *bus.Changelog, b *store.Batch) error {
+	ch, id := b.HoldChanges()
+	if err := b.Commit(); err != nil {
+		return err
+	}
+	return cl.WriteHeld(ctx, 0, id, ch)
+}
