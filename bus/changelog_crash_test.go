@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,23 +25,103 @@ import (
 func TestChangelogCrashBetweenCommitAndWrite(t *testing.T) {
 	n := testenv.StartTestNATS(t)
 	a := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true}, "w-a")[0]
+	c, replies := crashBeforeChangelogWrite(t, n, a)
+
+	a.Start() // same data: the outbox still holds the reply
+	owners(t, 30*time.Second, 4, []int{4}, a)
+	replies.wait(t, 1)
+
+	// Another worker takes every partition from the changelog.
+	b := testenv.StartGroupWorker(t, n, "w-b", &config.Config{Changelog: true})
+	a.Stop()
+	owners(t, 30*time.Second, 4, []int{4}, b)
+	got := gapQuantity(t, c)
+	for i, m := range replies.all() {
+		if q := quantities(t, decode(t, m))["sku_tee"]; q != got {
+			t.Errorf("reply %d to gap-add says sku_tee %d; the new owner's state says %d", i+1, q, got)
+		}
+	}
+	if got != 2 {
+		t.Errorf("gap on the new owner: sku_tee %d, want 2 (the add was answered)", got)
+	}
+}
+
+// A worker killed between a chunk's commit and its changelog write, whose partitions
+// another worker serves meanwhile, publishes nothing of that chunk when it starts again,
+// and when it takes the partitions back it serves them from the changelog, not from what
+// it had committed.
+func TestChangelogCrashThenTakeover(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	a := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true}, "w-a")[0]
+	c, replies := crashBeforeChangelogWrite(t, n, a)
+
+	// w-b takes the partitions once w-a's leases expire, and handles gap-add afresh.
+	b := testenv.StartGroupWorker(t, n, "w-b", &config.Config{Changelog: true})
+	owners(t, 30*time.Second, 4, []int{4}, b)
+	replies.wait(t, 1)
+	// w-a starts again on its data and owns nothing: what its outbox holds of the chunk
+	// is not its to publish.
+	a.Start()
+	time.Sleep(3 * time.Second) // the outbox pump's second or two, and some
+	if k := len(replies.all()); k != 1 {
+		t.Errorf("%d replies to gap-add, want w-b's one: w-a published its leftover of a partition it does not own", k)
+	}
+	b.Stop()
+	owners(t, 30*time.Second, 4, []int{4}, a)
+	if got := gapQuantity(t, c); got != 2 {
+		t.Errorf("gap on w-a, taken back: sku_tee %d, want 2", got)
+	}
+	add := map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 1}
+	if q := quantities(t, decode(t, c.Send("demo", "gap", "gap-add2", add)))["sku_tee"]; q != 3 {
+		t.Errorf("gap-add2 on w-a, taken back: sku_tee %d, want 3", q)
+	}
+	for i, m := range replies.all() {
+		if q := quantities(t, decode(t, m))["sku_tee"]; q != 2 {
+			t.Errorf("reply %d to gap-add says sku_tee %d, want 2", i+1, q)
+		}
+	}
+}
+
+// replyLog gathers the replies that arrive on one inbox.
+type replyLog struct {
+	mu   sync.Mutex
+	msgs []*nats.Msg
+}
+
+func (r *replyLog) all() []*nats.Msg {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*nats.Msg(nil), r.msgs...)
+}
+
+func (r *replyLog) wait(t *testing.T, k int) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); len(r.all()) < k; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d replies to gap-add, want %d", len(r.all()), k)
+		}
+	}
+}
+
+// crashBeforeChangelogWrite creates the context gap on a, then sends gap-add (sku_tee x
+// 2) and crashes a once its chunk is committed and before its changelog write. The
+// replies to gap-add, whoever publishes them, go to the log returned.
+func crashBeforeChangelogWrite(t *testing.T, n *testenv.NATS, a *testenv.Worker) (*testenv.Client, *replyLog) {
+	t.Helper()
 	owners(t, 30*time.Second, 4, []int{4}, a)
 	c := testenv.NewClient(t, n.URL())
 	c.Send("demo", "gap", "gap-create", map[string]any{"action": "create_checkout"})
-
-	// Every reply to gap-add, whoever publishes it and however often.
 	inbox := c.Conn().NewRespInbox()
-	var mu sync.Mutex
-	var replies []*nats.Msg
+	rl := &replyLog{}
 	sub, err := c.Conn().Subscribe(inbox, func(m *nats.Msg) {
-		mu.Lock()
-		replies = append(replies, m)
-		mu.Unlock()
+		rl.mu.Lock()
+		rl.msgs = append(rl.msgs, m)
+		rl.mu.Unlock()
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Unsubscribe()
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
 
 	var fired atomic.Bool
 	bus.SetSenderFault(func(int) bool { fired.Store(true); return true })
@@ -56,42 +137,21 @@ func TestChangelogCrashBetweenCommitAndWrite(t *testing.T) {
 			t.Fatal("the chunk of gap-add never reached its changelog write")
 		}
 	}
-	a.Crash() // committed in w-a's store, not in the changelog, not published, not acked
+	a.Crash() // committed in a's store, not in the changelog, not published, not acked
 	bus.SetSenderFault(nil)
-
-	a.Start() // same data: the outbox still holds the reply
-	owners(t, 30*time.Second, 4, []int{4}, a)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		mu.Lock()
-		k := len(replies)
-		mu.Unlock()
-		if k > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no reply to gap-add after the restart")
-		}
+	if k := len(rl.all()); k != 0 {
+		t.Fatalf("%d replies to gap-add before the crash, want none", k)
 	}
+	return c, rl
+}
 
-	// Another worker takes every partition from the changelog.
-	b := testenv.StartGroupWorker(t, n, "w-b", &config.Config{Changelog: true})
-	a.Stop()
-	owners(t, 30*time.Second, 4, []int{4}, b)
-	r := decode(t, c.Send("demo", "gap", "gap-get", map[string]any{"action": "get_checkout"}))
+func gapQuantity(t *testing.T, c *testenv.Client) int {
+	t.Helper()
+	r := decode(t, c.Send("demo", "gap", "gap-get-"+strconv.FormatInt(time.Now().UnixNano(), 36), map[string]any{"action": "get_checkout"}))
 	if errCode(r) != "" {
-		t.Fatalf("gap on the new owner: get_checkout error %s", errCode(r))
+		t.Fatalf("gap: get_checkout error %s", errCode(r))
 	}
-	got := quantities(t, r)["sku_tee"]
-	mu.Lock()
-	defer mu.Unlock()
-	for i, m := range replies {
-		if q := quantities(t, decode(t, m))["sku_tee"]; q != got {
-			t.Errorf("reply %d of %d to gap-add says sku_tee %d; the new owner's state says %d", i+1, len(replies), q, got)
-		}
-	}
-	if got != 2 {
-		t.Errorf("gap on the new owner: sku_tee %d, want 2 (the add was answered)", got)
-	}
+	return quantities(t, r)["sku_tee"]
 }
 
 // held commits, in st, a chunk of partition 0 that writes a record for each of ids and
