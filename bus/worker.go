@@ -192,7 +192,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() { defer bgwg.Done(); w.sweep(bg) }()
 	go func() { defer bgwg.Done(); w.sample(bg) }()
 	w.started.Store(true)
-	w.log.Info("worker running", "worker_id", w.cfg.WorkerID, "partitions", n, "batch", w.cfg.Batch.Size)
+	w.log.Info("worker running", "worker_id", w.cfg.WorkerID, "partitions", n, "batch", w.cfg.Batch.Size,
+		"changelog", w.cl != nil)
 
 	runErr := w.own(ctx, m)
 	w.stopping.Store(true)
