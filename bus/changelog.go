@@ -81,17 +81,25 @@ func NewChangelog(js jetstream.JetStream, t Topology, st *store.Store, partition
 		maxPart: int(max(maxPayload-4096, 1024))}
 }
 
-// Provision creates the changelog stream if it is missing. It keeps every message: the
+// Provision creates the changelog stream if it is missing, with replicas replicas (as
+// the other streams: one that exists keeps its count). It keeps every message: the
 // changelog is the partitions' state, and a restore reads it from the first chunk.
 func (c *Changelog) Provision(ctx context.Context, replicas int) error {
-	_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        c.topo.ChangelogStream(),
-		Description: "cartwright: what each partition's committed chunks changed, for a worker that takes the partition",
-		Subjects:    []string{c.topo.Prefix + ".cl.>"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
-		Retention:   jetstream.LimitsPolicy,
-	})
+	name := c.topo.ChangelogStream()
+	_, err := c.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        name,
+			Description: "cartwright: what each partition's committed chunks changed, for a worker that takes the partition",
+			Subjects:    []string{c.topo.Prefix + ".cl.>"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    max(replicas, 1),
+			Retention:   jetstream.LimitsPolicy,
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			err = nil // another worker created it meanwhile
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("bus: changelog stream: %w", err)
 	}
@@ -394,7 +402,7 @@ func (c *Changelog) publish(ctx context.Context, p int, cp *clPart, m *nats.Msg)
 // to this worker (Worker.restore), so that a worker never fences a partition it does not own.
 func (w *Worker) startChangelog(ctx context.Context) error {
 	w.cl = NewChangelog(w.js, w.topo, w.st, w.topo.Partitions, w.nc.MaxPayload())
-	return w.cl.Provision(ctx, 1)
+	return w.cl.Provision(ctx, w.topo.Replicas)
 }
 
 // restore takes partition p's changelog under epoch before its loop opens the consumer:
