@@ -285,3 +285,29 @@ func commitWrite(ctx context.Context, cl *bus.Changelog, b *store.Batch) error {
 	}
 	return cl.WriteHeld(ctx, 0, id, ch)
 }
+
+// A worker started with the changelog off on a store that a run with it on left pending
+// chunks in publishes their messages: the store alone is the state then.
+func TestChangelogOffReleasesPending(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	a := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true}, "w-a")[0]
+	_, replies := crashBeforeChangelogWrite(t, n, a)
+	a.Config.Changelog = false
+	a.Start()
+	replies.wait(t, 1)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		h, err := a.Store.HeldOutbox()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) == 0 && outboxLen(t, a.Store) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with the changelog off, %d messages still held, %d in the outbox", len(h), outboxLen(t, a.Store))
+		}
+	}
+	if q := quantities(t, decode(t, replies.all()[0]))["sku_tee"]; q != 2 {
+		t.Errorf("the reply to gap-add says sku_tee %d, want 2", q)
+	}
+}

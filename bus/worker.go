@@ -137,6 +137,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := Provision(ctx, w.js, w.topo); err != nil {
 		return err
 	}
+	if !w.cfg.Changelog {
+		// Chunks a run with the changelog on left pending: the store alone is the state
+		// now, and their messages may go.
+		if k, err := w.st.ReleasePending(); err != nil {
+			return fmt.Errorf("bus: releasing the changelog's pending chunks: %w", err)
+		} else if k > 0 {
+			w.log.Warn("the changelog is off: publishing the chunks a run with it on left unwritten", "chunks", k)
+		}
+	}
 	n, err := w.pub.flushOutbox(ctx)
 	if err != nil {
 		return fmt.Errorf("bus: publishing the outbox: %w", err)

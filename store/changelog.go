@@ -245,6 +245,23 @@ func (s *Store) HeldOutbox() (map[string]struct{}, error) {
 	return held, err
 }
 
+// ReleasePending removes every pending record, keeping what the chunks wrote and their
+// messages, which are no longer held: for a store whose worker runs with the changelog
+// off, where the store alone is the state. It returns how many it removed.
+func (s *Store) ReleasePending() (int, error) {
+	b := s.db.NewBatch()
+	defer b.Close()
+	n := 0
+	err := s.eachPending(-1, func(k, _ []byte) error {
+		n++
+		return b.Delete(k, nil)
+	})
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	return n, b.Commit(pebble.Sync)
+}
+
 // ChangelogWritten records that the pending chunk id (0: none) of the partition is in
 // the changelog, up to seq: the record goes and the position moves, in one write. It
 // does not wait for an fsync: if both are lost in a crash, the record is found again with
