@@ -449,9 +449,8 @@ func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() 
 
 // writeChangelog writes j's changes to the changelog, first of everything j does. It
 // reports false when the partition is lost to this worker: j must then be neither
-// published nor acknowledged, and its outgoing messages stay claimed and leave the
-// outbox, so that neither the pump nor the next start publishes what the changelog never
-// got (whoever owns the partition now handles those envelopes again).
+// published nor acknowledged (whoever owns the partition now handles its envelopes), and
+// its messages must not leave before the changelog has its changes (unhold).
 func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
 	cl := p.w.cl
 	if cl == nil {
@@ -465,8 +464,22 @@ func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
 		p.w.log.Error("changelog write failed: the partition stops here; its chunk is neither published nor acknowledged",
 			"partition", p.n, "err", err)
 	}
-	if derr := p.w.st.Done(j.outgoing); derr != nil {
-		p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", derr)
-	}
+	p.unhold(j)
 	return false
+}
+
+// unhold gives back the messages of a chunk that goes no further. A chunk with a pending
+// record keeps them in the outbox, held by the record: the next take of the partition in
+// this store publishes them if it writes the chunk to the changelog, or drops them (see
+// Changelog.settle); the envelopes' redeliveries, acknowledged from the chunk's records
+// without a reply, leave them the only reply. A chunk without one (it changed nothing
+// that moves: replays, redeliveries) drops them: a replay may answer from a record of a
+// chunk still pending, and the envelopes come again to whoever owns the partition.
+func (p *partition) unhold(j sendJob) {
+	if j.pending == 0 {
+		if err := p.w.st.Done(j.outgoing); err != nil {
+			p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", err)
+		}
+	}
+	p.w.pub.release(j.outgoing, false)
 }

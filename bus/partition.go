@@ -468,7 +468,14 @@ func (p *partition) sender(ctx context.Context) {
 		}
 		// The lease first (local and cheap), then the chunk's changelog entries, fenced on
 		// the server by the epoch, before anything of the chunk leaves.
-		if !p.owner(j.outgoing) || !p.writeChangelog(ctx, j) {
+		if p.w.cl != nil && !p.owner(nil) {
+			p.unhold(j) // which gives the messages back
+			continue
+		}
+		if !p.owner(j.outgoing) {
+			continue
+		}
+		if !p.writeChangelog(ctx, j) {
 			continue
 		}
 		t := time.Now()
