@@ -177,13 +177,20 @@ func (c *Changelog) settle(ctx context.Context, p int, cp *clPart, pos, head uin
 		rs.Dropped, rs.From = len(pend), 0
 		return 0, head, nil
 	}
-	cp.last = head
-	for _, pc := range pend {
-		if err := c.write(ctx, p, cp, pc.ID, pc.Changes); err != nil {
-			return pos, head, err
-		}
-		rs.Resent++
+	// One chunk of what the pending ones left: their keys as the store holds them now.
+	changes, err := c.st.CurrentChanges(pend)
+	if err != nil {
+		return pos, head, err
 	}
+	ids := make([]uint64, len(pend))
+	for i, pc := range pend {
+		ids[i] = pc.ID
+	}
+	cp.last = head
+	if err := c.write(ctx, p, cp, changes, ids...); err != nil {
+		return pos, head, err
+	}
+	rs.Resent = len(pend)
 	return cp.last, cp.last, nil
 }
 
@@ -302,7 +309,7 @@ func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats
 		return rs, err
 	}
 	cp.last = seq
-	if err := c.st.ChangelogWritten(p, 0, seq); err != nil {
+	if err := c.st.ChangelogWritten(p, seq); err != nil {
 		return rs, err
 	}
 	return rs, nil
@@ -332,12 +339,13 @@ func (c *Changelog) WriteHeld(ctx context.Context, p int, id uint64, changes []b
 	if len(changes) == 0 {
 		return nil
 	}
-	return c.write(ctx, p, cp, id, changes)
+	return c.write(ctx, p, cp, changes, id)
 }
 
-// write publishes changes, in parts if they are over the max payload, and records it.
+// write publishes changes, in parts if they are over the max payload, and records it,
+// with the pending chunks ids it covers.
 // REQUIRES: cp.mu held.
-func (c *Changelog) write(ctx context.Context, p int, cp *clPart, id uint64, changes []byte) error {
+func (c *Changelog) write(ctx context.Context, p int, cp *clPart, changes []byte, ids ...uint64) error {
 	n := (len(changes) + c.maxPart - 1) / c.maxPart
 	for i := range n {
 		m := nats.NewMsg(c.topo.changelogSubject(p, "chunk"))
@@ -353,7 +361,7 @@ func (c *Changelog) write(ctx context.Context, p int, cp *clPart, id uint64, cha
 		}
 		cp.last = seq
 	}
-	return c.st.ChangelogWritten(p, id, cp.last)
+	return c.st.ChangelogWritten(p, cp.last, ids...)
 }
 
 // Err is the error that cost this worker partition p, or nil (also on a nil Changelog).

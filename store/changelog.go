@@ -89,17 +89,21 @@ func (b *Batch) Changes() []byte {
 }
 
 // A chunk's changes reach the changelog after its Pebble commit, so a crash in between
-// leaves the store ahead of the changelog. HoldChanges closes that gap: it puts the
-// chunk's entries, and the keys of its outbox messages, in a pending record of the
-// partition, in the chunk's own batch; the changelog write removes the record
+// leaves the store ahead of the changelog. HoldChanges closes that gap: in the chunk's
+// own batch it writes a pending record of the partition that lists the keys the chunk
+// changes and the keys of its outbox messages; the changelog write removes the record
 // (ChangelogWritten). Until then the chunk's messages are held: the outbox pump leaves
 // them (HeldOutbox). Whoever takes the partition next in this store first settles its
-// pending records: writes them to the changelog if its head is still where this store
-// left it, or, if another writer moved it since, drops every key they wrote and their
-// messages (DropPending) and restores the partition from the beginning.
+// pending records: if the changelog's head is still where this store left it, it writes
+// the listed keys as the store holds them now (CurrentChanges: pending chunks are the
+// partition's last, so their keys' current values are what they left); if another writer
+// moved the head since, it deletes every listed key and message (DropPending) and
+// restores the partition from the beginning. The record holds keys, not values: the
+// values are in the store already, and copying them again would cost a chunk's bytes
+// twice in the WAL.
 //
 //	'm' "clpend." partition (2 bytes BE) id (8 bytes BE)
-//	  -> uvarint count, count x (uvarint len, outbox key), the chunk's changes (Changes)
+//	  -> uvarint n, n x (uvarint len, outbox key), then (uvarint len, changed key) to the end
 
 var pendingPrefix = metaKey("clpend.")
 
@@ -140,10 +144,11 @@ func (s *Store) nextPendingID() uint64 {
 	return s.pendingID.Add(1)
 }
 
-// HoldChanges returns the batch's changes (Changes) and writes them, with the keys of
-// its outbox messages, in a pending record of the batch's partition, in the batch itself:
-// committed together, they stay until the changelog has them (ChangelogWritten). It
-// returns nil, 0 when the batch changes nothing that moves (no record either).
+// HoldChanges returns the batch's changes (Changes) and writes, in the batch itself, a
+// pending record of the batch's partition listing the keys they change and the keys of
+// its outbox messages: committed with the chunk, it stays until the changelog has the
+// changes (ChangelogWritten). It returns nil, 0 when the batch changes nothing that
+// moves (no record either).
 // REQUIRES: called last before Commit.
 func (b *Batch) HoldChanges() (changes []byte, id uint64) {
 	changes = b.Changes()
@@ -151,25 +156,25 @@ func (b *Batch) HoldChanges() (changes []byte, id uint64) {
 		return nil, 0
 	}
 	id = b.s.nextPendingID()
-	n := 0
-	for _, m := range b.out {
-		n += len(m.Key) + binary.MaxVarintLen64
-	}
-	v := make([]byte, 0, binary.MaxVarintLen64+n+len(changes))
+	v := make([]byte, 0, 256+40*len(b.out))
 	v = binary.AppendUvarint(v, uint64(len(b.out)))
 	for _, m := range b.out {
 		v = binary.AppendUvarint(v, uint64(len(m.Key)))
 		v = append(v, m.Key...)
 	}
-	b.b.Set(pendingKey(b.Partition, id), append(v, changes...), nil)
+	eachChangedKey(changes, func(k []byte) {
+		v = binary.AppendUvarint(v, uint64(len(k)))
+		v = append(v, k...)
+	})
+	b.b.Set(pendingKey(b.Partition, id), v, nil)
 	return changes, id
 }
 
 // PendingChunk is a committed chunk the changelog may not have (HoldChanges).
 type PendingChunk struct {
-	ID      uint64
-	Changes []byte   // its changelog entries
-	Outbox  [][]byte // the outbox keys of its messages
+	ID     uint64
+	Keys   [][]byte // the keys it changed, of the tables that move
+	Outbox [][]byte // the outbox keys of its messages
 }
 
 // PendingChunks returns the partition's pending chunks in the order they were committed.
@@ -182,18 +187,19 @@ func (s *Store) PendingChunks(partition int) ([]PendingChunk, error) {
 			return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
 		}
 		v = v[m:]
-		for range n {
+		for i := uint64(0); len(v) > 0; i++ {
 			l, m := binary.Uvarint(v)
 			if m <= 0 || uint64(len(v)-m) < l {
 				return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
 			}
-			pc.Outbox = append(pc.Outbox, append([]byte(nil), v[m:m+int(l)]...))
+			key := append([]byte(nil), v[m:m+int(l)]...)
+			if i < n {
+				pc.Outbox = append(pc.Outbox, key)
+			} else {
+				pc.Keys = append(pc.Keys, key)
+			}
 			v = v[m+int(l):]
 		}
-		if err := checkChanges(v); err != nil {
-			return fmt.Errorf("pending record %x: %w", k, err)
-		}
-		pc.Changes = append([]byte(nil), v...)
 		out = append(out, pc)
 		return nil
 	})
@@ -245,6 +251,40 @@ func (s *Store) HeldOutbox() (map[string]struct{}, error) {
 	return held, err
 }
 
+// CurrentChanges encodes, as one chunk's changes, the store's current value of each of
+// the pending chunks' keys: a set where the key has a value, a delete where it has none.
+// Applied after the changelog's chunks before them, it leaves what the pending chunks
+// left, since nothing of the partition was written after them.
+func (s *Store) CurrentChanges(chunks []PendingChunk) ([]byte, error) {
+	out := []byte{changelogVersion}
+	seen := map[string]bool{}
+	for _, pc := range chunks {
+		for _, k := range pc.Keys {
+			if seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
+			v, closer, err := s.db.Get(k) // not s.get: an index entry's value is empty
+			if errors.Is(err, pebble.ErrNotFound) {
+				out = append(out, opDelete)
+				out = binary.AppendUvarint(out, uint64(len(k)))
+				out = append(out, k...)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, opSet)
+			out = binary.AppendUvarint(out, uint64(len(k)))
+			out = append(out, k...)
+			out = binary.AppendUvarint(out, uint64(len(v)))
+			out = append(out, v...)
+			closer.Close()
+		}
+	}
+	return out, nil
+}
+
 // ReleasePending removes every pending record, keeping what the chunks wrote and their
 // messages, which are no longer held: for a store whose worker runs with the changelog
 // off, where the store alone is the state. It returns how many it removed.
@@ -262,15 +302,19 @@ func (s *Store) ReleasePending() (int, error) {
 	return n, b.Commit(pebble.Sync)
 }
 
-// ChangelogWritten records that the pending chunk id (0: none) of the partition is in
-// the changelog, up to seq: the record goes and the position moves, in one write. It
-// does not wait for an fsync: if both are lost in a crash, the record is found again with
-// the changelog's head past the position, and the partition is restored from the
-// beginning (see the top of this section), which costs time and loses nothing.
-func (s *Store) ChangelogWritten(partition int, id, seq uint64) error {
+// ChangelogWritten records that the partition's changes up to seq are in the changelog,
+// those of the pending chunks ids included: their records go and the position moves, in
+// one write. It does not wait for an fsync: if both are lost in a crash, the records are
+// found again with the changelog's head past the position, and the partition is
+// restored from the beginning (see the top of this section), which costs time and loses
+// nothing.
+func (s *Store) ChangelogWritten(partition int, seq uint64, ids ...uint64) error {
 	b := s.db.NewBatch()
-	if id != 0 {
-		b.Delete(pendingKey(partition, id), nil)
+	defer b.Close()
+	for _, id := range ids {
+		if id != 0 {
+			b.Delete(pendingKey(partition, id), nil)
+		}
 	}
 	b.Set(changelogPosKey(partition), binary.BigEndian.AppendUint64(nil, seq), nil)
 	return b.Commit(pebble.NoSync)
@@ -285,7 +329,9 @@ func (s *Store) DropPending(partition int, chunks []PendingChunk) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	for _, pc := range chunks {
-		eachChangedKey(pc.Changes, func(k []byte) { b.Delete(k, nil) })
+		for _, k := range pc.Keys {
+			b.Delete(k, nil)
+		}
 		for _, k := range pc.Outbox {
 			b.Delete(k, nil)
 		}
