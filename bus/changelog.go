@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,11 +84,16 @@ func NewChangelog(js jetstream.JetStream, t Topology, st *store.Store, partition
 
 // Provision creates the changelog stream if it is missing, with replicas replicas (as
 // the other streams: one that exists keeps its count). It keeps every message: the
-// changelog is the partitions' state, and a restore reads it from the first chunk.
+// changelog is the partitions' state, and a restore reads it from the first chunk. Its
+// only limit is streams.changelog.max_bytes, applied at creation and at every start,
+// with discard new: a full changelog refuses the next chunk (the partition stops) rather
+// than drop state.
 func (c *Changelog) Provision(ctx context.Context, replicas int) error {
 	name := c.topo.ChangelogStream()
-	_, err := c.js.Stream(ctx, name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	maxBytes := int64(c.topo.Streams.Changelog.MaxBytes)
+	s, err := c.js.Stream(ctx, name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
 		_, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:        name,
 			Description: "cartwright: what each partition's committed chunks changed, for a worker that takes the partition",
@@ -95,13 +101,24 @@ func (c *Changelog) Provision(ctx context.Context, replicas int) error {
 			Storage:     jetstream.FileStorage,
 			Replicas:    max(replicas, 1),
 			Retention:   jetstream.LimitsPolicy,
+			MaxBytes:    cmp.Or(maxBytes, -1),
+			Discard:     jetstream.DiscardNew,
 		})
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			err = nil // another worker created it meanwhile
 		}
+	case err == nil && maxBytes != 0 && s.CachedInfo().Config.MaxBytes != maxBytes:
+		cfg := s.CachedInfo().Config
+		cfg.MaxBytes, cfg.Discard = maxBytes, jetstream.DiscardNew
+		_, err = c.js.UpdateStream(ctx, cfg)
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == errMaxBytesRequired {
+		return fmt.Errorf("bus: changelog stream %s: the account's JetStream limits require a max_bytes on every "+
+			"stream; set streams.changelog.max_bytes (about 2 KB per envelope ever handled), or changelog: false: %w", name, err)
 	}
 	if err != nil {
-		return fmt.Errorf("bus: changelog stream: %w", err)
+		return fmt.Errorf("bus: changelog stream %s: %w", name, err)
 	}
 	return nil
 }

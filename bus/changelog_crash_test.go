@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/config"
@@ -309,5 +310,25 @@ func TestChangelogOffReleasesPending(t *testing.T) {
 	}
 	if q := quantities(t, decode(t, replies.all()[0]))["sku_tee"]; q != 2 {
 		t.Errorf("the reply to gap-add says sku_tee %d, want 2", q)
+	}
+}
+
+// streams.changelog.max_bytes bounds A2A_CL, with discard new, when it is created and at
+// every start after.
+func TestChangelogStreamMaxBytes(t *testing.T) {
+	ctx := context.Background()
+	n := testenv.StartTestNATS(t)
+	js := testenv.NewClient(t, n.URL()).JetStream()
+	topo := bus.Topology{Prefix: "t", Partitions: 1}
+	topo.Streams.Changelog.MaxBytes = 1 << 20
+	for i, want := range []int64{1 << 20, 2 << 20} {
+		topo.Streams.Changelog.MaxBytes = config.Bytes(want)
+		if err := bus.NewChangelog(js, topo, nil, 1, 1<<20).Provision(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		cfg := mustStream(t, js, "T_CL").CachedInfo().Config
+		if cfg.MaxBytes != want || cfg.Discard != jetstream.DiscardNew || cfg.MaxAge != 0 {
+			t.Errorf("start %d: max_bytes %d, discard %v, max_age %s; want %d, new, none", i+1, cfg.MaxBytes, cfg.Discard, cfg.MaxAge, want)
+		}
 	}
 }

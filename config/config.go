@@ -450,6 +450,9 @@ func (c *Config) Validate() error {
 	for _, err := range c.Streams.validate(c.Limits.MaxEnvelopeBytes) {
 		bad("streams.%w", err)
 	}
+	if err := c.Streams.Changelog.validateChangelog(); err != nil {
+		bad("streams.changelog.%w", err)
+	}
 	return errors.Join(errs...)
 }
 
