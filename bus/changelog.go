@@ -446,11 +446,11 @@ func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() 
 				w.pub.mu.Lock()
 				w.pub.dirty = true
 				w.pub.mu.Unlock()
-				w.log.Warn("wrote to the changelog the chunks the last run committed and did not write",
+				w.log.Warn("wrote to the changelog the chunks committed and not written before",
 					"partition", p, "epoch", epoch, "chunks", rs.Resent)
 			}
 			if rs.Dropped > 0 {
-				w.log.Warn("dropped the chunks the last run committed and never wrote to the changelog, which another worker wrote to since; restored the partition from the beginning",
+				w.log.Warn("dropped the chunks committed and never written to the changelog, which another worker wrote to since; restored the partition from the beginning",
 					"partition", p, "epoch", epoch, "chunks", rs.Dropped)
 			}
 			if rs.Messages > 0 {

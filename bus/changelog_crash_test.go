@@ -332,3 +332,71 @@ func TestChangelogStreamMaxBytes(t *testing.T) {
 		}
 	}
 }
+
+// A changelog write that fails without a fence (here: the stream full) stops the
+// partition with its chunk pending; the worker takes the partition again until it can,
+// writes the chunk, publishes its replies and serves on, and the state is the
+// changelog's: another worker that takes the partitions sees every envelope applied once.
+func TestChangelogFullStreamResumes(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	cfg := &config.Config{Changelog: true}
+	cfg.Streams.Changelog.MaxBytes = 16 << 10
+	a := testenv.StartGroupWorkers(t, n, cfg, "w-a")[0]
+	owners(t, 30*time.Second, 4, []int{4}, a)
+	c := testenv.NewClient(t, n.URL())
+	c.Send("demo", "full", "full-create", map[string]any{"action": "create_checkout"})
+
+	inbox := c.Conn().NewRespInbox()
+	rl := &replyLog{}
+	sub, err := c.Conn().Subscribe(inbox, func(m *nats.Msg) {
+		rl.mu.Lock()
+		rl.msgs = append(rl.msgs, m)
+		rl.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	const adds = 30
+	hdr := nats.Header{}
+	hdr.Set("A2A-Reply-To", inbox)
+	for i := range adds {
+		id := "full-add-" + strconv.Itoa(i)
+		body := testenv.Envelope(id, "", map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 1})
+		if _, err := c.Publish("demo", "full", body, hdr); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // a chunk each, or nearly
+	}
+	time.Sleep(5 * time.Second) // the write's tries run out
+	if k := len(rl.all()); k >= adds {
+		t.Fatalf("%d replies with a changelog of %d bytes: it never filled", k, cfg.Streams.Changelog.MaxBytes)
+	}
+	stalled := len(rl.all())
+	ctx := context.Background()
+	s := mustStream(t, c.JetStream(), "A2A_CL")
+	sc := s.CachedInfo().Config
+	sc.MaxBytes = 64 << 20
+	if _, err := c.JetStream().UpdateStream(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	replies := func() int { return len(rl.all()) }
+	for deadline := time.Now().Add(60 * time.Second); replies() < adds; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d replies of %d after the changelog got room (%d before)", replies(), adds, stalled)
+		}
+	}
+	for i, m := range rl.all() {
+		if q := quantities(t, decode(t, m))["sku_tee"]; q < 1 || q > adds {
+			t.Errorf("reply %d: sku_tee %d", i+1, q)
+		}
+	}
+	b := testenv.StartGroupWorker(t, n, "w-b", &config.Config{Changelog: true})
+	a.Stop()
+	owners(t, 30*time.Second, 4, []int{4}, b)
+	r := decode(t, c.Send("demo", "full", "full-get", map[string]any{"action": "get_checkout"}))
+	if q := quantities(t, r)["sku_tee"]; q != adds {
+		t.Errorf("on the new owner: sku_tee %d, want %d (%d replies stalled at first)", q, adds, stalled)
+	}
+	t.Logf("%d of %d replies before the changelog got room", stalled, adds)
+}

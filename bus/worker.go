@@ -331,10 +331,25 @@ func (w *Worker) disown(p int, epoch uint64) {
 }
 
 // serve runs partition p's loop under the lease of epoch until ctx ends or the lease
-// turns invalid.
+// turns invalid. A loop stopped by a changelog write that failed for another reason than
+// a fence (NATS unavailable, the stream full) starts again, after a new take of the
+// partition, which settles the chunk left pending (Changelog.settle); a fenced one does
+// not: the partition is another worker's.
 func (w *Worker) serve(ctx context.Context, p int, epoch uint64) {
 	m := w.member.Load()
 	valid := func() bool { return m.Valid(p, epoch) }
+	for {
+		w.serveOnce(ctx, p, epoch, valid)
+		err := w.cl.Err(p)
+		if err == nil || errors.Is(err, ErrFenced) || ctx.Err() != nil || !valid() {
+			return
+		}
+		w.log.Warn("the partition stopped on a changelog write; taking it again", "partition", p, "epoch", epoch, "err", err)
+		sleep(ctx, time.Second)
+	}
+}
+
+func (w *Worker) serveOnce(ctx context.Context, p int, epoch uint64, valid func() bool) {
 	if w.cl != nil && !w.restore(ctx, p, epoch, valid) {
 		return
 	}
