@@ -29,6 +29,11 @@ import (
 // to be the one its writer last wrote or restored up to. A Take by another worker moves
 // that sequence, so the previous owner's next write fails (ErrFenced) whatever its
 // clock says, and its chunk goes no further: no reply, no ack.
+//
+// INVARIANT: a chunk the store committed and the changelog may lack has a pending record
+// (store.Batch.HoldChanges) until its write; its messages are held meanwhile, and the
+// next take of its partition in this store writes it or drops it (settle) before the
+// partition is served again.
 
 // ErrFenced is the error of a changelog write refused because another writer wrote to
 // the partition's changelog since this one last did: the partition belongs to someone
