@@ -68,7 +68,7 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 	}
 	// The configuration serve runs with, but for the bench's settings.
 	r.cfg = &config.Config{Prefix: o.Prefix, Partitions: o.Partitions, Batch: config.Batch{Size: o.Batch}, NATS: o.NATS,
-		Changelog: o.Changelog}
+		ChangelogSetting: &o.Changelog}
 	r.cfg.SetDefaults()
 	if err := r.cfg.Validate(); err != nil {
 		return usageErr("configuration:\n%v", err)

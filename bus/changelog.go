@@ -2,12 +2,14 @@ package bus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -27,11 +29,21 @@ import (
 // to be the one its writer last wrote or restored up to. A Take by another worker moves
 // that sequence, so the previous owner's next write fails (ErrFenced) whatever its
 // clock says, and its chunk goes no further: no reply, no ack.
+//
+// INVARIANT: a chunk the store committed and the changelog may lack has a pending record
+// (store.Batch.HoldChanges) until its write; its messages are held meanwhile, and the
+// next take of its partition in this store writes it or drops it (settle) before the
+// partition is served again.
 
 // ErrFenced is the error of a changelog write refused because another writer wrote to
 // the partition's changelog since this one last did: the partition belongs to someone
 // else now.
 var ErrFenced = errors.New("bus: changelog fenced: another worker took the partition")
+
+// senderFault, set by tests only, is asked about every committed chunk with changelog
+// entries before its changelog write: true drops the chunk there, unwritten, unpublished,
+// unacknowledged and still claimed, as a process killed at that point would leave it.
+var senderFault atomic.Pointer[func(p int) bool]
 
 const (
 	hdrEpoch = "Cartwright-Epoch"
@@ -75,19 +87,43 @@ func NewChangelog(js jetstream.JetStream, t Topology, st *store.Store, partition
 		maxPart: int(max(maxPayload-4096, 1024))}
 }
 
-// Provision creates the changelog stream if it is missing. It keeps every message: the
-// changelog is the partitions' state, and a restore reads it from the first chunk.
+// Provision creates the changelog stream if it is missing, with replicas replicas (as
+// the other streams: one that exists keeps its count). It keeps every message: the
+// changelog is the partitions' state, and a restore reads it from the first chunk. Its
+// only limit is streams.changelog.max_bytes, applied at creation and at every start,
+// with discard new: a full changelog refuses the next chunk (the partition stops) rather
+// than drop state.
 func (c *Changelog) Provision(ctx context.Context, replicas int) error {
-	_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        c.topo.ChangelogStream(),
-		Description: "cartwright: what each partition's committed chunks changed, for a worker that takes the partition",
-		Subjects:    []string{c.topo.Prefix + ".cl.>"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
-		Retention:   jetstream.LimitsPolicy,
-	})
+	name := c.topo.ChangelogStream()
+	maxBytes := int64(c.topo.Streams.Changelog.MaxBytes)
+	s, err := c.js.Stream(ctx, name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		_, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        name,
+			Description: "cartwright: what each partition's committed chunks changed, for a worker that takes the partition",
+			Subjects:    []string{c.topo.Prefix + ".cl.>"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    max(replicas, 1),
+			Retention:   jetstream.LimitsPolicy,
+			MaxBytes:    cmp.Or(maxBytes, -1),
+			Discard:     jetstream.DiscardNew,
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			err = nil // another worker created it meanwhile
+		}
+	case err == nil && maxBytes != 0 && s.CachedInfo().Config.MaxBytes != maxBytes:
+		cfg := s.CachedInfo().Config
+		cfg.MaxBytes, cfg.Discard = maxBytes, jetstream.DiscardNew
+		_, err = c.js.UpdateStream(ctx, cfg)
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == errMaxBytesRequired {
+		return fmt.Errorf("bus: changelog stream %s: the account's JetStream limits require a max_bytes on every "+
+			"stream; set streams.changelog.max_bytes (about 2 KB per envelope ever handled), or changelog: false: %w", name, err)
+	}
 	if err != nil {
-		return fmt.Errorf("bus: changelog stream: %w", err)
+		return fmt.Errorf("bus: changelog stream %s: %w", name, err)
 	}
 	return nil
 }
@@ -97,18 +133,29 @@ type RestoreStats struct {
 	From, Head uint64 // the store's position before, and the changelog's head
 	Messages   int    // changelog messages read
 	Entries    int    // entries applied
-	Took       time.Duration
+	// Resent counts this store's pending chunks (store.HoldChanges) written to the
+	// changelog, which still ended where this store left it; Dropped those undone
+	// because another writer had written since (the partition is then read again from
+	// the beginning).
+	Resent, Dropped int
+	Took            time.Duration
 }
 
 // Restore brings the store up to the head of partition p's changelog: from the store's
 // own position when it held the partition before (only what is newer is read), from
-// the beginning otherwise. The next Write of p expects the head.
+// the beginning otherwise. It first settles the store's pending chunks of p (see
+// settle). The next Write of p expects the head.
 // REQUIRES: no loop serves p in this worker.
 func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
-	t0 := time.Now()
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
+	return c.restore(ctx, p, cp)
+}
+
+// REQUIRES: cp.mu held.
+func (c *Changelog) restore(ctx context.Context, p int, cp *clPart) (RestoreStats, error) {
+	t0 := time.Now()
 	pos, err := c.st.ChangelogPosition(p)
 	if err != nil {
 		return RestoreStats{}, err
@@ -118,6 +165,9 @@ func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
 		return RestoreStats{}, err
 	}
 	rs := RestoreStats{From: pos, Head: head}
+	if pos, head, err = c.settle(ctx, p, cp, pos, head, &rs); err != nil {
+		return rs, err
+	}
 	if head > pos {
 		if err := c.replay(ctx, p, pos, head, &rs); err != nil {
 			return rs, err
@@ -126,6 +176,44 @@ func (c *Changelog) Restore(ctx context.Context, p int) (RestoreStats, error) {
 	cp.last, cp.err = head, nil
 	rs.Took = time.Since(t0)
 	return rs, nil
+}
+
+// settle deals with the chunks of p this store committed and the changelog may not
+// have (store.HoldChanges: a crash, or a refused write, between a chunk's commit and its
+// changelog write). If the changelog's head is where this store left it, nobody wrote
+// since: they are written now, in order, under the fence, and their held messages may
+// go. Otherwise another writer has served p since, from a changelog without them: this
+// store's copy of p has diverged, so every key they wrote and their messages are
+// dropped, and p is read again from the beginning. It returns the position and head the
+// restore goes on from.
+// REQUIRES: cp.mu held.
+func (c *Changelog) settle(ctx context.Context, p int, cp *clPart, pos, head uint64, rs *RestoreStats) (uint64, uint64, error) {
+	pend, err := c.st.PendingChunks(p)
+	if err != nil || len(pend) == 0 {
+		return pos, head, err
+	}
+	if head != pos {
+		if err := c.st.DropPending(p, pend); err != nil {
+			return pos, head, err
+		}
+		rs.Dropped, rs.From = len(pend), 0
+		return 0, head, nil
+	}
+	// One chunk of what the pending ones left: their keys as the store holds them now.
+	changes, err := c.st.CurrentChanges(pend)
+	if err != nil {
+		return pos, head, err
+	}
+	ids := make([]uint64, len(pend))
+	for i, pc := range pend {
+		ids[i] = pc.ID
+	}
+	cp.last = head
+	if err := c.write(ctx, p, cp, changes, ids...); err != nil {
+		return pos, head, err
+	}
+	rs.Resent = len(pend)
+	return cp.last, cp.last, nil
 }
 
 // head is the last sequence under p's filter, 0 when it has none.
@@ -226,14 +314,15 @@ func partOf(h nats.Header) (i, n int) {
 // the marker: the partition is not this worker's.
 // REQUIRES: no loop serves p in this worker.
 func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats, error) {
-	rs, err := c.Restore(ctx, p)
-	if err != nil {
-		return rs, err
-	}
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	cp.epoch = epoch
+	rs, err := c.restore(ctx, p, cp)
+	if err != nil {
+		cp.err = err
+		return rs, err
+	}
 	m := nats.NewMsg(c.topo.changelogSubject(p, "_epoch"))
 	m.Header.Set(hdrEpoch, strconv.FormatUint(epoch, 10))
 	seq, err := c.publish(ctx, p, cp, m)
@@ -242,7 +331,7 @@ func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats
 		return rs, err
 	}
 	cp.last = seq
-	if err := c.st.SetChangelogPosition(p, seq); err != nil {
+	if err := c.st.ChangelogWritten(p, seq); err != nil {
 		return rs, err
 	}
 	if err := c.st.PartitionTaken(p, epoch); err != nil {
@@ -251,15 +340,21 @@ func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats
 	return rs, nil
 }
 
-// Write puts one committed chunk's changes (store.Batch.Changes) in p's changelog. Its
-// error is ErrFenced when another worker took the partition, or what NATS kept failing
-// with after a few tries; either way the partition is lost to this worker: the chunk
-// must go no further, and every later Write of p fails the same until p is taken again.
-// The store's position for p is then forgotten, since the store holds a chunk the
-// changelog does not: the next restore of p starts from the beginning.
+// Write puts one committed chunk's changes (store.Batch.Changes) in p's changelog; see
+// WriteHeld.
+func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
+	return c.WriteHeld(ctx, p, 0, changes)
+}
+
+// WriteHeld puts one committed chunk's changes (store.Batch.HoldChanges) in p's
+// changelog, then removes the chunk's pending record id (0: none). Its error is ErrFenced
+// when another worker took the partition, or what NATS kept failing with after a few
+// tries; either way the partition is lost to this worker: the chunk must go no further,
+// and every later Write of p fails the same until p is taken again. The pending record
+// stays: the next Take of p in this store settles it (see settle).
 // REQUIRES: the chunk is committed in the store; p's chunks are written in the order
 // they were committed.
-func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
+func (c *Changelog) WriteHeld(ctx context.Context, p int, id uint64, changes []byte) error {
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
@@ -269,6 +364,13 @@ func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	return c.write(ctx, p, cp, changes, id)
+}
+
+// write publishes changes, in parts if they are over the max payload, and records it,
+// with the pending chunks ids it covers.
+// REQUIRES: cp.mu held.
+func (c *Changelog) write(ctx context.Context, p int, cp *clPart, changes []byte, ids ...uint64) error {
 	n := (len(changes) + c.maxPart - 1) / c.maxPart
 	for i := range n {
 		m := nats.NewMsg(c.topo.changelogSubject(p, "chunk"))
@@ -280,12 +382,11 @@ func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
 		seq, err := c.publish(ctx, p, cp, m)
 		if err != nil {
 			cp.err = err
-			_ = c.st.ForgetChangelogPosition(p)
 			return err
 		}
 		cp.last = seq
 	}
-	return c.st.SetChangelogPosition(p, cp.last)
+	return c.st.ChangelogWritten(p, cp.last, ids...)
 }
 
 // Err is the error that cost this worker partition p, or nil (also on a nil Changelog).
@@ -334,7 +435,7 @@ func (c *Changelog) publish(ctx context.Context, p int, cp *clPart, m *nats.Msg)
 // to this worker (Worker.restore), so that a worker never fences a partition it does not own.
 func (w *Worker) startChangelog(ctx context.Context) error {
 	w.cl = NewChangelog(w.js, w.topo, w.st, w.topo.Partitions, w.nc.MaxPayload())
-	return w.cl.Provision(ctx, 1)
+	return w.cl.Provision(ctx, w.topo.Replicas)
 }
 
 // restore takes partition p's changelog under epoch before its loop opens the consumer:
@@ -350,6 +451,18 @@ func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() 
 		rs, err := w.cl.Take(ctx, p, epoch)
 		if err == nil {
 			w.metrics.Restore.Observe(time.Since(t0).Seconds()) // the marker included
+			if rs.Resent > 0 {
+				// Their held messages may go now: the pump publishes them.
+				w.pub.mu.Lock()
+				w.pub.dirty = true
+				w.pub.mu.Unlock()
+				w.log.Warn("wrote to the changelog the chunks committed and not written before",
+					"partition", p, "epoch", epoch, "chunks", rs.Resent)
+			}
+			if rs.Dropped > 0 {
+				w.log.Warn("dropped the chunks committed and never written to the changelog, which another worker wrote to since; restored the partition from the beginning",
+					"partition", p, "epoch", epoch, "chunks", rs.Dropped)
+			}
 			if rs.Messages > 0 {
 				w.log.Info("caught up from the changelog", "partition", p, "epoch", epoch, "from", rs.From,
 					"head", rs.Head, "messages", rs.Messages, "entries", rs.Entries, "took", rs.Took.Round(time.Millisecond))
@@ -371,9 +484,8 @@ func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() 
 
 // writeChangelog writes j's changes to the changelog, first of everything j does. It
 // reports false when the partition is lost to this worker: j must then be neither
-// published nor acknowledged, and its outgoing messages stay claimed and leave the
-// outbox, so that neither the pump nor the next start publishes what the changelog never
-// got (whoever owns the partition now handles those envelopes again).
+// published nor acknowledged (whoever owns the partition now handles its envelopes), and
+// its messages must not leave before the changelog has its changes (unhold).
 func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
 	cl := p.w.cl
 	if cl == nil {
@@ -381,14 +493,28 @@ func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
 	}
 	err := cl.Err(p.n)
 	if err == nil {
-		if err = cl.Write(ctx, p.n, j.changes); err == nil {
+		if err = cl.WriteHeld(ctx, p.n, j.pending, j.changes); err == nil {
 			return true
 		}
 		p.w.log.Error("changelog write failed: the partition stops here; its chunk is neither published nor acknowledged",
 			"partition", p.n, "err", err)
 	}
-	if derr := p.w.st.Done(j.outgoing); derr != nil {
-		p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", derr)
-	}
+	p.unhold(j)
 	return false
+}
+
+// unhold gives back the messages of a chunk that goes no further. A chunk with a pending
+// record keeps them in the outbox, held by the record: the next take of the partition in
+// this store publishes them if it writes the chunk to the changelog, or drops them (see
+// Changelog.settle); the envelopes' redeliveries, acknowledged from the chunk's records
+// without a reply, leave them the only reply. A chunk without one (it changed nothing
+// that moves: replays, redeliveries) drops them: a replay may answer from a record of a
+// chunk still pending, and the envelopes come again to whoever owns the partition.
+func (p *partition) unhold(j sendJob) {
+	if j.pending == 0 {
+		if err := p.w.st.Done(j.outgoing); err != nil {
+			p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", err)
+		}
+	}
+	p.w.pub.release(j.outgoing, false)
 }

@@ -174,7 +174,8 @@ func groupMetric(t *testing.T, w *testenv.Worker, name string) float64 {
 }
 
 // --replicas 3 on a clustered NATS gives every stream and bucket the worker creates three
-// replicas: the four streams, the stock bucket and the group bucket.
+// replicas: the four streams, the changelog (on by default with --nats-url), the stock
+// bucket and the group bucket.
 func TestGroupReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a three-node cluster and the real binary")
@@ -188,7 +189,7 @@ func TestGroupReplicas(t *testing.T) {
 		"--http-listen", "127.0.0.1:0", "--partitions", "2", "--replicas", "3")
 	js := testenv.NewClient(t, cl.URL(1)).JetStream()
 	ctx := context.Background()
-	for _, name := range []string{"A2A_IN", "A2A_OUT", "A2A_DLQ", "A2A_EVT", "KV_A2A_STOCK", "KV_A2A_GROUP"} {
+	for _, name := range []string{"A2A_IN", "A2A_OUT", "A2A_DLQ", "A2A_EVT", "A2A_CL", "KV_A2A_STOCK", "KV_A2A_GROUP"} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -406,8 +406,12 @@ func (p *partition) commitAndSend(ctx context.Context, b *store.Batch, acks []je
 	outgoing := b.Outgoing()
 	p.w.pub.claim(outgoing)
 	var changes []byte
+	var pending uint64
 	if p.w.cl != nil {
-		changes = b.Changes() // the batch is gone after the commit
+		// Read before the commit releases the batch, and kept in it until written
+		// (writeChangelog): a crash in between must not leave the store ahead of the
+		// changelog unknowingly.
+		changes, pending = b.HoldChanges()
 	}
 	var cspan trace.Span
 	if ct != nil {
@@ -424,7 +428,7 @@ func (p *partition) commitAndSend(ctx context.Context, b *store.Batch, acks []je
 		p.w.pub.release(outgoing, false)
 		return 0, err
 	}
-	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: sc, changes: changes}
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: sc, changes: changes, pending: pending}
 	return took, nil
 }
 
@@ -443,8 +447,10 @@ type sendJob struct {
 	done     chan struct{} // a barrier: closed when every job before it is through
 	// trace is the span of the chunk's commit, when traced.
 	trace trace.SpanContext
-	// changes are for the changelog (store.Batch.Changes), when it is on.
+	// changes are for the changelog (store.Batch.HoldChanges), when it is on; pending is
+	// the id of the chunk's pending record.
 	changes []byte
+	pending uint64
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
@@ -457,9 +463,19 @@ func (p *partition) sender(ctx context.Context) {
 			close(j.done)
 			continue
 		}
+		if f := senderFault.Load(); f != nil && len(j.changes) > 0 && (*f)(p.n) {
+			continue // a test's crash between the commit and the changelog write
+		}
 		// The lease first (local and cheap), then the chunk's changelog entries, fenced on
 		// the server by the epoch, before anything of the chunk leaves.
-		if !p.owner(j.outgoing) || !p.writeChangelog(ctx, j) {
+		if p.w.cl != nil && !p.owner(nil) {
+			p.unhold(j) // which gives the messages back
+			continue
+		}
+		if !p.owner(j.outgoing) {
+			continue
+		}
+		if !p.writeChangelog(ctx, j) {
 			continue
 		}
 		t := time.Now()

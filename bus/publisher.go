@@ -185,8 +185,10 @@ func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []
 // claim waits for.
 const flushPage = 1000
 
-// flushOutbox publishes everything in the outbox that no partition loop is publishing:
-// at start-up, what a previous run committed but did not publish; later, what failed.
+// flushOutbox publishes everything in the outbox that no partition loop is publishing
+// and no chunk still pending in the changelog holds (HeldOutbox: they go once the chunk
+// is written, at the next take of its partition, or never if it cannot be): at
+// start-up, what a previous run committed but did not publish; later, what failed.
 // What the server refuses for good is set aside instead (see setAside).
 func (p *publisher) flushOutbox(ctx context.Context) (int, error) {
 	p.mu.Lock()
@@ -208,9 +210,19 @@ func (p *publisher) flushOutbox(ctx context.Context) (int, error) {
 			p.mu.Unlock()
 			return n, err
 		}
+		// Read after the page: a message of the page whose chunk is still pending in
+		// the changelog (store.HoldChanges) is held here.
+		held, err := p.st.HeldOutbox()
+		if err != nil {
+			p.dirty = true
+			p.mu.Unlock()
+			return n, err
+		}
 		msgs := page[:0]
 		for _, m := range page {
-			if _, busy := p.inflight[string(m.Key)]; !busy {
+			_, busy := p.inflight[string(m.Key)]
+			_, wait := held[string(m.Key)]
+			if !busy && !wait {
 				msgs = append(msgs, m)
 			}
 		}

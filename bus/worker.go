@@ -137,6 +137,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := Provision(ctx, w.js, w.topo); err != nil {
 		return err
 	}
+	if !w.cfg.Changelog {
+		// Chunks a run with the changelog on left pending: the store alone is the state
+		// now, and their messages may go.
+		if k, err := w.st.ReleasePending(); err != nil {
+			return fmt.Errorf("bus: releasing the changelog's pending chunks: %w", err)
+		} else if k > 0 {
+			w.log.Warn("the changelog is off: publishing the chunks a run with it on left unwritten", "chunks", k)
+		}
+	}
 	n, err := w.pub.flushOutbox(ctx)
 	if err != nil {
 		return fmt.Errorf("bus: publishing the outbox: %w", err)
@@ -192,7 +201,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() { defer bgwg.Done(); w.sweep(bg) }()
 	go func() { defer bgwg.Done(); w.sample(bg) }()
 	w.started.Store(true)
-	w.log.Info("worker running", "worker_id", w.cfg.WorkerID, "partitions", n, "batch", w.cfg.Batch.Size)
+	w.log.Info("worker running", "worker_id", w.cfg.WorkerID, "partitions", n, "batch", w.cfg.Batch.Size,
+		"changelog", w.cl != nil)
 
 	runErr := w.own(ctx, m)
 	w.stopping.Store(true)
@@ -321,10 +331,25 @@ func (w *Worker) disown(p int, epoch uint64) {
 }
 
 // serve runs partition p's loop under the lease of epoch until ctx ends or the lease
-// turns invalid.
+// turns invalid. A loop stopped by a changelog write that failed for another reason than
+// a fence (NATS unavailable, the stream full) starts again, after a new take of the
+// partition, which settles the chunk left pending (Changelog.settle); a fenced one does
+// not: the partition is another worker's.
 func (w *Worker) serve(ctx context.Context, p int, epoch uint64) {
 	m := w.member.Load()
 	valid := func() bool { return m.Valid(p, epoch) }
+	for {
+		w.serveOnce(ctx, p, epoch, valid)
+		err := w.cl.Err(p)
+		if err == nil || errors.Is(err, ErrFenced) || ctx.Err() != nil || !valid() {
+			return
+		}
+		w.log.Warn("the partition stopped on a changelog write; taking it again", "partition", p, "epoch", epoch, "err", err)
+		sleep(ctx, time.Second)
+	}
+}
+
+func (w *Worker) serveOnce(ctx context.Context, p int, epoch uint64, valid func() bool) {
 	if w.cl != nil && !w.restore(ctx, p, epoch, valid) {
 		return
 	}

@@ -59,9 +59,12 @@ type Config struct {
 	Store Store `yaml:"store"`
 	// Changelog writes every committed chunk's changes to the stream <PREFIX>_CL before
 	// its replies are published, so that another worker can take the partition with its
-	// state (docs/workers.md, "The changelog"). Default false: nothing reads it until
-	// workers form a group; turn it on to measure what it costs.
-	Changelog bool `yaml:"changelog"`
+	// state (docs/workers.md, "The changelog"). SetDefaults sets it from ChangelogSetting,
+	// or, when that is unset, from the mode: on with nats.url (workers may form a group),
+	// off with the embedded server (a group of one, which nothing would read it for).
+	Changelog bool `yaml:"-"`
+	// ChangelogSetting is the file's `changelog`; nil leaves it to the mode.
+	ChangelogSetting *bool `yaml:"changelog"`
 	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
 	// MiB; 0, the default, sets none. The garbage collector works harder as the heap nears
 	// it. Set it only where the live heap is small and bounded, that is with NATS in its own
@@ -320,6 +323,11 @@ func (c *Config) SetDefaults() {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
+	if c.ChangelogSetting != nil {
+		c.Changelog = *c.ChangelogSetting
+	} else if c.NATS.URL != "" {
+		c.Changelog = true
+	}
 	if c.Partitions == 0 {
 		c.Partitions = DefaultPartitions
 		c.PartitionsDefaulted = true
@@ -453,6 +461,9 @@ func (c *Config) Validate() error {
 	}
 	for _, err := range c.Streams.validate(c.Limits.MaxEnvelopeBytes) {
 		bad("streams.%w", err)
+	}
+	if err := c.Streams.Changelog.validateChangelog(); err != nil {
+		bad("streams.changelog.%w", err)
 	}
 	return errors.Join(errs...)
 }

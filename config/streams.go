@@ -14,7 +14,7 @@ import (
 // Streams sets the limits of each stream cartwright creates, applied when the stream is
 // created and at every start to a stream that exists (docs/security.md, "What is kept,
 // where, and for how long"). An account with JetStream limits refuses a stream without
-// max_bytes: set it on each of the four.
+// max_bytes: set it on each of the four, and on changelog when the changelog is on.
 //
 //	streams:
 //	  requests:     {max_age: 168h, max_bytes: 1GiB}   # A2A_IN; discard is always new
@@ -28,6 +28,9 @@ type Streams struct {
 	Replies     StreamLimits `yaml:"replies"`      // A2A_OUT
 	DeadLetters StreamLimits `yaml:"dead_letters"` // A2A_DLQ
 	Events      StreamLimits `yaml:"events"`       // A2A_EVT
+	// Changelog is A2A_CL's (docs/workers.md, "The changelog"): max_bytes only, the
+	// changelog keeps every message, and refuses new ones once full.
+	Changelog StreamLimits `yaml:"changelog"`
 }
 
 // StreamLimits are one stream's limits. A zero field leaves the stream as it is: a new

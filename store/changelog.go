@@ -88,6 +88,276 @@ func (b *Batch) Changes() []byte {
 	return out
 }
 
+// A chunk's changes reach the changelog after its Pebble commit, so a crash in between
+// leaves the store ahead of the changelog. HoldChanges closes that gap: in the chunk's
+// own batch it writes a pending record of the partition that lists the keys the chunk
+// changes and the keys of its outbox messages; the changelog write removes the record
+// (ChangelogWritten). Until then the chunk's messages are held: the outbox pump leaves
+// them (HeldOutbox). Whoever takes the partition next in this store first settles its
+// pending records: if the changelog's head is still where this store left it, it writes
+// the listed keys as the store holds them now (CurrentChanges: pending chunks are the
+// partition's last, so their keys' current values are what they left); if another writer
+// moved the head since, it deletes every listed key and message (DropPending) and
+// restores the partition from the beginning. The record holds keys, not values: the
+// values are in the store already, and copying them again would cost a chunk's bytes
+// twice in the WAL.
+//
+//	'm' "clpend." partition (2 bytes BE) id (8 bytes BE)
+//	  -> uvarint n, n x (uvarint len, outbox key), then (uvarint len, changed key) to the end
+
+var pendingPrefix = metaKey("clpend.")
+
+func pendingKey(partition int, id uint64) []byte {
+	k := binary.BigEndian.AppendUint16(append([]byte(nil), pendingPrefix...), uint16(partition))
+	return binary.BigEndian.AppendUint64(k, id)
+}
+
+// pendingBounds are the bounds of the partition's pending records, of every
+// partition's when partition < 0.
+func pendingBounds(partition int) (lo, hi []byte) {
+	if partition < 0 {
+		return pendingPrefix, metaKey("clpend/")
+	}
+	lo = binary.BigEndian.AppendUint16(append([]byte(nil), pendingPrefix...), uint16(partition))
+	hi = binary.BigEndian.AppendUint16(append([]byte(nil), pendingPrefix...), uint16(partition+1))
+	return lo, hi
+}
+
+// nextPendingID numbers pending records in the order they are made, from past the
+// highest one in the store.
+func (s *Store) nextPendingID() uint64 {
+	s.pendingOnce.Do(func() {
+		lo, hi := pendingBounds(-1)
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return
+		}
+		defer it.Close()
+		var top uint64
+		for ok := it.First(); ok; ok = it.Next() {
+			if k := it.Key(); len(k) == len(lo)+10 {
+				top = max(top, binary.BigEndian.Uint64(k[len(k)-8:]))
+			}
+		}
+		s.pendingID.Store(top)
+	})
+	return s.pendingID.Add(1)
+}
+
+// HoldChanges returns the batch's changes (Changes) and writes, in the batch itself, a
+// pending record of the batch's partition listing the keys they change and the keys of
+// its outbox messages: committed with the chunk, it stays until the changelog has the
+// changes (ChangelogWritten). It returns nil, 0 when the batch changes nothing that
+// moves (no record either).
+// REQUIRES: called last before Commit.
+func (b *Batch) HoldChanges() (changes []byte, id uint64) {
+	changes = b.Changes()
+	if changes == nil {
+		return nil, 0
+	}
+	id = b.s.nextPendingID()
+	v := make([]byte, 0, 256+40*len(b.out))
+	v = binary.AppendUvarint(v, uint64(len(b.out)))
+	for _, m := range b.out {
+		v = binary.AppendUvarint(v, uint64(len(m.Key)))
+		v = append(v, m.Key...)
+	}
+	eachChangedKey(changes, func(k []byte) {
+		v = binary.AppendUvarint(v, uint64(len(k)))
+		v = append(v, k...)
+	})
+	b.b.Set(pendingKey(b.Partition, id), v, nil)
+	return changes, id
+}
+
+// PendingChunk is a committed chunk the changelog may not have (HoldChanges).
+type PendingChunk struct {
+	ID     uint64
+	Keys   [][]byte // the keys it changed, of the tables that move
+	Outbox [][]byte // the outbox keys of its messages
+}
+
+// PendingChunks returns the partition's pending chunks in the order they were committed.
+func (s *Store) PendingChunks(partition int) ([]PendingChunk, error) {
+	var out []PendingChunk
+	err := s.eachPending(partition, func(k, v []byte) error {
+		pc := PendingChunk{ID: binary.BigEndian.Uint64(k[len(k)-8:])}
+		n, m := binary.Uvarint(v)
+		if m <= 0 {
+			return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+		}
+		v = v[m:]
+		for i := uint64(0); len(v) > 0; i++ {
+			l, m := binary.Uvarint(v)
+			if m <= 0 || uint64(len(v)-m) < l {
+				return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+			}
+			key := append([]byte(nil), v[m:m+int(l)]...)
+			if i < n {
+				pc.Outbox = append(pc.Outbox, key)
+			} else {
+				pc.Keys = append(pc.Keys, key)
+			}
+			v = v[m+int(l):]
+		}
+		out = append(out, pc)
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) eachPending(partition int, fn func(k, v []byte) error) error {
+	lo, hi := pendingBounds(partition)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(it.Key()) != len(pendingPrefix)+10 {
+			continue
+		}
+		if err := fn(it.Key(), it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// HeldOutbox returns the outbox keys of every pending chunk of every partition: messages
+// that must not be published before their chunk is in the changelog, nor ever if it
+// cannot be.
+func (s *Store) HeldOutbox() (map[string]struct{}, error) {
+	var held map[string]struct{}
+	err := s.eachPending(-1, func(k, v []byte) error {
+		n, m := binary.Uvarint(v)
+		if m <= 0 {
+			return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+		}
+		v = v[m:]
+		for range n {
+			l, m := binary.Uvarint(v)
+			if m <= 0 || uint64(len(v)-m) < l {
+				return fmt.Errorf("%w: pending record %x", ErrChangelog, k)
+			}
+			if held == nil {
+				held = map[string]struct{}{}
+			}
+			held[string(v[m:m+int(l)])] = struct{}{}
+			v = v[m+int(l):]
+		}
+		return nil
+	})
+	return held, err
+}
+
+// CurrentChanges encodes, as one chunk's changes, the store's current value of each of
+// the pending chunks' keys: a set where the key has a value, a delete where it has none.
+// Applied after the changelog's chunks before them, it leaves what the pending chunks
+// left, since nothing of the partition was written after them.
+func (s *Store) CurrentChanges(chunks []PendingChunk) ([]byte, error) {
+	out := []byte{changelogVersion}
+	seen := map[string]bool{}
+	for _, pc := range chunks {
+		for _, k := range pc.Keys {
+			if seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
+			v, closer, err := s.db.Get(k) // not s.get: an index entry's value is empty
+			if errors.Is(err, pebble.ErrNotFound) {
+				out = append(out, opDelete)
+				out = binary.AppendUvarint(out, uint64(len(k)))
+				out = append(out, k...)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, opSet)
+			out = binary.AppendUvarint(out, uint64(len(k)))
+			out = append(out, k...)
+			out = binary.AppendUvarint(out, uint64(len(v)))
+			out = append(out, v...)
+			closer.Close()
+		}
+	}
+	return out, nil
+}
+
+// ReleasePending removes every pending record, keeping what the chunks wrote and their
+// messages, which are no longer held: for a store whose worker runs with the changelog
+// off, where the store alone is the state. It returns how many it removed.
+func (s *Store) ReleasePending() (int, error) {
+	b := s.db.NewBatch()
+	defer b.Close()
+	n := 0
+	err := s.eachPending(-1, func(k, _ []byte) error {
+		n++
+		return b.Delete(k, nil)
+	})
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	return n, b.Commit(pebble.Sync)
+}
+
+// ChangelogWritten records that the partition's changes up to seq are in the changelog,
+// those of the pending chunks ids included: their records go and the position moves, in
+// one write. It does not wait for an fsync: if both are lost in a crash, the records are
+// found again with the changelog's head past the position, and the partition is
+// restored from the beginning (see the top of this section), which costs time and loses
+// nothing.
+func (s *Store) ChangelogWritten(partition int, seq uint64, ids ...uint64) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, id := range ids {
+		if id != 0 {
+			b.Delete(pendingKey(partition, id), nil)
+		}
+	}
+	b.Set(changelogPosKey(partition), binary.BigEndian.AppendUint64(nil, seq), nil)
+	return b.Commit(pebble.NoSync)
+}
+
+// DropPending undoes, as far as the store can, chunks the changelog will never have:
+// it deletes every key they wrote and their outbox messages, the records themselves and
+// the partition's changelog position, durably. The partition must then be restored from
+// the beginning of its changelog, which writes back the values the changelog holds for
+// those keys.
+func (s *Store) DropPending(partition int, chunks []PendingChunk) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, pc := range chunks {
+		for _, k := range pc.Keys {
+			b.Delete(k, nil)
+		}
+		for _, k := range pc.Outbox {
+			b.Delete(k, nil)
+		}
+		b.Delete(pendingKey(partition, pc.ID), nil)
+	}
+	b.Delete(changelogPosKey(partition), nil)
+	return b.Commit(pebble.Sync)
+}
+
+// eachChangedKey calls fn with the key of every entry of checked changes.
+func eachChangedKey(data []byte, fn func(k []byte)) {
+	if len(data) == 0 {
+		return
+	}
+	for d := data[1:]; len(d) > 0; {
+		op := d[0]
+		l, m := binary.Uvarint(d[1:])
+		fn(d[1+m : 1+m+int(l)])
+		d = d[1+m+int(l):]
+		if op == opSet {
+			l, m = binary.Uvarint(d)
+			d = d[m+int(l):]
+		}
+	}
+}
+
 // changelogPosKey holds the last changelog sequence of the partition this store holds
 // (metadata, so that it never moves itself).
 func changelogPosKey(partition int) []byte {
@@ -105,22 +375,6 @@ func (s *Store) ChangelogPosition(partition int) (uint64, error) {
 		return 0, fmt.Errorf("store: changelog position of partition %d: %w", partition, errCorrupt)
 	}
 	return binary.BigEndian.Uint64(v), nil
-}
-
-// SetChangelogPosition records that the partition's changes up to seq are in the store,
-// after this store's own chunk was written to the changelog at seq. It does not wait for
-// an fsync: a position lost in a crash only makes the next catch-up apply a few chunks
-// again, which leaves the same values (every entry is a whole value, applied in order).
-// REQUIRES: every chunk the partition wrote up to seq is committed in this store.
-func (s *Store) SetChangelogPosition(partition int, seq uint64) error {
-	return s.db.Set(changelogPosKey(partition), binary.BigEndian.AppendUint64(nil, seq), pebble.NoSync)
-}
-
-// ForgetChangelogPosition drops the partition's position, durably: the store holds
-// changes the changelog does not (a chunk whose changelog write was refused), so the
-// next restore of the partition must start from the beginning.
-func (s *Store) ForgetChangelogPosition(partition int) error {
-	return s.db.Delete(changelogPosKey(partition), pebble.Sync)
 }
 
 // ChangelogApplier writes changelog messages of one partition into the store, in

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
@@ -27,6 +28,9 @@ type Store struct {
 	outboxSeq atomic.Uint64
 	swept     sweptBefore
 	stocks    stockRegistry // the Stocks kept in this store, told of restored partitions
+	// pendingID numbers the changelog's pending records (changelog.go).
+	pendingID   atomic.Uint64
+	pendingOnce sync.Once
 }
 
 // Open opens (or creates) the store in dir.

@@ -105,8 +105,14 @@ func TestServeStreamsRefusedExits(t *testing.T) {
 		t.Errorf("exit %d:\n%s", r.code, r.stderr)
 	}
 
-	conf := writeFile(t, "cartwright.yaml", "streams:\n  requests: {max_bytes: 16MiB}\n"+
-		"  replies: {max_bytes: 8MiB}\n  dead_letters: {max_bytes: 8MiB}\n  events: {max_bytes: 8MiB}\n")
+	four := "streams:\n  requests: {max_bytes: 16MiB}\n" +
+		"  replies: {max_bytes: 8MiB}\n  dead_letters: {max_bytes: 8MiB}\n  events: {max_bytes: 8MiB}\n"
+	// The changelog, on by default with --nats-url, needs one too.
+	r, _ = exeWithin(t, 30*time.Second, env, append(args, "--config", writeFile(t, "four.yaml", four))...)
+	if r.code != 2 || !strings.Contains(r.stderr, "set streams.changelog.max_bytes") {
+		t.Errorf("exit %d:\n%s", r.code, r.stderr)
+	}
+	conf := writeFile(t, "cartwright.yaml", four+"  changelog: {max_bytes: 16MiB}\n")
 	p := testenv.StartServeEnv(t, env, append(args[1:], "--config", conf)...)
 	if err := p.Terminate(); err != nil {
 		t.Error(err)
