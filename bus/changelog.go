@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,12 @@ const (
 	// only once its last part is read, so that a writer that failed half way leaves
 	// nothing half applied.
 	hdrPart = "Cartwright-Part"
+	// hdrWriter names the store that wrote a chunk or a marker (store.Token), and
+	// hdrPending the pending records (store.HoldChanges) a chunk writes: a store whose
+	// record of a write was lost in a crash (it is not synced) knows its own chunks after
+	// its position apart from another writer's (see settle).
+	hdrWriter  = "Cartwright-Writer"
+	hdrPending = "Cartwright-Pending"
 )
 
 // ChangelogStream is the changelog stream's name.
@@ -71,6 +78,8 @@ type Changelog struct {
 	parts []clPart
 	// maxPart is the most bytes of entries one message carries.
 	maxPart int
+	// token names this store in what it writes (hdrWriter).
+	token string
 }
 
 type clPart struct {
@@ -83,8 +92,12 @@ type clPart struct {
 // NewChangelog serves the changelogs of partitions 0..partitions-1 for st. maxPayload
 // is the server's max payload (nats.Conn.MaxPayload).
 func NewChangelog(js jetstream.JetStream, t Topology, st *store.Store, partitions int, maxPayload int64) *Changelog {
+	// Without a token (the store could not give one) writes go unsigned, and a store
+	// that lost its record of a write takes its chunks for another writer's: slower
+	// (the partition is read again from the beginning), as correct.
+	token, _ := st.Token()
 	return &Changelog{js: js, topo: t, st: st, parts: make([]clPart, partitions),
-		maxPart: int(max(maxPayload-4096, 1024))}
+		maxPart: int(max(maxPayload-4096, 1024)), token: token}
 }
 
 // Provision creates the changelog stream if it is missing, with replicas replicas (as
@@ -138,7 +151,10 @@ type RestoreStats struct {
 	// because another writer had written since (the partition is then read again from
 	// the beginning).
 	Resent, Dropped int
-	Took            time.Duration
+	// Confirmed counts this store's pending chunks found in the changelog after its
+	// position, written by this store before a crash lost its record of the writes.
+	Confirmed int
+	Took      time.Duration
 }
 
 // Restore brings the store up to the head of partition p's changelog: from the store's
@@ -193,6 +209,30 @@ func (c *Changelog) settle(ctx context.Context, p int, cp *clPart, pos, head uin
 		return pos, head, err
 	}
 	if head != pos {
+		// Written since by this very store (its record of the writes lost in a crash)?
+		// Those chunks are in the changelog as the store has them: confirm them, and
+		// settle what is left as if the head had not moved.
+		written, own, err := c.ownSince(ctx, p, pos, head)
+		if err != nil {
+			return pos, head, err
+		}
+		if own {
+			if err := c.st.ChangelogWritten(p, head, written...); err != nil {
+				return pos, head, err
+			}
+			rest := pend[:0]
+			for _, pc := range pend {
+				if !slices.Contains(written, pc.ID) {
+					rest = append(rest, pc)
+				}
+			}
+			rs.Confirmed, pend, pos = len(pend)-len(rest), rest, head
+			if len(pend) == 0 {
+				return pos, head, nil
+			}
+		}
+	}
+	if head != pos {
 		if err := c.st.DropPending(p, pend); err != nil {
 			return pos, head, err
 		}
@@ -214,6 +254,71 @@ func (c *Changelog) settle(ctx context.Context, p int, cp *clPart, pos, head uin
 	}
 	rs.Resent = len(pend)
 	return cp.last, cp.last, nil
+}
+
+// sign marks m as this store's, with the pending records it writes.
+func (c *Changelog) sign(m *nats.Msg, ids []uint64) {
+	if c.token == "" {
+		return
+	}
+	m.Header.Set(hdrWriter, c.token)
+	var b []byte
+	for _, id := range ids {
+		if id == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, id, 10)
+	}
+	if len(b) > 0 {
+		m.Header.Set(hdrPending, string(b))
+	}
+}
+
+// ownSince reads the headers of p's changelog after pos up to head: own is whether this
+// store wrote every message there, and written the pending records they name.
+func (c *Changelog) ownSince(ctx context.Context, p int, pos, head uint64) (written []uint64, own bool, err error) {
+	if c.token == "" {
+		return nil, false, nil
+	}
+	cons, err := c.js.OrderedConsumer(ctx, c.topo.ChangelogStream(), jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{c.topo.ChangelogFilter(p)},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: pos + 1,
+		HeadersOnly: true,
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		return nil, false, err
+	}
+	defer it.Stop()
+	for {
+		nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		m, err := it.Next(jetstream.NextContext(nctx))
+		cancel()
+		if err != nil {
+			return nil, false, fmt.Errorf("bus: reading partition %d's changelog after %d: %w", p, pos, err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return nil, false, err
+		}
+		if m.Headers().Get(hdrWriter) != c.token {
+			return nil, false, nil
+		}
+		for _, f := range strings.Split(m.Headers().Get(hdrPending), ",") {
+			if id, err := strconv.ParseUint(f, 10, 64); err == nil {
+				written = append(written, id)
+			}
+		}
+		if meta.Sequence.Stream >= head {
+			return written, true, nil
+		}
+	}
 }
 
 // head is the last sequence under p's filter, 0 when it has none.
@@ -325,6 +430,7 @@ func (c *Changelog) Take(ctx context.Context, p int, epoch uint64) (RestoreStats
 	}
 	m := nats.NewMsg(c.topo.changelogSubject(p, "_epoch"))
 	m.Header.Set(hdrEpoch, strconv.FormatUint(epoch, 10))
+	c.sign(m, nil)
 	seq, err := c.publish(ctx, p, cp, m)
 	if err != nil {
 		cp.err = err
@@ -371,10 +477,21 @@ func (c *Changelog) WriteHeld(ctx context.Context, p int, id uint64, changes []b
 // with the pending chunks ids it covers.
 // REQUIRES: cp.mu held.
 func (c *Changelog) write(ctx context.Context, p int, cp *clPart, changes []byte, ids ...uint64) error {
+	if err := c.send(ctx, p, cp, changes, ids); err != nil {
+		return err
+	}
+	return c.st.ChangelogWritten(p, cp.last, ids...)
+}
+
+// send publishes changes, in parts if they are over the max payload, signed with the
+// pending records ids they write.
+// REQUIRES: cp.mu held.
+func (c *Changelog) send(ctx context.Context, p int, cp *clPart, changes []byte, ids []uint64) error {
 	n := (len(changes) + c.maxPart - 1) / c.maxPart
 	for i := range n {
 		m := nats.NewMsg(c.topo.changelogSubject(p, "chunk"))
 		m.Header.Set(hdrEpoch, strconv.FormatUint(cp.epoch, 10))
+		c.sign(m, ids)
 		if n > 1 {
 			m.Header.Set(hdrPart, strconv.Itoa(i+1)+"/"+strconv.Itoa(n))
 		}
@@ -386,7 +503,7 @@ func (c *Changelog) write(ctx context.Context, p int, cp *clPart, changes []byte
 		}
 		cp.last = seq
 	}
-	return c.st.ChangelogWritten(p, cp.last, ids...)
+	return nil
 }
 
 // Err is the error that cost this worker partition p, or nil (also on a nil Changelog).

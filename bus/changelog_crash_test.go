@@ -279,6 +279,63 @@ func TestChangelogPendingDiverged(t *testing.T) {
 	}
 }
 
+// A store that wrote a chunk to the changelog and lost its record of the write (a crash
+// before that record, which is not synced, reached the disk) finds its own chunk after
+// its position when it takes the partition again: nothing is dropped (the chunk's reply
+// is the only one there will be: a redelivery of its envelope is only acknowledged), the
+// chunk committed after it and never written is written, and another store restores
+// the same keys.
+func TestChangelogPendingWrittenRecordLost(t *testing.T) {
+	ctx := context.Background()
+	n := testenv.StartTestNATS(t)
+	js := testenv.NewClient(t, n.URL()).JetStream()
+	topo := bus.Topology{Prefix: "t", Partitions: 1}
+	s1 := openStore(t, filepath.Join(t.TempDir(), "s1"))
+	defer s1.Close()
+	cl := bus.NewChangelog(js, topo, s1, 1, 1<<20)
+	if err := cl.Provision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Take(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"written", "not-written"} {
+		b := s1.NewBatch()
+		b.PutRecord("demo", id, &store.Record{Seq: uint64(i + 1), At: time.Unix(1e9, 0), Body: []byte(id)})
+		b.Publish(store.Outgoing{Subject: "t.out.demo.c", Data: []byte(id)})
+		ch, pid := b.HoldChanges()
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := cl.WriteHeldLosingRecord(ctx, 0, pid, ch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// The same store, after a restart, takes the partition again.
+	rs, err := bus.NewChangelog(js, topo, s1, 1, 1<<20).Take(ctx, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Dropped != 0 || rs.Confirmed != 1 || rs.Resent != 1 {
+		t.Errorf("take after the crash: dropped %d, confirmed %d, resent %d; want 0, 1, 1", rs.Dropped, rs.Confirmed, rs.Resent)
+	}
+	if h, err := s1.HeldOutbox(); err != nil || len(h) != 0 {
+		t.Errorf("held after the take: %v (%v)", h, err)
+	}
+	if k := outboxLen(t, s1); k != 2 {
+		t.Errorf("outbox holds %d messages, want both chunks' (their replies are the only ones)", k)
+	}
+	s2 := openStore(t, filepath.Join(t.TempDir(), "s2"))
+	defer s2.Close()
+	if _, err := bus.NewChangelog(js, topo, s2, 1, 1<<20).Take(ctx, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	sameKeys(t, "restored after the take", moving(t, s1), moving(t, s2))
+}
+
 func commitWrite(ctx context.Context, cl *bus.Changelog, b *store.Batch) error {
 	ch, id := b.HoldChanges()
 	if err := b.Commit(); err != nil {

@@ -83,6 +83,11 @@ func TestSIGKILLMidStream(t *testing.T) {
 
 	// Wait for a reply to every envelope, reading A2A_OUT.
 	replies := collectReplies(t, c.JetStream(), len(all), 60*time.Second)
+	defer func() {
+		if t.Failed() {
+			t.Logf("the worker's last run:\n%s", proc.Output())
+		}
+	}()
 	for _, e := range all {
 		if n := replies[e.id]; n != 1 {
 			t.Errorf("%s: %d replies, want 1", e.id, n)

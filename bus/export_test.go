@@ -1,5 +1,7 @@
 package bus
 
+import "context"
+
 // SetSenderFault makes every partition's sender ask f about each committed chunk with
 // changelog entries before its changelog write; true drops the chunk there, as a crash
 // would. nil removes it.
@@ -9,4 +11,14 @@ func SetSenderFault(f func(p int) bool) {
 		return
 	}
 	senderFault.Store(&f)
+}
+
+// WriteHeldLosingRecord writes a held chunk to p's changelog as WriteHeld does, and
+// leaves out the store's record of the write, as a crash before that record (it is not
+// synced) reached the disk would.
+func (c *Changelog) WriteHeldLosingRecord(ctx context.Context, p int, id uint64, changes []byte) error {
+	cp := &c.parts[p]
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return c.send(ctx, p, cp, changes, []uint64{id})
 }

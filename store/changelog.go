@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -362,6 +364,24 @@ func eachChangedKey(data []byte, fn func(k []byte)) {
 // (metadata, so that it never moves itself).
 func changelogPosKey(partition int) []byte {
 	return binary.BigEndian.AppendUint16(metaKey("changelog."), uint16(partition))
+}
+
+// Token is this store's name in what it writes to the changelog: random, made once and
+// kept in its metadata (which the changelog does not move).
+func (s *Store) Token() (string, error) {
+	v, err := s.Meta("changelog-writer")
+	if err != nil {
+		return "", err
+	}
+	if len(v) > 0 {
+		return string(v), nil
+	}
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(b[:])
+	return t, s.SetMeta("changelog-writer", []byte(t))
 }
 
 // ChangelogPosition returns the changelog sequence up to which this store holds the
