@@ -17,12 +17,14 @@ import (
 )
 
 // streamNames are the streams a run creates: the worker's four, the stock bucket's, the
-// group bucket's, the changelog's, the baseline's and the reply floor's two.
+// group bucket's, the changelog's, the order webhooks' two (package webhooks: the
+// redelivery stream and the bucket of platforms), the baseline's and the reply floor's two.
 func (r *benchRun) streamNames() []string {
 	t := r.topo
 	floor := bus.Topology{Prefix: floorPrefix(t.Prefix)}
 	return []string{t.InStream(), t.OutStream(), t.DLQStream(), t.EventStream(),
 		"KV_" + strings.ToUpper(t.Prefix) + "_STOCK", "KV_" + strings.ToUpper(t.Prefix) + "_GROUP", t.ChangelogStream(),
+		strings.ToUpper(t.Prefix) + "_WEBHOOK", "KV_" + strings.ToUpper(t.Prefix) + "_WEBHOOKS",
 		bus.Topology{Prefix: baselinePrefix(t.Prefix)}.InStream(), floor.InStream(), floor.OutStream()}
 }
 

@@ -92,7 +92,7 @@ func TestServeSecondOnSameDataExits(t *testing.T) {
 // a size; serve exits 2 saying which setting to give, and starts once it is given.
 func TestServeStreamsRefusedExits(t *testing.T) {
 	ns := testenv.StartTestNATSConfig(t, `accounts { SHOP {
-		jetstream { max_file: 64MB, max_mem: 1MB, max_bytes_required: true }
+		jetstream { max_file: 128MB, max_mem: 1MB, max_bytes_required: true }
 		users [{user: worker, password: a-password-for-the-worker}]
 	} }`)
 	env := []string{"CARTWRIGHT_NATS_PASSWORD=a-password-for-the-worker"}
