@@ -53,6 +53,7 @@ type group struct {
 	t       *testing.T
 	cluster *testenv.Cluster
 	procs   []*testenv.Proc
+	trail   *stockTrail
 }
 
 func (g *group) worker(i int) string { return fmt.Sprintf("w%d", i) }
@@ -99,8 +100,25 @@ func TestGroupChaos(t *testing.T) {
 			"--data", filepath.Join(dir, "data-"+g.worker(i)), "--worker-id", g.worker(i),
 			"--http-listen", "127.0.0.1:0", "--partitions", fmt.Sprint(groupPartitions), "--replicas", "3"))
 	}
+	// On a failure, the workers' logs (every run of each) stay for a diagnosis.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		keep := filepath.Join(os.TempDir(), fmt.Sprintf("cartwright-group-chaos-%d", s))
+		if err := os.MkdirAll(keep, 0o755); err != nil {
+			t.Log(err)
+			return
+		}
+		for i, p := range g.procs {
+			_ = os.WriteFile(filepath.Join(keep, g.worker(i)+".log"), []byte(p.AllOutput()), 0o644)
+		}
+		t.Logf("the workers' logs are in %s", keep)
+	})
 	c := testenv.NewClient(t, cl.URLs())
 	c.Timeout = 30 * time.Second
+	trail := watchStock(t, c.JetStream())
+	g.trail = trail
 
 	done := make(chan struct{})
 	go func() {
@@ -173,7 +191,7 @@ func TestGroupChaos(t *testing.T) {
 	rep := check(t, c, payURL, main, conflicts, conflictReplies)
 	rep.kills = 2*rounds + 1
 	js := c.JetStream()
-	checkStockBucket(t, js, rep.held, nil, nil)
+	checkStockBucket(t, js, rep.held, nil, nil, trail)
 	gaps := replyGaps(t, js)
 	t.Logf("time from an envelope stored to its reply stored: %s", gaps)
 	if gaps.longest > maxGap {
@@ -281,7 +299,7 @@ func (g *group) raceForStock(t *testing.T, c *testenv.Client, rng *rand.Rand) in
 		t.Errorf("%d of %d buyers completed with %d units in stock: want exactly %d", len(sold), limitedBuyers, limitedStock, limitedStock)
 	}
 	all := map[string]int64{"sku_limited": limitedStock}
-	checkStockBucket(t, c.JetStream(), all, all, sold)
+	checkStockBucket(t, c.JetStream(), all, all, sold, g.trail)
 	return len(sold)
 }
 
@@ -307,7 +325,10 @@ type kvIntent struct {
 // left on an item's key for a reservation not marked held is an error too (the units
 // would be counted taken with nothing to give them back); an intent that holds nothing
 // is left-over litter, logged.
-func checkStockBucket(t *testing.T, js jetstream.JetStream, want, stock map[string]int64, sold map[string]string) {
+//
+// trail, when not nil, names the checkouts whose reservation is held while their hold
+// was seen given back.
+func checkStockBucket(t *testing.T, js jetstream.JetStream, want, stock map[string]int64, sold map[string]string, trail *stockTrail) {
 	t.Helper()
 	ctx := context.Background()
 	kv, err := js.KeyValue(ctx, "A2A_STOCK")
@@ -351,6 +372,10 @@ func checkStockBucket(t *testing.T, js jetstream.JetStream, want, stock map[stri
 				continue
 			}
 			heldBy[l.ItemID] += l.Quantity
+			if trail != nil && slices.Contains(trail.givenBack(l.ItemID), chk) {
+				t.Errorf("the reservation of %s (%s) is held, but its %s were given back: %s",
+					chk, checkoutContext(t, js, chk), l.ItemID, trail.about(chk))
+			}
 			if _, ok := sold[chk]; sold != nil && !ok {
 				t.Errorf("stranded: the reservation of %s holds %d %s, and the checkout did not complete", chk, l.Quantity, l.ItemID)
 			}
@@ -358,8 +383,10 @@ func checkStockBucket(t *testing.T, js jetstream.JetStream, want, stock map[stri
 	}
 	for item, n := range want {
 		remaining := configured[item] // an item never reserved has no key
+		value := "(no key)"
 		e, err := kv.Get(ctx, "demo.item."+item)
 		if err == nil {
+			value = string(e.Value())
 			var v kvItem
 			if err := json.Unmarshal(e.Value(), &v); err != nil {
 				t.Fatalf("%s: %v", item, err)
@@ -375,7 +402,7 @@ func checkStockBucket(t *testing.T, js jetstream.JetStream, want, stock map[stri
 			t.Errorf("%s: oversold, %d remaining", item, remaining)
 		}
 		if got := configured[item] - remaining; got != n {
-			t.Errorf("%s: the bucket counts %d taken, want %d", item, got, n)
+			t.Errorf("%s: the bucket counts %d taken, want %d (%s)", item, got, n, value)
 		}
 		if heldBy[item] != n {
 			t.Errorf("%s: held reservations hold %d, want %d", item, heldBy[item], n)
@@ -441,4 +468,103 @@ func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
 		g.median = all[len(all)/2]
 	}
 	return g
+}
+
+// stockTrail records every value the stock bucket's item keys take, as a watcher sees
+// them, for a diagnosis: which checkout's hold was taken and given back when.
+type stockTrail struct {
+	mu    sync.Mutex
+	lines map[string][]string // by checkout id: "<time> <item> take|give q (rev n)"
+	net   map[string]int64    // by checkout id and item ("chk item"): takes less gives seen
+	last  map[string]int64    // by "chk item": the last hold entry seen
+}
+
+// watchStock starts a stockTrail; it stops when the test ends.
+func watchStock(t *testing.T, js jetstream.JetStream) *stockTrail {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	st := &stockTrail{lines: map[string][]string{}, net: map[string]int64{}, last: map[string]int64{}}
+	go func() {
+		var kv jetstream.KeyValue
+		for ctx.Err() == nil {
+			var err error
+			if kv, err = js.KeyValue(ctx, "A2A_STOCK"); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if kv == nil {
+			return
+		}
+		w, err := kv.Watch(ctx, "demo.item.>", jetstream.IgnoreDeletes())
+		if err != nil {
+			return
+		}
+		defer w.Stop()
+		for e := range w.Updates() {
+			if e == nil {
+				continue
+			}
+			var v kvItem
+			if json.Unmarshal(e.Value(), &v) != nil {
+				continue
+			}
+			item := strings.TrimPrefix(e.Key(), "demo.item.")
+			st.mu.Lock()
+			for chk, q := range v.Holds {
+				k := chk + " " + item
+				if st.last[k] == q {
+					continue
+				}
+				st.last[k] = q
+				what := "take"
+				if q < 0 {
+					what = "give"
+				}
+				st.net[k] += q
+				st.lines[chk] = append(st.lines[chk], fmt.Sprintf("%s %s %s %d (rev %d, remaining %d)",
+					e.Created().Format("15:04:05.000"), item, what, q, e.Revision(), v.Remaining))
+			}
+			st.mu.Unlock()
+		}
+	}()
+	return st
+}
+
+// about describes what the trail saw of a checkout.
+func (st *stockTrail) about(chk string) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.lines[chk]) == 0 {
+		return "no hold of it seen on the items"
+	}
+	return strings.Join(st.lines[chk], "; ")
+}
+
+// givenBack lists the checkouts whose holds of item the trail saw given back as often as
+// taken (or more).
+func (st *stockTrail) givenBack(item string) []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []string
+	for k, n := range st.net {
+		chk, it, _ := strings.Cut(k, " ")
+		if it == item && n <= 0 {
+			out = append(out, chk)
+		}
+	}
+	return out
+}
+
+// checkoutContext names the messageId whose reply first showed checkout chk.
+func checkoutContext(t *testing.T, js jetstream.JetStream, chk string) string {
+	t.Helper()
+	for _, r := range collect(t, js, "A2A_OUT", 0) {
+		if !strings.Contains(string(r.Data), chk) {
+			continue
+		}
+		return "first in the reply to " + r.Header.Get("A2A-Message-Id")
+	}
+	return "in no reply"
 }
