@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -416,14 +417,16 @@ func checkStockBucket(t *testing.T, js jetstream.JetStream, want, stock map[stri
 
 // gaps is how long envelopes waited for their replies.
 type gaps struct {
-	n               int
-	median, longest time.Duration
-	ctx, id         string // of the longest
+	n                    int
+	median, p99, longest time.Duration
+	ctx, id              string   // of the longest
+	top                  []string // the five longest
 }
 
 func (g gaps) String() string {
-	return fmt.Sprintf("n=%d, median %s, longest %s (context %s, %s)", g.n, g.median.Round(time.Millisecond),
-		g.longest.Round(time.Millisecond), g.ctx, g.id)
+	return fmt.Sprintf("n=%d, median %s, p99 %s, longest %s (context %s, %s); the five longest: %s", g.n,
+		g.median.Round(time.Millisecond), g.p99.Round(time.Millisecond), g.longest.Round(time.Millisecond), g.ctx, g.id,
+		strings.Join(g.top, ", "))
 }
 
 // replyGaps measures, for every messageId, the time from its first storing in A2A_IN to
@@ -452,8 +455,13 @@ func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
 			in[id] = first{s.Time, toks[len(toks)-1]}
 		}
 	}
+	type wait struct {
+		d  time.Duration
+		id string
+	}
 	var g gaps
 	var all []time.Duration
+	var waits []wait
 	for _, r := range collect(t, js, "A2A_OUT", 0) {
 		if r.Header.Get("A2A-Replayed") == "true" {
 			continue // the answer to a republished envelope, not what its context waited for
@@ -465,6 +473,7 @@ func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
 		}
 		d := r.Time.Sub(f.at)
 		all = append(all, d)
+		waits = append(waits, wait{d, id})
 		if d > g.longest {
 			g.longest, g.ctx, g.id = d, f.ctx, id
 		}
@@ -472,7 +481,11 @@ func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
 	slices.Sort(all)
 	g.n = len(all)
 	if len(all) > 0 {
-		g.median = all[len(all)/2]
+		g.median, g.p99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	slices.SortFunc(waits, func(a, b wait) int { return cmp.Compare(b.d, a.d) })
+	for _, w := range waits[:min(5, len(waits))] {
+		g.top = append(g.top, fmt.Sprintf("%s %s", w.id, w.d.Round(time.Millisecond)))
 	}
 	return g
 }
