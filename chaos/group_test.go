@@ -193,7 +193,7 @@ func TestGroupChaos(t *testing.T) {
 	rep.kills = rounds + 1 // the SIGKILLs; the SIGTERMs and node restarts are logged above
 	js := c.JetStream()
 	checkStockBucket(t, js, rep.held, nil, nil, trail)
-	gaps := replyGaps(t, js)
+	gaps := replyGaps(t, js, begin)
 	t.Logf("time from an envelope stored to its reply stored: %s", gaps)
 	if gaps.longest > maxGap {
 		t.Errorf("context %s waited %s for the reply to %s, longer than %s", gaps.ctx, gaps.longest, gaps.id, maxGap)
@@ -432,7 +432,9 @@ func (g gaps) String() string {
 // replyGaps measures, for every messageId, the time from its first storing in A2A_IN to
 // its first reply's storing in A2A_OUT: what its context waited, kills and takeovers
 // included.
-func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
+//
+// The five longest say when (after begin, as the events are logged) they were stored.
+func replyGaps(t *testing.T, js jetstream.JetStream, begin time.Time) gaps {
 	t.Helper()
 	type first struct {
 		at  time.Time
@@ -457,8 +459,9 @@ func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
 		}
 	}
 	type wait struct {
-		d  time.Duration
-		id string
+		d      time.Duration
+		id     string
+		stored time.Duration // after begin
 	}
 	// The first reply of each messageId (a later one answers a republished envelope).
 	replied := map[string]time.Time{}
@@ -478,7 +481,7 @@ func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
 		}
 		d := at.Sub(f.at)
 		all = append(all, d)
-		waits = append(waits, wait{d, id})
+		waits = append(waits, wait{d, id, f.at.Sub(begin)})
 		if d > g.longest {
 			g.longest, g.ctx, g.id = d, f.ctx, id
 		}
@@ -490,7 +493,7 @@ func replyGaps(t *testing.T, js jetstream.JetStream) gaps {
 	}
 	slices.SortFunc(waits, func(a, b wait) int { return cmp.Compare(b.d, a.d) })
 	for _, w := range waits[:min(5, len(waits))] {
-		g.top = append(g.top, fmt.Sprintf("%s %s", w.id, w.d.Round(time.Millisecond)))
+		g.top = append(g.top, fmt.Sprintf("%s %s (stored at %s)", w.id, w.d.Round(time.Millisecond), w.stored.Round(time.Millisecond)))
 	}
 	return g
 }
