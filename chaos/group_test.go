@@ -96,11 +96,6 @@ func TestGroupChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &group{t: t, cluster: cl}
-	for i := range 3 {
-		g.procs = append(g.procs, testenv.StartServe(t, "--config", cfgFile, "--nats-url", cl.URLs(),
-			"--data", filepath.Join(dir, "data-"+g.worker(i)), "--worker-id", g.worker(i),
-			"--http-listen", "127.0.0.1:0", "--partitions", fmt.Sprint(groupPartitions), "--replicas", "3"))
-	}
 	// On a failure, the workers' logs (every run of each) stay for a diagnosis.
 	t.Cleanup(func() {
 		if !t.Failed() {
@@ -116,6 +111,11 @@ func TestGroupChaos(t *testing.T) {
 		}
 		t.Logf("the workers' logs are in %s", keep)
 	})
+	for i := range 3 {
+		g.procs = append(g.procs, testenv.StartServe(t, "--config", cfgFile, "--nats-url", cl.URLs(),
+			"--data", filepath.Join(dir, "data-"+g.worker(i)), "--worker-id", g.worker(i),
+			"--http-listen", "127.0.0.1:0", "--partitions", fmt.Sprint(groupPartitions), "--replicas", "3"))
+	}
 	c := testenv.NewClient(t, cl.URLs())
 	c.Timeout = 30 * time.Second
 	trail := watchStock(t, c.JetStream())
