@@ -82,6 +82,7 @@ func TestGroupChaos(t *testing.T) {
 	started := time.Now()
 
 	cl := testenv.StartTestCluster(t)
+	cl.WaitReplicated(t)
 	pay, payURL := newProcessor(t)
 	t.Setenv("CHAOS_PAY_TOKEN", payToken)
 	dir := t.TempDir()

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -73,4 +75,29 @@ func Lease(ctx context.Context, js jetstream.JetStream, prefix string, p int) (s
 		return "", err
 	}
 	return v.Worker, nil
+}
+
+// WaitReplicated waits until the cluster can place a stream of three replicas: JetStream
+// answers as soon as it has a meta leader, before every node has joined, and a worker
+// started then with --replicas 3 could not create its streams.
+func (c *Cluster) WaitReplicated(t testing.TB) {
+	t.Helper()
+	js := NewClient(t, c.URLs()).JetStream()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TESTENV_PROBE", Subjects: []string{"testenv.probe"},
+			Replicas: len(c.opts), Storage: jetstream.MemoryStorage})
+		if err == nil {
+			err = js.DeleteStream(ctx, "TESTENV_PROBE")
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster: no stream of %d replicas after 30s: %v", len(c.opts), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
