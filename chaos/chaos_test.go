@@ -262,7 +262,7 @@ func collect(t *testing.T, js jetstream.JetStream, stream string, after uint64) 
 // report is what the run shows.
 type report struct {
 	envelopes, stored, distinctIDs, republished, conflicts, malformed int
-	replies, errorReplies, deadLetters                                int
+	replies, errorReplies, deadLetters, replayed                      int
 	completed, canceled, open                                         int
 	events                                                            map[string]int
 	kills, charged                                                    int
@@ -276,7 +276,7 @@ func (r report) String() string {
 		r.envelopes, r.stored, r.kills, r.duration.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  distinct messageIds %d, republished %d, conflicting %d, malformed %d\n",
 		r.distinctIDs, r.republished, r.conflicts, r.malformed)
-	fmt.Fprintf(&b, "  replies stored %d (errors %d), dead letters %d\n", r.replies, r.errorReplies, r.deadLetters)
+	fmt.Fprintf(&b, "  replies stored %d (errors %d, replays %d), dead letters %d\n", r.replies, r.errorReplies, r.replayed, r.deadLetters)
 	fmt.Fprintf(&b, "  checkouts at the end: %d completed, %d canceled, %d open; %d checkouts charged, each once\n",
 		r.completed, r.canceled, r.open, r.charged)
 	fmt.Fprintf(&b, "  stock held: %v\n", r.held)

@@ -73,12 +73,8 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 		}
 		if n < int64(l.Quantity) {
 			addMessage(c, msgOutOfStock(fmt.Sprintf("$.line_items[%d].quantity", i), l.Item, l.Quantity, n))
-			continue
 		}
 		reserve = append(reserve, Reservation{CheckoutID: c.ID, ItemID: l.Item.ID, Quantity: int64(l.Quantity)})
-	}
-	if len(c.Messages) > 0 {
-		return s.commitCheckout(before, c), nil
 	}
 	// Hold the stock before charging, so that two buyers of the last unit are never both
 	// charged. A failure of the payment handler keeps the hold: the retry (same checkout)
@@ -86,6 +82,17 @@ func (s *step) complete(cmd CompleteCheckout) (Result, error) {
 	ok, short, err := s.reserve(c.ID, reserve)
 	if err != nil {
 		return Result{}, err
+	}
+	if len(c.Messages) > 0 {
+		// The count left for others says short, but the inventory, which decides, held the
+		// stock: for this checkout, by an earlier attempt that went no further (a
+		// transient payment failure, or a worker killed before it committed while the
+		// stock is kept outside its store). The units are this checkout's: go on.
+		if ok {
+			c.Messages = nil
+		} else {
+			return s.commitCheckout(before, c), nil
+		}
 	}
 	if !ok {
 		for i, l := range c.LineItems {

@@ -88,3 +88,43 @@ func TestShortStockAtReservation(t *testing.T) {
 		t.Fatal("charged although the stock was short")
 	}
 }
+
+// A completion whose first attempt reserved the stock and went no further (a transient
+// payment failure here; a worker killed before it committed, with the stock kept outside
+// its store, in the same way) completes on its retry although the count left for others
+// is short by then: the hold is this checkout's. It must not answer out_of_stock and
+// leave the units held by a checkout that will never ship them.
+func TestRetryOfAReservedCompletionWhenStockRanOut(t *testing.T) {
+	h := newHarness(t)
+	capCheckout(t, h)
+	if _, err := h.do(pay("tok_flaky")); commerce.KindOf(err) != commerce.KindTransient {
+		t.Fatalf("flaky payment: %v, want a transient error", err)
+	}
+	// Other buyers take the three caps left.
+	if ok, _, _ := h.env.Inventory.Reserve(context.Background(), "chk_other", []commerce.Reservation{{CheckoutID: "chk_other", ItemID: "sku_cap", Quantity: 3}}); !ok {
+		t.Fatal("could not reserve for the other buyers")
+	}
+	res := h.must(pay("tok_visa"))
+	if res.Checkout.Status != commerce.StatusCompleted {
+		t.Fatalf("the retry left the checkout %s with %v, want completed: it holds its two caps", res.Checkout.Status, res.Checkout.Messages)
+	}
+	if n := capsLeft(t, h); n != 0 {
+		t.Fatalf("after the retry: %d caps left, want 0", n)
+	}
+}
+
+// A checkout refused for short stock holds nothing afterwards, whatever an earlier
+// attempt of it had reserved.
+func TestShortStockAfterAnInterruptedAttemptHoldsNothing(t *testing.T) {
+	h := newHarness(t)
+	capCheckout(t, h)
+	// Another buyer takes four caps; this checkout's earlier attempt had reserved nothing.
+	if ok, _, _ := h.env.Inventory.Reserve(context.Background(), "chk_other", []commerce.Reservation{{CheckoutID: "chk_other", ItemID: "sku_cap", Quantity: 4}}); !ok {
+		t.Fatal("could not reserve for the other buyer")
+	}
+	res := h.must(pay("tok_visa"))
+	message(t, res.Checkout, commerce.MsgOutOfStock)
+	if n := capsLeft(t, h); n != 1 {
+		t.Fatalf("after the refusal: %d caps left, want 1", n)
+	}
+}

@@ -224,7 +224,7 @@ func (inv *KVInventory) Reserve(ctx context.Context, checkoutID string, lines []
 			return false, "", fmt.Errorf("bus: reservation %s is unreadable", key)
 		}
 		if in.Held {
-			return true, "", inv.prune(ctx, checkoutID, in.Lines)
+			return true, "", inv.prune(ctx, checkoutID, in.Lines, true)
 		}
 		rev = e.Revision() // a reservation interrupted half-way: finish it
 	} else if err != nil {
@@ -248,14 +248,17 @@ func (inv *KVInventory) Reserve(ctx context.Context, checkoutID string, lines []
 	}
 	// The intent now records the hold: the items need not, and must not keep an entry per
 	// checkout for ever (every item's value would grow with every checkout sold).
-	return true, "", inv.prune(ctx, checkoutID, in.Lines)
+	return true, "", inv.prune(ctx, checkoutID, in.Lines, true)
 }
 
-// prune removes the checkout's entries (holds or release markers) from its items.
-func (inv *KVInventory) prune(ctx context.Context, checkoutID string, lines []commerce.Reservation) error {
+// prune removes the checkout's entries from its items: with holdsOnly, its holds; else
+// its release markers too. A reservation prunes only holds: a marker next to an intent
+// still held is a release that was interrupted after it gave the stock back, and the
+// release that finishes it must see the marker, or it gives the stock back twice.
+func (inv *KVInventory) prune(ctx context.Context, checkoutID string, lines []commerce.Reservation, holdsOnly bool) error {
 	for _, l := range lines {
 		if err := inv.cas(ctx, l.ItemID, func(v *stockValue) bool {
-			if _, ok := v.Holds[checkoutID]; !ok {
+			if q, ok := v.Holds[checkoutID]; !ok || holdsOnly && q < 0 {
 				return false
 			}
 			delete(v.Holds, checkoutID)
@@ -290,7 +293,7 @@ func (inv *KVInventory) Release(ctx context.Context, checkoutID string) error {
 		!errors.Is(err, jetstream.ErrKeyNotFound) {
 		return kvTransient("delete reservation", err)
 	}
-	return inv.prune(ctx, checkoutID, in.Lines)
+	return inv.prune(ctx, checkoutID, in.Lines, false)
 }
 
 // take moves l's quantity from the item's remaining stock into the checkout's hold,

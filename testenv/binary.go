@@ -64,6 +64,7 @@ type Proc struct {
 	Env    []string
 	cmd    *exec.Cmd
 	stderr *LogBuffer
+	past   []*LogBuffer // the output of earlier runs, before a Restart
 	exited chan struct{}
 }
 
@@ -86,6 +87,9 @@ func StartServeEnv(t testing.TB, env []string, args ...string) *Proc {
 func (p *Proc) start() {
 	t := p.t
 	t.Helper()
+	if p.stderr != nil {
+		p.past = append(p.past, p.stderr)
+	}
 	p.stderr = &LogBuffer{}
 	p.cmd = exec.Command(Binary(t), p.Args...)
 	if p.Env != nil {
@@ -146,6 +150,16 @@ func (p *Proc) Restart() { p.start() }
 
 // Output is what the process printed so far.
 func (p *Proc) Output() string { return p.stderr.String() }
+
+// AllOutput is what every run of the process printed, the earliest first, each run
+// headed by a line of its own.
+func (p *Proc) AllOutput() string {
+	var b strings.Builder
+	for i, l := range append(p.past, p.stderr) {
+		fmt.Fprintf(&b, "=== run %d\n%s", i+1, l.String())
+	}
+	return b.String()
+}
 
 // LogBuffer is a log sink that goroutines may write while a test reads it.
 type LogBuffer struct {

@@ -144,6 +144,17 @@ func StartGroupWorker(t testing.TB, n *NATS, id string, cfg *config.Config) *Wor
 // the same moment: their Runs provision the streams and join the group concurrently.
 func StartGroupWorkers(t testing.TB, n *NATS, cfg *config.Config, ids ...string) []*Worker {
 	t.Helper()
+	out := LaunchGroupWorkers(t, n, cfg, ids...)
+	for _, w := range out {
+		w.waitRunning()
+	}
+	return out
+}
+
+// LaunchGroupWorkers starts the workers as StartGroupWorkers does and returns at once,
+// before they are ready: a test can watch them join. WaitRunning waits for each.
+func LaunchGroupWorkers(t testing.TB, n *NATS, cfg *config.Config, ids ...string) []*Worker {
+	t.Helper()
 	var out []*Worker
 	for _, id := range ids {
 		c := config.Config{}
@@ -167,10 +178,13 @@ func StartGroupWorkers(t testing.TB, n *NATS, cfg *config.Config, ids ...string)
 		w.launch()
 		t.Cleanup(w.Stop)
 	}
-	for _, w := range out {
-		w.waitRunning()
-	}
 	return out
+}
+
+// WaitRunning waits until a launched worker is ready (LaunchGroupWorkers).
+func (w *Worker) WaitRunning() {
+	w.t.Helper()
+	w.waitRunning()
 }
 
 // Crash stops the worker as if its process died: its group member stops without handing
