@@ -40,6 +40,7 @@ func groupConfigText(paymentsURL string) string {
 	s := chaosConfigText(paymentsURL)
 	gift := "        - {id: sku_gift, title: Gift Card, price: 5000, digital: true}\n"
 	s = strings.Replace(s, gift, gift+fmt.Sprintf("        - {id: sku_limited, title: Last Units, price: 3000, stock: %d}\n", limitedStock), 1)
+	s = strings.Replace(s, "stock: store\n", "", 1) // the single worker's checks read the store's counts
 	return s + "changelog: true\nstock: bucket\n"
 }
 
