@@ -137,11 +137,17 @@ func TestREST20260111Purchase(t *testing.T) {
 	if handler == "" || at(c, "payment", "handlers", 0, "version") != "2026-01-11" || at(c, "payment", "instruments") == nil {
 		t.Errorf("payment: %v", c["payment"])
 	}
-	// The country-only destination is not an address: nothing is chosen to ship to yet,
-	// and a method without destinations has no destinations member in 2026-01-11.
+	// The country-only destination is kept, chosen and priced (std-ship, free for rose
+	// bouquets), and the checkout waits for the rest of the address.
 	m, _ := at(c, "fulfillment", "methods", 0).(map[string]any)
-	if _, has := m["destinations"]; has || m["selected_destination_id"] != nil || at(m, "groups", 0, "selected_option_id") != nil {
+	if at(m, "destinations", 0, "id") != "dest_1" || at(m, "destinations", 0, "address_country") != "US" ||
+		at(m, "destinations", 0, "street_address") != nil || m["selected_destination_id"] != "dest_1" ||
+		at(m, "groups", 0, "selected_option_id") != "std-ship" || at(m, "groups", 0, "options", 0, "title") != "Free Standard Shipping" ||
+		totalOf(c, "fulfillment") != 0 {
 		t.Errorf("fulfillment: %v", c["fulfillment"])
+	}
+	if at(c, "messages", 0, "code") != "address_incomplete" {
+		t.Errorf("messages: %v", c["messages"])
 	}
 
 	again := call(t, "POST", base+"/checkout-sessions", create0111, map[string]string{"Idempotency-Key": "k-0111-create"})
@@ -346,6 +352,11 @@ func TestProfile20260111(t *testing.T) {
 	if r.Status != 200 || at(p, "ucp", "version") != "2026-04-08" || older != url+"/2026-01-11/.well-known/ucp" {
 		t.Fatalf("2026-04-08 profile: %d %s", r.Status, r.Body)
 	}
+	if at(p, "ucp", "payment_handlers", "com.shopify.shop_pay", 0, "id") != "shop_pay" ||
+		at(p, "ucp", "payment_handlers", "dev.ucp.mock_payment", 0, "config", "test_tokens", "success_token") != "approved" ||
+		at(p, "ucp", "capabilities", "dev.ucp.shopping.buyer_consent", 0, "extends") != "dev.ucp.shopping.checkout" {
+		t.Errorf("2026-04-08 profile: %s", r.Body)
+	}
 	r = call(t, "GET", older, "", nil)
 	p = doc(t, r)
 	if r.Status != 200 || at(p, "ucp", "version") != "2026-01-11" {
@@ -363,16 +374,28 @@ func TestProfile20260111(t *testing.T) {
 		}
 		names[at(c, "name").(string)] = true
 	}
-	for _, n := range []string{"dev.ucp.shopping.checkout", "dev.ucp.shopping.fulfillment", "dev.ucp.shopping.discount", "dev.ucp.shopping.order"} {
+	for _, n := range []string{"dev.ucp.shopping.checkout", "dev.ucp.shopping.fulfillment", "dev.ucp.shopping.discount", "dev.ucp.shopping.order",
+		"dev.ucp.shopping.buyer_consent"} {
 		if !names[n] {
 			t.Errorf("capability %s missing: %v", n, names)
 		}
 	}
-	h := at(p, "payment", "handlers", 0)
-	for _, k := range []string{"id", "name", "version", "spec", "config_schema", "instrument_schemas", "config"} {
-		if at(h, k) == nil {
-			t.Errorf("payment handler without %s: %v", k, h)
+	// The tenant's payment_handlers, in the order configured, each with every member
+	// 2026-01-11 requires.
+	var ids []string
+	for _, h := range at(p, "payment", "handlers").([]any) {
+		for _, k := range []string{"id", "name", "version", "spec", "config_schema", "instrument_schemas", "config"} {
+			if at(h, k) == nil {
+				t.Errorf("payment handler without %s: %v", k, h)
+			}
 		}
+		ids = append(ids, at(h, "id").(string))
+		if at(h, "id") == "shop_pay" && (at(h, "name") != "com.shopify.shop_pay" || at(h, "config", "shop_id") == nil) {
+			t.Errorf("shop_pay: %v", h)
+		}
+	}
+	if strings.Join(ids, " ") != "mock_payment_handler google_pay shop_pay" {
+		t.Errorf("payment handlers: %v", ids)
 	}
 	if rr := call(t, "POST", endpoint+"/checkout-sessions", create0111, nil); rr.Status != http.StatusCreated {
 		t.Errorf("the advertised endpoint: %d %s", rr.Status, rr.Body)
@@ -433,5 +456,18 @@ func TestOrder20260111(t *testing.T) {
 	}
 	if again := httpapi.Order20260111([]byte(in)); !bytes.Equal(again, out) {
 		t.Errorf("not a function of its bytes:\n%s\n%s", again, out)
+	}
+
+	// Shipped: the event is kept, and the line counts what it shipped.
+	shipped := strings.Replace(in, `}]}]}]},`, `}]}]}],"events":[{"id":"evt_1","occurred_at":"2026-04-08T12:00:00Z","type":"shipped",
+		"line_items":[{"id":"li_1","quantity":3}]}]},`, 1)
+	out = httpapi.Order20260111([]byte(shipped))
+	o = nil
+	if err := json.Unmarshal(out, &o); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if at(o, "fulfillment", "events", 0, "type") != "shipped" || at(o, "fulfillment", "events", 0, "line_items", 0, "quantity") != 3.0 ||
+		at(o, "line_items", 0, "quantity", "fulfilled") != 3.0 || at(o, "line_items", 0, "status") != "fulfilled" {
+		t.Errorf("shipped: %s", out)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/cartwright-dev/cartwright/httpapi"
 )
 
 // event is what this package reads of a domain event (docs/events.md).
@@ -90,7 +92,7 @@ func (s *Service) handle(msg *message.Message) error {
 		s.metrics.skipped.WithLabelValues("no_agent").Inc()
 		return nil
 	}
-	hook, err := s.profiles.webhookURL(ctx, profile)
+	hook, version, err := s.profiles.webhookURL(ctx, profile)
 	if errors.Is(err, errNoWebhook) {
 		s.metrics.skipped.WithLabelValues("no_webhook").Inc()
 		return nil
@@ -98,12 +100,18 @@ func (s *Service) handle(msg *message.Message) error {
 	if err != nil {
 		return failure{"profile", err}
 	}
+	o := restOrder(order, ev.ContextID)
+	if version == httpapi.UCPVersion20260111 {
+		// A platform on UCP 2026-01-11 gets the order in that version's shape, as its
+		// GET /2026-01-11/orders/{id} shows it.
+		o = httpapi.Order20260111(o)
+	}
 	body, err := json.Marshal(payload{
 		EventID:     ev.ID,
 		EventType:   kind,
 		CreatedTime: ev.OccurredAt,
 		CheckoutID:  ev.ContextID,
-		Order:       restOrder(order, ev.ContextID),
+		Order:       o,
 	})
 	if err != nil {
 		return failure{"invalid", err}
