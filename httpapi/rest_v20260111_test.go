@@ -474,3 +474,44 @@ func TestOrder20260111(t *testing.T) {
 		t.Errorf("shipped: %s", out)
 	}
 }
+
+// TestREST20260111PutKeepsAbsent: a 2026-01-11 PUT replaces the members it sends and
+// keeps those it leaves out (buyer, fulfillment, discounts), as UCP's conformance suite
+// expects; a 2026-04-08 PUT replaces the whole checkout.
+func TestREST20260111PutKeepsAbsent(t *testing.T) {
+	_, url := startFlowerShop(t)
+	base := url + "/2026-01-11/ucp/flower_shop/checkout-sessions/"
+	c := doc(t, call(t, "POST", url+"/2026-01-11/ucp/flower_shop/checkout-sessions", update0111, nil))
+	id, _ := c["id"].(string)
+	if c["status"] != "ready_for_complete" {
+		t.Fatalf("create: %v", c)
+	}
+	// Only the lines: the buyer, the address, the option and the code stay.
+	r := call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}]}`, nil)
+	c = doc(t, r)
+	m := at(c, "fulfillment", "methods", 0)
+	if r.Status != 200 || at(c, "line_items", 0, "quantity") != 3.0 || at(c, "buyer", "email") != "ada@example.com" ||
+		at(m, "selected_destination_id") != "addr_1" || at(m, "destinations", 0, "postal_code") != "62704" ||
+		at(m, "groups", 0, "selected_option_id") != "exp-ship-us" || at(c, "discounts", "codes", 0) != "10OFF" ||
+		totalOf(c, "discount") != 1050 || c["status"] != "ready_for_complete" {
+		t.Fatalf("PUT of the lines alone: %d %s", r.Status, r.Body)
+	}
+	// A member sent replaces: another buyer, no codes.
+	r = call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}],
+		"buyer":{"email":"grace@example.com"},"discounts":{"codes":[]}}`, nil)
+	c = doc(t, r)
+	if r.Status != 200 || at(c, "buyer", "email") != "grace@example.com" || totalOf(c, "discount") != -1 ||
+		at(c, "fulfillment", "methods", 0, "selected_destination_id") != "addr_1" {
+		t.Fatalf("PUT with a buyer and no codes: %d %s", r.Status, r.Body)
+	}
+	// 2026-04-08: the whole checkout is replaced; the buyer and the address go.
+	r = call(t, "PUT", url+"/ucp/flower_shop/checkout-sessions/"+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}]}`, nil)
+	c = doc(t, r)
+	if r.Status != 200 || c["buyer"] != nil || at(c, "fulfillment", "methods", 0, "selected_destination_id") != nil {
+		t.Fatalf("2026-04-08 PUT: %d %s", r.Status, r.Body)
+	}
+	// An unknown session: 404.
+	if r := call(t, "PUT", base+"ctx-nobody", `{"line_items":[]}`, nil); r.Status != http.StatusNotFound {
+		t.Errorf("unknown session: %d %s", r.Status, r.Body)
+	}
+}
