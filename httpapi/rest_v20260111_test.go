@@ -285,6 +285,12 @@ func TestREST20260111Errors(t *testing.T) {
 	if code, _, _ := r.errorOf(t); r.Status != http.StatusConflict || code != "invalid_transition" {
 		t.Errorf("complete when not ready, 2026-04-08: %d %s", r.Status, r.Body)
 	}
+	// More roses than the stock (flower_shop.yaml's limits.max_quantity lets the line ask):
+	// 400, and the detail speaks of the stock.
+	r = call(t, "PUT", session, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":10001}]}`, nil)
+	if code, detail, _ := r.errorOf(t); r.Status != http.StatusBadRequest || code != "out_of_stock" || !strings.Contains(detail, "Insufficient stock") {
+		t.Errorf("10001 roses: %d %s", r.Status, r.Body)
+	}
 	if r := call(t, "GET", base+"/checkout-sessions/ctx-nobody", "", nil); r.Status != http.StatusNotFound {
 		t.Errorf("unknown session: %d %s", r.Status, r.Body)
 	}
