@@ -105,6 +105,7 @@ const (
 	EvtOrderCreated      EventType = "order.created"
 	EvtOrderCanceled     EventType = "order.canceled"
 	EvtOrderShipped      EventType = "order.shipped"
+	EvtOrderUpdated      EventType = "order.updated"
 	EvtPaymentAuthorized EventType = "payment.authorized"
 	EvtPaymentCaptured   EventType = "payment.captured"
 	EvtPaymentVoided     EventType = "payment.voided"

@@ -62,6 +62,9 @@ const (
 	opCancel   = "cancel"
 	opGetOrder = "get_order"
 	opShip     = "simulate_shipping" // rest_webhooks.go
+	// opUpdateOrder is PUT /orders/{id}: the platform reports the order's fulfillment
+	// events and adjustments (update_order).
+	opUpdateOrder = "update_order"
 )
 
 // RESTPath is the path of tenant's UCP REST endpoint, as its profile advertises it.
@@ -76,6 +79,7 @@ func (x rest) register(mux *http.ServeMux) {
 			"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
 			"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
 			"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
+			"PUT /ucp/{tenant}/orders/{id}":                      opUpdateOrder,
 			"POST /testing/simulate-shipping/{id}":               opShip,
 			"POST /ucp/{tenant}/testing/simulate-shipping/{id}":  opShip,
 		} {
@@ -89,13 +93,16 @@ func (x rest) register(mux *http.ServeMux) {
 		}
 		if v.prefix != "" {
 			// The order at the version's base URL, of the default tenant: where a
-			// 2026-01-11 platform looks for it (GET <base>/orders/{id}).
-			c := restCall{x, v, opGetOrder}
-			mux.HandleFunc("GET "+v.prefix+"/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
-				start := time.Now()
-				outcome := c.serve(w, r)
-				x.b.metrics.observe(outcome, time.Since(start))
-			})
+			// 2026-01-11 platform looks for it (GET <base>/orders/{id}) and reports
+			// on it (PUT).
+			for method, op := range map[string]string{"GET": opGetOrder, "PUT": opUpdateOrder} {
+				c := restCall{x, v, op}
+				mux.HandleFunc(method+" "+v.prefix+"/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+					start := time.Now()
+					outcome := c.serve(w, r)
+					x.b.metrics.observe(outcome, time.Since(start))
+				})
+			}
 		}
 	}
 }
@@ -223,7 +230,7 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 	switch op {
 	case opCreate:
 		contextID = DeriveContextID(tenant, messageID)
-	case opGetOrder, opShip:
+	case opGetOrder, opShip, opUpdateOrder:
 		var ok bool
 		contextID, orderID, ok = strings.Cut(r.PathValue("id"), ".")
 		if !ok || !natsToken.MatchString(contextID) || orderID == "" {
@@ -254,7 +261,11 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 	data, msg, path := restData(op, body, orderID)
 	if msg != "" {
-		restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, msg, path)
+		status := http.StatusBadRequest
+		if op == opUpdateOrder {
+			status = http.StatusUnprocessableEntity
+		}
+		restFail(w, status, commerce.CodeInvalidParams, msg, path)
 		return outcomeRejected
 	}
 	if op == opCreate || op == opComplete {
@@ -502,6 +513,26 @@ func restData(op string, body json.RawMessage, orderID string) (json.RawMessage,
 		data = map[string]string{"action": string(commerce.ActGetOrder), "order_id": orderID}
 	case opShip:
 		data = map[string]string{"action": string(commerce.ActShipOrder), "order_id": orderID}
+	case opUpdateOrder:
+		// The order as the platform has it: its fulfillment events and adjustments are
+		// what it reports; the rest is the business's and is not read.
+		var in struct {
+			Fulfillment struct {
+				Events json.RawMessage `json:"events"`
+			} `json:"fulfillment"`
+			Adjustments json.RawMessage `json:"adjustments"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, "the body must be the order: its fulfillment must be an object", "$.fulfillment"
+		}
+		d := map[string]any{"action": string(commerce.ActUpdateOrder), "order_id": orderID}
+		if len(in.Fulfillment.Events) > 0 {
+			d["events"] = in.Fulfillment.Events
+		}
+		if len(in.Adjustments) > 0 {
+			d["adjustments"] = in.Adjustments
+		}
+		data = d
 	}
 	b, _ := json.Marshal(data)
 	return b, "", ""

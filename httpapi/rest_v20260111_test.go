@@ -521,3 +521,51 @@ func TestREST20260111PutKeepsAbsent(t *testing.T) {
 		t.Errorf("unknown session: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestREST20260111OrderUpdate: PUT /orders/{id} with the order as the platform has it
+// records its fulfillment events and adjustments (GET shows them after), and an order
+// that cannot be taken (an adjustment status UCP does not know, adjustments not a list)
+// is 422.
+func TestREST20260111OrderUpdate(t *testing.T) {
+	_, url := startFlowerShop(t)
+	base := url + "/2026-01-11/ucp/flower_shop/checkout-sessions"
+	c := doc(t, call(t, "POST", base, update0111, nil))
+	done := doc(t, call(t, "POST", base+"/"+c["id"].(string)+"/complete", pay0111With("mock_payment_handler", "success_token"), nil))
+	orderID, _ := at(done, "order", "id").(string)
+	if orderID == "" {
+		t.Fatalf("complete: %v", done)
+	}
+	orderURL := url + "/2026-01-11/orders/" + orderID
+	o := doc(t, call(t, "GET", orderURL, "", nil))
+	lineID := at(o, "line_items", 0, "id")
+	o["fulfillment"].(map[string]any)["events"] = []any{map[string]any{"id": "evt_1", "type": "shipped",
+		"occurred_at": "2026-04-08T12:00:00Z", "line_items": []any{map[string]any{"id": lineID, "quantity": 2}},
+		"tracking_number": "TRACK123", "tracking_url": "http://track.me/123", "description": "Shipped via FedEx"}}
+	o["adjustments"] = []any{map[string]any{"id": "adj_1", "type": "refund", "occurred_at": "2026-04-08T12:00:00Z",
+		"status": "pending", "amount": 500, "description": "Customer refund request"}}
+	body, _ := json.Marshal(o)
+	r := call(t, "PUT", orderURL, string(body), nil)
+	u := doc(t, r)
+	if r.Status != 200 || at(u, "fulfillment", "events", 0, "tracking_number") != "TRACK123" || at(u, "adjustments", 0, "amount") != 500.0 ||
+		at(u, "line_items", 0, "quantity", "fulfilled") != 2.0 || at(u, "ucp", "version") != "2026-01-11" {
+		t.Fatalf("PUT order: %d %s", r.Status, r.Body)
+	}
+	if g := doc(t, call(t, "GET", orderURL, "", nil)); at(g, "fulfillment", "events", 0, "id") != "evt_1" || at(g, "adjustments", 0, "type") != "refund" {
+		t.Fatalf("GET after PUT: %v", g)
+	}
+
+	o["adjustments"] = []any{map[string]any{"id": "adj_2", "type": "refund", "status": "INVALID_STATUS", "amount": 500}}
+	body, _ = json.Marshal(o)
+	r = call(t, "PUT", orderURL, string(body), nil)
+	if code, _, path := r.errorOf(t); r.Status != http.StatusUnprocessableEntity || code != "invalid_params" || path != "$.adjustments[0].status" {
+		t.Errorf("invalid status: %d %s", r.Status, r.Body)
+	}
+	o["adjustments"] = map[string]any{"id": "adj_1", "amount": 100}
+	body, _ = json.Marshal(o)
+	if r = call(t, "PUT", orderURL, string(body), nil); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("adjustments not a list: %d %s", r.Status, r.Body)
+	}
+	if g := doc(t, call(t, "GET", orderURL, "", nil)); at(g, "adjustments", 0, "status") != "pending" {
+		t.Errorf("a refused PUT changed the order: %v", g["adjustments"])
+	}
+}
