@@ -416,6 +416,16 @@ func Profile20260111For(cfg *config.Config, tenant string, site Site) (*Profile2
 	return p, nil
 }
 
+// OrderForVersion converts an order as the REST binding shows it in 2026-04-08 (its REST
+// ids set) to the shape of UCP version v: Order20260111 for 2026-01-11, as it is for any
+// other. The order webhooks send a platform its orders so (webhooks.Options.OrderFor).
+func OrderForVersion(v string, order []byte) []byte {
+	if v == UCPVersion20260111 {
+		return Order20260111(order)
+	}
+	return order
+}
+
 // Order20260111 converts an order as the REST binding shows it in 2026-04-08 (its REST
 // ids set) to its 2026-01-11 shape: for what sends an order to a 2026-01-11 platform
 // outside a REST response, such as its order webhooks.

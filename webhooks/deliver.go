@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-
-	"github.com/cartwright-dev/cartwright/httpapi"
 )
 
 // event is what this package reads of a domain event (docs/events.md).
@@ -100,12 +98,9 @@ func (s *Service) handle(msg *message.Message) error {
 	if err != nil {
 		return failure{"profile", err}
 	}
-	o := restOrder(order, ev.ContextID)
-	if version == httpapi.UCPVersion20260111 {
-		// A platform on UCP 2026-01-11 gets the order in that version's shape, as its
-		// GET /2026-01-11/orders/{id} shows it.
-		o = httpapi.Order20260111(o)
-	}
+	// A platform on an older UCP version gets the order in that version's shape, as
+	// its REST binding shows it (GET /2026-01-11/orders/{id}).
+	o := s.o.OrderFor(version, restOrder(order, ev.ContextID))
 	body, err := json.Marshal(payload{
 		EventID:     ev.ID,
 		EventType:   kind,

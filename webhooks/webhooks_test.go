@@ -26,6 +26,7 @@ import (
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/bus/dlq"
 	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/httpapi"
 	"github.com/cartwright-dev/cartwright/testenv"
 	"github.com/cartwright-dev/cartwright/webhooks"
 )
@@ -176,6 +177,7 @@ func (r *rig) run(t testing.TB) (svc *webhooks.Service, reg *prometheus.Registry
 	svc, err = webhooks.New(ctx, r.cfg, nc, webhooks.Options{
 		Dial:            func() (*nats.Conn, error) { return nats.Connect(r.nats.URL()) },
 		BusinessProfile: func(tenant string) string { return "http://127.0.0.1/.well-known/ucp?tenant=" + tenant },
+		OrderFor:        httpapi.OrderForVersion,
 		Registerer:      reg,
 		Client:          r.client,
 	})
