@@ -568,4 +568,12 @@ func TestREST20260111OrderUpdate(t *testing.T) {
 	if g := doc(t, call(t, "GET", orderURL, "", nil)); at(g, "adjustments", 0, "status") != "pending" {
 		t.Errorf("a refused PUT changed the order: %v", g["adjustments"])
 	}
+
+	// 2026-04-08, under the tenant's endpoint: the same action; adjustments left out stay.
+	r = call(t, "PUT", url+"/ucp/flower_shop/orders/"+orderID, `{"fulfillment":{"events":[{"id":"evt_2","type":"delivered",
+		"occurred_at":"2026-04-09T12:00:00Z"}]}}`, nil)
+	if u := doc(t, r); r.Status != 200 || at(u, "fulfillment", "events", 0, "type") != "delivered" || at(u, "adjustments", 0, "id") != "adj_1" ||
+		at(u, "ucp", "version") != "2026-04-08" {
+		t.Errorf("2026-04-08 PUT order: %d %s", r.Status, r.Body)
+	}
 }
