@@ -493,7 +493,14 @@ func TestREST20260111PutKeepsAbsent(t *testing.T) {
 		t.Fatalf("create: %v", c)
 	}
 	// Only the lines: the buyer, the address, the option and the code stay.
-	r := call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}]}`, nil)
+	key := map[string]string{"Idempotency-Key": "k-0111-keep"}
+	r := call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}]}`, key)
+	// Retried with its key: what it kept is as it was, so it is the same call, answered
+	// from the first reply.
+	if again := call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}]}`, key); again.Status != 200 ||
+		!bytes.Equal(again.Body, r.Body) {
+		t.Fatalf("retry: %d %s\nwant %s", again.Status, again.Body, r.Body)
+	}
 	c = doc(t, r)
 	m := at(c, "fulfillment", "methods", 0)
 	if r.Status != 200 || at(c, "line_items", 0, "quantity") != 3.0 || at(c, "buyer", "email") != "ada@example.com" ||
