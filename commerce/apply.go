@@ -35,6 +35,13 @@ type Policy struct {
 	// PaymentHandlers lists the handler ids a completion may name; empty accepts any (the
 	// payment provider judges the instrument).
 	PaymentHandlers []string
+	// BuyerEmailOptional lets a checkout without the buyer's email be ready for
+	// completion. The zero value is the contract's rule: incomplete until it is given.
+	BuyerEmailOptional bool
+	// PartialAddressOK lets a checkout shipping to a partial address (a country, say) be
+	// ready for completion. The zero value holds it back (address_incomplete) until the
+	// address has a street, a locality and a postal code.
+	PartialAddressOK bool
 }
 
 // DiscountRules says how a tenant's discount codes combine.
@@ -98,6 +105,7 @@ const (
 	EvtOrderCreated      EventType = "order.created"
 	EvtOrderCanceled     EventType = "order.canceled"
 	EvtOrderShipped      EventType = "order.shipped"
+	EvtOrderUpdated      EventType = "order.updated"
 	EvtPaymentAuthorized EventType = "payment.authorized"
 	EvtPaymentCaptured   EventType = "payment.captured"
 	EvtPaymentVoided     EventType = "payment.voided"

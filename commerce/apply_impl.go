@@ -81,6 +81,8 @@ func (s *step) dispatch(cmd Command) (Result, error) {
 		return s.cancelOrder(c)
 	case ShipOrder:
 		return s.shipOrder(c)
+	case UpdateOrder:
+		return s.updateOrder(c)
 	case nil:
 		return Result{}, E(KindInvalid, CodeUnknownAction, "no command")
 	default:

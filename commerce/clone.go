@@ -46,6 +46,14 @@ func (o *Order) Clone() *Order {
 	out.Buyer = clonePtr(o.Buyer)
 	out.Fulfillment = o.Fulfillment.clone()
 	out.Totals = slices.Clone(o.Totals)
+	out.Events = slices.Clone(o.Events)
+	for i := range out.Events {
+		out.Events[i].LineItems = slices.Clone(out.Events[i].LineItems)
+	}
+	out.Adjustments = slices.Clone(o.Adjustments)
+	for i := range out.Adjustments {
+		out.Adjustments[i].LineItems = slices.Clone(out.Adjustments[i].LineItems)
+	}
 	return &out
 }
 

@@ -25,6 +25,7 @@ const (
 	ActVoidPayment          Action = "void_payment"
 	ActRefundPayment        Action = "refund_payment"
 	ActShipOrder            Action = "ship_order"
+	ActUpdateOrder          Action = "update_order"
 )
 
 // Command is one domain command, normalized from either request form.
@@ -175,6 +176,14 @@ type VoidPayment struct{ OrderID string }
 // ShipOrder records that a placed order was shipped (all of it, in one package).
 type ShipOrder struct{ OrderID string }
 
+// UpdateOrder records what the platform reports of an order: its fulfillment events and
+// adjustments, each list replacing the one reported before (nil keeps it).
+type UpdateOrder struct {
+	OrderID     string
+	Events      []OrderEvent
+	Adjustments []Adjustment
+}
+
 // RefundPayment refunds Amount (nil: all that is captured and not yet refunded).
 type RefundPayment struct {
 	OrderID string
@@ -202,3 +211,4 @@ func (CapturePayment) Action() Action       { return ActCapturePayment }
 func (VoidPayment) Action() Action          { return ActVoidPayment }
 func (RefundPayment) Action() Action        { return ActRefundPayment }
 func (ShipOrder) Action() Action            { return ActShipOrder }
+func (UpdateOrder) Action() Action          { return ActUpdateOrder }

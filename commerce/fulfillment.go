@@ -113,7 +113,8 @@ func selectOption(c *Checkout, cmd SelectShippingOption) error {
 // priceFulfillment recomputes c's shipping options for its address and discounted
 // subtotal. An undeliverable address is kept, with a message and no options; a selection
 // that is no longer offered is cleared. A partial address is priced (its options may be
-// chosen) and holds the checkout back with a message until it is complete.
+// chosen) and holds the checkout back with a message until it is complete, unless the
+// policy allows partial addresses.
 func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
 	s.offerSaved(c)
 	f := &c.Fulfillment
@@ -131,7 +132,7 @@ func (s *step) priceFulfillment(c *Checkout, discountedSubtotal int64) error {
 		return nil
 	}
 	f.Options = opts
-	if !f.Address.Complete() {
+	if !f.Address.Complete() && !s.env.Policy.PartialAddressOK {
 		addMessage(c, msgAddressIncomplete())
 	}
 	if _, ok := optionByID(opts, f.SelectedOptionID); !ok {

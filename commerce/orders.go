@@ -1,6 +1,9 @@
 package commerce
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Orders and their payments. Each command names an order of this context; its reply is
 // the order. A step the order's state does not allow is invalid_transition and changes
@@ -99,4 +102,78 @@ func (s *step) shipOrder(cmd ShipOrder) (Result, error) {
 	o := prev.Clone()
 	o.ShippedAt = s.env.Now
 	return s.commitOrder(i, o, Event{Type: EvtOrderShipped, Order: o}), nil
+}
+
+// Bounds on what update_order records.
+const (
+	MaxOrderEvents      = 50
+	MaxOrderAdjustments = 50
+)
+
+// updateOrder records the fulfillment events and adjustments the platform reports of an
+// order (UCP's order update): each list sent replaces the one before; cartwright's own
+// shipped event (ShippedEventID), sent back with the rest, is left out, as ShippedAt
+// makes it. A line named must be one of the order's; an adjustment's status is pending,
+// completed or failed.
+func (s *step) updateOrder(cmd UpdateOrder) (Result, error) {
+	i, prev, err := s.order(cmd.OrderID)
+	if err != nil {
+		return Result{}, err
+	}
+	lines := map[string]bool{}
+	for _, l := range prev.LineItems {
+		lines[l.ID] = true
+	}
+	checkLines := func(at string, ls []LineQuantity) error {
+		for j, l := range ls {
+			if !lines[l.ID] {
+				return Invalid(fmt.Sprintf("%s.line_items[%d].id", at, j), "no line %q in this order", l.ID)
+			}
+			if l.Quantity < 0 {
+				return Invalid(fmt.Sprintf("%s.line_items[%d].quantity", at, j), "a quantity is not negative")
+			}
+		}
+		return nil
+	}
+	o := prev.Clone()
+	if cmd.Events != nil {
+		if len(cmd.Events) > MaxOrderEvents {
+			return Result{}, Invalid("events", "at most %d events", MaxOrderEvents)
+		}
+		o.Events = []OrderEvent{}
+		for j, e := range cmd.Events {
+			at := fmt.Sprintf("events[%d]", j)
+			switch {
+			case e.ID == ShippedEventID:
+				continue
+			case e.ID == "" || e.Type == "":
+				return Result{}, Invalid(at, "an event needs an id and a type")
+			}
+			if err := checkLines(at, e.LineItems); err != nil {
+				return Result{}, err
+			}
+			o.Events = append(o.Events, e)
+		}
+	}
+	if cmd.Adjustments != nil {
+		if len(cmd.Adjustments) > MaxOrderAdjustments {
+			return Result{}, Invalid("adjustments", "at most %d adjustments", MaxOrderAdjustments)
+		}
+		for j, a := range cmd.Adjustments {
+			at := fmt.Sprintf("adjustments[%d]", j)
+			switch {
+			case a.ID == "" || a.Type == "":
+				return Result{}, Invalid(at, "an adjustment needs an id and a type")
+			case a.Status != AdjustmentPending && a.Status != AdjustmentCompleted && a.Status != AdjustmentFailed:
+				return Result{}, Invalid(at+".status", "status %q is not one of pending, completed, failed", a.Status)
+			case a.Amount < 0 || a.Amount > MaxAmount:
+				return Result{}, Invalid(at+".amount", "amount %d is not between 0 and %d", a.Amount, MaxAmount)
+			}
+			if err := checkLines(at, a.LineItems); err != nil {
+				return Result{}, err
+			}
+		}
+		o.Adjustments = slices.Clone(cmd.Adjustments)
+	}
+	return s.commitOrder(i, o, Event{Type: EvtOrderUpdated, Order: o}), nil
 }

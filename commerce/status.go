@@ -26,7 +26,7 @@ func (s *step) readiness(c *Checkout) (Status, string) {
 	switch {
 	case len(c.LineItems) == 0:
 		return StatusIncomplete, "the checkout has no line items"
-	case c.Buyer == nil || c.Buyer.Email == "":
+	case !s.env.Policy.BuyerEmailOptional && (c.Buyer == nil || c.Buyer.Email == ""):
 		return StatusIncomplete, "the buyer's email is missing"
 	// The wording of the two below is what UCP's conformance suite looks for.
 	case needsShipping(c.LineItems) && c.Fulfillment.Address == nil:

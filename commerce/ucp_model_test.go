@@ -215,6 +215,52 @@ func TestBuyerConsentKept(t *testing.T) {
 	}
 }
 
+// The buyer's email: required by default (the contract's rule), not when the tenant's
+// policy makes it optional, where a checkout without a buyer is ready and completes.
+func TestBuyerEmailOptional(t *testing.T) {
+	for _, optional := range []bool{false, true} {
+		h := shopHarness(t)
+		h.env.Policy.BuyerEmailOptional = optional
+		up := roses()
+		up.Update.Address = &commerce.Address{StreetAddress: "1 Main St", AddressLocality: "Springfield", PostalCode: "62704", AddressCountry: "US"}
+		up.Update.SelectedOptionID = "std-ship"
+		c := h.must(up).Checkout
+		want := commerce.StatusIncomplete
+		if optional {
+			want = commerce.StatusReadyForComplete
+		}
+		if c.Status != want {
+			t.Fatalf("optional %v: status %s, messages %+v", optional, c.Status, c.Messages)
+		}
+		if !optional {
+			continue
+		}
+		done := h.must(flowerPay("mock_payment_handler", commerce.Credential{Type: "token", Token: "tok_visa"}))
+		if done.Checkout.Status != commerce.StatusCompleted || done.Checkout.Order == nil {
+			t.Fatalf("complete without an email: %s %+v", done.Checkout.Status, done.Checkout.Messages)
+		}
+	}
+}
+
+// A tenant that allows partial addresses: a country is enough to complete, with no
+// address_incomplete message.
+func TestPartialAddressOK(t *testing.T) {
+	h := shopHarness(t)
+	h.env.Policy.PartialAddressOK = true
+	up := roses()
+	up.Update.Buyer = &commerce.Buyer{Email: "jane@example.com"}
+	a := commerce.Address{AddressCountry: "US"}
+	up.Update.ShippingRequested, up.Update.Address, up.Update.SelectedOptionID = true, &a, "std-ship"
+	up.Update.Destinations, up.Update.DestinationID = []commerce.Destination{{ID: "dest_1", Address: a}}, "dest_1"
+	c := h.must(up).Checkout
+	if c.Status != commerce.StatusReadyForComplete || len(c.Messages) != 0 || totals(c)["fulfillment"] != 500 {
+		t.Fatalf("status %s, messages %v, totals %v", c.Status, messageCodes(c), totals(c))
+	}
+	if done := h.must(flowerPay("mock_payment_handler", commerce.Credential{Type: "token", Token: "tok_visa"})).Checkout; done.Status != commerce.StatusCompleted {
+		t.Fatalf("complete: %s %v", done.Status, messageCodes(done))
+	}
+}
+
 func flowerPay(handler string, cr commerce.Credential) commerce.CompleteCheckout {
 	return commerce.CompleteCheckout{Instruments: []commerce.PaymentInstrument{{
 		ID: "instr_1", HandlerID: handler, Type: "card", Selected: true, Credential: cr,

@@ -45,6 +45,13 @@ type Tenant struct {
 	Customers []Customer `yaml:"customers"`
 	// PaymentHandlers are the handler ids a completion may name (default: any).
 	PaymentHandlers []PaymentHandler `yaml:"payment_handlers"`
+	// RequireBuyerEmail keeps a checkout incomplete until the buyer's email is given (the
+	// contract's rule; default true). False: a checkout without one can be completed.
+	RequireBuyerEmail *bool `yaml:"require_buyer_email"`
+	// RequireFullAddress keeps a checkout shipping to a partial address incomplete until
+	// it has a street, a locality and a postal code (default true). False: a country is
+	// enough to complete.
+	RequireFullAddress *bool `yaml:"require_full_address"`
 }
 
 // Demo returns the demo tenant of CONTRACT.md section 5.

@@ -252,6 +252,8 @@ func (t *Tenant) ucpPolicy(p *commerce.Policy) {
 	for _, h := range t.PaymentHandlers {
 		p.PaymentHandlers = append(p.PaymentHandlers, h.ID)
 	}
+	p.BuyerEmailOptional = t.RequireBuyerEmail != nil && !*t.RequireBuyerEmail
+	p.PartialAddressOK = t.RequireFullAddress != nil && !*t.RequireFullAddress
 }
 
 // MockTokens returns the test tokens the tenant's payment handlers add to the mock's:

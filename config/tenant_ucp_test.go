@@ -56,8 +56,19 @@ tenants:
 	if a, d := ten.MockTokens(); len(a) != 1 || a[0] != "success_token" || len(d) != 1 || d[0] != "fail_token" {
 		t.Errorf("tokens %v %v", a, d)
 	}
+	// The buyer's email is required unless require_buyer_email is false.
+	if p.BuyerEmailOptional {
+		t.Errorf("require_buyer_email unset: the email is optional")
+	}
+	if p.PartialAddressOK {
+		t.Errorf("require_full_address unset: a partial address completes")
+	}
+	off := load(t, "tenants:\n  shop:\n    builtin: {items: [{id: a, title: A, price: 1}]}\n    require_buyer_email: false\n    require_full_address: false\n")
+	if p := off.Tenants["shop"].Policy(100, 999); !p.BuyerEmailOptional || !p.PartialAddressOK {
+		t.Errorf("require_buyer_email and require_full_address false: %+v", p)
+	}
 	// The demo tenant's rules stay the demo's.
-	if d := config.Demo().Policy(100, 999); d.Discounts.Stacking || d.Customers != nil || d.PaymentHandlers != nil {
+	if d := config.Demo().Policy(100, 999); d.Discounts.Stacking || d.Customers != nil || d.PaymentHandlers != nil || d.BuyerEmailOptional || d.PartialAddressOK {
 		t.Errorf("demo policy %+v", d)
 	}
 }

@@ -98,6 +98,8 @@ func actionCommand(name string, d *inData, data json.RawMessage, at string, lim 
 	case commerce.ActShipOrder:
 		id, err := reqString(d.OrderID, at, "order_id", lim)
 		return commerce.ShipOrder{OrderID: id}, err
+	case commerce.ActUpdateOrder:
+		return updateOrder(d, at, lim)
 	case commerce.ActVoidPayment:
 		id, err := reqString(d.OrderID, at, "order_id", lim)
 		return commerce.VoidPayment{OrderID: id}, err

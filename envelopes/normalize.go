@@ -26,6 +26,9 @@ type inData struct {
 	AP2        json.RawMessage `json:"ap2"`
 	OrderID    json.RawMessage `json:"order_id"`
 	Amount     json.RawMessage `json:"amount"`
+	// update_order's lists.
+	Events      json.RawMessage `json:"events"`
+	Adjustments json.RawMessage `json:"adjustments"`
 
 	UCPCheckout json.RawMessage `json:"a2a.ucp.checkout"`
 	UCPPayment  json.RawMessage `json:"a2a.ucp.checkout.payment"`

@@ -31,6 +31,11 @@ type FulfillmentEvent struct {
 	OccurredAt string               `json:"occurred_at"`
 	Type       string               `json:"type"`
 	LineItems  []FulfillmentLineQty `json:"line_items"`
+	// What the platform reported with an event of its own (update_order).
+	TrackingNumber string `json:"tracking_number,omitempty"`
+	TrackingURL    string `json:"tracking_url,omitempty"`
+	Carrier        string `json:"carrier,omitempty"`
+	Description    string `json:"description,omitempty"`
 }
 
 // FulfillmentLineQty is a line and a quantity of it.

@@ -23,6 +23,8 @@ type Order struct {
 	PermalinkURL string       `json:"permalink_url,omitempty"`
 	CreatedAt    string       `json:"created_at,omitempty"`
 	UpdatedAt    string       `json:"updated_at,omitempty"`
+	// Adjustments are those the platform reported (update_order); absent when none.
+	Adjustments []Adjustment `json:"adjustments,omitempty"`
 }
 
 // OrderPayment is where an order's payment stands, amounts in minor units.
@@ -52,7 +54,7 @@ func orderWire(o *commerce.Order) *Order {
 		Currency:    o.Currency,
 		LineItems:   lineItemsWire(o.LineItems),
 		Buyer:       buyerWire(o.Buyer),
-		Fulfillment: shippedWire(fulfillmentWire(o.Fulfillment, o.LineItems), o),
+		Fulfillment: reportedWire(shippedWire(fulfillmentWire(o.Fulfillment, o.LineItems), o), o),
 		Totals:      totalsWire(o.Totals),
 		Payment: OrderPayment{
 			ID:         o.Payment.ID,
@@ -65,5 +67,6 @@ func orderWire(o *commerce.Order) *Order {
 		PermalinkURL: o.PermalinkURL,
 		CreatedAt:    timestamp(o.CreatedAt),
 		UpdatedAt:    timestamp(o.UpdatedAt),
+		Adjustments:  adjustmentsWire(o.Adjustments),
 	}
 }

@@ -142,6 +142,10 @@ type CapabilityEntry struct {
 // mandates.
 const CapAP2Mandate = "dev.ucp.shopping.ap2_mandate"
 
+// CapBuyerConsent is UCP's buyer consent extension of the checkout: buyer.consent
+// ({analytics, preferences, marketing, sale_of_data}) is kept and echoed for every tenant.
+const CapBuyerConsent = "dev.ucp.shopping.buyer_consent"
+
 // tenantCapabilities is capabilities() plus what tenant t adds by its settings.
 func tenantCapabilities(t *config.Tenant) map[string][]CapabilityEntry {
 	caps := capabilities()
@@ -164,7 +168,8 @@ type PaymentHandler struct {
 	ID                   string           `json:"id"`
 	Version              string           `json:"version"`
 	Spec                 string           `json:"spec"`
-	AvailableInstruments []InstrumentType `json:"available_instruments"`
+	Schema               string           `json:"schema,omitempty"`
+	AvailableInstruments []InstrumentType `json:"available_instruments,omitempty"`
 	Config               map[string]any   `json:"config,omitempty"`
 }
 
@@ -194,14 +199,35 @@ func capabilities() map[string][]CapabilityEntry {
 		envelopes.CapFulfillment: entry("fulfillment", envelopes.CapCheckout),
 		envelopes.CapDiscount:    entry("discount", envelopes.CapCheckout),
 		envelopes.CapOrder:       entry("order", ""),
+		CapBuyerConsent:          entry("buyer_consent", envelopes.CapCheckout),
 	}
 }
 
-// paymentHandlers lists the handlers tenant t takes, as its providers.payments says. A
-// tenant whose payments go to its own service (http) names its handlers there, unknown to
-// cartwright: it lists none.
+// paymentHandlers lists the handlers tenant t takes: its payment_handlers when it lists
+// any (as its checkouts do, handlers.PaymentHandlers), else as its providers.payments
+// says. A tenant whose payments go to its own service (http) and lists no
+// payment_handlers names its handlers there, unknown to cartwright: it lists none.
 func paymentHandlers(t *config.Tenant) map[string][]PaymentHandler {
 	out := map[string][]PaymentHandler{}
+	if len(t.PaymentHandlers) > 0 {
+		for _, h := range t.PaymentHandlers {
+			ph := PaymentHandler{ID: h.ID, Version: h.Version, Spec: h.Spec, Schema: h.ConfigSchema, Config: h.Config}
+			if ph.Version == "" {
+				ph.Version = envelopes.UCPVersion
+			}
+			if ph.Spec == "" {
+				ph.Spec = DocsURL + handlerSpecAnchor(h)
+			}
+			for _, typ := range h.Instruments {
+				ph.AvailableInstruments = append(ph.AvailableInstruments, InstrumentType{Type: typ})
+			}
+			if ph.Config == nil {
+				ph.Config = testTokens(h)
+			}
+			out[h.HandlerName()] = append(out[h.HandlerName()], ph)
+		}
+		return out
+	}
 	switch t.Providers.Payments.Kind() {
 	case config.ProviderMock, "":
 		out[MockPaymentHandlerName] = []PaymentHandler{{
@@ -220,6 +246,31 @@ func paymentHandlers(t *config.Tenant) map[string][]PaymentHandler {
 		}}
 	}
 	return out
+}
+
+// handlerSpecAnchor is where docs/agents.md describes a configured handler without a
+// spec of its own: the mock's section for one with test tokens.
+func handlerSpecAnchor(h config.PaymentHandler) string {
+	if len(h.ApproveTokens)+len(h.DeclineTokens) > 0 {
+		return "#the-mock-payment-handler"
+	}
+	return "#5-ucp-over-rest"
+}
+
+// testTokens is the config a handler with test tokens and no config of its own shows:
+// its tokens and what the mock does with them. Nil without tokens.
+func testTokens(h config.PaymentHandler) map[string]any {
+	if len(h.ApproveTokens)+len(h.DeclineTokens) == 0 {
+		return nil
+	}
+	tokens := map[string]string{}
+	for _, tok := range h.ApproveTokens {
+		tokens[tok] = "approved"
+	}
+	for _, tok := range h.DeclineTokens {
+		tokens[tok] = "declined"
+	}
+	return map[string]any{"credential_type": "token", "test_tokens": tokens}
 }
 
 func lookup(cfg *config.Config, tenant string) (*config.Tenant, error) {

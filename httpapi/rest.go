@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -61,6 +62,9 @@ const (
 	opCancel   = "cancel"
 	opGetOrder = "get_order"
 	opShip     = "simulate_shipping" // rest_webhooks.go
+	// opUpdateOrder is PUT /orders/{id}: the platform reports the order's fulfillment
+	// events and adjustments (update_order).
+	opUpdateOrder = "update_order"
 )
 
 // RESTPath is the path of tenant's UCP REST endpoint, as its profile advertises it.
@@ -75,6 +79,7 @@ func (x rest) register(mux *http.ServeMux) {
 			"POST /ucp/{tenant}/checkout-sessions/{id}/complete": opComplete,
 			"POST /ucp/{tenant}/checkout-sessions/{id}/cancel":   opCancel,
 			"GET /ucp/{tenant}/orders/{id}":                      opGetOrder,
+			"PUT /ucp/{tenant}/orders/{id}":                      opUpdateOrder,
 			"POST /testing/simulate-shipping/{id}":               opShip,
 			"POST /ucp/{tenant}/testing/simulate-shipping/{id}":  opShip,
 		} {
@@ -88,13 +93,16 @@ func (x rest) register(mux *http.ServeMux) {
 		}
 		if v.prefix != "" {
 			// The order at the version's base URL, of the default tenant: where a
-			// 2026-01-11 platform looks for it (GET <base>/orders/{id}).
-			c := restCall{x, v, opGetOrder}
-			mux.HandleFunc("GET "+v.prefix+"/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
-				start := time.Now()
-				outcome := c.serve(w, r)
-				x.b.metrics.observe(outcome, time.Since(start))
-			})
+			// 2026-01-11 platform looks for it (GET <base>/orders/{id}) and reports
+			// on it (PUT).
+			for method, op := range map[string]string{"GET": opGetOrder, "PUT": opUpdateOrder} {
+				c := restCall{x, v, op}
+				mux.HandleFunc(method+" "+v.prefix+"/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+					start := time.Now()
+					outcome := c.serve(w, r)
+					x.b.metrics.observe(outcome, time.Since(start))
+				})
+			}
 		}
 	}
 }
@@ -222,7 +230,7 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 	switch op {
 	case opCreate:
 		contextID = DeriveContextID(tenant, messageID)
-	case opGetOrder, opShip:
+	case opGetOrder, opShip, opUpdateOrder:
 		var ok bool
 		contextID, orderID, ok = strings.Cut(r.PathValue("id"), ".")
 		if !ok || !natsToken.MatchString(contextID) || orderID == "" {
@@ -236,9 +244,28 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 			return outcomeRejected
 		}
 	}
+	if op == opUpdate && v.keepAbsent {
+		// The members the PUT leaves out stay as the checkout has them: read it first.
+		cur, outcome := x.checkout(r, tenant, contextID)
+		if cur == nil {
+			if outcome == outcomeTimeout {
+				w.Header().Set("Retry-After", "1")
+				restFail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
+					"no reply in time; the call was not applied: send it again", "")
+			} else if outcome == outcomeRejected {
+				restFail(w, http.StatusNotFound, commerce.CodeNotFound, "no such checkout session", "")
+			}
+			return outcome
+		}
+		body = keepAbsent(body, cur)
+	}
 	data, msg, path := restData(op, body, orderID)
 	if msg != "" {
-		restFail(w, http.StatusBadRequest, commerce.CodeInvalidParams, msg, path)
+		status := http.StatusBadRequest
+		if op == opUpdateOrder {
+			status = http.StatusUnprocessableEntity
+		}
+		restFail(w, status, commerce.CodeInvalidParams, msg, path)
 		return outcomeRejected
 	}
 	if op == opCreate || op == opComplete {
@@ -327,6 +354,17 @@ func rebind(data json.RawMessage, contextID, id string) json.RawMessage {
 // checkoutID asks the worker for the id of the checkout in contextID (get_checkout): ""
 // and the outcome when there is none or no reply.
 func (x restCall) checkoutID(r *http.Request, tenant, contextID string) (string, string) {
+	c, outcome := x.checkout(r, tenant, contextID)
+	id, _ := c["id"].(string)
+	if c == nil || id == "" {
+		return "", cmp.Or(outcome, outcomeRejected)
+	}
+	return id, ""
+}
+
+// checkout asks the worker for the checkout in contextID (get_checkout), in the
+// 2026-04-08 form: nil and the outcome when there is none or no reply.
+func (x restCall) checkout(r *http.Request, tenant, contextID string) (map[string]any, string) {
 	messageID := newRESTMessageID()
 	data, _ := json.Marshal(map[string]string{"action": string(commerce.ActGetCheckout)})
 	env, _ := json.Marshal(restEnvelope{
@@ -338,25 +376,84 @@ func (x restCall) checkoutID(r *http.Request, tenant, contextID string) (string,
 	})
 	reply, outcome, _ := x.b.exchange(r, tenant, contextID, messageID, env)
 	if reply == nil {
-		return "", outcome
+		return nil, outcome
 	}
 	var rep struct {
 		Result *struct {
 			Parts []struct {
-				Data map[string]struct {
-					ID string `json:"id"`
-				} `json:"data"`
+				Data map[string]map[string]any `json:"data"`
 			} `json:"parts"`
 		} `json:"result"`
 	}
-	if json.Unmarshal(reply.Data, &rep) != nil || rep.Result == nil || len(rep.Result.Parts) == 0 {
-		return "", outcomeRejected
+	dec := json.NewDecoder(bytes.NewReader(reply.Data))
+	dec.UseNumber()
+	if dec.Decode(&rep) != nil || rep.Result == nil || len(rep.Result.Parts) == 0 {
+		return nil, outcomeRejected
 	}
-	id := rep.Result.Parts[0].Data[envelopes.KeyCheckout].ID
-	if id == "" {
-		return "", outcomeRejected
+	c := rep.Result.Parts[0].Data[envelopes.KeyCheckout]
+	if c == nil {
+		return nil, outcomeRejected
 	}
-	return id, ""
+	return c, ""
+}
+
+// keepAbsent fills in an update body the members it leaves out (line_items, buyer,
+// context, fulfillment, discounts) from cur, the checkout as it is, in the form a
+// request takes them: a PUT replaces the members it sends and keeps the others. A body
+// it cannot read is left for the worker to refuse.
+func keepAbsent(body json.RawMessage, cur map[string]any) json.RawMessage {
+	var in map[string]json.RawMessage
+	if json.Unmarshal(body, &in) != nil {
+		return body
+	}
+	put := func(name string, v any) {
+		if _, sent := in[name]; sent || v == nil {
+			return
+		}
+		if b, err := json.Marshal(v); err == nil {
+			in[name] = b
+		}
+	}
+	if lines, ok := cur["line_items"].([]any); ok {
+		var req []any
+		for _, l := range lines {
+			req = append(req, map[string]any{"item": map[string]any{"id": at(l, "item", "id")}, "quantity": at(l, "quantity")})
+		}
+		put("line_items", req)
+	}
+	put("buyer", cur["buyer"])
+	put("context", cur["context"])
+	if codes, ok := at(cur, "discounts", "codes").([]any); ok && len(codes) > 0 {
+		put("discounts", map[string]any{"codes": codes})
+	}
+	if methods, ok := at(cur, "fulfillment", "methods").([]any); ok && len(methods) > 0 {
+		var req []any
+		for _, m := range methods {
+			mm, _ := m.(map[string]any)
+			if mm == nil {
+				continue
+			}
+			rm := map[string]any{"type": mm["type"]}
+			if ds, ok := mm["destinations"].([]any); ok && len(ds) > 0 {
+				rm["destinations"] = ds
+			}
+			if id, ok := mm["selected_destination_id"].(string); ok && id != "" {
+				rm["selected_destination_id"] = id
+			}
+			if groups, ok := mm["groups"].([]any); ok && len(groups) > 0 {
+				if opt, ok := at(groups[0], "selected_option_id").(string); ok && opt != "" {
+					rm["groups"] = []any{map[string]any{"selected_option_id": opt}}
+				}
+			}
+			req = append(req, rm)
+		}
+		put("fulfillment", map[string]any{"methods": req})
+	}
+	out, err := json.Marshal(in)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 type restEnvelope struct {
@@ -416,6 +513,26 @@ func restData(op string, body json.RawMessage, orderID string) (json.RawMessage,
 		data = map[string]string{"action": string(commerce.ActGetOrder), "order_id": orderID}
 	case opShip:
 		data = map[string]string{"action": string(commerce.ActShipOrder), "order_id": orderID}
+	case opUpdateOrder:
+		// The order as the platform has it: its fulfillment events and adjustments are
+		// what it reports; the rest is the business's and is not read.
+		var in struct {
+			Fulfillment struct {
+				Events json.RawMessage `json:"events"`
+			} `json:"fulfillment"`
+			Adjustments json.RawMessage `json:"adjustments"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, "the body must be the order: its fulfillment must be an object", "$.fulfillment"
+		}
+		d := map[string]any{"action": string(commerce.ActUpdateOrder), "order_id": orderID}
+		if len(in.Fulfillment.Events) > 0 {
+			d["events"] = in.Fulfillment.Events
+		}
+		if len(in.Adjustments) > 0 {
+			d["adjustments"] = in.Adjustments
+		}
+		data = d
 	}
 	b, _ := json.Marshal(data)
 	return b, "", ""

@@ -18,6 +18,7 @@ var restPaths = []struct{ from, to string }{
 	{"$.params.message.parts[0].data['" + envelopes.KeyPayment + "']", "$.payment"},
 	{"$.params.message.parts[0].data.checkout", "$"},
 	{"$.params.message.parts[0].data.ap2", "$.ap2"},
+	{"$.params.message.parts[0].data.events", "$.fulfillment.events"},
 	{"$.params.message.parts[0].data", "$"},
 }
 
@@ -75,6 +76,10 @@ func restResponse(v *ucpBinding, op, contextID string, reply []byte) (int, []byt
 		status := restStatusOf(code)
 		if code == commerce.CodeInvalidTransition && v.invalidTransition != 0 {
 			status = v.invalidTransition
+		}
+		if code == commerce.CodeInvalidParams && op == opUpdateOrder {
+			// The order sent is JSON, but not an order cartwright can take.
+			status = http.StatusUnprocessableEntity
 		}
 		return status, v.errorBody(code, rep.Error.Message, path)
 	}

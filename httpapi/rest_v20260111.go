@@ -36,9 +36,6 @@ func request20260111(op string, body json.RawMessage) (json.RawMessage, string, 
 		}
 		delete(in, "id")
 		delete(in, "payment")
-		if f, ok := in["fulfillment"]; ok {
-			in["fulfillment"] = partialDestinations(f)
-		}
 		out, _ := json.Marshal(in)
 		return out, "", ""
 	case opComplete:
@@ -63,59 +60,6 @@ func request20260111(op string, body json.RawMessage) (json.RawMessage, string, 
 		return b, "", ""
 	}
 	return body, "", ""
-}
-
-// partialDestinations drops from a fulfillment request the shipping destinations that
-// are not an address yet (2026-01-11 lets a platform send a country alone, to see
-// options early; cartwright prices shipping and tax on a full street address), and a
-// selected_destination_id naming one of them, and with no destination left the options
-// selected for the method. The method stays, so that the checkout
-// shows it waiting for a destination. Anything it cannot read is left as it is, for the
-// worker to refuse with its path.
-func partialDestinations(f json.RawMessage) json.RawMessage {
-	var ful map[string]any
-	dec := json.NewDecoder(bytes.NewReader(f))
-	dec.UseNumber()
-	if dec.Decode(&ful) != nil {
-		return f
-	}
-	methods, _ := ful["methods"].([]any)
-	for _, m := range methods {
-		mm, ok := m.(map[string]any)
-		if !ok {
-			continue
-		}
-		dests, ok := mm["destinations"].([]any)
-		if !ok {
-			continue
-		}
-		kept := []any{}
-		for _, d := range dests {
-			dm, ok := d.(map[string]any)
-			if street, _ := dm["street_address"].(string); ok && street == "" {
-				if dm["id"] != nil && dm["id"] == mm["selected_destination_id"] {
-					delete(mm, "selected_destination_id")
-				}
-				continue
-			}
-			kept = append(kept, d)
-		}
-		mm["destinations"] = kept
-		if len(kept) == 0 && len(dests) > 0 {
-			// Nothing to ship to yet: an option chosen for it waits too.
-			groups, _ := mm["groups"].([]any)
-			for _, g := range groups {
-				if gm, ok := g.(map[string]any); ok {
-					delete(gm, "selected_option_id")
-				}
-			}
-		}
-	}
-	out, err := json.Marshal(ful)
-	if err != nil {
-		return f
-	}
-	return out
 }
 
 // response20260111 converts a 2026-04-08 checkout or order (a response body that is not
@@ -229,18 +173,45 @@ func unsign(v any) {
 	}
 }
 
-// order20260111 reshapes an order: quantities {total, fulfilled} with a status per line,
-// and the fulfillment as expectations (one per shipping method, to its selected
-// destination) and events (none recorded here).
+// order20260111 reshapes an order: quantities {total, fulfilled} with a status per line
+// (fulfilled counts what the shipped events list), and the fulfillment as expectations
+// (one per shipping method, to its selected destination) and the order's events.
 func order20260111(doc map[string]any) {
+	events, _ := at(doc, "fulfillment", "events").([]any)
+	if events == nil {
+		events = []any{}
+	}
+	shipped := map[any]int64{}
+	for _, e := range events {
+		if at(e, "type") != "shipped" {
+			continue
+		}
+		lines, _ := at(e, "line_items").([]any)
+		for _, l := range lines {
+			if n, ok := at(l, "quantity").(json.Number); ok {
+				q, _ := n.Int64()
+				shipped[at(l, "id")] += q
+			}
+		}
+	}
 	if lines, ok := doc["line_items"].([]any); ok {
 		for _, l := range lines {
 			lm, ok := l.(map[string]any)
 			if !ok {
 				continue
 			}
-			lm["quantity"] = map[string]any{"total": lm["quantity"], "fulfilled": 0}
-			lm["status"] = "processing"
+			total, _ := lm["quantity"].(json.Number)
+			n, _ := total.Int64()
+			done := min(shipped[lm["id"]], n)
+			lm["quantity"] = map[string]any{"total": lm["quantity"], "fulfilled": done}
+			switch {
+			case done == 0:
+				lm["status"] = "processing"
+			case done < n:
+				lm["status"] = "partial"
+			default:
+				lm["status"] = "fulfilled"
+			}
 		}
 	}
 	expectations := []any{}
@@ -281,7 +252,7 @@ func order20260111(doc map[string]any) {
 			expectations = append(expectations, e)
 		}
 	}
-	doc["fulfillment"] = map[string]any{"expectations": expectations, "events": []any{}}
+	doc["fulfillment"] = map[string]any{"expectations": expectations, "events": events}
 }
 
 // at walks a decoded JSON document by member names.
@@ -319,11 +290,45 @@ type PaymentHandler20260111 struct {
 	Config            map[string]any `json:"config"`
 }
 
+// cardInstrument20260111 is the schema of UCP 2026-01-11's card payment instrument: the
+// instrument_schemas of a handler that names none.
+const cardInstrument20260111 = "https://ucp.dev/" + UCPVersion20260111 + "/schemas/shopping/types/card_payment_instrument.json"
+
 // handlers20260111 are tenant t's payment handlers in the 2026-01-11 form: the same
-// handlers its 2026-04-08 profile lists.
+// handlers its 2026-04-08 profile lists, its payment_handlers in the order configured
+// with the descriptors 2026-01-11 requires defaulted.
 func handlers20260111(t *config.Tenant) []PaymentHandler20260111 {
 	out := []PaymentHandler20260111{}
 	if t == nil {
+		return out
+	}
+	if len(t.PaymentHandlers) > 0 {
+		for _, h := range t.PaymentHandlers {
+			v := h.Version
+			if v == "" {
+				v = UCPVersion20260111
+			}
+			ph := PaymentHandler20260111{
+				ID: h.ID, Name: h.HandlerName(), Version: v, Spec: h.Spec,
+				ConfigSchema: h.ConfigSchema, InstrumentSchemas: h.InstrumentSchemas, Config: h.Config,
+			}
+			if ph.Spec == "" {
+				ph.Spec = DocsURL + handlerSpecAnchor(h)
+			}
+			if ph.ConfigSchema == "" {
+				ph.ConfigSchema = ph.Spec
+			}
+			if len(ph.InstrumentSchemas) == 0 {
+				ph.InstrumentSchemas = []string{cardInstrument20260111}
+			}
+			if ph.Config == nil {
+				ph.Config = testTokens(h)
+			}
+			if ph.Config == nil {
+				ph.Config = map[string]any{}
+			}
+			out = append(out, ph)
+		}
 		return out
 	}
 	hs := paymentHandlers(t)
@@ -336,7 +341,7 @@ func handlers20260111(t *config.Tenant) []PaymentHandler20260111 {
 			out = append(out, PaymentHandler20260111{
 				ID: h.ID, Name: name, Version: UCPVersion20260111, Spec: h.Spec,
 				ConfigSchema:      DocsURL + "#the-mock-payment-handler",
-				InstrumentSchemas: []string{"https://ucp.dev/" + UCPVersion20260111 + "/schemas/shopping/types/card_payment_instrument.json"},
+				InstrumentSchemas: []string{cardInstrument20260111},
 				Config:            cfg,
 			})
 		}
@@ -409,6 +414,16 @@ func Profile20260111For(cfg *config.Config, tenant string, site Site) (*Profile2
 	}
 	p.Payment.Handlers = handlers20260111(t)
 	return p, nil
+}
+
+// OrderForVersion converts an order as the REST binding shows it in 2026-04-08 (its REST
+// ids set) to the shape of UCP version v: Order20260111 for 2026-01-11, as it is for any
+// other. The order webhooks send a platform its orders so (webhooks.Options.OrderFor).
+func OrderForVersion(v string, order []byte) []byte {
+	if v == UCPVersion20260111 {
+		return Order20260111(order)
+	}
+	return order
 }
 
 // Order20260111 converts an order as the REST binding shows it in 2026-04-08 (its REST

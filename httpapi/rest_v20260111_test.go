@@ -126,7 +126,7 @@ func TestREST20260111Purchase(t *testing.T) {
 	}
 	c := doc(t, first)
 	id, _ := c["id"].(string)
-	if !strings.HasPrefix(id, "ctx-") || c["status"] != "incomplete" {
+	if !strings.HasPrefix(id, "ctx-") || c["status"] != "ready_for_complete" {
 		t.Fatalf("create: %s", first.Body)
 	}
 	if at(c, "ucp", "version") != "2026-01-11" || at(c, "ucp", "capabilities", 0, "version") != "2026-01-11" ||
@@ -137,11 +137,17 @@ func TestREST20260111Purchase(t *testing.T) {
 	if handler == "" || at(c, "payment", "handlers", 0, "version") != "2026-01-11" || at(c, "payment", "instruments") == nil {
 		t.Errorf("payment: %v", c["payment"])
 	}
-	// The country-only destination is not an address: nothing is chosen to ship to yet,
-	// and a method without destinations has no destinations member in 2026-01-11.
+	// The country-only destination is kept, chosen and priced (std-ship, free for rose
+	// bouquets); flower_shop.yaml's require_full_address: false lets it complete so.
 	m, _ := at(c, "fulfillment", "methods", 0).(map[string]any)
-	if _, has := m["destinations"]; has || m["selected_destination_id"] != nil || at(m, "groups", 0, "selected_option_id") != nil {
+	if at(m, "destinations", 0, "id") != "dest_1" || at(m, "destinations", 0, "address_country") != "US" ||
+		at(m, "destinations", 0, "street_address") != nil || m["selected_destination_id"] != "dest_1" ||
+		at(m, "groups", 0, "selected_option_id") != "std-ship" || at(m, "groups", 0, "options", 0, "title") != "Free Standard Shipping" ||
+		totalOf(c, "fulfillment") != 0 {
 		t.Errorf("fulfillment: %v", c["fulfillment"])
+	}
+	if c["messages"] != nil {
+		t.Errorf("messages: %v", c["messages"])
 	}
 
 	again := call(t, "POST", base+"/checkout-sessions", create0111, map[string]string{"Idempotency-Key": "k-0111-create"})
@@ -249,7 +255,9 @@ func TestREST20260111Errors(t *testing.T) {
 		}
 	}
 
-	c := doc(t, call(t, "POST", base+"/checkout-sessions", create0111, nil))
+	// A checkout with no shipping option chosen: not ready.
+	noOption := strings.Replace(create0111, `,"groups":[{"selected_option_id":"std-ship"}]`, ``, 1)
+	c := doc(t, call(t, "POST", base+"/checkout-sessions", noOption, nil))
 	session := base + "/checkout-sessions/" + c["id"].(string)
 	for _, e := range []struct{ name, body, code, path string }{
 		{"no payment_data", `{"payment":{"instruments":[]}}`, "invalid_params", "$.payment_data"},
@@ -264,17 +272,24 @@ func TestREST20260111Errors(t *testing.T) {
 			t.Errorf("%s: severity %v, not one of 2026-01-11's", e.name, sev)
 		}
 	}
-	// A checkout not ready to complete (no address, no option): 400 in 2026-01-11, which
-	// keeps 409 for conflicts; 2026-04-08 says 409.
+	// A checkout not ready to complete (no option): 400 in 2026-01-11, which keeps 409
+	// for conflicts; 2026-04-08 says 409.
 	handler, _ := at(c, "payment", "handlers", 0, "id").(string)
 	r := call(t, "POST", session+"/complete", pay0111With(handler, "tok_visa"), nil)
-	if code, detail, _ := r.errorOf(t); r.Status != http.StatusBadRequest || code != "invalid_transition" || !strings.Contains(detail, "cannot be completed") {
+	if code, detail, _ := r.errorOf(t); r.Status != http.StatusBadRequest || code != "invalid_transition" ||
+		!strings.Contains(detail, "Fulfillment option must be selected") {
 		t.Errorf("complete when not ready: %d %s", r.Status, r.Body)
 	}
 	r = call(t, "POST", url+"/ucp/flower_shop/checkout-sessions/"+c["id"].(string)+"/complete",
 		strings.Replace(restPay("tok_visa"), `"mock"`, `"`+handler+`"`, 1), nil)
 	if code, _, _ := r.errorOf(t); r.Status != http.StatusConflict || code != "invalid_transition" {
 		t.Errorf("complete when not ready, 2026-04-08: %d %s", r.Status, r.Body)
+	}
+	// More roses than the stock (flower_shop.yaml's limits.max_quantity lets the line ask):
+	// 400, and the detail speaks of the stock.
+	r = call(t, "PUT", session, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":10001}]}`, nil)
+	if code, detail, _ := r.errorOf(t); r.Status != http.StatusBadRequest || code != "out_of_stock" || !strings.Contains(detail, "Insufficient stock") {
+		t.Errorf("10001 roses: %d %s", r.Status, r.Body)
 	}
 	if r := call(t, "GET", base+"/checkout-sessions/ctx-nobody", "", nil); r.Status != http.StatusNotFound {
 		t.Errorf("unknown session: %d %s", r.Status, r.Body)
@@ -346,6 +361,11 @@ func TestProfile20260111(t *testing.T) {
 	if r.Status != 200 || at(p, "ucp", "version") != "2026-04-08" || older != url+"/2026-01-11/.well-known/ucp" {
 		t.Fatalf("2026-04-08 profile: %d %s", r.Status, r.Body)
 	}
+	if at(p, "ucp", "payment_handlers", "com.shopify.shop_pay", 0, "id") != "shop_pay" ||
+		at(p, "ucp", "payment_handlers", "dev.ucp.mock_payment", 0, "config", "test_tokens", "success_token") != "approved" ||
+		at(p, "ucp", "capabilities", "dev.ucp.shopping.buyer_consent", 0, "extends") != "dev.ucp.shopping.checkout" {
+		t.Errorf("2026-04-08 profile: %s", r.Body)
+	}
 	r = call(t, "GET", older, "", nil)
 	p = doc(t, r)
 	if r.Status != 200 || at(p, "ucp", "version") != "2026-01-11" {
@@ -363,16 +383,28 @@ func TestProfile20260111(t *testing.T) {
 		}
 		names[at(c, "name").(string)] = true
 	}
-	for _, n := range []string{"dev.ucp.shopping.checkout", "dev.ucp.shopping.fulfillment", "dev.ucp.shopping.discount", "dev.ucp.shopping.order"} {
+	for _, n := range []string{"dev.ucp.shopping.checkout", "dev.ucp.shopping.fulfillment", "dev.ucp.shopping.discount", "dev.ucp.shopping.order",
+		"dev.ucp.shopping.buyer_consent"} {
 		if !names[n] {
 			t.Errorf("capability %s missing: %v", n, names)
 		}
 	}
-	h := at(p, "payment", "handlers", 0)
-	for _, k := range []string{"id", "name", "version", "spec", "config_schema", "instrument_schemas", "config"} {
-		if at(h, k) == nil {
-			t.Errorf("payment handler without %s: %v", k, h)
+	// The tenant's payment_handlers, in the order configured, each with every member
+	// 2026-01-11 requires.
+	var ids []string
+	for _, h := range at(p, "payment", "handlers").([]any) {
+		for _, k := range []string{"id", "name", "version", "spec", "config_schema", "instrument_schemas", "config"} {
+			if at(h, k) == nil {
+				t.Errorf("payment handler without %s: %v", k, h)
+			}
 		}
+		ids = append(ids, at(h, "id").(string))
+		if at(h, "id") == "shop_pay" && (at(h, "name") != "com.shopify.shop_pay" || at(h, "config", "shop_id") == nil) {
+			t.Errorf("shop_pay: %v", h)
+		}
+	}
+	if strings.Join(ids, " ") != "mock_payment_handler google_pay shop_pay" {
+		t.Errorf("payment handlers: %v", ids)
 	}
 	if rr := call(t, "POST", endpoint+"/checkout-sessions", create0111, nil); rr.Status != http.StatusCreated {
 		t.Errorf("the advertised endpoint: %d %s", rr.Status, rr.Body)
@@ -433,5 +465,122 @@ func TestOrder20260111(t *testing.T) {
 	}
 	if again := httpapi.Order20260111([]byte(in)); !bytes.Equal(again, out) {
 		t.Errorf("not a function of its bytes:\n%s\n%s", again, out)
+	}
+
+	// Shipped: the event is kept, and the line counts what it shipped.
+	shipped := strings.Replace(in, `}]}]}]},`, `}]}]}],"events":[{"id":"evt_1","occurred_at":"2026-04-08T12:00:00Z","type":"shipped",
+		"line_items":[{"id":"li_1","quantity":3}]}]},`, 1)
+	out = httpapi.Order20260111([]byte(shipped))
+	o = nil
+	if err := json.Unmarshal(out, &o); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if at(o, "fulfillment", "events", 0, "type") != "shipped" || at(o, "fulfillment", "events", 0, "line_items", 0, "quantity") != 3.0 ||
+		at(o, "line_items", 0, "quantity", "fulfilled") != 3.0 || at(o, "line_items", 0, "status") != "fulfilled" {
+		t.Errorf("shipped: %s", out)
+	}
+}
+
+// TestREST20260111PutKeepsAbsent: a 2026-01-11 PUT replaces the members it sends and
+// keeps those it leaves out (buyer, fulfillment, discounts), as UCP's conformance suite
+// expects; a 2026-04-08 PUT replaces the whole checkout.
+func TestREST20260111PutKeepsAbsent(t *testing.T) {
+	_, url := startFlowerShop(t)
+	base := url + "/2026-01-11/ucp/flower_shop/checkout-sessions/"
+	c := doc(t, call(t, "POST", url+"/2026-01-11/ucp/flower_shop/checkout-sessions", update0111, nil))
+	id, _ := c["id"].(string)
+	if c["status"] != "ready_for_complete" {
+		t.Fatalf("create: %v", c)
+	}
+	// Only the lines: the buyer, the address, the option and the code stay.
+	key := map[string]string{"Idempotency-Key": "k-0111-keep"}
+	r := call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}]}`, key)
+	// Retried with its key: what it kept is as it was, so it is the same call, answered
+	// from the first reply.
+	if again := call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}]}`, key); again.Status != 200 ||
+		!bytes.Equal(again.Body, r.Body) {
+		t.Fatalf("retry: %d %s\nwant %s", again.Status, again.Body, r.Body)
+	}
+	c = doc(t, r)
+	m := at(c, "fulfillment", "methods", 0)
+	if r.Status != 200 || at(c, "line_items", 0, "quantity") != 3.0 || at(c, "buyer", "email") != "ada@example.com" ||
+		at(m, "selected_destination_id") != "addr_1" || at(m, "destinations", 0, "postal_code") != "62704" ||
+		at(m, "groups", 0, "selected_option_id") != "exp-ship-us" || at(c, "discounts", "codes", 0) != "10OFF" ||
+		totalOf(c, "discount") != 1050 || c["status"] != "ready_for_complete" {
+		t.Fatalf("PUT of the lines alone: %d %s", r.Status, r.Body)
+	}
+	// A member sent replaces: another buyer, no codes.
+	r = call(t, "PUT", base+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":3}],
+		"buyer":{"email":"grace@example.com"},"discounts":{"codes":[]}}`, nil)
+	c = doc(t, r)
+	if r.Status != 200 || at(c, "buyer", "email") != "grace@example.com" || totalOf(c, "discount") != -1 ||
+		at(c, "fulfillment", "methods", 0, "selected_destination_id") != "addr_1" {
+		t.Fatalf("PUT with a buyer and no codes: %d %s", r.Status, r.Body)
+	}
+	// 2026-04-08: the whole checkout is replaced; the buyer and the address go.
+	r = call(t, "PUT", url+"/ucp/flower_shop/checkout-sessions/"+id, `{"line_items":[{"item":{"id":"bouquet_roses"},"quantity":1}]}`, nil)
+	c = doc(t, r)
+	if r.Status != 200 || c["buyer"] != nil || at(c, "fulfillment", "methods", 0, "selected_destination_id") != nil {
+		t.Fatalf("2026-04-08 PUT: %d %s", r.Status, r.Body)
+	}
+	// An unknown session: 404.
+	if r := call(t, "PUT", base+"ctx-nobody", `{"line_items":[]}`, nil); r.Status != http.StatusNotFound {
+		t.Errorf("unknown session: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestREST20260111OrderUpdate: PUT /orders/{id} with the order as the platform has it
+// records its fulfillment events and adjustments (GET shows them after), and an order
+// that cannot be taken (an adjustment status UCP does not know, adjustments not a list)
+// is 422.
+func TestREST20260111OrderUpdate(t *testing.T) {
+	_, url := startFlowerShop(t)
+	base := url + "/2026-01-11/ucp/flower_shop/checkout-sessions"
+	c := doc(t, call(t, "POST", base, update0111, nil))
+	done := doc(t, call(t, "POST", base+"/"+c["id"].(string)+"/complete", pay0111With("mock_payment_handler", "success_token"), nil))
+	orderID, _ := at(done, "order", "id").(string)
+	if orderID == "" {
+		t.Fatalf("complete: %v", done)
+	}
+	orderURL := url + "/2026-01-11/orders/" + orderID
+	o := doc(t, call(t, "GET", orderURL, "", nil))
+	lineID := at(o, "line_items", 0, "id")
+	o["fulfillment"].(map[string]any)["events"] = []any{map[string]any{"id": "evt_1", "type": "shipped",
+		"occurred_at": "2026-04-08T12:00:00Z", "line_items": []any{map[string]any{"id": lineID, "quantity": 2}},
+		"tracking_number": "TRACK123", "tracking_url": "http://track.me/123", "description": "Shipped via FedEx"}}
+	o["adjustments"] = []any{map[string]any{"id": "adj_1", "type": "refund", "occurred_at": "2026-04-08T12:00:00Z",
+		"status": "pending", "amount": 500, "description": "Customer refund request"}}
+	body, _ := json.Marshal(o)
+	r := call(t, "PUT", orderURL, string(body), nil)
+	u := doc(t, r)
+	if r.Status != 200 || at(u, "fulfillment", "events", 0, "tracking_number") != "TRACK123" || at(u, "adjustments", 0, "amount") != 500.0 ||
+		at(u, "line_items", 0, "quantity", "fulfilled") != 2.0 || at(u, "ucp", "version") != "2026-01-11" {
+		t.Fatalf("PUT order: %d %s", r.Status, r.Body)
+	}
+	if g := doc(t, call(t, "GET", orderURL, "", nil)); at(g, "fulfillment", "events", 0, "id") != "evt_1" || at(g, "adjustments", 0, "type") != "refund" {
+		t.Fatalf("GET after PUT: %v", g)
+	}
+
+	o["adjustments"] = []any{map[string]any{"id": "adj_2", "type": "refund", "status": "INVALID_STATUS", "amount": 500}}
+	body, _ = json.Marshal(o)
+	r = call(t, "PUT", orderURL, string(body), nil)
+	if code, _, path := r.errorOf(t); r.Status != http.StatusUnprocessableEntity || code != "invalid_params" || path != "$.adjustments[0].status" {
+		t.Errorf("invalid status: %d %s", r.Status, r.Body)
+	}
+	o["adjustments"] = map[string]any{"id": "adj_1", "amount": 100}
+	body, _ = json.Marshal(o)
+	if r = call(t, "PUT", orderURL, string(body), nil); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("adjustments not a list: %d %s", r.Status, r.Body)
+	}
+	if g := doc(t, call(t, "GET", orderURL, "", nil)); at(g, "adjustments", 0, "status") != "pending" {
+		t.Errorf("a refused PUT changed the order: %v", g["adjustments"])
+	}
+
+	// 2026-04-08, under the tenant's endpoint: the same action; adjustments left out stay.
+	r = call(t, "PUT", url+"/ucp/flower_shop/orders/"+orderID, `{"fulfillment":{"events":[{"id":"evt_2","type":"delivered",
+		"occurred_at":"2026-04-09T12:00:00Z"}]}}`, nil)
+	if u := doc(t, r); r.Status != 200 || at(u, "fulfillment", "events", 0, "type") != "delivered" || at(u, "adjustments", 0, "id") != "adj_1" ||
+		at(u, "ucp", "version") != "2026-04-08" {
+		t.Errorf("2026-04-08 PUT order: %d %s", r.Status, r.Body)
 	}
 }

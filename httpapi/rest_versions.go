@@ -45,6 +45,9 @@ type ucpBinding struct {
 	// complete) when it is not 409: 2026-01-11 keeps 409 for conflicts such as a reused
 	// Idempotency-Key, and answers a request that "cannot be served" with 400.
 	invalidTransition int
+	// keepAbsent: an update (PUT) keeps the members it leaves out, as UCP's conformance
+	// suite expects, where the version's text says the PUT replaces the whole session.
+	keepAbsent bool
 }
 
 // restVersions are the versions served, newest first.
@@ -57,6 +60,7 @@ var restVersions = []*ucpBinding{
 		response:          response20260111,
 		bodylessCancel:    true,
 		invalidTransition: http.StatusBadRequest,
+		keepAbsent:        true,
 	},
 }
 

@@ -25,14 +25,14 @@ import (
 // Version 2 added the checkout's used mandates after NextLine; version 3 the buyer's
 // customer id and consent (after its phone number) and the fulfillment's destinations,
 // chosen destination id and requested flag (after its selected option), and an
-// order's ShippedAt (after its UpdatedAt). Versions 1 and 2
-// are still read.
+// order's ShippedAt (after its UpdatedAt); version 4 an order's reported events and
+// adjustments (after its ShippedAt). Versions 1 to 3 are still read.
 //
 // A state is written in the oldest version that holds all of it (see stateVersion): one
-// that sets none of version 3's fields is written as version 2, which a worker of the
+// that sets none of version 3's or 4's fields is written as version 2, which a worker of the
 // previous release reads, so a group upgraded one worker at a time keeps serving the
 // tenants and checkouts that do not use them.
-const stateCodecVersion = 3
+const stateCodecVersion = 4
 
 type stateWriter struct {
 	b []byte
@@ -92,7 +92,8 @@ func appendState(b []byte, st commerce.State) []byte {
 
 // stateVersion is the oldest framing version that holds all of st: 3 when a buyer has a
 // customer id or consent, or a fulfillment destinations, a chosen destination id, the
-// requested flag or a partial address, or an order has been shipped; else 2. A partial address fits version 2's bytes,
+// requested flag or a partial address, or an order has been shipped; 4 when an order has
+// reported events or adjustments; else 2. A partial address fits version 2's bytes,
 // but a worker that writes only version 2 would not hold its checkout back from
 // completing, so it is kept from such workers too.
 func stateVersion(st commerce.State) byte {
@@ -101,15 +102,20 @@ func stateVersion(st commerce.State) byte {
 			f.Destinations != nil || f.DestinationID != "" || f.Requested ||
 			f.Address != nil && !f.Address.Complete()
 	}
+	v := byte(2)
 	if c := st.Checkout; c != nil && v3(c.Buyer, c.Fulfillment) {
-		return 3
+		v = 3
 	}
 	for _, o := range st.Orders {
-		if o != nil && (v3(o.Buyer, o.Fulfillment) || !o.ShippedAt.IsZero()) {
-			return 3
+		switch {
+		case o == nil:
+		case o.Events != nil || o.Adjustments != nil:
+			return 4
+		case v3(o.Buyer, o.Fulfillment) || !o.ShippedAt.IsZero():
+			v = 3
 		}
 	}
-	return 2
+	return v
 }
 
 // appendStateVersion appends st's framing in version v, leaving out what v has no place
@@ -194,6 +200,34 @@ func (w *stateWriter) order(o *commerce.Order) {
 	if w.v >= 3 {
 		w.time(o.ShippedAt)
 	}
+	if w.v >= 4 {
+		writeSlice(w, o.Events, func(e commerce.OrderEvent) {
+			w.str(e.ID)
+			w.str(e.Type)
+			w.time(e.OccurredAt)
+			w.lineQuantities(e.LineItems)
+			w.str(e.TrackingNumber)
+			w.str(e.TrackingURL)
+			w.str(e.Carrier)
+			w.str(e.Description)
+		})
+		writeSlice(w, o.Adjustments, func(a commerce.Adjustment) {
+			w.str(a.ID)
+			w.str(a.Type)
+			w.str(a.Status)
+			w.time(a.OccurredAt)
+			w.lineQuantities(a.LineItems)
+			w.int(a.Amount)
+			w.str(a.Description)
+		})
+	}
+}
+
+func (w *stateWriter) lineQuantities(ls []commerce.LineQuantity) {
+	writeSlice(w, ls, func(l commerce.LineQuantity) {
+		w.str(l.ID)
+		w.int(int64(l.Quantity))
+	})
 }
 
 func (w *stateWriter) lines(ls []commerce.LineItem) {
@@ -398,7 +432,27 @@ func (r *stateReader) order() *commerce.Order {
 	if r.version >= 3 {
 		o.ShippedAt = r.time()
 	}
+	if r.version >= 4 {
+		o.Events = readSlice(r, func() commerce.OrderEvent {
+			return commerce.OrderEvent{
+				ID: r.string(), Type: r.string(), OccurredAt: r.time(), LineItems: r.lineQuantities(),
+				TrackingNumber: r.string(), TrackingURL: r.string(), Carrier: r.string(), Description: r.string(),
+			}
+		})
+		o.Adjustments = readSlice(r, func() commerce.Adjustment {
+			return commerce.Adjustment{
+				ID: r.string(), Type: r.string(), Status: r.string(), OccurredAt: r.time(), LineItems: r.lineQuantities(),
+				Amount: r.varint(), Description: r.string(),
+			}
+		})
+	}
 	return o
+}
+
+func (r *stateReader) lineQuantities() []commerce.LineQuantity {
+	return readSlice(r, func() commerce.LineQuantity {
+		return commerce.LineQuantity{ID: r.string(), Quantity: int(r.varint())}
+	})
 }
 
 func (r *stateReader) lines() []commerce.LineItem {

@@ -134,14 +134,24 @@ func BenchmarkStateCodec(b *testing.B) {
 }
 
 // A state written with version 1 of the framing (before UsedMandates) is still read.
-// States written by versions 1 and 2 are read, the fields they had no place for left
+// States written by versions 1 to 3 are read, the fields they had no place for left
 // zero.
 func TestStateCodecReadsOlderVersions(t *testing.T) {
 	var full commerce.State
 	n := 0
 	fill(reflect.ValueOf(&full).Elem(), &n)
-	for _, v := range []byte{1, 2} {
+	for _, v := range []byte{1, 2, 3} {
 		want := full.Clone()
+		for _, o := range want.Orders {
+			o.Events, o.Adjustments = nil, nil
+		}
+		old := appendStateVersion(nil, full, v)
+		if v == 3 {
+			if got, err := decodeState(old); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("version 3 state: %v\n got %+v\nwant %+v", err, got.Orders[0], want.Orders[0])
+			}
+			continue
+		}
 		for _, b := range []*commerce.Buyer{want.Checkout.Buyer, want.Orders[0].Buyer, want.Orders[1].Buyer} {
 			b.CustomerID, b.Consent = "", nil
 		}
@@ -154,7 +164,6 @@ func TestStateCodecReadsOlderVersions(t *testing.T) {
 		if v < 2 {
 			want.Checkout.UsedMandates = nil
 		}
-		old := appendStateVersion(nil, full, v)
 		if old[0] != v {
 			t.Fatalf("version byte %d", old[0])
 		}
@@ -181,6 +190,7 @@ func TestStateCodecWritesOldestVersionThatHoldsIt(t *testing.T) {
 	}
 	for _, o := range plain.Orders {
 		o.ShippedAt = time.Time{}
+		o.Events, o.Adjustments = nil, nil
 	}
 	for _, st := range []commerce.State{plain, {}, {Checkout: &commerce.Checkout{ID: "chk"}}} {
 		b := encodeState(st)
@@ -216,6 +226,33 @@ func TestStateCodecWritesOldestVersionThatHoldsIt(t *testing.T) {
 		}
 		if _, err := decodeStateUpTo(b, 2); err == nil {
 			t.Errorf("%s: a reader of versions up to 2 read version 3", name)
+		}
+		if got, err := decodeState(b); err != nil || !reflect.DeepEqual(got, st) {
+			t.Errorf("%s: round trip: %v", name, err)
+		}
+	}
+
+	// An order's reported events or adjustments (update_order): version 4, which a
+	// reader of versions up to 3 refuses.
+	for name, set := range map[string]func(st *commerce.State){
+		"reported events": func(st *commerce.State) {
+			st.Orders[0].Events = []commerce.OrderEvent{{ID: "evt_1", Type: "shipped", TrackingNumber: "TRACK123",
+				LineItems: []commerce.LineQuantity{{ID: "li_1", Quantity: 2}}}}
+		},
+		"adjustments": func(st *commerce.State) {
+			st.Orders[1].Adjustments = []commerce.Adjustment{{ID: "adj_1", Type: "refund", Status: "pending", Amount: 500}}
+		},
+		"no events, empty": func(st *commerce.State) { st.Orders[0].Events = []commerce.OrderEvent{} },
+	} {
+		st := plain.Clone()
+		set(&st)
+		b := encodeState(st)
+		if b[0] != 4 {
+			t.Errorf("%s: written as version %d, want 4", name, b[0])
+			continue
+		}
+		if _, err := decodeStateUpTo(b, 3); err == nil {
+			t.Errorf("%s: a reader of versions up to 3 read version 4", name)
 		}
 		if got, err := decodeState(b); err != nil || !reflect.DeepEqual(got, st) {
 			t.Errorf("%s: round trip: %v", name, err)

@@ -90,7 +90,7 @@ func (s *Service) handle(msg *message.Message) error {
 		s.metrics.skipped.WithLabelValues("no_agent").Inc()
 		return nil
 	}
-	hook, err := s.profiles.webhookURL(ctx, profile)
+	hook, version, err := s.profiles.webhookURL(ctx, profile)
 	if errors.Is(err, errNoWebhook) {
 		s.metrics.skipped.WithLabelValues("no_webhook").Inc()
 		return nil
@@ -98,12 +98,15 @@ func (s *Service) handle(msg *message.Message) error {
 	if err != nil {
 		return failure{"profile", err}
 	}
+	// A platform on an older UCP version gets the order in that version's shape, as
+	// its REST binding shows it (GET /2026-01-11/orders/{id}).
+	o := s.o.OrderFor(version, restOrder(order, ev.ContextID))
 	body, err := json.Marshal(payload{
 		EventID:     ev.ID,
 		EventType:   kind,
 		CreatedTime: ev.OccurredAt,
 		CheckoutID:  ev.ContextID,
-		Order:       restOrder(order, ev.ContextID),
+		Order:       o,
 	})
 	if err != nil {
 		return failure{"invalid", err}

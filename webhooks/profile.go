@@ -133,13 +133,15 @@ type profiles struct {
 
 type cached struct {
 	webhook string
+	version string
 	err     error
 	at      time.Time
 }
 
-// webhookURL is the order webhook_url of the profile at profileURL, fetched at most once
-// per ttl (a failure is cached for a tenth of it, so a broken profile is not hammered).
-func (p *profiles) webhookURL(ctx context.Context, profileURL string) (string, error) {
+// webhookURL is the order webhook_url of the profile at profileURL, and the UCP version
+// the profile speaks (its ucp.version), fetched at most once per ttl (a failure is cached
+// for a tenth of it, so a broken profile is not hammered).
+func (p *profiles) webhookURL(ctx context.Context, profileURL string) (string, string, error) {
 	now := p.now()
 	p.mu.Lock()
 	c, ok := p.cache[profileURL]
@@ -150,52 +152,63 @@ func (p *profiles) webhookURL(ctx context.Context, profileURL string) (string, e
 			ttl /= 10
 		}
 		if now.Sub(c.at) < ttl {
-			return c.webhook, c.err
+			return c.webhook, c.version, c.err
 		}
 	}
-	hook, err := p.fetch(ctx, profileURL)
+	hook, version, err := p.fetch(ctx, profileURL)
 	p.mu.Lock()
 	if len(p.cache) > 10000 {
 		clear(p.cache) // a bound, not an eviction policy: profiles are few
 	}
-	p.cache[profileURL] = cached{webhook: hook, err: err, at: now}
+	p.cache[profileURL] = cached{webhook: hook, version: version, err: err, at: now}
 	p.mu.Unlock()
-	return hook, err
+	return hook, version, err
 }
 
-func (p *profiles) fetch(ctx context.Context, profileURL string) (string, error) {
+func (p *profiles) fetch(ctx context.Context, profileURL string) (string, string, error) {
 	u, err := p.policy.check(profileURL)
 	if err != nil {
-		return "", fmt.Errorf("profile URL: %w", err)
+		return "", "", fmt.Errorf("profile URL: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("fetch profile: %w", err)
+		return "", "", fmt.Errorf("fetch profile: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("fetch profile: status %d", resp.StatusCode)
+		return "", "", fmt.Errorf("fetch profile: status %d", resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProfileBytes+1))
 	if err != nil {
-		return "", fmt.Errorf("fetch profile: %w", err)
+		return "", "", fmt.Errorf("fetch profile: %w", err)
 	}
 	if len(body) > maxProfileBytes {
-		return "", fmt.Errorf("profile is over %d bytes", maxProfileBytes)
+		return "", "", fmt.Errorf("profile is over %d bytes", maxProfileBytes)
 	}
 	hook, err := parseWebhookURL(body)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if _, err := p.policy.check(hook); err != nil {
-		return "", fmt.Errorf("webhook_url: %w", err)
+		return "", "", fmt.Errorf("webhook_url: %w", err)
 	}
-	return hook, nil
+	return hook, profileVersion(body), nil
+}
+
+// profileVersion is a platform profile's ucp.version ("" when it has none).
+func profileVersion(body []byte) string {
+	var doc struct {
+		UCP struct {
+			Version string `json:"version"`
+		} `json:"ucp"`
+	}
+	_ = json.Unmarshal(body, &doc)
+	return doc.UCP.Version
 }
 
 // orderCapability is the name of UCP's order capability.

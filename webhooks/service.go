@@ -36,6 +36,10 @@ type Options struct {
 	// Client, when set, replaces the HTTP client of profile fetches and deliveries
 	// (its allow-list and timeouts are then its own).
 	Client *http.Client
+	// OrderFor converts an order, as the REST binding shows it in UCP 2026-04-08, to the
+	// shape of version, the ucp.version of the platform's profile
+	// (httpapi.OrderForVersion). Default: the order as it is, whatever the version.
+	OrderFor func(version string, order []byte) []byte
 }
 
 // Service delivers order events to platforms' webhooks: a Watermill Router whose
@@ -72,6 +76,9 @@ func New(ctx context.Context, cfg *config.Config, nc *nats.Conn, o Options) (*Se
 	}
 	if o.BusinessProfile == nil {
 		o.BusinessProfile = func(string) string { return "" }
+	}
+	if o.OrderFor == nil {
+		o.OrderFor = func(_ string, order []byte) []byte { return order }
 	}
 	w := cfg.Webhooks
 	js, err := jetstream.New(nc)

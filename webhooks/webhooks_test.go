@@ -26,6 +26,7 @@ import (
 	"github.com/cartwright-dev/cartwright/bus"
 	"github.com/cartwright-dev/cartwright/bus/dlq"
 	"github.com/cartwright-dev/cartwright/config"
+	"github.com/cartwright-dev/cartwright/httpapi"
 	"github.com/cartwright-dev/cartwright/testenv"
 	"github.com/cartwright-dev/cartwright/webhooks"
 )
@@ -45,10 +46,19 @@ type hit struct {
 	req    *http.Request
 }
 
-func newPlatform(t testing.TB) *platform {
+func newPlatform(t testing.TB) *platform { return newPlatformOn(t, "2026-04-08") }
+
+// newPlatformOn is a platform whose profile speaks UCP version (2026-04-08 or 2026-01-11,
+// each with its shape of capabilities).
+func newPlatformOn(t testing.TB, version string) *platform {
 	p := &platform{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /profile.json", func(w http.ResponseWriter, _ *http.Request) {
+		if version == "2026-01-11" {
+			fmt.Fprintf(w, `{"ucp":{"version":"2026-01-11","capabilities":[{"name":"dev.ucp.shopping.order","version":"2026-01-11","config":{"webhook_url":%q}}]}}`,
+				p.srv.URL+"/webhooks/orders")
+			return
+		}
 		fmt.Fprintf(w, `{"ucp":{"version":"2026-04-08","capabilities":{"dev.ucp.shopping.order":[{"version":"2026-04-08","config":{"webhook_url":%q}}]}}}`,
 			p.srv.URL+"/webhooks/orders")
 	})
@@ -167,6 +177,7 @@ func (r *rig) run(t testing.TB) (svc *webhooks.Service, reg *prometheus.Registry
 	svc, err = webhooks.New(ctx, r.cfg, nc, webhooks.Options{
 		Dial:            func() (*nats.Conn, error) { return nats.Connect(r.nats.URL()) },
 		BusinessProfile: func(tenant string) string { return "http://127.0.0.1/.well-known/ucp?tenant=" + tenant },
+		OrderFor:        httpapi.OrderForVersion,
 		Registerer:      reg,
 		Client:          r.client,
 	})
@@ -194,7 +205,8 @@ func (r *rig) run(t testing.TB) (svc *webhooks.Service, reg *prometheus.Registry
 func (r *rig) publishEvent(t testing.TB, tenant, contextID, msgID string, n int, typ, orderID string) string {
 	t.Helper()
 	id := fmt.Sprintf("%s:%s:evt:%d", tenant, msgID, n)
-	order := map[string]any{"id": orderID, "checkout_id": "chk_1", "status": "placed", "currency": "USD"}
+	order := map[string]any{"id": orderID, "checkout_id": "chk_1", "status": "placed", "currency": "USD",
+		"line_items": []any{map[string]any{"id": "li_1", "quantity": 2}}}
 	if typ == "order.shipped" {
 		order["fulfillment"] = map[string]any{"events": []any{map[string]any{"id": "ful_1", "type": "shipped"}}}
 	}
@@ -324,6 +336,54 @@ func TestDeliversPlacedAndShippedSigned(t *testing.T) {
 	}
 	if got := metric(t, r.reg, "cartwright_webhook_request_seconds", map[string]string{"outcome": "ok"}); got != 2 {
 		t.Errorf("cartwright_webhook_request_seconds{outcome=ok} count = %v, want 2", got)
+	}
+}
+
+// TestDeliversInThePlatformsVersion: a platform whose profile is UCP 2026-01-11 gets the
+// order in that version's shape (quantities {total, fulfilled}, fulfillment
+// {expectations, events}), the shipped event in it; a 2026-04-08 platform gets it as is.
+func TestDeliversInThePlatformsVersion(t *testing.T) {
+	r := start(t, nil)
+	older, newer := newPlatformOn(t, "2026-01-11"), newPlatform(t)
+	for ctx, p := range map[string]*platform{"ctx-old": older, "ctx-new": newer} {
+		if err := r.svc.Remember(context.Background(), "demo", ctx, p.profile()); err != nil {
+			t.Fatal(err)
+		}
+		r.publishEvent(t, "demo", ctx, "msg-1-"+ctx, 1, "order.created", "ord_1")
+		p.waitHits(t, 1)
+		r.publishEvent(t, "demo", ctx, "msg-2-"+ctx, 0, "order.shipped", "ord_1")
+	}
+	orders := func(p *platform) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, h := range p.waitHits(t, 2) {
+			var body struct {
+				EventType string         `json:"event_type"`
+				Order     map[string]any `json:"order"`
+			}
+			if err := json.Unmarshal(h.body, &body); err != nil {
+				t.Fatal(err)
+			}
+			out[body.EventType] = body.Order
+		}
+		return out
+	}
+	old := orders(older)
+	for typ, o := range old {
+		line, _ := o["line_items"].([]any)[0].(map[string]any)
+		q, _ := line["quantity"].(map[string]any)
+		f, _ := o["fulfillment"].(map[string]any)
+		if o["id"] != "ctx-old.ord_1" || q["total"] != 2.0 || f["expectations"] == nil || f["events"] == nil {
+			t.Errorf("2026-01-11 platform, %s: %v", typ, o)
+		}
+	}
+	if evs, _ := old["order_shipped"]["fulfillment"].(map[string]any)["events"].([]any); len(evs) != 1 {
+		t.Errorf("2026-01-11 order_shipped without its shipped event: %v", old["order_shipped"])
+	}
+	for typ, o := range orders(newer) {
+		line, _ := o["line_items"].([]any)[0].(map[string]any)
+		if line["quantity"] != 2.0 {
+			t.Errorf("2026-04-08 platform, %s: %v", typ, o)
+		}
 	}
 }
 

@@ -277,10 +277,11 @@ func TestDiscoveryDocuments(t *testing.T) {
 		t.Errorf("services: %+v", p.UCP.Services)
 	}
 	wantCaps := map[string]string{ // name → extends
-		"dev.ucp.shopping.checkout":    "",
-		"dev.ucp.shopping.fulfillment": "dev.ucp.shopping.checkout",
-		"dev.ucp.shopping.discount":    "dev.ucp.shopping.checkout",
-		"dev.ucp.shopping.order":       "",
+		"dev.ucp.shopping.checkout":      "",
+		"dev.ucp.shopping.fulfillment":   "dev.ucp.shopping.checkout",
+		"dev.ucp.shopping.discount":      "dev.ucp.shopping.checkout",
+		"dev.ucp.shopping.order":         "",
+		"dev.ucp.shopping.buyer_consent": "dev.ucp.shopping.checkout",
 	}
 	checkCaps := func(where string, caps map[string][]httpapi.CapabilityEntry) {
 		t.Helper()

@@ -44,6 +44,7 @@ func startWebhooks(ctx context.Context, cfg *config.Config, nc *nats.Conn, url s
 			return nats.Connect(url, append(opts, nats.MaxReconnects(-1))...)
 		},
 		BusinessProfile: func(tenant string) string { return site.ProfileURL(cfg, tenant) },
+		OrderFor:        httpapi.OrderForVersion,
 		Registerer:      reg,
 		Logger:          log,
 	})
