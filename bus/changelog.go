@@ -45,6 +45,11 @@ var ErrFenced = errors.New("bus: changelog fenced: another worker took the parti
 // unacknowledged and still claimed, as a process killed at that point would leave it.
 var senderFault atomic.Pointer[func(p int) bool]
 
+// publishFault, set by tests only, is asked about every committed chunk with changelog
+// entries after its changelog write and before its publish (with the number of
+// envelopes it acknowledges): true drops the chunk there, as senderFault does.
+var publishFault atomic.Pointer[func(p, envelopes int) bool]
+
 const (
 	hdrEpoch = "Cartwright-Epoch"
 	// hdrPart numbers the messages of a chunk too large for one ("2/3"); a chunk applies

@@ -10,3 +10,15 @@ func SetSenderFault(f func(p int) bool) {
 	}
 	senderFault.Store(&f)
 }
+
+// SetPublishFault makes every partition's sender ask f about each committed chunk with
+// changelog entries once its changelog write succeeded and before its publish, with the
+// number of envelopes it acknowledges; true drops the chunk there, unpublished,
+// unacknowledged and still claimed, as a crash at that point would. nil removes it.
+func SetPublishFault(f func(p, envelopes int) bool) {
+	if f == nil {
+		publishFault.Store(nil)
+		return
+	}
+	publishFault.Store(&f)
+}
