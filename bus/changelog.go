@@ -34,6 +34,13 @@ import (
 // (store.Batch.HoldChanges) until its write; its messages are held meanwhile, and the
 // next take of its partition in this store writes it or drops it (settle) before the
 // partition is served again.
+//
+// INVARIANT: a chunk's outbox messages are in its changelog message, and a take puts in
+// the taker's outbox those of every chunk with an envelope above the partition
+// consumer's ack floor (acknowledged means published); a store publishes a chunk's
+// messages only while it holds the partition (store.HeldOutbox), and the next take of
+// the partition in it lets them go, or drops them if another writer wrote since (it
+// published them).
 
 // ErrFenced is the error of a changelog write refused because another writer wrote to
 // the partition's changelog since this one last did: the partition belongs to someone

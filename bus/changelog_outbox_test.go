@@ -120,7 +120,10 @@ func TestChangelogOutboxMovesWithPartition(t *testing.T) {
 	time.Sleep(2 * time.Second) // the redeliveries, acknowledged, and the pump's tick
 	check("on the new owner", 1)
 	if k := replies.get(inbox); k > 0 {
-		r := decode(t, replies.msgs[inbox][0])
+		replies.mu.Lock()
+		m := replies.msgs[inbox][0]
+		replies.mu.Unlock()
+		r := decode(t, m)
 		got := decode(t, c.Send("demo", "mv", "mv-get", map[string]any{"action": "get_checkout"}))
 		if r.Result == nil || got.Result == nil {
 			t.Fatalf("reply %+v, state %+v", r, got)
@@ -152,5 +155,56 @@ func TestChangelogOutboxMovesWithPartition(t *testing.T) {
 		if k := info.State.Subjects["a2a.evt.demo."+typ]; k != 1 {
 			t.Errorf("A2A_EVT holds %d %s events, want 1", k, typ)
 		}
+	}
+}
+
+// A worker killed after a chunk's changelog write and before its publish, started again
+// on its data while nobody took the partition meanwhile, publishes the chunk's reply
+// itself when it takes the partition back, once: the envelope, delivered again, is only
+// acknowledged.
+func TestChangelogOutboxRestartPublishes(t *testing.T) {
+	n := testenv.StartTestNATS(t)
+	a := testenv.StartGroupWorkers(t, n, &config.Config{Changelog: true}, "w-a")[0]
+	owners(t, 30*time.Second, 4, []int{4}, a)
+	c := testenv.NewClient(t, n.URL())
+	c.Send("demo", "gap", "gap-create", map[string]any{"action": "create_checkout"})
+	inbox := c.Conn().NewRespInbox()
+	replies := countSubjects(t, c.Conn(), inbox)
+
+	var fired atomic.Bool
+	bus.SetPublishFault(func(int, int) bool { fired.Store(true); return true })
+	t.Cleanup(func() { bus.SetPublishFault(nil) })
+	hdr := nats.Header{}
+	hdr.Set("A2A-Reply-To", inbox)
+	add := testenv.Envelope("gap-add", "", map[string]any{"action": "add_item", "item_id": "sku_tee", "quantity": 2})
+	if _, err := c.Publish("demo", "gap", add, hdr); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !fired.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the chunk of gap-add never reached its publish")
+		}
+	}
+	a.Crash()
+	bus.SetPublishFault(nil)
+	if k := replies.get(inbox); k != 0 {
+		t.Fatalf("%d replies before the restart, want 0", k)
+	}
+	a.Start()
+	owners(t, 30*time.Second, 4, []int{4}, a)
+	for deadline := time.Now().Add(15 * time.Second); replies.get(inbox) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no reply to gap-add after the restart")
+		}
+	}
+	time.Sleep(2 * time.Second) // the redelivery, acknowledged, and the pump's tick
+	if k := replies.get(inbox); k != 1 {
+		t.Errorf("%d replies to gap-add, want 1", k)
+	}
+	replies.mu.Lock()
+	m := replies.msgs[inbox][0]
+	replies.mu.Unlock()
+	if q, got := quantities(t, decode(t, m))["sku_tee"], gapQuantity(t, c); q != 2 || got != 2 {
+		t.Errorf("the reply to gap-add says sku_tee %d, the state %d; want 2", q, got)
 	}
 }

@@ -17,9 +17,10 @@ import (
 // records ('i', 'q') and their expiry index ('x', or restored records would never be
 // swept), the open-checkout index ('e'), the watermark ('w'), the stock reservations
 // ('r') and the partition's own stock counters ('v': each is written only by its
-// partition), the mock's payments ('p', 'y'). What stays: the outbox ('o', published
-// before the chunk is acknowledged, so nothing of it is left to move), the set-aside
-// table ('a', for this host's operator) and the metadata ('m', this store's own).
+// partition), the mock's payments ('p', 'y'); and the chunk's outbox messages ('o',
+// values only), which a take keeps only while the chunk may not have been published
+// (ApplyChunk). What stays: the set-aside table ('a', for this host's operator) and the
+// metadata ('m', this store's own).
 //
 // Encoding of one chunk, the body of one changelog message:
 //
