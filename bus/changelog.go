@@ -530,7 +530,15 @@ func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() 
 		if err == nil {
 			w.metrics.Restore.Observe(time.Since(t0).Seconds()) // the marker included
 			w.taken[p].Store(epoch)
-			if rs.Resent > 0 || rs.Outbox > 0 || rs.Released > 0 {
+			if rs.Outbox > 0 || rs.Released > 0 {
+				// Published before the loop fetches: it acknowledges the redeliveries of
+				// their envelopes, after which no other taker would publish them.
+				if n, err := w.pub.flushOutbox(ctx); err != nil {
+					w.log.Warn("publishing the partition's messages at its take; the pump tries again",
+						"partition", p, "published", n, "err", err)
+				}
+			}
+			if rs.Resent > 0 {
 				// Their held messages may go now: the pump publishes them.
 				w.pub.mu.Lock()
 				w.pub.dirty = true

@@ -492,10 +492,19 @@ func (p *partition) sender(ctx context.Context) {
 		}
 		t := time.Now()
 		span := tracePublish(ctx, j.trace, len(j.outgoing))
-		published(span, w.pub.publishClaimed(ctx, j.outgoing, p.n, j.rec))
+		ok := w.pub.publishClaimed(ctx, j.outgoing, p.n, j.rec)
+		published(span, ok)
 		w.metrics.Publish.Observe(time.Since(t).Seconds())
 		if !p.owner(nil, 0) {
 			continue // the publish outlasted the lease: the new owner acknowledges
+		}
+		if !ok && j.rec != 0 {
+			// Acknowledged below, so a new owner of the partition would not publish what
+			// is left of them (at or below the ack floor): they are this store's to
+			// publish, whoever owns the partition by then.
+			if err := w.st.Published(nil, p.n, j.rec); err != nil {
+				w.log.Warn("outbox: releasing a chunk's unpublished messages", "err", err)
+			}
 		}
 		// A lost ack only means a redelivery that the idempotency record turns into
 		// another ack.

@@ -31,6 +31,9 @@ type publisher struct {
 	// messages of another partition's chunks wait (store.HeldOutbox).
 	owns func(p int) bool
 
+	// flushing makes one flushOutbox run at a time: two would read the same entries.
+	flushing sync.Mutex
+
 	mu       sync.Mutex
 	inflight map[string]struct{} // outbox keys a partition loop is publishing right now
 	dirty    bool                // a publish failed: the pump has work
@@ -199,6 +202,8 @@ const flushPage = 1000
 // start-up, what a previous run committed but did not publish; later, what failed.
 // What the server refuses for good is set aside instead (see setAside).
 func (p *publisher) flushOutbox(ctx context.Context) (int, error) {
+	p.flushing.Lock()
+	defer p.flushing.Unlock()
 	p.mu.Lock()
 	p.dirty = false
 	p.mu.Unlock()
