@@ -141,7 +141,7 @@ func (c *Changelog) Provision(ctx context.Context, replicas int) error {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode == errMaxBytesRequired {
 		return fmt.Errorf("bus: changelog stream %s: the account's JetStream limits require a max_bytes on every "+
-			"stream; set streams.changelog.max_bytes (about 2 KB per envelope ever handled), or changelog: false: %w", name, err)
+			"stream; set streams.changelog.max_bytes (about 3.4 KB per envelope ever handled), or changelog: false: %w", name, err)
 	}
 	if err != nil {
 		return fmt.Errorf("bus: changelog stream %s: %w", name, err)
