@@ -145,7 +145,8 @@ func TestMeasureChangelog(t *testing.T) {
 		t.Fatal(err)
 	}
 	var chunks [][]byte
-	var part []byte                                           // a chunk in parts (over the max payload), joined
+	// part joins the parts of a chunk over the max payload.
+	var part []byte
 	for read := uint64(0); read < info.State.Msgs-1; read++ { // all but the epoch marker
 		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
