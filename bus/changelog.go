@@ -35,6 +35,13 @@ import (
 // (store.Batch.HoldChanges) until its write; its messages are held meanwhile, and the
 // next take of its partition in this store writes it or drops it (settle) before the
 // partition is served again.
+//
+// INVARIANT: a chunk's outbox messages are in its changelog message, and a take puts in
+// the taker's outbox those of every chunk with an envelope above the partition
+// consumer's ack floor (acknowledged means published); a store publishes a chunk's
+// messages only while it holds the partition (store.HeldOutbox), and the next take of
+// the partition in it lets them go, or drops them if another writer wrote since (it
+// published them).
 
 // ErrFenced is the error of a changelog write refused because another writer wrote to
 // the partition's changelog since this one last did: the partition belongs to someone
@@ -45,6 +52,11 @@ var ErrFenced = errors.New("bus: changelog fenced: another worker took the parti
 // entries before its changelog write: true drops the chunk there, unwritten, unpublished,
 // unacknowledged and still claimed, as a process killed at that point would leave it.
 var senderFault atomic.Pointer[func(p int) bool]
+
+// publishFault, set by tests only, is asked about every committed chunk with changelog
+// entries after its changelog write and before its publish (with the number of
+// envelopes it acknowledges): true drops the chunk there, as senderFault does.
+var publishFault atomic.Pointer[func(p, envelopes int) bool]
 
 const (
 	hdrEpoch = "Cartwright-Epoch"
@@ -58,6 +70,10 @@ const (
 	// its position apart from another writer's (see settle).
 	hdrWriter  = "Cartwright-Writer"
 	hdrPending = "Cartwright-Pending"
+	// hdrTop is the highest stream sequence of the envelopes a chunk acknowledges: a
+	// restore keeps the chunk's outbox messages when it is above the partition
+	// consumer's ack floor (they are published before the envelopes are acknowledged).
+	hdrTop = "Cartwright-Seq"
 )
 
 // ChangelogStream is the changelog stream's name.
@@ -80,6 +96,11 @@ type Changelog struct {
 	maxPart int
 	// token names this store in what it writes (hdrWriter).
 	token string
+	// AckFloor, when set, returns the ack floor (a stream sequence of the inbound
+	// stream) of partition p's consumer, and false when there is none: a restore puts in
+	// the outbox the messages of the chunks with an envelope above it. Unset, or false,
+	// the restore keeps none.
+	AckFloor func(ctx context.Context, p int) (uint64, bool, error)
 }
 
 type clPart struct {
@@ -133,7 +154,7 @@ func (c *Changelog) Provision(ctx context.Context, replicas int) error {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode == errMaxBytesRequired {
 		return fmt.Errorf("bus: changelog stream %s: the account's JetStream limits require a max_bytes on every "+
-			"stream; set streams.changelog.max_bytes (about 2 KB per envelope ever handled), or changelog: false: %w", name, err)
+			"stream; set streams.changelog.max_bytes (about 3.4 KB per envelope ever handled), or changelog: false: %w", name, err)
 	}
 	if err != nil {
 		return fmt.Errorf("bus: changelog stream %s: %w", name, err)
@@ -154,7 +175,12 @@ type RestoreStats struct {
 	// Confirmed counts this store's pending chunks found in the changelog after its
 	// position, written by this store before a crash lost its record of the writes.
 	Confirmed int
-	Took      time.Duration
+	// Outbox counts the messages of chunks whose envelopes were not all acknowledged,
+	// put in this store's outbox for the taker to publish; Released the messages of this
+	// store's chunks written and not published that it may publish now (nobody wrote
+	// since), Discarded those it drops (someone did, and published them).
+	Outbox, Released, Discarded int
+	Took                        time.Duration
 }
 
 // Restore brings the store up to the head of partition p's changelog: from the store's
@@ -181,11 +207,36 @@ func (c *Changelog) restore(ctx context.Context, p int, cp *clPart) (RestoreStat
 		return RestoreStats{}, err
 	}
 	rs := RestoreStats{From: pos, Head: head}
+	// Read before the settling and the replay: the messages of a chunk that is
+	// acknowledged after it are kept too, and only repeat what was published (the same
+	// message ids, within the duplicate window), never lost.
+	floor, known := uint64(0), false
+	if c.AckFloor != nil {
+		if floor, known, err = c.AckFloor(ctx, p); err != nil {
+			return rs, fmt.Errorf("bus: ack floor of partition %d: %w", p, err)
+		}
+	}
+	same := head == pos
 	if pos, head, err = c.settle(ctx, p, cp, pos, head, &rs); err != nil {
 		return rs, err
 	}
+	// Chunks after the position that this store wrote itself (its record of the writes
+	// lost in a crash) are no other writer's: nobody else wrote since.
+	same = same || rs.Confirmed > 0
+	// This store's chunks written to the changelog and not published: its own to
+	// publish if nobody wrote since, the writer's (who published them from the
+	// changelog) otherwise.
+	k, err := c.st.SettleOutbox(p, same)
+	if err != nil {
+		return rs, err
+	}
+	if same {
+		rs.Released = k
+	} else {
+		rs.Discarded = k
+	}
 	if head > pos {
-		if err := c.replay(ctx, p, pos, head, &rs); err != nil {
+		if err := c.replay(ctx, p, pos, head, floor, known, &rs); err != nil {
 			return rs, err
 		}
 	}
@@ -249,7 +300,7 @@ func (c *Changelog) settle(ctx context.Context, p int, cp *clPart, pos, head uin
 		ids[i] = pc.ID
 	}
 	cp.last = head
-	if err := c.write(ctx, p, cp, changes, ids...); err != nil {
+	if err := c.write(ctx, p, cp, changes, 0, ids...); err != nil {
 		return pos, head, err
 	}
 	rs.Resent = len(pend)
@@ -337,7 +388,7 @@ func (c *Changelog) head(ctx context.Context, p int) (uint64, error) {
 	return m.Sequence, nil
 }
 
-func (c *Changelog) replay(ctx context.Context, p int, pos, head uint64, rs *RestoreStats) error {
+func (c *Changelog) replay(ctx context.Context, p int, pos, head, floor uint64, known bool, rs *RestoreStats) error {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{c.topo.ChangelogFilter(p)}}
 	if pos > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos+1
@@ -377,13 +428,13 @@ func (c *Changelog) replay(ctx context.Context, p int, pos, head uint64, rs *Res
 			err = a.Apply(seq, nil)
 		case n <= 1:
 			group = group[:0]
-			err = a.Apply(seq, m.Data())
+			err = a.ApplyChunk(seq, m.Data(), keepOutbox(m.Headers(), floor, known))
 		case i == 1 || i == len(group)+1:
 			if i == 1 {
 				group = group[:0]
 			}
 			if group = append(group, m.Data()); i == n {
-				err = a.Apply(seq, bytes.Join(group, nil))
+				err = a.ApplyChunk(seq, bytes.Join(group, nil), keepOutbox(m.Headers(), floor, known))
 				group = group[:0]
 			}
 		default:
@@ -397,8 +448,18 @@ func (c *Changelog) replay(ctx context.Context, p int, pos, head uint64, rs *Res
 			break
 		}
 	}
-	rs.Entries = a.Entries
+	rs.Entries, rs.Outbox = a.Entries, a.Outbox
 	return a.Close()
+}
+
+// keepOutbox reports whether a chunk's outbox messages may not have been published: an
+// envelope of it is above the ack floor.
+func keepOutbox(h nats.Header, floor uint64, known bool) bool {
+	if !known {
+		return false
+	}
+	top, err := strconv.ParseUint(h.Get(hdrTop), 10, 64)
+	return err == nil && top > floor
 }
 
 // partOf reads "i/n" of a chunk's part; n is 0 for a chunk in one message.
@@ -461,6 +522,13 @@ func (c *Changelog) Write(ctx context.Context, p int, changes []byte) error {
 // REQUIRES: the chunk is committed in the store; p's chunks are written in the order
 // they were committed.
 func (c *Changelog) WriteHeld(ctx context.Context, p int, id uint64, changes []byte) error {
+	return c.WriteChunk(ctx, p, id, changes, 0)
+}
+
+// WriteChunk is WriteHeld for a chunk that acknowledges envelopes up to stream sequence
+// top (0: none), which its changelog message carries: a restore keeps the chunk's
+// outbox messages while an envelope of it is above the ack floor.
+func (c *Changelog) WriteChunk(ctx context.Context, p int, id uint64, changes []byte, top uint64) error {
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
@@ -470,28 +538,31 @@ func (c *Changelog) WriteHeld(ctx context.Context, p int, id uint64, changes []b
 	if len(changes) == 0 {
 		return nil
 	}
-	return c.write(ctx, p, cp, changes, id)
+	return c.write(ctx, p, cp, changes, top, id)
 }
 
 // write publishes changes, in parts if they are over the max payload, and records it,
 // with the pending chunks ids it covers.
 // REQUIRES: cp.mu held.
-func (c *Changelog) write(ctx context.Context, p int, cp *clPart, changes []byte, ids ...uint64) error {
-	if err := c.send(ctx, p, cp, changes, ids); err != nil {
+func (c *Changelog) write(ctx context.Context, p int, cp *clPart, changes []byte, top uint64, ids ...uint64) error {
+	if err := c.send(ctx, p, cp, changes, top, ids); err != nil {
 		return err
 	}
 	return c.st.ChangelogWritten(p, cp.last, ids...)
 }
 
 // send publishes changes, in parts if they are over the max payload, signed with the
-// pending records ids they write.
+// pending records ids they write, the last part with top (see hdrTop).
 // REQUIRES: cp.mu held.
-func (c *Changelog) send(ctx context.Context, p int, cp *clPart, changes []byte, ids []uint64) error {
+func (c *Changelog) send(ctx context.Context, p int, cp *clPart, changes []byte, top uint64, ids []uint64) error {
 	n := (len(changes) + c.maxPart - 1) / c.maxPart
 	for i := range n {
 		m := nats.NewMsg(c.topo.changelogSubject(p, "chunk"))
 		m.Header.Set(hdrEpoch, strconv.FormatUint(cp.epoch, 10))
 		c.sign(m, ids)
+		if top > 0 && i == n-1 {
+			m.Header.Set(hdrTop, strconv.FormatUint(top, 10))
+		}
 		if n > 1 {
 			m.Header.Set(hdrPart, strconv.Itoa(i+1)+"/"+strconv.Itoa(n))
 		}
@@ -552,6 +623,16 @@ func (c *Changelog) publish(ctx context.Context, p int, cp *clPart, m *nats.Msg)
 // to this worker (Worker.restore), so that a worker never fences a partition it does not own.
 func (w *Worker) startChangelog(ctx context.Context) error {
 	w.cl = NewChangelog(w.js, w.topo, w.st, w.topo.Partitions, w.nc.MaxPayload())
+	w.cl.AckFloor = func(ctx context.Context, p int) (uint64, bool, error) {
+		cons, err := w.js.Consumer(ctx, w.topo.InStream(), w.topo.ConsumerName(p))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		return cons.CachedInfo().AckFloor.Stream, true, nil
+	}
 	return w.cl.Provision(ctx, w.topo.Replicas)
 }
 
@@ -568,13 +649,32 @@ func (w *Worker) restore(ctx context.Context, p int, epoch uint64, valid func() 
 		rs, err := w.cl.Take(ctx, p, epoch)
 		if err == nil {
 			w.metrics.Restore.Observe(time.Since(t0).Seconds()) // the marker included
+			w.taken[p].Store(epoch)
+			if rs.Outbox > 0 || rs.Released > 0 {
+				// Published before the loop fetches: it acknowledges the redeliveries of
+				// their envelopes, after which no other taker would publish them.
+				if n, err := w.pub.flushOutbox(ctx); err != nil {
+					w.log.Warn("publishing the partition's messages at its take; the pump tries again",
+						"partition", p, "published", n, "err", err)
+				}
+			}
 			if rs.Resent > 0 {
 				// Their held messages may go now: the pump publishes them.
 				w.pub.mu.Lock()
 				w.pub.dirty = true
 				w.pub.mu.Unlock()
+			}
+			if rs.Resent > 0 {
 				w.log.Warn("wrote to the changelog the chunks committed and not written before",
 					"partition", p, "epoch", epoch, "chunks", rs.Resent)
+			}
+			if rs.Outbox > 0 {
+				w.log.Warn("publishing the messages of chunks its previous owner may not have published",
+					"partition", p, "epoch", epoch, "messages", rs.Outbox)
+			}
+			if rs.Released > 0 || rs.Discarded > 0 {
+				w.log.Warn("settled the messages this store had not published of the partition",
+					"partition", p, "epoch", epoch, "published_now", rs.Released, "dropped", rs.Discarded)
 			}
 			if rs.Dropped > 0 {
 				w.log.Warn("dropped the chunks committed and never written to the changelog, which another worker wrote to since; restored the partition from the beginning",
@@ -610,7 +710,7 @@ func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
 	}
 	err := cl.Err(p.n)
 	if err == nil {
-		if err = cl.WriteHeld(ctx, p.n, j.pending, j.changes); err == nil {
+		if err = cl.WriteChunk(ctx, p.n, j.pending, j.changes, j.top); err == nil {
 			return true
 		}
 		p.w.log.Error("changelog write failed: the partition stops here; its chunk is neither published nor acknowledged",
@@ -629,7 +729,7 @@ func (p *partition) writeChangelog(ctx context.Context, j sendJob) bool {
 // chunk still pending, and the envelopes come again to whoever owns the partition.
 func (p *partition) unhold(j sendJob) {
 	if j.pending == 0 {
-		if err := p.w.st.Done(j.outgoing); err != nil {
+		if err := p.w.st.Published(j.outgoing, p.n, j.rec); err != nil {
 			p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", err)
 		}
 	}

@@ -170,7 +170,7 @@ func held(t *testing.T, st *store.Store, body string, ids ...string) store.Outgo
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if h, err := st.HeldOutbox(); err != nil || len(h) != 1 {
+	if h, err := st.HeldOutbox(nil); err != nil || len(h) != 1 {
 		t.Fatalf("held messages %v (%v), want the chunk's one", h, err)
 	}
 	return out
@@ -212,7 +212,7 @@ func TestChangelogPendingResent(t *testing.T) {
 	if rs.Resent != 1 || rs.Dropped != 0 {
 		t.Errorf("take after the crash: resent %d, dropped %d; want 1, 0", rs.Resent, rs.Dropped)
 	}
-	if h, err := s1.HeldOutbox(); err != nil || len(h) != 0 {
+	if h, err := s1.HeldOutbox(nil); err != nil || len(h) != 0 {
 		t.Errorf("held after the chunk was written: %v (%v)", h, err)
 	}
 	if k := outboxLen(t, s1); k != 1 {
@@ -271,7 +271,7 @@ func TestChangelogPendingDiverged(t *testing.T) {
 		t.Errorf("take after the other store wrote: resent %d, dropped %d, from %d; want 0, 1, 0", rs.Resent, rs.Dropped, rs.From)
 	}
 	sameKeys(t, "the diverged store, taken again", moving(t, s2), moving(t, s1))
-	if h, err := s1.HeldOutbox(); err != nil || len(h) != 0 {
+	if h, err := s1.HeldOutbox(nil); err != nil || len(h) != 0 {
 		t.Errorf("held after the chunk was dropped: %v (%v)", h, err)
 	}
 	if k := outboxLen(t, s1); k != 0 {
@@ -322,7 +322,7 @@ func TestChangelogPendingWrittenRecordLost(t *testing.T) {
 	if rs.Dropped != 0 || rs.Confirmed != 1 || rs.Resent != 1 {
 		t.Errorf("take after the crash: dropped %d, confirmed %d, resent %d; want 0, 1, 1", rs.Dropped, rs.Confirmed, rs.Resent)
 	}
-	if h, err := s1.HeldOutbox(); err != nil || len(h) != 0 {
+	if h, err := s1.HeldOutbox(nil); err != nil || len(h) != 0 {
 		t.Errorf("held after the take: %v (%v)", h, err)
 	}
 	if k := outboxLen(t, s1); k != 2 {
@@ -354,7 +354,7 @@ func TestChangelogOffReleasesPending(t *testing.T) {
 	a.Start()
 	replies.wait(t, 1)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		h, err := a.Store.HeldOutbox()
+		h, err := a.Store.HeldOutbox(nil)
 		if err != nil {
 			t.Fatal(err)
 		}

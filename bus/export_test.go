@@ -20,5 +20,17 @@ func (c *Changelog) WriteHeldLosingRecord(ctx context.Context, p int, id uint64,
 	cp := &c.parts[p]
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
-	return c.send(ctx, p, cp, changes, []uint64{id})
+	return c.send(ctx, p, cp, changes, 0, []uint64{id})
+}
+
+// SetPublishFault makes every partition's sender ask f about each committed chunk with
+// changelog entries once its changelog write succeeded and before its publish, with the
+// number of envelopes it acknowledges; true drops the chunk there, unpublished,
+// unacknowledged and still claimed, as a crash at that point would. nil removes it.
+func SetPublishFault(f func(p, envelopes int) bool) {
+	if f == nil {
+		publishFault.Store(nil)
+		return
+	}
+	publishFault.Store(&f)
 }

@@ -406,12 +406,18 @@ func (p *partition) commitAndSend(ctx context.Context, b *store.Batch, acks []je
 	outgoing := b.Outgoing()
 	p.w.pub.claim(outgoing)
 	var changes []byte
-	var pending uint64
+	var pending, rec, top uint64
 	if p.w.cl != nil {
 		// Read before the commit releases the batch, and kept in it until written
 		// (writeChangelog): a crash in between must not leave the store ahead of the
 		// changelog unknowingly.
-		changes, pending = b.HoldChanges()
+		changes, rec = b.HoldChanges()
+		if changes != nil {
+			pending = rec
+		}
+		for _, m := range acks {
+			top = max(top, streamSeq(m))
+		}
 	}
 	var cspan trace.Span
 	if ct != nil {
@@ -428,7 +434,7 @@ func (p *partition) commitAndSend(ctx context.Context, b *store.Batch, acks []je
 		p.w.pub.release(outgoing, false)
 		return 0, err
 	}
-	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: sc, changes: changes, pending: pending}
+	p.out <- sendJob{outgoing: outgoing, acks: acks, naks: naks, trace: sc, changes: changes, pending: pending, rec: rec, top: top}
 	return took, nil
 }
 
@@ -448,9 +454,12 @@ type sendJob struct {
 	// trace is the span of the chunk's commit, when traced.
 	trace trace.SpanContext
 	// changes are for the changelog (store.Batch.HoldChanges), when it is on; pending is
-	// the id of the chunk's pending record.
+	// the id of the chunk's pending record, rec that of its outbox record (the same id,
+	// or 0), and top the highest stream sequence of the envelopes it acknowledges.
 	changes []byte
 	pending uint64
+	rec     uint64
+	top     uint64
 }
 
 // sender publishes and acknowledges committed chunks in the order they were committed.
@@ -468,22 +477,34 @@ func (p *partition) sender(ctx context.Context) {
 		}
 		// The lease first (local and cheap), then the chunk's changelog entries, fenced on
 		// the server by the epoch, before anything of the chunk leaves.
-		if p.w.cl != nil && !p.owner(nil) {
+		if p.w.cl != nil && !p.owner(nil, 0) {
 			p.unhold(j) // which gives the messages back
 			continue
 		}
-		if !p.owner(j.outgoing) {
+		if !p.owner(j.outgoing, j.rec) {
 			continue
 		}
 		if !p.writeChangelog(ctx, j) {
 			continue
 		}
+		if f := publishFault.Load(); f != nil && len(j.changes) > 0 && (*f)(p.n, len(j.acks)) {
+			continue // a test's crash between the changelog write and the publish
+		}
 		t := time.Now()
 		span := tracePublish(ctx, j.trace, len(j.outgoing))
-		published(span, w.pub.publishClaimed(ctx, j.outgoing))
+		ok := w.pub.publishClaimed(ctx, j.outgoing, p.n, j.rec)
+		published(span, ok)
 		w.metrics.Publish.Observe(time.Since(t).Seconds())
-		if !p.owner(nil) {
+		if !p.owner(nil, 0) {
 			continue // the publish outlasted the lease: the new owner acknowledges
+		}
+		if !ok && j.rec != 0 {
+			// Acknowledged below, so a new owner of the partition would not publish what
+			// is left of them (at or below the ack floor): they are this store's to
+			// publish, whoever owns the partition by then.
+			if err := w.st.Published(nil, p.n, j.rec); err != nil {
+				w.log.Warn("outbox: releasing a chunk's unpublished messages", "err", err)
+			}
 		}
 		// A lost ack only means a redelivery that the idempotency record turns into
 		// another ack.
@@ -502,12 +523,12 @@ func (p *partition) sender(ctx context.Context) {
 // and replies to them; neither the pump, nor the last flush at shutdown, nor the next
 // start may publish this worker's stale answers. What it committed for them stays in its
 // store, stale.
-func (p *partition) owner(outgoing []store.Outgoing) bool {
+func (p *partition) owner(outgoing []store.Outgoing, rec uint64) bool {
 	if p.valid == nil || p.valid() {
 		return true
 	}
 	// Dropped while still claimed, so that the pump never sees them.
-	if err := p.w.st.Done(outgoing); err != nil {
+	if err := p.w.st.Published(outgoing, p.n, rec); err != nil {
 		p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", err)
 	}
 	p.w.pub.release(outgoing, false)

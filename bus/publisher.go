@@ -27,6 +27,13 @@ type publisher struct {
 	// setAsideTotal counts what was set aside (nil: not counted).
 	setAsideTotal prometheus.Counter
 
+	// owns, when set (the changelog on), says whether this worker owns a partition: the
+	// messages of another partition's chunks wait (store.HeldOutbox).
+	owns func(p int) bool
+
+	// flushing makes one flushOutbox run at a time: two would read the same entries.
+	flushing sync.Mutex
+
 	mu       sync.Mutex
 	inflight map[string]struct{} // outbox keys a partition loop is publishing right now
 	dirty    bool                // a publish failed: the pump has work
@@ -59,13 +66,17 @@ func (p *publisher) release(msgs []store.Outgoing, failed bool) {
 
 // publishClaimed publishes msgs claimed by the caller and releases them. What could not
 // be published stays in the outbox for the pump, but for what can never be (see
-// setAside). It reports whether all were published or set aside.
-func (p *publisher) publishClaimed(ctx context.Context, msgs []store.Outgoing) bool {
+// setAside). Once all are published, the outbox record id of partition part that lists
+// them goes too (store.Published). It reports whether all were published or set aside.
+func (p *publisher) publishClaimed(ctx context.Context, msgs []store.Outgoing, part int, id uint64) bool {
 	done, refused, err := p.publish(ctx, msgs)
 	if err != nil {
 		p.log.Warn("publish failed; the outbox keeps it for later", "messages", len(msgs)-len(done)-len(refused), "err", err)
 	}
-	if derr := p.st.Done(done); derr != nil {
+	if len(done)+len(refused) != len(msgs) {
+		id = 0 // the pump publishes the rest; the record stays until the next take
+	}
+	if derr := p.st.Published(done, part, id); derr != nil {
 		p.log.Warn("outbox: removing published messages", "err", derr)
 	}
 	if serr := p.setAside(refused); serr != nil {
@@ -191,6 +202,8 @@ const flushPage = 1000
 // start-up, what a previous run committed but did not publish; later, what failed.
 // What the server refuses for good is set aside instead (see setAside).
 func (p *publisher) flushOutbox(ctx context.Context) (int, error) {
+	p.flushing.Lock()
+	defer p.flushing.Unlock()
 	p.mu.Lock()
 	p.dirty = false
 	p.mu.Unlock()
@@ -212,7 +225,7 @@ func (p *publisher) flushOutbox(ctx context.Context) (int, error) {
 		}
 		// Read after the page: a message of the page whose chunk is still pending in
 		// the changelog (store.HoldChanges) is held here.
-		held, err := p.st.HeldOutbox()
+		held, err := p.st.HeldOutbox(p.owns)
 		if err != nil {
 			p.dirty = true
 			p.mu.Unlock()

@@ -66,6 +66,10 @@ type Worker struct {
 	// loop here), and acquired when it was acquired (Unix nanoseconds).
 	owned    []atomic.Uint64
 	acquired []atomic.Int64
+	// taken holds, per partition, the epoch under which its loop took the partition's
+	// changelog (Changelog.Take; 0: not taken): with the changelog on, the outbox pump
+	// publishes a partition's messages only while it is taken under a valid lease.
+	taken []atomic.Uint64
 	// OwnsServer says the NATS server is this process's own (embedded): no other worker
 	// can be in the group, so a member key left by this worker's previous run (a crash)
 	// is removed rather than waited for. Set before Run.
@@ -146,6 +150,12 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Warn("the changelog is off: publishing the chunks a run with it on left unwritten", "chunks", k)
 		}
 	}
+	if w.cfg.Changelog {
+		// A chunk whose changes are in the changelog and whose messages are not published
+		// yet is the partition's owner's to publish: from the start on, only those of the
+		// partitions this worker took go.
+		w.pub.owns = w.ownsTaken
+	}
 	n, err := w.pub.flushOutbox(ctx)
 	if err != nil {
 		return fmt.Errorf("bus: publishing the outbox: %w", err)
@@ -174,6 +184,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.lost = make([]atomic.Bool, n)
 	w.health = make([]partHealth, n)
 	w.owned = make([]atomic.Uint64, n)
+	w.taken = make([]atomic.Uint64, n)
 	w.acquired = make([]atomic.Int64, n)
 	for i := range w.health {
 		w.progressed(i)
@@ -325,7 +336,19 @@ func (w *Worker) own(ctx context.Context, m *group.Member) error {
 	}
 }
 
+// ownsTaken reports whether this worker took partition p's changelog under a lease that
+// still holds (false before Run has started the partitions).
+func (w *Worker) ownsTaken(p int) bool {
+	if !w.started.Load() || p >= len(w.taken) {
+		return false
+	}
+	e := w.taken[p].Load()
+	m := w.member.Load()
+	return e != 0 && w.owned[p].Load() == e && m != nil && m.Valid(p, e)
+}
+
 func (w *Worker) disown(p int, epoch uint64) {
+	w.taken[p].CompareAndSwap(epoch, 0)
 	w.owned[p].CompareAndSwap(epoch, 0)
 	w.metrics.LeaseAge.DeleteLabelValues(strconv.Itoa(p))
 }

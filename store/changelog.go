@@ -19,9 +19,10 @@ import (
 // records ('i', 'q') and their expiry index ('x', or restored records would never be
 // swept), the open-checkout index ('e'), the watermark ('w'), the stock reservations
 // ('r') and the partition's own stock counters ('v': each is written only by its
-// partition), the mock's payments ('p', 'y'). What stays: the outbox ('o', published
-// before the chunk is acknowledged, so nothing of it is left to move), the set-aside
-// table ('a', for this host's operator) and the metadata ('m', this store's own).
+// partition), the mock's payments ('p', 'y'); and the chunk's outbox messages ('o',
+// values only), which a take keeps only while the chunk may not have been published
+// (ApplyChunk). What stays: the set-aside table ('a', for this host's operator) and the
+// metadata ('m', this store's own).
 //
 // Encoding of one chunk, the body of one changelog message:
 //
@@ -38,6 +39,10 @@ const (
 	changelogVersion = 1
 	opSet            = 's'
 	opDelete         = 'd'
+	// opOutbox is an outbox message of the chunk (its value as the outbox holds it, no
+	// key: outbox keys are the store's own sequence), for a worker that takes the
+	// partition before the chunk's messages were published.
+	opOutbox = 'o'
 )
 
 // ErrChangelog marks a changelog message that cannot be applied.
@@ -53,21 +58,37 @@ func movesWithPartition(tag byte) bool {
 }
 
 // Changes returns, encoded for the changelog, what the batch writes to the tables that
-// move with its partition; nil when it writes none of them. It costs one pass over the
-// batch's bytes and one copy of the entries that move.
+// move with its partition, and its outbox messages; nil when it writes none of those
+// tables (a chunk of replays only: their envelopes, delivered again to whoever owns the
+// partition, are answered again). It costs one pass over the batch's bytes and one copy
+// of the entries that move.
 // REQUIRES: called before Commit or Discard (they release the Pebble batch).
 func (b *Batch) Changes() []byte {
 	b.flush()
 	r := b.b.Reader()
 	var out []byte
+	moved := false
 	for {
 		kind, k, v, ok, err := r.Next()
 		if !ok || err != nil {
 			break // a batch this process built and has not committed cannot be corrupt
 		}
-		if len(k) == 0 || !movesWithPartition(k[0]) {
+		if len(k) == 0 {
 			continue
 		}
+		if !movesWithPartition(k[0]) {
+			if k[0] == tagOutbox && kind == pebble.InternalKeyKindSet {
+				if out == nil {
+					out = make([]byte, 1, 4096)
+					out[0] = changelogVersion
+				}
+				out = append(out, opOutbox)
+				out = binary.AppendUvarint(out, uint64(len(v)))
+				out = append(out, v...)
+			}
+			continue
+		}
+		moved = true
 		if out == nil {
 			out = make([]byte, 1, 4096)
 			out[0] = changelogVersion
@@ -86,6 +107,9 @@ func (b *Batch) Changes() []byte {
 		default:
 			panic(fmt.Sprintf("store: batch holds a %v, which the changelog cannot carry", kind))
 		}
+	}
+	if !moved {
+		return nil
 	}
 	return out
 }
@@ -125,39 +149,155 @@ func pendingBounds(partition int) (lo, hi []byte) {
 	return lo, hi
 }
 
-// nextPendingID numbers pending records in the order they are made, from past the
-// highest one in the store.
+// nextPendingID numbers pending and outbox records in the order they are made, from
+// past the highest one in the store.
 func (s *Store) nextPendingID() uint64 {
 	s.pendingOnce.Do(func() {
-		lo, hi := pendingBounds(-1)
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-		if err != nil {
-			return
-		}
-		defer it.Close()
 		var top uint64
-		for ok := it.First(); ok; ok = it.Next() {
-			if k := it.Key(); len(k) == len(lo)+10 {
-				top = max(top, binary.BigEndian.Uint64(k[len(k)-8:]))
+		for _, prefix := range [][]byte{pendingPrefix, outRecordPrefix} {
+			it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+			if err != nil {
+				return
 			}
+			for ok := it.First(); ok; ok = it.Next() {
+				if k := it.Key(); len(k) == len(prefix)+10 {
+					top = max(top, binary.BigEndian.Uint64(k[len(k)-8:]))
+				}
+			}
+			it.Close()
 		}
 		s.pendingID.Store(top)
 	})
 	return s.pendingID.Add(1)
 }
 
+// prefixEnd is the first key past every key that starts with prefix (whose last byte
+// is not 0xff).
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	end[len(end)-1]++
+	return end
+}
+
+// A chunk's outbox messages, once its changes are in the changelog, may still wait for
+// their publish: a crash there leaves them in this store's outbox, and they are also in
+// the changelog, from which the worker that takes the partition publishes them. So a
+// store must publish them only while it owns the partition: an outbox record of the
+// partition, committed with the chunk, lists their keys until they are published
+// (Published), and HeldOutbox holds them for a partition this worker does not own. The
+// next take of the partition in this store settles the records (SettleOutbox): their
+// messages go if nobody wrote the partition's changelog since, and are dropped if
+// someone did (that worker published them, from the changelog).
+//
+//	'm' "clout." partition (2 bytes BE) id (8 bytes BE) -> (uvarint len, outbox key)...
+
+var outRecordPrefix = metaKey("clout.")
+
+func outRecordKey(partition int, id uint64) []byte {
+	k := binary.BigEndian.AppendUint16(append([]byte(nil), outRecordPrefix...), uint16(partition))
+	return binary.BigEndian.AppendUint64(k, id)
+}
+
+// eachOutRecord calls fn with the partition, key and outbox keys of every outbox record
+// (of the one partition when partition >= 0).
+func (s *Store) eachOutRecord(partition int, fn func(p int, k []byte, keys [][]byte) error) error {
+	lo, hi := outRecordPrefix, prefixEnd(outRecordPrefix)
+	if partition >= 0 {
+		lo = binary.BigEndian.AppendUint16(append([]byte(nil), outRecordPrefix...), uint16(partition))
+		hi = binary.BigEndian.AppendUint16(append([]byte(nil), outRecordPrefix...), uint16(partition+1))
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	n := len(outRecordPrefix)
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != n+10 {
+			continue
+		}
+		var keys [][]byte
+		for v := it.Value(); len(v) > 0; {
+			l, m := binary.Uvarint(v)
+			if m <= 0 || uint64(len(v)-m) < l {
+				return fmt.Errorf("%w: outbox record %x", ErrChangelog, k)
+			}
+			keys = append(keys, v[m:m+int(l)])
+			v = v[m+int(l):]
+		}
+		if err := fn(int(binary.BigEndian.Uint16(k[n:])), k, keys); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Published removes published (or dropped) messages from the outbox, and the outbox
+// record id of the partition that listed them (0: none), in one write without an fsync
+// (see Done).
+func (s *Store) Published(msgs []Outgoing, partition int, id uint64) error {
+	if id == 0 {
+		return s.Done(msgs)
+	}
+	b := s.db.NewBatch()
+	for _, m := range msgs {
+		if m.Key != nil {
+			b.Delete(m.Key, nil)
+		}
+	}
+	b.Delete(outRecordKey(partition, id), nil)
+	return b.Commit(pebble.NoSync)
+}
+
+// SettleOutbox settles the partition's outbox records at a take of the partition: with
+// keep, their messages are free to go (the records go); without, the messages are
+// dropped with the records. It returns how many messages the records listed.
+func (s *Store) SettleOutbox(partition int, keep bool) (int, error) {
+	b := s.db.NewBatch()
+	defer b.Close()
+	n, recs := 0, 0
+	err := s.eachOutRecord(partition, func(_ int, k []byte, keys [][]byte) error {
+		recs++
+		n += len(keys)
+		if !keep {
+			for _, ok := range keys {
+				b.Delete(ok, nil)
+			}
+		}
+		return b.Delete(k, nil)
+	})
+	if err != nil || recs == 0 {
+		return 0, err
+	}
+	return n, b.Commit(pebble.Sync)
+}
+
 // HoldChanges returns the batch's changes (Changes) and writes, in the batch itself, a
 // pending record of the batch's partition listing the keys they change and the keys of
 // its outbox messages: committed with the chunk, it stays until the changelog has the
-// changes (ChangelogWritten). It returns nil, 0 when the batch changes nothing that
-// moves (no record either).
+// changes (ChangelogWritten). A batch with outbox messages also gets an outbox record
+// of its partition (see below), which stays until they are published (Published). It
+// returns the record's id, 0 when it wrote neither; changes are nil when the batch
+// changes nothing that moves (no pending record).
 // REQUIRES: called last before Commit.
 func (b *Batch) HoldChanges() (changes []byte, id uint64) {
 	changes = b.Changes()
-	if changes == nil {
+	if changes == nil && len(b.out) == 0 {
 		return nil, 0
 	}
 	id = b.s.nextPendingID()
+	if len(b.out) > 0 {
+		v := make([]byte, 0, 10*len(b.out))
+		for _, m := range b.out {
+			v = binary.AppendUvarint(v, uint64(len(m.Key)))
+			v = append(v, m.Key...)
+		}
+		b.b.Set(outRecordKey(b.Partition, id), v, nil)
+	}
+	if changes == nil {
+		return nil, id
+	}
 	v := make([]byte, 0, 256+40*len(b.out))
 	v = binary.AppendUvarint(v, uint64(len(b.out)))
 	for _, m := range b.out {
@@ -228,9 +368,27 @@ func (s *Store) eachPending(partition int, fn func(k, v []byte) error) error {
 
 // HeldOutbox returns the outbox keys of every pending chunk of every partition: messages
 // that must not be published before their chunk is in the changelog, nor ever if it
-// cannot be.
-func (s *Store) HeldOutbox() (map[string]struct{}, error) {
+// cannot be; and, when owns is not nil, those of the outbox records of every partition
+// owns says this worker does not own: that partition's owner publishes them.
+func (s *Store) HeldOutbox(owns func(p int) bool) (map[string]struct{}, error) {
 	var held map[string]struct{}
+	if owns != nil {
+		err := s.eachOutRecord(-1, func(p int, _ []byte, keys [][]byte) error {
+			if owns(p) {
+				return nil
+			}
+			if held == nil {
+				held = map[string]struct{}{}
+			}
+			for _, k := range keys {
+				held[string(k)] = struct{}{}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	err := s.eachPending(-1, func(k, v []byte) error {
 		n, m := binary.Uvarint(v)
 		if m <= 0 {
@@ -287,8 +445,8 @@ func (s *Store) CurrentChanges(chunks []PendingChunk) ([]byte, error) {
 	return out, nil
 }
 
-// ReleasePending removes every pending record, keeping what the chunks wrote and their
-// messages, which are no longer held: for a store whose worker runs with the changelog
+// ReleasePending removes every pending record and outbox record, keeping what the
+// chunks wrote and their messages, which are no longer held: for a store whose worker runs with the changelog
 // off, where the store alone is the state. It returns how many it removed.
 func (s *Store) ReleasePending() (int, error) {
 	b := s.db.NewBatch()
@@ -298,7 +456,15 @@ func (s *Store) ReleasePending() (int, error) {
 		n++
 		return b.Delete(k, nil)
 	})
-	if err != nil || n == 0 {
+	if err != nil {
+		return 0, err
+	}
+	recs := 0
+	err = s.eachOutRecord(-1, func(_ int, k []byte, _ [][]byte) error {
+		recs++
+		return b.Delete(k, nil)
+	})
+	if err != nil || n+recs == 0 {
 		return 0, err
 	}
 	return n, b.Commit(pebble.Sync)
@@ -343,7 +509,8 @@ func (s *Store) DropPending(partition int, chunks []PendingChunk) error {
 	return b.Commit(pebble.Sync)
 }
 
-// eachChangedKey calls fn with the key of every entry of checked changes.
+// eachChangedKey calls fn with the key of every entry of checked changes (outbox
+// messages have none).
 func eachChangedKey(data []byte, fn func(k []byte)) {
 	if len(data) == 0 {
 		return
@@ -351,6 +518,10 @@ func eachChangedKey(data []byte, fn func(k []byte)) {
 	for d := data[1:]; len(d) > 0; {
 		op := d[0]
 		l, m := binary.Uvarint(d[1:])
+		if op == opOutbox {
+			d = d[1+m+int(l):]
+			continue
+		}
 		fn(d[1+m : 1+m+int(l)])
 		d = d[1+m+int(l):]
 		if op == opSet {
@@ -404,8 +575,8 @@ type ChangelogApplier struct {
 	s         *Store
 	partition int
 	b         *pebble.Batch
-	// Entries counts the entries applied.
-	Entries int
+	// Entries counts the entries applied; Outbox the outbox messages kept (ApplyChunk).
+	Entries, Outbox int
 }
 
 // applierFlushBytes is how much an applier gathers before it commits.
@@ -418,12 +589,34 @@ func (s *Store) NewChangelogApplier(partition int) *ChangelogApplier {
 
 // Apply adds one chunk's entries (Changes) and moves the position to seq. data may be
 // nil (an epoch marker): only the position moves. Nothing of a chunk that fails to
-// decode is applied.
+// decode is applied. The chunk's outbox messages are left out; see ApplyChunk.
 func (a *ChangelogApplier) Apply(seq uint64, data []byte) error {
+	return a.ApplyChunk(seq, data, false)
+}
+
+// ApplyChunk is Apply, and with outbox true it also puts the chunk's outbox messages in
+// this store's outbox, under keys of its own, with an outbox record of the partition
+// (the worker publishes them while it owns the partition): the chunk's envelopes may not
+// all be acknowledged, so its messages may never have been published.
+func (a *ChangelogApplier) ApplyChunk(seq uint64, data []byte, outbox bool) error {
 	if err := checkChanges(data); err != nil {
 		return fmt.Errorf("changelog sequence %d: %w", seq, err)
 	}
-	a.Entries += applyChanges(a.b, data)
+	var keep func(v []byte)
+	var rec []byte
+	if outbox {
+		keep = func(v []byte) {
+			k := outboxKey(a.s.outboxSeq.Add(1))
+			a.b.Set(k, v, nil)
+			rec = binary.AppendUvarint(rec, uint64(len(k)))
+			rec = append(rec, k...)
+			a.Outbox++
+		}
+	}
+	a.Entries += applyChanges(a.b, data, keep)
+	if rec != nil {
+		a.b.Set(outRecordKey(a.partition, a.s.nextPendingID()), rec, nil)
+	}
 	a.b.Set(changelogPosKey(a.partition), binary.BigEndian.AppendUint64(nil, seq), nil)
 	if len(a.b.Repr()) >= applierFlushBytes {
 		if err := a.b.Commit(pebble.NoSync); err != nil {
@@ -457,7 +650,7 @@ func checkChanges(data []byte) error {
 		n := 1
 		if op == opSet {
 			n = 2
-		} else if op != opDelete {
+		} else if op != opDelete && op != opOutbox {
 			return fmt.Errorf("%w: op %q", ErrChangelog, op)
 		}
 		for range n {
@@ -471,17 +664,25 @@ func checkChanges(data []byte) error {
 	return nil
 }
 
-// applyChanges writes checked entries into b and counts them.
-func applyChanges(b *pebble.Batch, data []byte) int {
+// applyChanges writes checked entries into b and counts them; it passes the value of
+// each outbox message to out, or leaves it when out is nil.
+func applyChanges(b *pebble.Batch, data []byte, out func(v []byte)) int {
 	if len(data) == 0 {
 		return 0
 	}
 	n := 0
-	for d := data[1:]; len(d) > 0; n++ {
+	for d := data[1:]; len(d) > 0; {
 		op := d[0]
 		l, m := binary.Uvarint(d[1:])
 		k := d[1+m : 1+m+int(l)]
 		d = d[1+m+int(l):]
+		if op == opOutbox {
+			if out != nil {
+				out(k)
+			}
+			continue
+		}
+		n++
 		if op == opDelete {
 			b.Delete(k, nil)
 			continue

@@ -103,3 +103,89 @@ func TestChangesRefused(t *testing.T) {
 		t.Errorf("a refused message moved the position to %d", pos)
 	}
 }
+
+// A chunk's outbox messages travel in its changes: ApplyChunk with outbox puts them in the
+// other store's outbox under keys of its own, the reply's body read from the record that
+// moved with them, held while the partition is not owned; SettleOutbox drops them or
+// lets them go. Apply leaves them out, and a chunk of replays only (no change that
+// moves) has no changes at all.
+func TestChangesCarryOutbox(t *testing.T) {
+	src, dst := memStore(t), memStore(t)
+	other := dst.NewBatch()
+	other.Publish(store.Outgoing{Subject: "x"}) // dst's outbox sequence is its own
+	other.Discard()
+	b := src.NewBatch()
+	b.Partition = 3
+	rec := &store.Record{Seq: 1, At: time.Unix(1e9, 0), Body: []byte(`"body"`)}
+	b.PutRecord("demo", "msg-a", rec)
+	b.PublishReply(store.Outgoing{Subject: "a2a.out.demo.ctx-1", Header: map[string][]string{"Nats-Msg-Id": {"r1"}}},
+		rec, []byte(`{"r":`), []byte(`}`))
+	b.Publish(store.Outgoing{Subject: "a2a.evt.demo.checkout.completed", Data: []byte(`{"e":1}`)})
+	changes, id := b.HoldChanges()
+	if changes == nil || id == 0 {
+		t.Fatalf("HoldChanges: %d bytes, id %d", len(changes), id)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	notOwned := func(int) bool { return false }
+	if h, err := src.HeldOutbox(notOwned); err != nil || len(h) != 2 {
+		t.Fatalf("src holds %d messages of a partition it does not own (%v), want 2", len(h), err)
+	}
+
+	a := dst.NewChangelogApplier(3)
+	if err := a.Apply(10, changes); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := dst.Pending(); len(o) != 0 {
+		t.Fatalf("Apply put %d messages in the outbox, want none", len(o))
+	}
+	a = dst.NewChangelogApplier(3)
+	if err := a.ApplyChunk(11, changes, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o, err := dst.Pending()
+	if err != nil || len(o) != 2 || a.Outbox != 2 {
+		t.Fatalf("ApplyChunk: outbox %d messages (%v), counted %d; want 2", len(o), err, a.Outbox)
+	}
+	if string(o[0].Data) != `{"r":"body"}` || o[0].Header["Nats-Msg-Id"][0] != "r1" || string(o[1].Data) != `{"e":1}` {
+		t.Errorf("restored messages %q %v, %q", o[0].Data, o[0].Header, o[1].Data)
+	}
+	if h, err := dst.HeldOutbox(notOwned); err != nil || len(h) != 2 {
+		t.Errorf("dst holds %d restored messages of a partition it does not own (%v), want 2", len(h), err)
+	}
+	if h, err := dst.HeldOutbox(func(p int) bool { return p == 3 }); err != nil || len(h) != 0 {
+		t.Errorf("dst holds %d restored messages of a partition it owns (%v), want 0", len(h), err)
+	}
+
+	// src: dropped, since another store published them; dst: free to go.
+	if n, err := src.SettleOutbox(3, false); err != nil || n != 2 {
+		t.Errorf("SettleOutbox(drop) settled %d (%v), want 2", n, err)
+	}
+	if o, _ := src.Pending(); len(o) != 0 {
+		t.Errorf("src outbox after the drop: %d messages, want 0", len(o))
+	}
+	if n, err := dst.SettleOutbox(3, true); err != nil || n != 2 {
+		t.Errorf("SettleOutbox(keep) settled %d (%v), want 2", n, err)
+	}
+	if h, err := dst.HeldOutbox(notOwned); err != nil || len(h) != 0 {
+		t.Errorf("dst still holds %d after the release (%v)", len(h), err)
+	}
+	if o, _ := dst.Pending(); len(o) != 2 {
+		t.Errorf("dst outbox after the release: %d messages, want 2", len(o))
+	}
+
+	replay := src.NewBatch()
+	replay.Partition = 3
+	replay.Publish(store.Outgoing{Subject: "a2a.out.demo.ctx-1", Data: []byte(`{}`)})
+	if c := replay.Changes(); c != nil {
+		t.Errorf("a chunk of replies only has %d bytes of changes, want none", len(c))
+	}
+	replay.Discard()
+}
