@@ -116,7 +116,10 @@ func NewChangelog(js jetstream.JetStream, t Topology, st *store.Store, partition
 	// Without a token (the store could not give one) writes go unsigned, and a store
 	// that lost its record of a write takes its chunks for another writer's: slower
 	// (the partition is read again from the beginning), as correct.
-	token, _ := st.Token()
+	var token string
+	if st != nil { // nil: provisioning only
+		token, _ = st.Token()
+	}
 	return &Changelog{js: js, topo: t, st: st, parts: make([]clPart, partitions),
 		maxPart: int(max(maxPayload-4096, 1024)), token: token}
 }
