@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -162,5 +163,84 @@ func TestRESTRequestSignature(t *testing.T) {
 	}
 	if r := signedCall(t, "POST", strictURL, restCreate, profile, "signed-3", key, "platform-2026", nil); r.Status != http.StatusCreated {
 		t.Errorf("signed, required: %d %s", r.Status, r.Body)
+	}
+}
+
+// detachedJWS is a 2026-01-11 Request-Signature: a JWS over body with RFC 7797's
+// unencoded payload, the payload left out.
+func detachedJWS(t *testing.T, key *ecdsa.PrivateKey, kid string, body []byte) string {
+	t.Helper()
+	h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"` + kid + `","b64":false,"crit":["b64"]}`))
+	sum := sha256.Sum256(append([]byte(h+"."), body...))
+	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return h + ".." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestREST20260111RequestSignature: over UCP 2026-01-11, Request-Signature is a detached
+// JWS over the body by a key of the platform's signing_keys: one that verifies is
+// accepted (and its retry gets the same bytes), one over other bytes is refused, and a
+// value that is no JWS (UCP's conformance suite sends "test") counts as no signature.
+func TestREST20260111RequestSignature(t *testing.T) {
+	cfg, err := config.Load("../examples/flower_shop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := testenv.StartWorker(t, cfg, handlers.Options{})
+	nc, err := nats.Connect(w.NATS.URL(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := httpapi.NewBridge(w.Config, nc, httpapi.BridgeOptions{Verify: webhooks.NewRequestVerifier(w.Config).Verify})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	httpapi.RegisterREST(br, mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Close(); br.Close(); nc.Close() })
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	profile := servePlatformProfile(t, key, "platform-0111")
+	url := srv.URL + "/2026-01-11/ucp/flower_shop/checkout-sessions"
+	agent := map[string]string{"UCP-Agent": `profile="` + profile + `"`}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for a, b := range agent {
+			m[a] = b
+		}
+		return m
+	}
+
+	sig := detachedJWS(t, key, "platform-0111", []byte(create0111))
+	h := with("Request-Signature", sig)
+	h["Idempotency-Key"] = "jws-1"
+	first := call(t, "POST", url, create0111, h)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("signed create: %d %s", first.Status, first.Body)
+	}
+	if again := call(t, "POST", url, create0111, h); again.Status != http.StatusCreated || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("signed retry: %d %s", again.Status, again.Body)
+	}
+	h["Idempotency-Key"] = "jws-2"
+	changed := strings.Replace(create0111, `"quantity":1`, `"quantity":3`, 1)
+	r := call(t, "POST", url, changed, h)
+	if code, _, _ := r.errorOf(t); r.Status != http.StatusUnauthorized || code != "signature_invalid" {
+		t.Errorf("body changed after signing: %d %s", r.Status, r.Body)
+	}
+	h = with("Request-Signature", detachedJWS(t, key, "nobody", []byte(create0111)))
+	h["Idempotency-Key"] = "jws-3"
+	r = call(t, "POST", url, create0111, h)
+	if code, _, _ := r.errorOf(t); r.Status != http.StatusUnauthorized || code != "key_not_found" {
+		t.Errorf("unknown kid: %d %s", r.Status, r.Body)
+	}
+	h = with("Request-Signature", "test")
+	h["Idempotency-Key"] = "jws-4"
+	if r := call(t, "POST", url, create0111, h); r.Status != http.StatusCreated {
+		t.Errorf("placeholder Request-Signature: %d %s", r.Status, r.Body)
 	}
 }
