@@ -61,10 +61,19 @@ func TestVerifyRequestBounds(t *testing.T) {
 		}
 	}
 	check("signed now", request(time.Now()), srv.URL+"/ok", "")
+	r := request(time.Now())
+	r.Header.Set("Signature", `sig0=:AAAA:, `+r.Header.Get("Signature"))
+	check("the label among others in Signature", r, srv.URL+"/ok", "")
+	if signed, err := v.Verify(context.Background(), request(time.Now()), body, "2026-01-11", srv.URL+"/ok"); !signed || err != nil {
+		t.Errorf("RFC 9421 under 2026-01-11: %v, %v; want verified", signed, err)
+	}
+	r = request(time.Now())
+	r.Header.Set("Content-Type", "text/plain")
+	check("content-type changed after signing", r, srv.URL+"/ok", "signature_invalid")
 	check("created an hour ago (UCP leaves replays to the idempotency key)", request(time.Now().Add(-time.Hour)), srv.URL+"/ok", "")
 	check("created an hour ahead", request(time.Now().Add(time.Hour)), srv.URL+"/ok", "signature_invalid")
 
-	r := request(time.Now())
+	r = request(time.Now())
 	r.Header.Set("Signature-Input", r.Header.Get("Signature-Input")+`;expires=`+fmt.Sprint(time.Now().Add(-time.Hour).Unix()))
 	check("expired", r, srv.URL+"/ok", "signature_invalid")
 
