@@ -98,3 +98,33 @@ func TestVerifyRequestBounds(t *testing.T) {
 		t.Errorf("unsigned: %v, %v; want not signed, no error", signed, err)
 	}
 }
+
+// BenchmarkVerifyRequest is the cost a signed request adds once its platform's profile
+// is cached: parsing, the digest, the signature base and one P-256 verification.
+func BenchmarkVerifyRequest(b *testing.B) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub, _ := key.PublicKey.Bytes()
+	b64 := base64.RawURLEncoding.EncodeToString
+	doc := fmt.Sprintf(`{"signing_keys":[{"kid":"k1","kty":"EC","crv":"P-256","x":%q,"y":%q}]}`, b64(pub[1:33]), b64(pub[33:]))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, doc) }))
+	defer srv.Close()
+	pol := newPolicy(nil)
+	v := &RequestVerifier{
+		profiles: &profiles{client: newClient(pol, 2*time.Second), policy: pol, ttl: time.Hour, now: time.Now, cache: map[string]cached{}},
+		now:      time.Now,
+	}
+	body := []byte(`{"line_items":[{"item":{"id":"sku_tee"},"quantity":1}]}`)
+	r := httptest.NewRequest("POST", "http://shop.example/ucp/demo/checkout-sessions", nil)
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("UCP-Agent", `profile="`+srv.URL+`"`)
+	r.Header.Set("Idempotency-Key", "k")
+	if err := SignRequest(r, body, key, "k1", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(context.Background(), r, body, "2026-04-08", srv.URL); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
