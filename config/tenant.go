@@ -52,6 +52,10 @@ type Tenant struct {
 	// it has a street, a locality and a postal code (default true). False: a country is
 	// enough to complete.
 	RequireFullAddress *bool `yaml:"require_full_address"`
+	// RequireRequestSignature refuses REST requests that carry no platform signature
+	// (signature_missing, 401); a signature that is there is verified either way
+	// (docs/security.md). Default false.
+	RequireRequestSignature bool `yaml:"require_request_signature"`
 }
 
 // Demo returns the demo tenant of CONTRACT.md section 5.

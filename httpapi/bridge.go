@@ -89,6 +89,8 @@ type bridge struct {
 	inflight chan struct{}
 	// remember records the platform behind a REST checkout (Options.Remember); may be nil.
 	remember RememberFunc
+	// verify checks REST requests' signatures (Options.VerifySignature); may be nil.
+	verify VerifySignatureFunc
 
 	mu      sync.Mutex
 	waiting map[string]*waiter // by inbox token; nil while closed
@@ -106,6 +108,7 @@ type bridgeOptions struct {
 	// Registerer, when set, receives the bridge's metrics.
 	Registerer prometheus.Registerer
 	Remember   RememberFunc
+	Verify     VerifySignatureFunc
 }
 
 // newBridge subscribes the bridge's inbox on nc and reads the tenants' tokens (config.Bridge.
@@ -130,6 +133,7 @@ func newBridge(cfg *config.Config, nc *nats.Conn, o bridgeOptions) (*bridge, err
 		waiting:  map[string]*waiter{},
 		guards:   newGuards(cfg),
 		remember: o.Remember,
+		verify:   o.Verify,
 	}
 	limit := cfg.HTTP.MaxInFlight
 	if limit <= 0 {

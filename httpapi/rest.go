@@ -40,8 +40,9 @@ import (
 //     retry with the same content with the first reply, which maps to the same bytes, and
 //     other content with idempotency_conflict, 409. Without a key each call is new.
 //   - UCP-Agent is required (profile="<uri>"); a version="…" other than UCPVersion is
-//     refused. Request-Id is echoed. Request-Signature is not verified (no platform keys
-//     are configured): authenticate callers with the tenant's bearer tokens.
+//     refused. Request-Id is echoed. A request's signature is verified against the
+//     signing_keys of the platform's profile (rest_signature.go); a tenant's
+//     require_request_signature refuses unsigned ones.
 //
 // The bridge's guards apply (JSON only, origins, Host on loopback, tokens, in-flight cap).
 type rest struct{ b *bridge }
@@ -180,6 +181,9 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 
 	var body json.RawMessage
+	if !hasBody && !x.checkSignature(w, r, v, tenant, nil) {
+		return outcomeUnauthorized
+	}
 	if hasBody {
 		limit := b.cfg.Limits.MaxEnvelopeBytes
 		if limit <= 0 {
@@ -193,6 +197,9 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 			}
 			restFail(w, http.StatusRequestEntityTooLarge, commerce.CodeEnvelopeTooLarge, "the body is over the limit (limits.max_envelope_bytes)", "")
 			return outcomeRejected
+		}
+		if !x.checkSignature(w, r, v, tenant, raw) {
+			return outcomeUnauthorized
 		}
 		if len(bytes.TrimSpace(raw)) == 0 && op == opCancel {
 			raw = []byte("{}")

@@ -33,6 +33,10 @@ type Options struct {
 	// checkout session as it is created or completed: the order webhooks' mapping
 	// (package webhooks, rest_webhooks.go).
 	Remember RememberFunc
+	// VerifySignature, when set, verifies the signatures platforms put on REST requests
+	// (webhooks.RequestVerifier.Verify, rest_signature.go). Unset, signatures are not
+	// checked, and a tenant's require_request_signature refuses every request.
+	VerifySignature VerifySignatureFunc
 }
 
 // Server is the HTTP face of the process, on cfg.HTTPListen:
@@ -67,7 +71,7 @@ func Serve(cfg *config.Config, nc *nats.Conn, o Options) (*Server, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry() // /metrics serves the bridge's own, rather than panic
 	}
-	br, err := newBridge(cfg, nc, bridgeOptions{Logger: o.Logger, Registerer: o.Registry, Remember: o.Remember})
+	br, err := newBridge(cfg, nc, bridgeOptions{Logger: o.Logger, Registerer: o.Registry, Remember: o.Remember, Verify: o.VerifySignature})
 	if err != nil {
 		return nil, err
 	}

@@ -120,7 +120,8 @@ func newClient(p policy, timeout time.Duration) *http.Client {
 	}
 }
 
-// profiles fetches platform profiles and keeps each one's webhook_url for a while.
+// profiles fetches platform profiles and keeps what cartwright reads of each (its order
+// webhook_url, its version, its signing_keys) for a while.
 type profiles struct {
 	client *http.Client
 	policy policy
@@ -133,8 +134,11 @@ type profiles struct {
 
 type cached struct {
 	webhook string
+	hookErr error // why there is no webhook (errNoWebhook, or a URL the policy refuses)
 	version string
-	err     error
+	keys    []jwk // the profile's signing_keys
+	keysErr error // a malformed signing_keys
+	err     error // the fetch failed
 	at      time.Time
 }
 
@@ -142,62 +146,79 @@ type cached struct {
 // the profile speaks (its ucp.version), fetched at most once per ttl (a failure is cached
 // for a tenth of it, so a broken profile is not hammered).
 func (p *profiles) webhookURL(ctx context.Context, profileURL string) (string, string, error) {
+	c := p.get(ctx, profileURL)
+	if c.err != nil {
+		return "", "", c.err
+	}
+	return c.webhook, c.version, c.hookErr
+}
+
+// get is the profile at profileURL, from the cache when it is fresh enough.
+func (p *profiles) get(ctx context.Context, profileURL string) cached {
 	now := p.now()
 	p.mu.Lock()
 	c, ok := p.cache[profileURL]
 	p.mu.Unlock()
 	if ok {
 		ttl := p.ttl
-		if c.err != nil && !errors.Is(c.err, errNoWebhook) {
+		if c.err != nil || (c.hookErr != nil && !errors.Is(c.hookErr, errNoWebhook)) {
 			ttl /= 10
 		}
 		if now.Sub(c.at) < ttl {
-			return c.webhook, c.version, c.err
+			return c
 		}
 	}
-	hook, version, err := p.fetch(ctx, profileURL)
+	c = p.fetch(ctx, profileURL)
+	c.at = now
 	p.mu.Lock()
 	if len(p.cache) > 10000 {
 		clear(p.cache) // a bound, not an eviction policy: profiles are few
 	}
-	p.cache[profileURL] = cached{webhook: hook, version: version, err: err, at: now}
+	p.cache[profileURL] = c
 	p.mu.Unlock()
-	return hook, version, err
+	return c
 }
 
-func (p *profiles) fetch(ctx context.Context, profileURL string) (string, string, error) {
+// errProfileURL: the profile URL is one the policy refuses (UCP's invalid_profile_url).
+var errProfileURL = errors.New("profile URL")
+
+// errProfileFetch: the profile could not be fetched (UCP's profile_unreachable).
+var errProfileFetch = errors.New("fetch profile")
+
+func (p *profiles) fetch(ctx context.Context, profileURL string) cached {
 	u, err := p.policy.check(profileURL)
 	if err != nil {
-		return "", "", fmt.Errorf("profile URL: %w", err)
+		return cached{err: fmt.Errorf("%w: %w", errProfileURL, err)}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return "", "", err
+		return cached{err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return "", "", fmt.Errorf("fetch profile: %w", err)
+		return cached{err: fmt.Errorf("%w: %w", errProfileFetch, err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", "", fmt.Errorf("fetch profile: status %d", resp.StatusCode)
+		return cached{err: fmt.Errorf("%w: status %d", errProfileFetch, resp.StatusCode)}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProfileBytes+1))
 	if err != nil {
-		return "", "", fmt.Errorf("fetch profile: %w", err)
+		return cached{err: fmt.Errorf("%w: %w", errProfileFetch, err)}
 	}
 	if len(body) > maxProfileBytes {
-		return "", "", fmt.Errorf("profile is over %d bytes", maxProfileBytes)
+		return cached{err: fmt.Errorf("profile is over %d bytes", maxProfileBytes)}
 	}
-	hook, err := parseWebhookURL(body)
-	if err != nil {
-		return "", "", err
+	c := cached{version: profileVersion(body)}
+	c.keys, c.keysErr = parseSigningKeys(body)
+	c.webhook, c.hookErr = parseWebhookURL(body)
+	if c.hookErr == nil {
+		if _, err := p.policy.check(c.webhook); err != nil {
+			c.webhook, c.hookErr = "", fmt.Errorf("webhook_url: %w", err)
+		}
 	}
-	if _, err := p.policy.check(hook); err != nil {
-		return "", "", fmt.Errorf("webhook_url: %w", err)
-	}
-	return hook, profileVersion(body), nil
+	return c
 }
 
 // profileVersion is a platform profile's ucp.version ("" when it has none).

@@ -56,6 +56,42 @@ func Sign(req *http.Request, body []byte, key *ecdsa.PrivateKey, keyID string, c
 	return nil
 }
 
+// SignRequest signs a platform's request to a business as UCP's signatures.md says
+// (sign_rest_request): @method, @authority, @path, then @query, ucp-agent and
+// idempotency-key when the request has them, and content-digest and content-type when
+// body is not empty. It is what RequestVerifier.Verify checks.
+func SignRequest(req *http.Request, body []byte, key *ecdsa.PrivateKey, keyID string, created time.Time) error {
+	comps := []string{"@method", "@authority", "@path"}
+	if req.URL.RawQuery != "" {
+		comps = append(comps, "@query")
+	}
+	for _, h := range []string{"ucp-agent", "idempotency-key"} {
+		if req.Header.Get(h) != "" {
+			comps = append(comps, h)
+		}
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Digest", ContentDigest(body))
+		comps = append(comps, "content-digest", "content-type")
+	}
+	params := signatureParams(comps, created.Unix(), keyID)
+	base, err := signatureBase(req, comps, params)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(base))
+	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	if err != nil {
+		return err
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	req.Header.Set("Signature-Input", "sig1="+params)
+	req.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(sig)+":")
+	return nil
+}
+
 // Verify checks what Sign set on req against pub: the digest of body and the signature
 // sig1 over the components its Signature-Input names. It is what a platform does on
 // receipt (UCP's verification steps 4 and 5); the key is found by the keyid it returns.

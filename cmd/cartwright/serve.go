@@ -28,6 +28,7 @@ import (
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/httpapi"
 	"github.com/cartwright-dev/cartwright/telemetry"
+	"github.com/cartwright-dev/cartwright/webhooks"
 )
 
 type serveFlags struct {
@@ -222,7 +223,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		return err
 	}
 	web, err := httpapi.Serve(cfg, nc, httpapi.Options{Registry: reg, Ready: w.Ready, Live: w.Live, Version: thisBuild().Version, Logger: log,
-		Remember: hooks.remember})
+		Remember: hooks.remember, VerifySignature: webhooks.NewRequestVerifier(cfg).Verify})
 	if err != nil {
 		return err
 	}
