@@ -154,6 +154,18 @@ func TestAddressBookAcrossPartitionsAndWorkers(t *testing.T) {
 		t.Fatalf("the same address again: revision %v (%v), want %d unchanged", e2, err, e.Revision())
 	}
 
+	// The bucket gone: a checkout still takes its address (the book's failure is logged,
+	// not the checkout's), and a later one is offered nothing, without an error.
+	if err := c.JetStream().DeleteKeyValue(ctx, "A2A_ADDRESSES"); err != nil {
+		t.Fatal(err)
+	}
+	if r := send("learner", "book-fourth", "fourth-1", checkout([]any{address})); !strings.Contains(r, `"id":"`+id+`"`) {
+		t.Fatalf("without the bucket: %s", r)
+	}
+	if r := send("learner", "book-fifth", "fifth-1", checkout(nil)); strings.Contains(r, "789 Pine St") {
+		t.Fatalf("without the bucket, offered: %s", r)
+	}
+
 	// A tenant without an address book: the address sent is not kept, nor offered.
 	p1 := send("plain", first, "plain-1", checkout([]any{address}))
 	if destID.MatchString(p1) {
