@@ -165,6 +165,28 @@ func TestAddressBookAcrossPartitionsAndWorkers(t *testing.T) {
 	if r := send("learner", "book-fifth", "fifth-1", checkout(nil)); strings.Contains(r, "789 Pine St") {
 		t.Fatalf("without the bucket, offered: %s", r)
 	}
+	failures := map[string]float64{}
+	for _, w := range ws {
+		mfs, err := w.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "cartwright_address_book_failures_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					failures[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	// fourth-1 reads (its buyer's addresses, to match the one sent) and writes; fifth-1
+	// reads.
+	if failures["write"] != 1 || failures["read"] < 2 {
+		t.Fatalf("cartwright_address_book_failures_total %v, want 1 write and at least 2 reads", failures)
+	}
 
 	// A tenant without an address book: the address sent is not kept, nor offered.
 	p1 := send("plain", first, "plain-1", checkout([]any{address}))

@@ -88,7 +88,7 @@ func (p *Process) Connect(ctx context.Context, nc *nats.Conn) error {
 	if err != nil {
 		return err
 	}
-	hopts, err = WithAddressBooks(ctx, js, p.Config, hopts, hopts.Logger)
+	hopts, err = WithAddressBooks(ctx, js, p.Config, hopts, hopts.Logger, p.o.Registerer)
 	if err != nil {
 		return err
 	}

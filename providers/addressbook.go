@@ -46,10 +46,11 @@ const AddressBookBytes = 64 << 20
 // lose each other's address. Failures are counted (Failures) and logged, never returned to
 // the checkout: the book is a convenience.
 type KVAddressBook struct {
-	kv       jetstream.KeyValue
-	tenant   string
-	log      *slog.Logger
-	failures atomic.Int64
+	kv     jetstream.KeyValue
+	tenant string
+	log    *slog.Logger
+	reads  atomic.Int64 // reads that failed
+	writes atomic.Int64 // writes that failed
 }
 
 // AddressBucket creates or opens the address bucket of the streams named by prefix
@@ -86,7 +87,12 @@ func NewKVAddressBook(kv jetstream.KeyValue, tenant string, log *slog.Logger) *K
 }
 
 // Failures counts the reads and writes of the book that failed since it was built.
-func (b *KVAddressBook) Failures() int64 { return b.failures.Load() }
+func (b *KVAddressBook) Failures() int64 { return b.reads.Load() + b.writes.Load() }
+
+// FailedReads and FailedWrites count each kind of failure (the worker's metric
+// cartwright_address_book_failures_total).
+func (b *KVAddressBook) FailedReads() int64  { return b.reads.Load() }
+func (b *KVAddressBook) FailedWrites() int64 { return b.writes.Load() }
 
 type bookValue struct {
 	A []bookAddress `json:"a"`
@@ -112,7 +118,7 @@ func BookKey(tenant, email string) string {
 func (b *KVAddressBook) Addresses(ctx context.Context, email string) ([]commerce.Destination, error) {
 	v, _, err := b.get(ctx, BookKey(b.tenant, email))
 	if err != nil {
-		b.failures.Add(1)
+		b.reads.Add(1)
 		b.log.Warn("address book: read failed; offering no saved addresses", "tenant", b.tenant, "err", err)
 		return nil, nil
 	}
@@ -161,7 +167,7 @@ func (b *KVAddressBook) Save(ctx context.Context, email string, d commerce.Desti
 		}
 	}
 	if err != nil {
-		b.failures.Add(1)
+		b.writes.Add(1)
 		b.log.Warn("address book: write failed; the address is not offered again", "tenant", b.tenant, "err", err)
 	}
 	return err
