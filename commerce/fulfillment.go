@@ -126,10 +126,13 @@ func (s *step) offerSaved(c *Checkout) {
 	f := &c.Fulfillment
 	f.Destinations = slices.DeleteFunc(f.Destinations, func(d Destination) bool { return d.Saved })
 	sent := len(f.Destinations) > 0 || f.Address != nil && f.DestinationID == ""
-	if cu, ok := s.customer(c.Buyer); ok && needsShipping(c.LineItems) && !sent {
-		for _, d := range cu.Addresses {
-			d.Saved = true
-			f.Destinations = append(f.Destinations, d)
+	if needsShipping(c.LineItems) && !sent {
+		// The customer only now: with an address book it is a read.
+		if cu, ok := s.customer(c.Buyer); ok {
+			for _, d := range cu.Addresses {
+				d.Saved = true
+				f.Destinations = append(f.Destinations, d)
+			}
 		}
 	}
 	if len(f.Destinations) == 0 {
