@@ -88,6 +88,10 @@ func (p *Process) Connect(ctx context.Context, nc *nats.Conn) error {
 	if err != nil {
 		return err
 	}
+	hopts, err = WithAddressBooks(ctx, js, p.Config, hopts, hopts.Logger, p.o.Registerer)
+	if err != nil {
+		return err
+	}
 	hopts = handlers.WithMockPayments(p.Store, p.Config, hopts)
 	hopts = WithEnvs(p.Config, hopts)
 	p.Stock = hopts.Stock

@@ -86,6 +86,8 @@ type Env struct {
 	Payments  Payments
 	// Mandates verifies AP2 mandates; nil when the tenant does not check them.
 	Mandates Mandates
+	// Addresses is the tenant's address book; nil when it keeps none.
+	Addresses AddressBook
 }
 
 // State is what one context holds: its current (open or most recent) checkout and the

@@ -15,6 +15,12 @@ type step struct {
 	ctx   context.Context
 	env   Env
 	prior Result
+	// book caches the address book's answer for one email within the step.
+	book struct {
+		email string
+		saved []Destination
+		read  bool
+	}
 }
 
 func apply(ctx context.Context, env Env, st State, cmd Command) (Result, error) {

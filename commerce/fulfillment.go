@@ -35,6 +35,14 @@ func (s *step) setDestinations(c *Checkout, u UpdateCheckout) error {
 				}
 			}
 		}
+		// With an address book, a complete address sent without an id by a buyer with an
+		// email gets the id it is kept under (LearnedID), which the next checkouts of the
+		// same email offer it by.
+		if c.Fulfillment.DestinationID == "" && s.env.Addresses != nil && c.Buyer != nil && c.Buyer.Email != "" && u.Address.Complete() {
+			id := LearnedID(*u.Address)
+			c.Fulfillment.DestinationID = id
+			c.Fulfillment.Destinations = append(c.Fulfillment.Destinations, Destination{ID: id, Address: *u.Address})
+		}
 	}
 	if u.DestinationID == "" || u.Address != nil {
 		return nil
@@ -52,17 +60,54 @@ func (s *step) setDestinations(c *Checkout, u UpdateCheckout) error {
 }
 
 // customer returns the known customer b is: by CustomerID, else by email (without regard
-// to case).
+// to case), with the addresses the tenant's address book keeps for b's email after the
+// configured ones (those the configuration has already are not repeated). A buyer the
+// configuration does not know is a customer when the book has addresses for the email.
 func (s *step) customer(b *Buyer) (Customer, bool) {
 	if b == nil {
 		return Customer{}, false
 	}
+	var (
+		out   Customer
+		found bool
+	)
 	for _, cu := range s.env.Policy.Customers {
 		if b.CustomerID != "" && cu.ID == b.CustomerID || b.Email != "" && strings.EqualFold(cu.Email, b.Email) {
-			return cu, true
+			out, found = cu, true
+			break
 		}
 	}
-	return Customer{}, false
+	learned := s.learned(b.Email)
+	if len(learned) == 0 {
+		return out, found
+	}
+	out.Addresses = slices.Clone(out.Addresses)
+	for _, d := range learned {
+		if !slices.ContainsFunc(out.Addresses, func(x Destination) bool { return x.ID == d.ID || sameAddress(x.Address, d.Address) }) {
+			out.Addresses = append(out.Addresses, d)
+		}
+	}
+	if !found {
+		out.Email = b.Email
+	}
+	return out, true
+}
+
+// learned returns the addresses the tenant's address book keeps for email, read once per
+// step (nil without a book or an email).
+func (s *step) learned(email string) []Destination {
+	if s.env.Addresses == nil || email == "" {
+		return nil
+	}
+	if s.book.read && strings.EqualFold(s.book.email, email) {
+		return s.book.saved
+	}
+	saved, err := s.env.Addresses.Addresses(s.ctx, email)
+	if err != nil {
+		saved = nil // best-effort: the book reports its own failures
+	}
+	s.book.email, s.book.saved, s.book.read = email, saved, true
+	return saved
 }
 
 // sameAddress reports whether a and b are the same address, without regard to case.
@@ -81,10 +126,13 @@ func (s *step) offerSaved(c *Checkout) {
 	f := &c.Fulfillment
 	f.Destinations = slices.DeleteFunc(f.Destinations, func(d Destination) bool { return d.Saved })
 	sent := len(f.Destinations) > 0 || f.Address != nil && f.DestinationID == ""
-	if cu, ok := s.customer(c.Buyer); ok && needsShipping(c.LineItems) && !sent {
-		for _, d := range cu.Addresses {
-			d.Saved = true
-			f.Destinations = append(f.Destinations, d)
+	if needsShipping(c.LineItems) && !sent {
+		// The customer only now: with an address book it is a read.
+		if cu, ok := s.customer(c.Buyer); ok {
+			for _, d := range cu.Addresses {
+				d.Saved = true
+				f.Destinations = append(f.Destinations, d)
+			}
 		}
 	}
 	if len(f.Destinations) == 0 {

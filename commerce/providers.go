@@ -2,6 +2,9 @@ package commerce
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -137,4 +140,42 @@ type Mandates interface {
 	// Verify checks the mandate against c and returns an identifier that is the same for
 	// every presentation of the same mandate, so that a mandate is used at most once.
 	Verify(ctx context.Context, c MandateCheck) (id string, err error)
+}
+
+// AddressBook keeps the shipping addresses buyers sent, by email (without regard to case),
+// across their checkouts, which may live in different contexts: a buyer who sent an
+// address in one checkout is offered it again, as a saved destination, in the next. Nil
+// when the tenant keeps no address book (the default): only its configured customers'
+// addresses are offered.
+//
+// Addresses is best-effort: an implementation that cannot read the book reports it
+// itself (log, metric) and returns no addresses, so that a checkout never fails for it.
+type AddressBook interface {
+	Addresses(ctx context.Context, email string) ([]Destination, error)
+}
+
+// LearnedID is the id of an address kept in a tenant's address book: derived from its
+// fields (without regard to case), so that the same address gets the same id in every
+// checkout, on every worker, and saving it again changes nothing.
+func LearnedID(a Address) string {
+	h := sha256.New()
+	for _, f := range []string{a.StreetAddress, a.AddressLocality, a.AddressRegion, a.PostalCode, a.AddressCountry} {
+		h.Write([]byte(strings.ToLower(strings.TrimSpace(f))))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("addr_%x", h.Sum(nil)[:8])
+}
+
+// Learned returns the address c ships to that its tenant's address book is to keep for
+// its buyer: the chosen address, complete, sent without an id and given its LearnedID by
+// the update (see setDestinations). ok is false when there is none.
+func Learned(c *Checkout) (email string, d Destination, ok bool) {
+	if c == nil || c.Buyer == nil || c.Buyer.Email == "" || c.Fulfillment.Address == nil {
+		return "", Destination{}, false
+	}
+	a := *c.Fulfillment.Address
+	if !a.Complete() || c.Fulfillment.DestinationID != LearnedID(a) {
+		return "", Destination{}, false
+	}
+	return c.Buyer.Email, Destination{ID: c.Fulfillment.DestinationID, Address: a}, true
 }

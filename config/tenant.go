@@ -43,6 +43,11 @@ type Tenant struct {
 	DiscountRules DiscountRules `yaml:"discount_rules"`
 	// Customers are the known customers, whose saved addresses are offered.
 	Customers []Customer `yaml:"customers"`
+	// AddressBook keeps the shipping addresses buyers send, by email, to offer them
+	// again in the same buyer's later checkouts: "bucket" keeps them in the JetStream
+	// key-value bucket <PREFIX>_ADDRESSES, shared by every worker; "" (the default) keeps
+	// none, and only the customers' configured addresses are offered.
+	AddressBook string `yaml:"address_book"`
 	// PaymentHandlers are the handler ids a completion may name (default: any).
 	PaymentHandlers []PaymentHandler `yaml:"payment_handlers"`
 	// RequireBuyerEmail keeps a checkout incomplete until the buyer's email is given (the
@@ -165,6 +170,12 @@ type Providers struct {
 	Discounts Provider `yaml:"discounts"`
 	Payments  Provider `yaml:"payments"`
 }
+
+// AddressBookBucket is Tenant.AddressBook's value for the JetStream bucket.
+const AddressBookBucket = "bucket"
+
+// LearnsAddresses reports whether the tenant keeps an address book (Tenant.AddressBook).
+func (t *Tenant) LearnsAddresses() bool { return t.AddressBook == AddressBookBucket }
 
 // BuiltinInventory reports whether the tenant's stock is the built-in inventory's: the
 // stock of builtin.items, which `serve` keeps in JetStream. A tenant whose inventory is

@@ -114,6 +114,9 @@ func (t *Tenant) validateUCP() []error {
 		bad("discount_rules.rounding: %q is neither %s nor %s", d.Rounding, RoundingHalfUp, RoundingTruncate)
 	}
 
+	if t.AddressBook != "" && t.AddressBook != AddressBookBucket {
+		bad("address_book: %q is neither empty (none) nor %q", t.AddressBook, AddressBookBucket)
+	}
 	if len(t.Customers) > maxCustomers {
 		bad("customers: %d, at most %d", len(t.Customers), maxCustomers)
 	}

@@ -63,7 +63,13 @@ tenants:
 	if p.PartialAddressOK {
 		t.Errorf("require_full_address unset: a partial address completes")
 	}
-	off := load(t, "tenants:\n  shop:\n    builtin: {items: [{id: a, title: A, price: 1}]}\n    require_buyer_email: false\n    require_full_address: false\n")
+	if ten.LearnsAddresses() || config.Demo().LearnsAddresses() {
+		t.Errorf("address_book unset: an address book is kept")
+	}
+	off := load(t, "tenants:\n  shop:\n    builtin: {items: [{id: a, title: A, price: 1}]}\n    require_buyer_email: false\n    require_full_address: false\n    address_book: bucket\n")
+	if !off.Tenants["shop"].LearnsAddresses() {
+		t.Errorf("address_book: bucket: no address book")
+	}
 	if p := off.Tenants["shop"].Policy(100, 999); !p.BuyerEmailOptional || !p.PartialAddressOK {
 		t.Errorf("require_buyer_email and require_full_address false: %+v", p)
 	}
@@ -80,6 +86,7 @@ tenants:
     builtin:
       items: [{id: a, title: A, price: 1}]
     discount_rules: {max_codes: 99, rounding: down}
+    address_book: memory
     customers:
       - {id: c1, email: A@example.com}
       - {id: c1, email: a@example.com}
@@ -105,6 +112,7 @@ tenants:
 		`tenants.bad.discount_rules.max_codes: 99 is not between`,
 		`tenants.bad.discount_rules.max_codes: set without stacking`,
 		`tenants.bad.discount_rules.rounding: "down" is neither half_up nor truncate`,
+		`tenants.bad.address_book: "memory" is neither empty (none) nor "bucket"`,
 		`tenants.bad.customers[1].id: "c1" is listed twice`,
 		`tenants.bad.customers[2]: set id, email or both`,
 		`tenants.bad.customers[2].addresses[0].address_country: "usa" is not a two-letter`,

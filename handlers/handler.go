@@ -287,7 +287,31 @@ func (h *Handler) apply(ctx context.Context, b *store.Batch, t *tenant, e *Envel
 	if err != nil && ctx.Err() != nil && commerce.KindOf(err) != commerce.KindTransient {
 		err = commerce.Transient("handling the envelope", fmt.Errorf("took longer than %s: %w", h.timeout, err))
 	}
+	if err == nil && res.Changed {
+		h.saveAddress(ctx, env, e, st.Checkout, res.State.Checkout)
+	}
 	return res, err
+}
+
+// saveAddress gives the tenant's address book the address the envelope gave checkout c
+// to keep (commerce.Learned), unless c had it already before (prev). It waits within the
+// envelope's deadline (ctx). A failure is the book's to count; it is logged here and the
+// envelope goes on: the checkout does not depend on the book.
+func (h *Handler) saveAddress(ctx context.Context, env commerce.Env, e *Envelope, prev, c *commerce.Checkout) {
+	book, ok := env.Addresses.(AddressSaver)
+	if !ok {
+		return
+	}
+	email, d, ok := commerce.Learned(c)
+	if !ok {
+		return
+	}
+	if pe, pd, had := commerce.Learned(prev); had && pd.ID == d.ID && strings.EqualFold(pe, email) {
+		return
+	}
+	if err := book.Save(ctx, email, d); err != nil {
+		e.Log(h.log).Warn("the buyer's address was not kept in the address book", "err", err)
+	}
 }
 
 // record finishes an envelope that gets a reply to remember: it stores the idempotency

@@ -55,6 +55,18 @@ type Providers struct {
 	Tax       commerce.Tax
 	Discounts commerce.DiscountBook
 	Payments  commerce.Payments
+	// Addresses is the tenant's address book (e.g. providers.KVAddressBook); an
+	// implementation with a Save method (AddressSaver) is also given the addresses
+	// buyers send.
+	Addresses commerce.AddressBook
+}
+
+// AddressSaver is an address book that keeps what buyers send: the Handler saves a
+// checkout's address when an envelope gives the checkout one to keep (commerce.Learned),
+// before the envelope's batch commits. Save must be idempotent (a redelivered envelope
+// saves again); its failure does not fail the envelope.
+type AddressSaver interface {
+	Save(ctx context.Context, email string, d commerce.Destination) error
 }
 
 // WithMockPayments returns o with a mock payment handler that keeps its payments in st
@@ -161,5 +173,8 @@ func (p Providers) applyTo(env *commerce.Env) {
 	}
 	if p.Payments != nil {
 		env.Payments = p.Payments
+	}
+	if p.Addresses != nil {
+		env.Addresses = p.Addresses
 	}
 }
