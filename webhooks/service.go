@@ -24,7 +24,7 @@ import (
 // Options are what the delivery needs of the rest of the process.
 type Options struct {
 	// Dial opens the connection the Router's subscriber consumes on. It must be a
-	// connection of its own: the subscriber drains it when the Router stops.
+	// connection of its own: it is drained once the Router has stopped.
 	Dial func() (*nats.Conn, error)
 	// BusinessProfile is tenant's business profile URL, sent as UCP-Agent so that the
 	// platform finds the key that signed (default: none sent).
@@ -178,7 +178,7 @@ const (
 
 // unmarshaler turns a JetStream message into a Watermill one: its UUID the event's id
 // (the Nats-Msg-Id), its metadata the headers plus the subject and stream sequence. It
-// never fails: the subscriber cannot take an error from it.
+// never fails.
 type unmarshaler struct{}
 
 func (unmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
@@ -199,7 +199,7 @@ func (unmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
 	return wm, nil
 }
 
-// topics the Router subscribes to; the resource initializer maps each to its stream and
+// topics the Router subscribes to; consumer maps each to its stream and
 // durable consumer.
 const (
 	topicEvents     = "events"
@@ -255,8 +255,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	sub := &subscriber{
-		js:           sjs,
-		consumer:     func(ctx context.Context, topic string) (jetstream.Consumer, error) { return s.consumer(ctx, sjs, topic) },
+		consumer: func(ctx context.Context, topic string) (jetstream.Consumer, error) {
+			return s.consumer(ctx, sjs, topic)
+		},
 		pullWait:     time.Second,
 		nakDelay:     5 * time.Second,
 		closeTimeout: routerCloseTimeout,

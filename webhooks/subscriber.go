@@ -25,7 +25,6 @@ import (
 //     subscription ends (a stop cancels its context: Retry gives up, and the handler's
 //     error nacks it), at most closeTimeout after the stop.
 type subscriber struct {
-	js jetstream.JetStream
 	// consumer creates (or finds) the durable consumer of a topic.
 	consumer func(ctx context.Context, topic string) (jetstream.Consumer, error)
 	// pullWait is how long a pull waits on the server for an event: an idle subscription
