@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
@@ -25,7 +24,7 @@ import (
 // Options are what the delivery needs of the rest of the process.
 type Options struct {
 	// Dial opens the connection the Router's subscriber consumes on. It must be a
-	// connection of its own: the subscriber drains it when the Router stops.
+	// connection of its own: it is drained once the Router has stopped.
 	Dial func() (*nats.Conn, error)
 	// BusinessProfile is tenant's business profile URL, sent as UCP-Agent so that the
 	// platform finds the key that signed (default: none sent).
@@ -179,7 +178,7 @@ const (
 
 // unmarshaler turns a JetStream message into a Watermill one: its UUID the event's id
 // (the Nats-Msg-Id), its metadata the headers plus the subject and stream sequence. It
-// never fails: the subscriber cannot take an error from it.
+// never fails.
 type unmarshaler struct{}
 
 func (unmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
@@ -200,14 +199,14 @@ func (unmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
 	return wm, nil
 }
 
-// topics the Router subscribes to; the resource initializer maps each to its stream and
+// topics the Router subscribes to; consumer maps each to its stream and
 // durable consumer.
 const (
 	topicEvents     = "events"
 	topicRedelivery = "redelivery"
 )
 
-func (s *Service) consumer(ctx context.Context, js jetstream.JetStream, topic string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
+func (s *Service) consumer(ctx context.Context, js jetstream.JetStream, topic string) (jetstream.Consumer, error) {
 	cfg := jetstream.ConsumerConfig{
 		Durable:       ConsumerName,
 		Description:   "cartwright: order webhooks",
@@ -228,11 +227,11 @@ func (s *Service) consumer(ctx context.Context, js jetstream.JetStream, topic st
 	for {
 		c, err := js.CreateOrUpdateConsumer(ctx, stream, cfg)
 		if !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return c, nil, err // durable: never deleted when the Router stops
+			return c, err // durable: never deleted when the Router stops
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -250,30 +249,38 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	log := watermill.NewSlogLoggerWithLevelMapping(s.o.Logger.With("component", "webhooks"),
 		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
-		Conn:                nc,
-		Logger:              log,
-		AckWaitTimeout:      s.budget(),
-		ResourceInitializer: s.consumer,
-		NakDelay:            wmjs.NewStaticDelay(5 * time.Second),
-		// One message per pull: a subscription holds only the event it is delivering,
-		// not a buffer of others waiting behind it.
-		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(1)},
-		Unmarshaler:    unmarshaler{},
-	})
+	sjs, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return err
 	}
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, log)
-	if err != nil {
+	sub := &subscriber{
+		consumer: func(ctx context.Context, topic string) (jetstream.Consumer, error) {
+			return s.consumer(ctx, sjs, topic)
+		},
+		pullWait:     time.Second,
+		nakDelay:     5 * time.Second,
+		closeTimeout: routerCloseTimeout,
+		log:          s.o.Logger.With("component", "webhooks"),
+		closing:      make(chan struct{}),
+	}
+	// The connection is the subscriptions' own: drained once they have all ended, so
+	// that the last acks and naks reach the server.
+	defer func() {
 		_ = sub.Close()
+		_ = nc.Drain()
+	}()
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: routerCloseTimeout}, log)
+	if err != nil {
 		return err
 	}
 	dl := &deadLetters{js: s.js, prefix: s.prefix, retries: s.cfg.MaxRetries, now: time.Now, metrics: s.metrics}
-	poison, err := middleware.PoisonQueue(dl, CodeWebhookFailed)
+	// An event whose retries a stop cut short goes back to the stream (nak), not to the
+	// dead letters: another worker, or this one restarted, delivers it.
+	poison, err := middleware.PoisonQueueWithFilter(dl, CodeWebhookFailed, func(err error) bool {
+		return !errors.Is(err, errStopped)
+	})
 	if err != nil {
-		_ = sub.Close()
 		return err
 	}
 	retry := middleware.Retry{
@@ -289,7 +296,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	// Outermost first: a failure is counted, retried, and only then poisoned; a panic
 	// becomes an error inside the retries.
-	r.AddMiddleware(poison, retry.Middleware, s.countFailures, middleware.Recoverer)
+	r.AddMiddleware(poison, stopped, retry.Middleware, s.countFailures, middleware.Recoverer)
 	handler := func(m *message.Message) error { return s.handle(m) }
 	// The subscriber hands a subscription's messages over one at a time, each held
 	// until it is acked: webhooks.concurrency subscriptions of the events consumer let an
@@ -302,6 +309,24 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// routerCloseTimeout is how long a stop waits for the deliveries in flight.
+const routerCloseTimeout = 10 * time.Second
+
+// errStopped is the error of a delivery the stop of the Router cut short.
+var errStopped = errors.New("webhooks: delivery stopped")
+
+// stopped turns the failure of a delivery whose message's context ended (the Router is
+// stopping: Retry gave up, the POST was canceled) into errStopped.
+func stopped(h message.HandlerFunc) message.HandlerFunc {
+	return func(m *message.Message) ([]*message.Message, error) {
+		out, err := h(m)
+		if err != nil && m.Context().Err() != nil {
+			return out, fmt.Errorf("%w: %w", errStopped, err)
+		}
+		return out, err
+	}
 }
 
 // countFailures counts each failed attempt under its reason.

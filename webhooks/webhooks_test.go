@@ -512,7 +512,10 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 }
 
 // TestRestartResumes: the consumer is durable. Events stored while no delivery runs are
-// delivered when one starts again, and what was delivered before is not sent again.
+// delivered when one starts again, and what was delivered before is not sent again. A
+// delivery that stops holds nothing back: the event stored after the stops waits in the
+// stream, not handed to a stopped subscription (where it would wait out the ack wait,
+// minutes, before anyone sent it).
 func TestRestartResumes(t *testing.T) {
 	r := start(t, nil)
 	p := newPlatform(t)
@@ -521,6 +524,9 @@ func TestRestartResumes(t *testing.T) {
 	}
 	first := r.publishEvent(t, "demo", "ctx-6", "msg-1", 1, "order.created", "ord_6")
 	p.waitHits(t, 1)
+	// Acked before the stops: a stop while the POST is answered would give the event
+	// back, and at least once would then be twice.
+	r.waitConsumer(t, 0, 0)
 
 	_, _, stop := r.run(t) // a second worker, stopped at once: the consumer is shared
 	stop()
@@ -531,14 +537,30 @@ func TestRestartResumes(t *testing.T) {
 	if n := len(p.received()); n != 1 {
 		t.Fatalf("the platform got %d POSTs with no delivery running, want 1", n)
 	}
+	r.waitConsumer(t, 1, 0) // waiting in the stream, held by no one
 	r.run(t)
 	p.waitHits(t, 2)
-	time.Sleep(200 * time.Millisecond)
+	r.waitConsumer(t, 0, 0)
 	hits := p.received()
 	if len(hits) != 2 || decode(t, hits[0]).EventID != first || decode(t, hits[1]).EventID != second ||
 		decode(t, hits[1]).EventType != "order_canceled" {
 		t.Fatalf("after the restart the platform has %d POSTs, want %s then %s (order_canceled) once each", len(hits), first, second)
 	}
+}
+
+// waitConsumer waits until the delivery's consumer of A2A_EVT has pending events not yet
+// handed out and ackPending handed out and not yet acked.
+func (r *rig) waitConsumer(t *testing.T, pending uint64, ackPending int) {
+	t.Helper()
+	c, err := r.js.Consumer(context.Background(), "A2A_EVT", webhooks.ConsumerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *jetstream.ConsumerInfo
+	waitFor(t, fmt.Sprintf("the consumer to have %d pending, %d unacked", pending, ackPending), func() bool {
+		info, err = c.Info(context.Background())
+		return err == nil && info.NumPending == pending && info.NumAckPending == ackPending
+	})
 }
 
 // TestWorkersShareEvents: two deliveries on one NATS (two workers of a group) send each
