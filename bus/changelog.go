@@ -337,40 +337,57 @@ func (c *Changelog) ownSince(ctx context.Context, p int, pos, head uint64) (writ
 	if c.token == "" {
 		return nil, false, nil
 	}
-	cons, err := c.js.OrderedConsumer(ctx, c.topo.ChangelogStream(), jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{c.topo.ChangelogFilter(p)},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: pos + 1,
-		HeadersOnly: true,
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(256))
-	if err != nil {
-		return nil, false, err
-	}
-	defer it.Stop()
-	for {
-		nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		m, err := it.Next(jetstream.NextContext(nctx))
-		cancel()
-		if err != nil {
-			return nil, false, fmt.Errorf("bus: reading partition %d's changelog after %d: %w", p, pos, err)
-		}
-		meta, err := m.Metadata()
-		if err != nil {
-			return nil, false, err
-		}
+	own = true
+	err = c.read(ctx, p, pos, head, true, func(m jetstream.Msg, _ uint64) bool {
 		if m.Headers().Get(hdrWriter) != c.token {
-			return nil, false, nil
+			own = false
+			return false
 		}
 		for _, f := range strings.Split(m.Headers().Get(hdrPending), ",") {
 			if id, err := strconv.ParseUint(f, 10, 64); err == nil {
 				written = append(written, id)
 			}
 		}
-		if meta.Sequence.Stream >= head {
-			return written, true, nil
+		return true
+	})
+	if err != nil || !own {
+		return nil, false, err
+	}
+	return written, true, nil
+}
+
+// read calls fn with each message of p's changelog after pos, in order, up to head or
+// until fn returns false; headersOnly leaves the bodies out. A message that should be
+// there and does not come (removed by hand, say) must not hold the partition's start for
+// ever: each may take 30 s.
+func (c *Changelog) read(ctx context.Context, p int, pos, head uint64, headersOnly bool, fn func(m jetstream.Msg, seq uint64) bool) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{c.topo.ChangelogFilter(p)}, HeadersOnly: headersOnly}
+	if pos > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos+1
+	}
+	cons, err := c.js.OrderedConsumer(ctx, c.topo.ChangelogStream(), cfg)
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	for n := 0; ; n++ {
+		nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		m, err := it.Next(jetstream.NextContext(nctx))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("bus: reading partition %d's changelog after %d, message %d, head %d: %w", p, pos, n, head, err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		seq := meta.Sequence.Stream
+		if !fn(m, seq) || seq >= head {
+			return nil
 		}
 	}
 }
@@ -392,64 +409,35 @@ func (c *Changelog) head(ctx context.Context, p int) (uint64, error) {
 }
 
 func (c *Changelog) replay(ctx context.Context, p int, pos, head, floor uint64, known bool, rs *RestoreStats) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{c.topo.ChangelogFilter(p)}}
-	if pos > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos+1
-	}
-	cons, err := c.js.OrderedConsumer(ctx, c.topo.ChangelogStream(), cfg)
-	if err != nil {
-		return err
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
 	a := c.st.NewChangelogApplier(p)
 	var group [][]byte // the parts read so far of a chunk sent in several
 	marker := c.topo.changelogSubject(p, "_epoch")
-	for {
-		// A message that should be there and does not come (removed by hand, say) must
-		// not hold the partition's start for ever.
-		nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		m, err := it.Next(jetstream.NextContext(nctx))
-		cancel()
-		if err != nil {
-			a.Close()
-			return fmt.Errorf("bus: restoring partition %d at %d of %d: %w", p, rs.Messages, head, err)
-		}
-		meta, err := m.Metadata()
-		if err != nil {
-			a.Close()
-			return err
-		}
-		seq := meta.Sequence.Stream
+	var aerr error
+	err := c.read(ctx, p, pos, head, false, func(m jetstream.Msg, seq uint64) bool {
 		rs.Messages++
 		switch i, n := partOf(m.Headers()); {
 		case m.Subject() == marker:
 			group = group[:0] // a chunk its writer never finished: it never counted
-			err = a.Apply(seq, nil)
+			aerr = a.Apply(seq, nil)
 		case n <= 1:
 			group = group[:0]
-			err = a.ApplyChunk(seq, m.Data(), keepOutbox(m.Headers(), floor, known))
+			aerr = a.ApplyChunk(seq, m.Data(), keepOutbox(m.Headers(), floor, known))
 		case i == 1 || i == len(group)+1:
 			if i == 1 {
 				group = group[:0]
 			}
 			if group = append(group, m.Data()); i == n {
-				err = a.ApplyChunk(seq, bytes.Join(group, nil), keepOutbox(m.Headers(), floor, known))
+				aerr = a.ApplyChunk(seq, bytes.Join(group, nil), keepOutbox(m.Headers(), floor, known))
 				group = group[:0]
 			}
 		default:
 			group = group[:0] // parts out of order: the chunk was never finished
 		}
-		if err != nil {
-			a.Close()
-			return err
-		}
-		if seq >= head {
-			break
-		}
+		return aerr == nil
+	})
+	if err = cmp.Or(err, aerr); err != nil {
+		a.Close()
+		return err
 	}
 	rs.Entries, rs.Outbox = a.Entries, a.Outbox
 	return a.Close()
