@@ -190,18 +190,7 @@ func outboxLen(t *testing.T, st *store.Store) int {
 // another store then restores it, and its message is no longer held.
 func TestChangelogPendingResent(t *testing.T) {
 	ctx := context.Background()
-	n := testenv.StartTestNATS(t)
-	js := testenv.NewClient(t, n.URL()).JetStream()
-	topo := bus.Topology{Prefix: "t", Partitions: 1}
-	s1 := openStore(t, filepath.Join(t.TempDir(), "s1"))
-	defer s1.Close()
-	cl := bus.NewChangelog(js, topo, s1, 1, 1<<20)
-	if err := cl.Provision(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.Take(ctx, 0, 1); err != nil {
-		t.Fatal(err)
-	}
+	js, topo, s1, _ := takenStore(t)
 	held(t, s1, "first", "m1", "m2")
 
 	// The same store, after a restart, takes the partition again.
@@ -231,18 +220,7 @@ func TestChangelogPendingResent(t *testing.T) {
 // wrote go, the others come back as the changelog has them, and its message is dropped.
 func TestChangelogPendingDiverged(t *testing.T) {
 	ctx := context.Background()
-	n := testenv.StartTestNATS(t)
-	js := testenv.NewClient(t, n.URL()).JetStream()
-	topo := bus.Topology{Prefix: "t", Partitions: 1}
-	s1 := openStore(t, filepath.Join(t.TempDir(), "s1"))
-	defer s1.Close()
-	cl := bus.NewChangelog(js, topo, s1, 1, 1<<20)
-	if err := cl.Provision(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.Take(ctx, 0, 1); err != nil {
-		t.Fatal(err)
-	}
+	js, topo, s1, cl := takenStore(t)
 	b := s1.NewBatch()
 	b.PutRecord("demo", "before", &store.Record{Seq: 1, At: time.Unix(1e9, 0), Body: []byte("before")})
 	if err := commitWrite(ctx, cl, b); err != nil {
@@ -287,18 +265,7 @@ func TestChangelogPendingDiverged(t *testing.T) {
 // the same keys.
 func TestChangelogPendingWrittenRecordLost(t *testing.T) {
 	ctx := context.Background()
-	n := testenv.StartTestNATS(t)
-	js := testenv.NewClient(t, n.URL()).JetStream()
-	topo := bus.Topology{Prefix: "t", Partitions: 1}
-	s1 := openStore(t, filepath.Join(t.TempDir(), "s1"))
-	defer s1.Close()
-	cl := bus.NewChangelog(js, topo, s1, 1, 1<<20)
-	if err := cl.Provision(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.Take(ctx, 0, 1); err != nil {
-		t.Fatal(err)
-	}
+	js, topo, s1, cl := takenStore(t)
 	for i, id := range []string{"written", "not-written"} {
 		b := s1.NewBatch()
 		b.PutRecord("demo", id, &store.Record{Seq: uint64(i + 1), At: time.Unix(1e9, 0), Body: []byte(id)})
@@ -334,6 +301,26 @@ func TestChangelogPendingWrittenRecordLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameKeys(t, "restored after the take", moving(t, s1), moving(t, s2))
+}
+
+// takenStore starts a nats-server and a store s1 that has taken partition 0 (of 1, prefix
+// t) of its changelog under epoch 1.
+func takenStore(t *testing.T) (jetstream.JetStream, bus.Topology, *store.Store, *bus.Changelog) {
+	t.Helper()
+	ctx := context.Background()
+	n := testenv.StartTestNATS(t)
+	js := testenv.NewClient(t, n.URL()).JetStream()
+	topo := bus.Topology{Prefix: "t", Partitions: 1}
+	s1 := openStore(t, filepath.Join(t.TempDir(), "s1"))
+	t.Cleanup(func() { s1.Close() })
+	cl := bus.NewChangelog(js, topo, s1, 1, 1<<20)
+	if err := cl.Provision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Take(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	return js, topo, s1, cl
 }
 
 func commitWrite(ctx context.Context, cl *bus.Changelog, b *store.Batch) error {
