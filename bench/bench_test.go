@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,6 +44,7 @@ func run(t *testing.T, o bench.Options) (stdout, stderr string) {
 func TestRunTiny(t *testing.T) {
 	o := options(2000)
 	o.Contexts, o.JSON = 250, true
+	o.LatencyN, o.LatencyTrace = 1000, filepath.Join(t.TempDir(), "lat")
 	stdout, stderr := run(t, o)
 	var rep struct {
 		Settings struct {
@@ -158,6 +160,10 @@ func TestRunTiny(t *testing.T) {
 	if rep.Memory.PeakRSS <= 0 {
 		t.Errorf("peak RSS: %v", rep.Memory.PeakRSS)
 	}
+	// --latency-trace: a row per envelope of each phase, its reply's time among them.
+	for file, n := range map[string]int{"half-load": o.LatencyN, "fixed-rate": o.LatencyN} {
+		checkLatencyTrace(t, o.LatencyTrace+"-"+file+".csv", n)
+	}
 	if rep.Outcomes.Completed != 250 || rep.Outcomes.DeadLetters != 0 {
 		t.Errorf("outcomes: %+v (every checkout should complete)\n%s", rep.Outcomes, stderr)
 	}
@@ -167,6 +173,37 @@ func TestRunTiny(t *testing.T) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&whole); err != nil || whole.Throughput.Envelopes != 2000 || whole.Throughput.Batches == 0 {
 		t.Errorf("report into bench.Report: %v, %+v", err, whole.Throughput)
+	}
+}
+
+// checkLatencyTrace checks a --latency-trace file: a header, then envelopes rows of
+// index, publish time, reply time and whether it counts, in publish order, every reply in.
+func checkLatencyTrace(t *testing.T, file string, envelopes int) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("latency trace: %v", err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if rows[0] != "index,sent_ms,latency_ms,steady" || len(rows)-1 != envelopes {
+		t.Fatalf("%s: header %q, %d rows, want %d", file, rows[0], len(rows)-1, envelopes)
+	}
+	last, steady := -1.0, 0
+	for i, row := range rows[1:] {
+		var idx int
+		var sent, lat float64
+		var st bool
+		if _, err := fmt.Sscanf(strings.ReplaceAll(row, ",", " "), "%d %f %f %t", &idx, &sent, &lat, &st); err != nil ||
+			idx != i || sent < last || lat <= 0 {
+			t.Fatalf("%s row %d: %q (%v)", file, i, row, err)
+		}
+		last = sent
+		if st {
+			steady++
+		}
+	}
+	if steady == 0 || steady == envelopes {
+		t.Errorf("%s: %d of %d rows in the steady part", file, steady, envelopes)
 	}
 }
 

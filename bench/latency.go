@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -16,8 +18,9 @@ import (
 // (the schedule does not wait for replies), and times each from just before its publish
 // to the receipt of its reply on a core subscription to the tenant's reply subjects. The
 // quantiles are over the envelopes of the mix's steady part only: the ramps at either end
-// carry only the first or the last steps, whose costs differ.
-func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *benchMix, prefix string, rate float64, progress *benchProgress) (*Latency, error) {
+// carry only the first or the last steps, whose costs differ. With trace, it also writes
+// every envelope's times there (writeLatencyTrace).
+func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *benchMix, prefix string, rate float64, progress *benchProgress, trace io.Writer) (*Latency, error) {
 	n := mix.Len()
 	base := time.Now()
 	sent := make([]atomic.Int64, n) // ns since base, +1 so that 0 means not sent
@@ -108,6 +111,11 @@ func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *
 	if received == 0 || len(ds) == 0 {
 		return r, fmt.Errorf("no reply in the latency phase (%d measured)", measured)
 	}
+	if trace != nil {
+		if err := writeLatencyTrace(trace, sent, lat, steady); err != nil {
+			return r, fmt.Errorf("latency trace: %w", err)
+		}
+	}
 	slices.Sort(ds)
 	q := func(p float64) float64 { return ms(ds[min(len(ds)-1, int(p*float64(len(ds))))]) }
 	var sum time.Duration
@@ -117,4 +125,26 @@ func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *
 	r.P50MS, r.P90MS, r.P99MS, r.P999MS = q(0.50), q(0.90), q(0.99), q(0.999)
 	r.MaxMS, r.MeanMS = ms(ds[len(ds)-1]), ms(sum/time.Duration(len(ds)))
 	return r, nil
+}
+
+// writeLatencyTrace writes one CSV row per envelope of a latency phase, in publish order:
+// its index, when it was published (ms since the phase began), how long its reply took
+// (ms; empty when none came) and whether it counts in the quantiles (its steady part).
+// Sorted by the second column, the slow ones show when the worker stalled, and how often:
+// a burst every five seconds, say, or at every garbage collection.
+func writeLatencyTrace(w io.Writer, sent, lat []atomic.Int64, steady []bool) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "index,sent_ms,latency_ms,steady")
+	for i := range sent {
+		s := sent[i].Load()
+		if s == 0 {
+			continue // never published
+		}
+		fmt.Fprintf(bw, "%d,%.3f,", i, float64(s-1)/1e6)
+		if d := lat[i].Load(); d > 0 {
+			fmt.Fprintf(bw, "%.3f", float64(d)/1e6)
+		}
+		fmt.Fprintf(bw, ",%t\n", steady[i])
+	}
+	return bw.Flush()
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// SkipRequestReply skips the worker's request/reply phase.
 	SkipRequestReply       bool
 	CPUProfile, MemProfile string
+	// LatencyTrace, when set, has each latency phase write every envelope's publish time
+	// and reply time to LatencyTrace-half-load.csv and LatencyTrace-fixed-rate.csv.
+	LatencyTrace string
 
 	// NATS is the NATS to use instead of an embedded one (URL empty: embedded), with its
 	// credentials.

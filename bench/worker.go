@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -158,20 +159,34 @@ func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws wor
 	fixedN := min(r.o.LatencyN, max(StepsPerContext, int(latencyFixedSeconds*r.o.FixedRate)))
 	for _, p := range []struct {
 		name  string
+		file  string // the --latency-trace file's suffix
 		phase byte
 		n     int
 		rate  float64
 		into  **Latency
 		p99   *float64
 	}{
-		{"latency at half load", 'l', r.o.LatencyN, rate, &r.rep.Latency, &r.rep.P99MSHalfLoad},
-		{"latency at a fixed rate", 'r', fixedN, r.o.FixedRate, &r.rep.LatencyFixed, &r.rep.P99MSFixedRate},
+		{"latency at half load", "half-load", 'l', r.o.LatencyN, rate, &r.rep.Latency, &r.rep.P99MSHalfLoad},
+		{"latency at a fixed rate", "fixed-rate", 'r', fixedN, r.o.FixedRate, &r.rep.LatencyFixed, &r.rep.P99MSFixedRate},
 	} {
 		lmix := newSteadyMix(r.cfg.Prefix, r.tenant, p.phase, p.n/StepsPerContext, r.items, p.rate)
 		r.say("%s: %d envelopes of fresh contexts at %.0f/s", p.name, lmix.Len(), p.rate)
 		prog := startProgress(r.errw, p.name+" (replies received)", lmix.Len())
 		meter, _ := startPeak()
-		lat, err := measureLatency(ctx, r.ac, r.pub, lmix, r.cfg.Prefix, p.rate, prog)
+		var trace *os.File
+		if r.o.LatencyTrace != "" {
+			var err error
+			if trace, err = os.Create(r.o.LatencyTrace + "-" + p.file + ".csv"); err != nil {
+				prog.end()
+				return fmt.Errorf("--latency-trace: %w", err)
+			}
+		}
+		lat, err := measureLatency(ctx, r.ac, r.pub, lmix, r.cfg.Prefix, p.rate, prog, traceWriter(trace))
+		if trace != nil {
+			if cerr := trace.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("--latency-trace: %w", cerr)
+			}
+		}
 		peak := meter.stop()
 		prog.end()
 		if err != nil {
@@ -188,6 +203,14 @@ func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws wor
 		}
 	}
 	return nil
+}
+
+// traceWriter is f as an io.Writer, or nil: a nil *os.File in an io.Writer is not nil.
+func traceWriter(f *os.File) io.Writer {
+	if f == nil {
+		return nil
+	}
+	return f
 }
 
 // latencyFixedSeconds is about how long the fixed-rate phase lasts at most.

@@ -21,7 +21,7 @@ type benchFlags struct {
 	data                                              string
 	json, skipLatency, skipBaseline, skipFloor        bool
 	changelog, skipRequestReply                       bool
-	cpuProfile, memProfile                            string
+	cpuProfile, memProfile, latencyTrace              string
 	conn                                              connFlags
 }
 
@@ -127,6 +127,7 @@ docs/performance.md says how to read it.`,
 	fs.IntVar(&f.workers, "workers", 0, "run the throughput phase with this many worker processes (this binary's serve, a data directory each) in one group on the bench's NATS, instead of the worker in the bench's process; they start first, the envelopes are published while they run; no latency or request/reply phase")
 	fs.BoolVar(&f.changelog, "changelog", false, "write the partitions' changelog, as serve with changelog: true (docs/workers.md)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
+	fs.StringVar(&f.latencyTrace, "latency-trace", "", "write every envelope of the latency phases (when published, how long its reply took) to <this>-half-load.csv and <this>-fixed-rate.csv")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile, taken at the end of the throughput phase, to this file")
 	f.conn.register(fs, "use this NATS instead of starting an embedded one (the bench refuses streams that already exist)")
 	return cmd
@@ -149,7 +150,7 @@ func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
 		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, LatencyN: f.latencyN,
 		LatencyRate: f.latencyRate, FixedRate: f.fixedRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
 		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, SkipRequestReply: f.skipRequestReply, Changelog: f.changelog,
-		CPUProfile: f.cpuProfile, MemProfile: f.memProfile, Workers: f.workers,
+		CPUProfile: f.cpuProfile, MemProfile: f.memProfile, LatencyTrace: f.latencyTrace, Workers: f.workers,
 		NATSOptions: natsOptions, RedactURL: redactURL, Versions: versions(),
 	}
 	f.conn.apply(&o.NATS)
