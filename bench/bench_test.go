@@ -62,6 +62,7 @@ func TestRunTiny(t *testing.T) {
 			P50      float64 `json:"p50_ms"`
 			P99      float64 `json:"p99_ms"`
 			P999     float64 `json:"p99_9_ms"`
+			CPU      float64 `json:"cpu_us_per_envelope"`
 		}
 		Memory struct {
 			PeakRSS float64 `json:"peak_rss_mib"`
@@ -139,7 +140,7 @@ func TestRunTiny(t *testing.T) {
 	if rr := rep.SkeletonRequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 || rep.RequestReplyOverSkeleton <= 0 {
 		t.Errorf("skeleton, request/reply: %+v, cartwright/skeleton %v", rr, rep.RequestReplyOverSkeleton)
 	}
-	if l := rep.Latency; l == nil || l.Received == 0 || l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 {
+	if l := rep.Latency; l == nil || l.Received == 0 || l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 || l.CPU <= 0 {
 		t.Errorf("latency: %+v", l)
 	}
 	// The fixed rate's phase: 2,000/s by default, quantiles over its steady part only.

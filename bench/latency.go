@@ -107,7 +107,8 @@ func measureLatency(ctx context.Context, nc *nats.Conn, p *benchPublisher, mix *
 	cpu, busy := cpuTime()-cpu0, machineBusy()-busy0
 	elapsed := time.Since(start)
 	r := &Latency{Envelopes: n, Received: received, Measured: measured, Rate: rate, Seconds: secs(published),
-		CPUCores: secs(cpu) / secs(elapsed), OthersCores: max(0, secs(busy-cpu)/secs(elapsed))}
+		CPUCores: secs(cpu) / secs(elapsed), CPUMicrosPer: float64(cpu.Microseconds()) / float64(n),
+		OthersCores: max(0, secs(busy-cpu)/secs(elapsed))}
 	if received == 0 || len(ds) == 0 {
 		return r, fmt.Errorf("no reply in the latency phase (%d measured)", measured)
 	}

@@ -174,9 +174,12 @@ type Latency struct {
 	P999MS   float64 `json:"p99_9_ms"`
 	MaxMS    float64 `json:"max_ms"`
 	MeanMS   float64 `json:"mean_ms"`
-	// CPUCores is the process's CPU time over the phase divided by its time.
-	CPUCores    float64 `json:"cpu_cores"`
-	OthersCores float64 `json:"others_cores"`
+	// CPUCores is the process's CPU time over the phase divided by its time, and
+	// CPUMicrosPer that CPU time per envelope: at low rates the batches are small and each
+	// envelope costs more than in the throughput phase.
+	CPUCores     float64 `json:"cpu_cores"`
+	CPUMicrosPer float64 `json:"cpu_us_per_envelope"`
+	OthersCores  float64 `json:"others_cores"`
 	BatchStats
 }
 
@@ -319,8 +322,8 @@ func (r *Report) writeTable(out io.Writer) {
 		}
 		row(p.name, "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
 			l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)
-		row("", "(%d of %d replies; offered %.0f/s for %.1f s, a steady mix; measured over the %d envelopes of its steady part; publish → reply; %.2f cores busy, others %.2f)",
-			l.Received, l.Envelopes, l.Rate, l.Seconds, l.Measured, l.CPUCores, l.OthersCores)
+		row("", "(%d of %d replies; offered %.0f/s for %.1f s, a steady mix; measured over the %d envelopes of its steady part; publish → reply; %.2f cores busy, others %.2f; %.0f µs CPU per envelope)",
+			l.Received, l.Envelopes, l.Rate, l.Seconds, l.Measured, l.CPUCores, l.OthersCores, l.CPUMicrosPer)
 		l.BatchStats.row(row)
 	}
 	m := r.Memory
