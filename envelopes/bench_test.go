@@ -46,6 +46,7 @@ func BenchmarkNormalize(b *testing.B) {
 }
 
 func BenchmarkParse(b *testing.B) {
+	unchecked(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchEnvelope)))
 	for b.Loop() {

@@ -50,7 +50,8 @@ var checkParse func(raw []byte, tenant, contextID string, lim Limits, req *Reque
 func parse(raw []byte, tenant, contextID string, lim Limits) (*Request, error) {
 	lim = lim.withDefaults()
 	req := &Request{ContextID: contextID, DataPart: -1}
-	env, err := Decode(raw, lim)
+	var local Envelope
+	env, err := decode(&local, raw, lim)
 	dupKeys := false
 	if env != nil {
 		req.JSONRPC = env.JSONRPC

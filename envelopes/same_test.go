@@ -37,6 +37,14 @@ func init() {
 	}
 }
 
+// unchecked turns the check of every Parse off for the benchmark b, which is to measure
+// Parse alone.
+func unchecked(b *testing.B) {
+	saved := checkParse
+	checkParse = nil
+	b.Cleanup(func() { checkParse = saved })
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	sameMu.Lock()
