@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/cartwright-dev/cartwright/commerce"
 )
@@ -117,12 +119,13 @@ const methodSend = "message/send"
 // On failure it still returns the envelope as far as it was read, so that the caller can
 // address the error reply: ID once the form is known, MessageID once it is valid.
 func Decode(raw []byte, lim Limits) (*Envelope, error) {
-	return decode(new(Envelope), raw, lim.withDefaults())
+	return decode(new(Envelope), raw, lim.withDefaults(), "")
 }
 
 // decode is Decode into env, which it returns unless the scanner gave up (scan.go).
-func decode(env *Envelope, raw []byte, lim Limits) (*Envelope, error) {
-	if env.decodeFast(raw, lim) {
+// contextID, when known, is the context the message most likely names.
+func decode(env *Envelope, raw []byte, lim Limits, contextID string) (*Envelope, error) {
+	if env.decodeFast(raw, lim, contextID) {
 		return env, nil
 	}
 	return decodeSlow(raw, lim)
@@ -131,7 +134,7 @@ func decode(env *Envelope, raw []byte, lim Limits) (*Envelope, error) {
 // decodeFast reads raw into env with the scanner and reports whether it could: whether raw
 // is an envelope that Decode accepts, read exactly as decodeSlow reads it. When it could
 // not, env is to be thrown away.
-func (env *Envelope) decodeFast(raw []byte, lim Limits) bool {
+func (env *Envelope) decodeFast(raw []byte, lim Limits, contextID string) bool {
 	if len(raw) > lim.MaxEnvelopeBytes || firstByte(raw) != '{' {
 		return false
 	}
@@ -165,7 +168,7 @@ func (env *Envelope) decodeFast(raw []byte, lim Limits) bool {
 	// readMessage, where it accepts.
 	id := stringField(m.messageID)
 	kind := kindOf(stringField(m.kind), stringField(m.typ))
-	role, ctx := stringField(m.role), stringField(m.contextID)
+	role, ctx := stringField(m.role), contextField(m.contextID, contextID)
 	if !validMessageID(id.S) || kind.Set && kind.S != "message" || role.Bad || ctx.Bad {
 		return false
 	}
@@ -185,6 +188,15 @@ func (env *Envelope) decodeFast(raw []byte, lim Limits) bool {
 		env.Parts = []Part{}
 	}
 	return true
+}
+
+// contextField is stringField(raw), without a copy when raw is contextID.
+func contextField(raw []byte, contextID string) jsonString {
+	if n := len(raw); n > 2 && raw[0] == '"' && string(raw[1:n-1]) == contextID &&
+		!strings.Contains(contextID, `\`) && utf8.ValidString(contextID) {
+		return jsonString{S: contextID, Set: true}
+	}
+	return stringField(raw)
 }
 
 // decodeSlow is Decode by encoding/json, for the envelopes the scanner gives up on.

@@ -51,7 +51,7 @@ func parse(raw []byte, tenant, contextID string, lim Limits) (*Request, error) {
 	lim = lim.withDefaults()
 	req := &Request{ContextID: contextID, DataPart: -1}
 	var local Envelope
-	env, err := decode(&local, raw, lim)
+	env, err := decode(&local, raw, lim, contextID)
 	dupKeys := false
 	if env != nil {
 		req.JSONRPC = env.JSONRPC

@@ -67,7 +67,7 @@ func TestScannerFastPath(t *testing.T) {
 		`{"jsonrpc":"2.0","id":null,"method":"message/send","params":{"message":{"messageId":"m","KIND2":1}},"kind":"x"}`,
 	} {
 		var env Envelope
-		if !env.decodeFast([]byte(raw), DefaultLimits()) {
+		if !env.decodeFast([]byte(raw), DefaultLimits(), testContext) {
 			t.Errorf("the scanner gives up on %s", raw)
 		}
 	}
@@ -87,7 +87,7 @@ func TestScannerFastPath(t *testing.T) {
 			t.Fatalf("%q is not in the envelope", r[0])
 		}
 		var env Envelope
-		if env.decodeFast([]byte(raw), DefaultLimits()) {
+		if env.decodeFast([]byte(raw), DefaultLimits(), testContext) {
 			t.Errorf("the scanner reads %s", raw)
 		}
 	}
@@ -147,6 +147,19 @@ func TestDataFields(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%q is not in dataFields", name)
+		}
+	}
+}
+
+// contextField spares the copy of the subject's context only where the message names it
+// as it is, neither escaped nor with bytes that are not UTF-8.
+func TestContextField(t *testing.T) {
+	for _, tc := range []struct{ raw, ctx string }{
+		{`"ctx-42"`, "ctx-42"}, {`"ctx-42"`, "ctx"}, {`"a\n"`, `a\n`}, {`"a\u0062"`, `a\u0062`}, {`"a\u0062"`, "ab"},
+		{"\"\xff\"", "\xff"}, {`""`, ""}, {`null`, "null"}, {`7`, "7"}, {`"x"`, ""},
+	} {
+		if got, want := contextField([]byte(tc.raw), tc.ctx), stringField([]byte(tc.raw)); got != want {
+			t.Errorf("contextField(%s, %q) = %+v, want %+v", tc.raw, tc.ctx, got, want)
 		}
 	}
 }
