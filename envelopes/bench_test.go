@@ -56,6 +56,18 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkParseUCP parses a whole UCP checkout: a data part of 2 KB.
+func BenchmarkParseUCP(b *testing.B) {
+	unchecked(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchUCP)))
+	for b.Loop() {
+		if _, err := Parse(benchUCP, testTenant, testContext, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkFingerprint(b *testing.B) {
 	env, _ := Decode(benchEnvelope, Limits{})
 	b.ReportAllocs()
