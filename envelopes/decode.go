@@ -34,8 +34,9 @@ type Envelope struct {
 	PaymentPart int
 	PaymentData json.RawMessage
 
-	// Message is the A2A message object as sent. For a bare message it shares the bytes
-	// given to Decode.
+	// Message is the A2A message object as sent. It shares the bytes given to Decode, as
+	// the parts' Data do (they are copies only when encoding/json read the envelope, see
+	// scan.go): those bytes must not change while the envelope is in use.
 	Message json.RawMessage
 
 	base string // JSONPath of the message: "$.params.message", or "$" for a bare message

@@ -15,7 +15,9 @@ package envelopes
 //     parts and metadata) a key is either one of the fields, spelled exactly and given
 //     once, or a key of plain ASCII that no field's name equals without regard to case;
 //   - each field's value is handed to what encoding/json would have handed it: the raw
-//     value to jsonString.UnmarshalJSON, the raw bytes to a json.RawMessage.
+//     value to jsonString.UnmarshalJSON, the raw bytes to a json.RawMessage (which here
+//     shares them rather than copying them; only the JSON-RPC id, which Parse returns,
+//     is copied).
 
 // maxScanDepth bounds the nesting the scanner follows; deeper JSON goes to encoding/json,
 // whose own bound (10000) it stays well inside of.
