@@ -206,11 +206,25 @@ func TestParseSameCorpus(t *testing.T) {
 	if len(corpus) < 50 {
 		t.Fatalf("only %d envelopes in the corpus", len(corpus))
 	}
-	for name, raw := range corpus {
+	inputs, fast := 0, 0
+	check := func(name string, raw []byte) {
 		checkSame(t, name, raw)
-		for i, v := range variations(raw) {
-			checkSame(t, name+" variation "+strconv.Itoa(i), v)
+		var env Envelope
+		inputs++
+		if env.decodeFast(raw, DefaultLimits(), testContext) {
+			fast++
 		}
+	}
+	for name, raw := range corpus {
+		check(name, raw)
+		for i, v := range variations(raw) {
+			check(name+" variation "+strconv.Itoa(i), v)
+		}
+	}
+	// Both ways of reading are held to the reference, the scanner's above all.
+	t.Logf("%d inputs, %d read by the scanner", inputs, fast)
+	if fast < 500 || fast == inputs {
+		t.Errorf("the scanner read %d of %d inputs", fast, inputs)
 	}
 }
 
