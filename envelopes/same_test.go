@@ -297,3 +297,45 @@ func FuzzParseSame(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSameMember puts one member, "key":value, into one object of a valid envelope
+// (the top level, params, the message, its metadata, a part, the data) and compares Parse
+// with the encoding/json parser: most such inputs stay valid JSON and reach the scanner's
+// decisions on keys, repeats and types.
+func FuzzParseSameMember(f *testing.F) {
+	for _, key := range []string{"kind", "Kind", "type", "messageId", "messageid", "role", "ROLE", "contextId",
+		"parts", "metadata", "tenant", "data", "jsonrpc", "id", "ID", "method", "params", "message", "action",
+		"quantity", "Quantity", "item_id", "a2a.ucp.checkout", "x", "ſ", "kinD"} {
+		for _, value := range []string{`"message"`, `"user"`, `"data"`, `null`, `7`, `{}`, `[]`, `[{}]`, `"2.0"`, `"message/send"`, `"m-1"`, `{"tenant":"demo"}`} {
+			f.Add(uint8(len(key)+len(value)), key, value)
+		}
+	}
+	lim := Limits{MaxEnvelopeBytes: 8 << 10, MaxParts: 4, MaxLineItems: 4, MaxQuantity: 99, MaxStringBytes: 64}
+	f.Fuzz(func(t *testing.T, where uint8, key, value string) {
+		member := strconv.Quote(key) + ":" + value + ","
+		var raw string
+		switch where % 7 {
+		case 0:
+			raw = `{` + member + `"jsonrpc":"2.0","id":"r","method":"message/send","params":{"message":` + msg(`{"action":"get_checkout"}`) + `}}`
+		case 1:
+			raw = `{"jsonrpc":"2.0","id":"r","method":"message/send","params":{` + member + `"message":` + msg(`{"action":"get_checkout"}`) + `}}`
+		case 2:
+			raw = rpcMsg(`{` + member + `"kind":"message","role":"user","messageId":"m-1","parts":[{"kind":"data","data":{"action":"get_checkout"}}]}`)
+		case 3:
+			raw = rpcMsg(`{"kind":"message","role":"user","messageId":"m-1","metadata":{` + member + `"tenant":"demo"},"parts":[{"kind":"data","data":{"action":"get_checkout"}}]}`)
+		case 4:
+			raw = rpcMsg(`{"kind":"message","role":"user","messageId":"m-1","parts":[{` + member + `"kind":"data","data":{"action":"get_checkout"}}]}`)
+		case 5:
+			raw = rpc(`{` + member + `"action":"add_item","item_id":"sku_tee","quantity":2}`)
+		default:
+			raw = `{` + member + `"kind":"message","role":"user","messageId":"m-1","parts":[{"kind":"data","data":{"action":"get_checkout"}}]}`
+		}
+		req, err := Parse([]byte(raw), testTenant, testContext, lim)
+		if diff := diffParse([]byte(raw), testTenant, testContext, lim, req, err); diff != "" {
+			t.Fatal(diff)
+		}
+		if diff := diffDecode([]byte(raw), lim); diff != "" {
+			t.Fatal(diff)
+		}
+	})
+}
