@@ -113,7 +113,7 @@ func twoPartComplete(env *Envelope, d *inData, at string, lim Limits) (commerce.
 
 // dataPath returns the JSONPath of the data object of part i of the message at base.
 func dataPath(base string, i int) string {
-	if i < len(dataPaths[0]) {
+	if 0 <= i && i < len(dataPaths[0]) {
 		switch base {
 		case "$.params.message":
 			return dataPaths[0][i]
@@ -139,22 +139,8 @@ var dataPaths = func() (p [2][16]string) {
 // that matches none of them without regard to case. As with encoding/json, the last of a
 // repeated key wins, and a field holds the raw bytes of its value, here shared with raw.
 func decodeData(raw json.RawMessage, d *inData, at string) error {
-	if len(raw) > 0 && raw[0] == '{' {
-		s := scanner{in: raw}
-		ok := s.members(1, func(key []byte) bool {
-			dst := d.field(key)
-			if dst == nil && !otherKey(key, dataFields...) {
-				return false
-			}
-			v, ok := s.value(1)
-			if dst != nil {
-				*dst = v
-			}
-			return ok
-		})
-		if s.ws(); ok && s.pos == len(raw) {
-			return nil
-		}
+	if scanData(raw, d) {
+		return nil
 	}
 	// Through a copy, so that d does not escape to encoding/json and stays on its
 	// caller's stack.
@@ -162,6 +148,28 @@ func decodeData(raw json.RawMessage, d *inData, at string) error {
 	err := decodeObject(raw, &slow, at, "data")
 	*d = slow
 	return err
+}
+
+// scanData reads raw into d with the scanner and reports whether it could. When it could
+// not, d is to be read again.
+func scanData(raw []byte, d *inData) bool {
+	if len(raw) == 0 || raw[0] != '{' {
+		return false
+	}
+	s := scanner{in: raw}
+	ok := s.members(1, func(key []byte) bool {
+		dst := d.field(key)
+		if dst == nil && !otherKey(key, dataFields...) {
+			return false
+		}
+		v, ok := s.value(1)
+		if dst != nil {
+			*dst = v
+		}
+		return ok
+	})
+	s.ws()
+	return ok && s.pos == len(raw)
 }
 
 var dataFields = []string{"action", "buyer", "checkout", "item_id", "quantity", "line_item_id", "address",

@@ -98,31 +98,19 @@ func TestScannerFastPath(t *testing.T) {
 func TestDecodeDataFastPath(t *testing.T) {
 	var d inData
 	raw := []byte(`{"action":"add_item","item_id":"sku_tee","quantity":2,"Note":{"x":[1]},"quantity":3}`)
-	s := scanner{in: raw}
-	ok := s.members(1, func(key []byte) bool {
-		dst := d.field(key)
-		if dst == nil && !otherKey(key, dataFields...) {
-			return false
-		}
-		v, ok := s.value(1)
-		if dst != nil {
-			*dst = v
-		}
-		return ok
-	})
+	ok := scanData(raw, &d)
 	if !ok || string(d.Quantity) != "3" || string(d.ItemID) != `"sku_tee"` {
 		t.Fatalf("%v %s %s", ok, d.Quantity, d.ItemID)
 	}
-	for _, raw := range []string{`{"Action":"x"}`, `{"item_ID":"x"}`, `{"a2a.ucp.CHECKOUT":{}}`, `{"act\u0069on":"x"}`, `{"ſ":1}`} {
+	for _, raw := range []string{`{"Action":"x"}`, ` {"action":"x"}`, `{"action":}`, `{"item_ID":"x"}`, `{"a2a.ucp.CHECKOUT":{}}`, `{"act\u0069on":"x"}`, `{"ſ":1}`} {
 		var fast, slow inData
-		if err := decodeData([]byte(raw), &fast, "$"); err != nil {
-			t.Fatal(err)
+		if scanData([]byte(raw), &fast) {
+			t.Errorf("%s: read by the scanner", raw)
 		}
-		if err := json.Unmarshal([]byte(raw), &slow); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(fast, slow) {
-			t.Errorf("%s: %+v, encoding/json %+v", raw, fast, slow)
+		err := decodeData([]byte(raw), &fast, "$")
+		oldErr := oldDecodeObject([]byte(raw), &slow, "$", "data")
+		if !reflect.DeepEqual(fast, slow) || !sameError(err, oldErr) {
+			t.Errorf("%s: %+v %v, encoding/json %+v %v", raw, fast, err, slow, oldErr)
 		}
 	}
 }
