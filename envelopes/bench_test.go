@@ -46,10 +46,23 @@ func BenchmarkNormalize(b *testing.B) {
 }
 
 func BenchmarkParse(b *testing.B) {
+	unchecked(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchEnvelope)))
 	for b.Loop() {
 		if _, err := Parse(benchEnvelope, testTenant, testContext, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseUCP parses a whole UCP checkout: a data part of 2 KB.
+func BenchmarkParseUCP(b *testing.B) {
+	unchecked(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchUCP)))
+	for b.Loop() {
+		if _, err := Parse(benchUCP, testTenant, testContext, Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}

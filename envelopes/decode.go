@@ -1,8 +1,11 @@
 package envelopes
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/cartwright-dev/cartwright/commerce"
 )
@@ -31,8 +34,9 @@ type Envelope struct {
 	PaymentPart int
 	PaymentData json.RawMessage
 
-	// Message is the A2A message object as sent. For a bare message it shares the bytes
-	// given to Decode.
+	// Message is the A2A message object as sent. It shares the bytes given to Decode, as
+	// the parts' Data do (they are copies only when encoding/json read the envelope, see
+	// scan.go): those bytes must not change while the envelope is in use.
 	Message json.RawMessage
 
 	base string // JSONPath of the message: "$.params.message", or "$" for a bare message
@@ -116,7 +120,88 @@ const methodSend = "message/send"
 // On failure it still returns the envelope as far as it was read, so that the caller can
 // address the error reply: ID once the form is known, MessageID once it is valid.
 func Decode(raw []byte, lim Limits) (*Envelope, error) {
-	lim = lim.withDefaults()
+	return decode(new(Envelope), raw, lim.withDefaults(), "")
+}
+
+// decode is Decode into env, which it returns unless the scanner gave up (scan.go).
+// contextID, when known, is the context the message most likely names.
+func decode(env *Envelope, raw []byte, lim Limits, contextID string) (*Envelope, error) {
+	if env.decodeFast(raw, lim, contextID) {
+		return env, nil
+	}
+	return decodeSlow(raw, lim)
+}
+
+// decodeFast reads raw into env with the scanner and reports whether it could: whether raw
+// is an envelope that Decode accepts, read exactly as decodeSlow reads it. When it could
+// not, env is to be thrown away.
+func (env *Envelope) decodeFast(raw []byte, lim Limits, contextID string) bool {
+	if len(raw) > lim.MaxEnvelopeBytes || firstByte(raw) != '{' {
+		return false
+	}
+	var e scanEnvelope
+	if !e.scan(raw) {
+		return false
+	}
+	*env = Envelope{DataPart: -1, PaymentPart: -1}
+	var m *scanMessage
+	if rpc := stringField(e.jsonrpc); rpc.Set {
+		// readRPC, where it accepts.
+		env.JSONRPC = true
+		env.base = "$.params.message"
+		method := stringField(e.method)
+		if env.readID(e.id, lim) != nil || rpc.S != "2.0" || method.Bad || method.S != methodSend || e.message == nil {
+			return false
+		}
+		env.ID = bytes.Clone(env.ID) // as encoding/json copies a json.RawMessage
+		env.Method = method.S
+		env.Message = e.message
+		m = &e.msg
+	} else {
+		if k := kindOf(stringField(e.top.kind), stringField(e.top.typ)); k.S != "message" &&
+			!(!isNull(e.top.messageID) && e.top.partsSet) {
+			return false
+		}
+		env.base = "$"
+		env.Message = raw
+		m = &e.top
+	}
+	// readMessage, where it accepts.
+	id := stringField(m.messageID)
+	kind := kindOf(stringField(m.kind), stringField(m.typ))
+	role, ctx := stringField(m.role), contextField(m.contextID, contextID)
+	if !validMessageID(id.S) || kind.Set && kind.S != "message" || role.Bad || ctx.Bad {
+		return false
+	}
+	env.MessageID = id.S
+	env.Kind = kind.S
+	env.Role = role.S
+	env.ContextID = ctx.ptr()
+	if m.metadata {
+		tenant := stringField(m.tenant)
+		if tenant.Bad {
+			return false
+		}
+		env.Tenant = tenant.ptr()
+	}
+	env.Parts = m.parts
+	if env.Parts == nil {
+		env.Parts = []Part{}
+	}
+	return true
+}
+
+// contextField is stringField(raw), without a copy when raw is contextID.
+func contextField(raw []byte, contextID string) jsonString {
+	if n := len(raw); n > 2 && raw[0] == '"' && string(raw[1:n-1]) == contextID &&
+		!strings.Contains(contextID, `\`) && utf8.ValidString(contextID) {
+		return jsonString{S: contextID, Set: true}
+	}
+	return stringField(raw)
+}
+
+// decodeSlow is Decode by encoding/json, for the envelopes the scanner gives up on.
+func decodeSlow(raw []byte, lim Limits) (*Envelope, error) {
 	if len(raw) > lim.MaxEnvelopeBytes {
 		return nil, malformed(commerce.CodeEnvelopeTooLarge,
 			"envelope is %d bytes, over the limit of %d", len(raw), lim.MaxEnvelopeBytes)

@@ -53,9 +53,9 @@ func Normalize(env *Envelope, lim Limits) (commerce.Command, error) {
 	if env.DataPart < 0 {
 		return nil, commerce.E(commerce.KindInternal, commerce.CodeInternalError, "envelope was not validated")
 	}
-	at := env.base + ".parts[" + strconv.Itoa(env.DataPart) + "].data"
+	at := dataPath(env.base, env.DataPart)
 	var d inData
-	if err := decodeObject(env.Data, &d, at, "data"); err != nil {
+	if err := decodeData(env.Data, &d, at); err != nil {
 		return nil, err
 	}
 	if env.PaymentPart >= 0 {
@@ -82,7 +82,7 @@ func Normalize(env *Envelope, lim Limits) (commerce.Command, error) {
 // a2a.ucp.checkout.payment (and ap2, and signals, which are not read). The payment and
 // ap2 may be given in one of the two parts only.
 func twoPartComplete(env *Envelope, d *inData, at string, lim Limits) (commerce.Command, error) {
-	payAt := env.base + ".parts[" + strconv.Itoa(env.PaymentPart) + "].data"
+	payAt := dataPath(env.base, env.PaymentPart)
 	name, err := optString(d.Action, at, "action", lim)
 	if err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func twoPartComplete(env *Envelope, d *inData, at string, lim Limits) (commerce.
 			"not beside action %q", clip(name))
 	}
 	var p inData
-	if err := decodeObject(env.PaymentData, &p, payAt, "data"); err != nil {
+	if err := decodeData(env.PaymentData, &p, payAt); err != nil {
 		return nil, err
 	}
 	keyAt := payAt + "['" + KeyPayment + "']"
@@ -109,4 +109,109 @@ func twoPartComplete(env *Envelope, d *inData, at string, lim Limits) (commerce.
 		ap2, ap2At = d.AP2, join(at, "ap2")
 	}
 	return completeCheckout(p.UCPPayment, keyAt, ap2, ap2At, lim)
+}
+
+// dataPath returns the JSONPath of the data object of part i of the message at base.
+func dataPath(base string, i int) string {
+	if 0 <= i && i < len(dataPaths[0]) {
+		switch base {
+		case "$.params.message":
+			return dataPaths[0][i]
+		case "$":
+			return dataPaths[1][i]
+		}
+	}
+	return base + ".parts[" + strconv.Itoa(i) + "].data"
+}
+
+// dataPaths are the paths of the data objects of the first parts, made once rather than
+// for each envelope: [0] in a JSON-RPC request, [1] in a bare message.
+var dataPaths = func() (p [2][16]string) {
+	for i := range p[0] {
+		p[0][i] = "$.params.message.parts[" + strconv.Itoa(i) + "].data"
+		p[1][i] = "$.parts[" + strconv.Itoa(i) + "].data"
+	}
+	return p
+}()
+
+// decodeData is decodeObject(raw, d, at, "data"), read with the scanner (scan.go) when raw
+// is an object whose keys are each one of inData's, spelled exactly, or a plain ASCII key
+// that matches none of them without regard to case. As with encoding/json, the last of a
+// repeated key wins, and a field holds the raw bytes of its value, here shared with raw.
+func decodeData(raw json.RawMessage, d *inData, at string) error {
+	if scanData(raw, d) {
+		return nil
+	}
+	// Through a copy, so that d does not escape to encoding/json and stays on its
+	// caller's stack.
+	var slow inData
+	err := decodeObject(raw, &slow, at, "data")
+	*d = slow
+	return err
+}
+
+// scanData reads raw into d with the scanner and reports whether it could. When it could
+// not, d is to be read again.
+func scanData(raw []byte, d *inData) bool {
+	if len(raw) == 0 || raw[0] != '{' {
+		return false
+	}
+	s := scanner{in: raw}
+	ok := s.members(1, func(key []byte) bool {
+		dst := d.field(key)
+		if dst == nil && !otherKey(key, dataFields...) {
+			return false
+		}
+		v, ok := s.value(1)
+		if dst != nil {
+			*dst = v
+		}
+		return ok
+	})
+	s.ws()
+	return ok && s.pos == len(raw)
+}
+
+var dataFields = []string{"action", "buyer", "checkout", "item_id", "quantity", "line_item_id", "address",
+	"option_id", "code", "payment", "ap2", "order_id", "amount", "events", "adjustments", KeyCheckout, KeyPayment}
+
+// field returns the field of d whose JSON name is key, or nil.
+func (d *inData) field(key []byte) *json.RawMessage {
+	switch string(key) {
+	case "action":
+		return &d.Action
+	case "buyer":
+		return &d.Buyer
+	case "checkout":
+		return &d.Checkout
+	case "item_id":
+		return &d.ItemID
+	case "quantity":
+		return &d.Quantity
+	case "line_item_id":
+		return &d.LineItemID
+	case "address":
+		return &d.Address
+	case "option_id":
+		return &d.OptionID
+	case "code":
+		return &d.Code
+	case "payment":
+		return &d.Payment
+	case "ap2":
+		return &d.AP2
+	case "order_id":
+		return &d.OrderID
+	case "amount":
+		return &d.Amount
+	case "events":
+		return &d.Events
+	case "adjustments":
+		return &d.Adjustments
+	case KeyCheckout:
+		return &d.UCPCheckout
+	case KeyPayment:
+		return &d.UCPPayment
+	}
+	return nil
 }

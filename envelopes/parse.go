@@ -36,9 +36,22 @@ type Request struct {
 //
 // REQUIRES: tenant and contextID are the subject's tokens, already checked by the caller.
 func Parse(raw []byte, tenant, contextID string, lim Limits) (*Request, error) {
+	req, err := parse(raw, tenant, contextID, lim)
+	if checkParse != nil {
+		checkParse(raw, tenant, contextID, lim, req, err)
+	}
+	return req, err
+}
+
+// checkParse, when set, sees every Parse and its result: the package's tests set it to
+// hold Parse to the encoding/json parser it replaced (same_test.go).
+var checkParse func(raw []byte, tenant, contextID string, lim Limits, req *Request, err error)
+
+func parse(raw []byte, tenant, contextID string, lim Limits) (*Request, error) {
 	lim = lim.withDefaults()
 	req := &Request{ContextID: contextID, DataPart: -1}
-	env, err := Decode(raw, lim)
+	var local Envelope
+	env, err := decode(&local, raw, lim, contextID)
 	dupKeys := false
 	if env != nil {
 		req.JSONRPC = env.JSONRPC
