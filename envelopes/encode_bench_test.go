@@ -44,3 +44,21 @@ func BenchmarkEncodeError(b *testing.B) {
 		ErrorBody(e, "msg-01J9Z")
 	}
 }
+
+// BenchmarkEncodeCompletionOnce is BenchmarkEncodeCompletion as the handler encodes it:
+// one Resources for the envelope, the checkout and the order encoded once.
+func BenchmarkEncodeCompletionOnce(b *testing.B) {
+	c, evs := completion()
+	id := json.RawMessage(`"req-7"`)
+	m := EventMeta{ID: "demo:msg-01J9Z:evt:0", Tenant: testTenant, Context: testContext, MessageID: "msg-01J9Z",
+		OccurredAt: time.Date(2026, 4, 8, 12, 0, 0, 0, time.UTC)}
+	b.ReportAllocs()
+	for b.Loop() {
+		var r Resources
+		for _, ev := range evs {
+			r.Event(m, ev)
+		}
+		Wrap(id, r.ResultBody("msg-01J9Z", testContext, c, nil, nil), false)
+		r.Release()
+	}
+}

@@ -488,3 +488,55 @@ func FuzzEncoders(f *testing.F) {
 		checkEncoders(t, g)
 	})
 }
+
+// TestResourcesEncodeOnce: one Resources encodes a completion's checkout and order once
+// for the reply and all the events, with the bytes of the encoders that encode each
+// anew; what it returns is the caller's own, untouched by later use of the Resources or
+// of its scratch space by another.
+func TestResourcesEncodeOnce(t *testing.T) {
+	c, evs := completion()
+	ph := PaymentHandlers{"dev.ucp.mock": {{ID: "mock", Version: UCPVersion, Config: map[string]any{"a": "<b>"}}}}
+	m := EventMeta{ID: "demo:m:evt:0", Tenant: testTenant, Context: testContext, MessageID: "m", OccurredAt: time.Unix(5, 6), PaymentHandlers: ph}
+	var r Resources
+	var got, want [][]byte
+	got = append(got, r.ResultBody("m", testContext, c, nil, ph))
+	want = append(want, refResultBody("m", testContext, c, nil, ph))
+	for _, ev := range evs {
+		got = append(got, r.Event(m, ev))
+		want = append(want, refEncodeEvent(m, ev))
+	}
+	if r.n != 2 {
+		t.Errorf("%d resources encoded for a checkout and an order", r.n)
+	}
+	// Another tenant's handlers (another map) make another checkout resource.
+	m2 := m
+	m2.PaymentHandlers = nil
+	got = append(got, r.Event(m2, evs[0]))
+	want = append(want, refEncodeEvent(m2, evs[0]))
+	if r.n != 3 {
+		t.Errorf("%d resources after the checkout without handlers, want 3", r.n)
+	}
+	r.Release()
+	// The scratch space goes to the next user: the messages already returned stay.
+	var other Resources
+	for range 3 {
+		other.ResultBody(strings.Repeat("x", 100), "c", sampleCheckout(), sampleOrder(), nil)
+	}
+	other.Release()
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("message %d:\n got: %s\nwant: %s", i, got[i], want[i])
+		}
+		if cap(got[i]) != len(got[i]) {
+			t.Errorf("message %d has spare capacity %d: it is not a slice of its own", i, cap(got[i])-len(got[i]))
+		}
+	}
+	// Released, it starts afresh: nothing of the previous envelope is known.
+	if r.n != 0 || r.buf != nil {
+		t.Errorf("a released Resources still holds %d resources", r.n)
+	}
+	if b := r.ResultBody("m", testContext, c, nil, ph); !bytes.Equal(b, want[0]) {
+		t.Fatalf("after Release:\n got: %s\nwant: %s", b, want[0])
+	}
+	r.Release()
+}

@@ -115,7 +115,9 @@ func (h *Handler) queueEvent(b *store.Batch, e *Envelope, req *envelopes.Request
 		HdrEventType: {string(ev.Type)},
 	}
 	copyTrace(hdr, e)
-	data := envelopes.EncodeEvent(envelopes.EventMeta{
+	// The checkout or order an event carries is most often the reply's too: e.enc
+	// encodes it once for all of them.
+	data := e.enc.Event(envelopes.EventMeta{
 		ID: id, Tenant: e.Tenant, Context: e.Context, MessageID: req.MessageID, OccurredAt: e.Time,
 		PaymentHandlers: h.paymentHandlers(e.Tenant),
 	}, ev)
