@@ -10,13 +10,15 @@ import (
 )
 
 // The hand-written encoders of the resources, replies, events and errors. They write
-// straight from the domain's values the bytes encoding/json writes for the wire structs
-// (Checkout, Order, Event, AgentMessage, RPCError and what they hold) as the wire
-// builders of wire_*.go would fill them: the same field order, the same fields left out
-// (omitempty), the same escapes and numbers. encode_diff_test.go holds them to that,
-// byte for byte, on random checkouts and orders. A change of a wire struct is a change
-// here too. Only the payment handlers, a map with free-form config, are left to
-// encoding/json.
+// straight from the domain's values, with no wire struct in between, the bytes
+// encoding/json writes for the wire structs (Checkout, Order, Event, AgentMessage,
+// RPCError and what they hold) as the reference builders fill them (checkoutWire,
+// orderWire, in wire_reference_test.go): the same field order, the same fields left out
+// (omitempty), the same escapes (<, > and & too, U+2028 and U+2029, invalid UTF-8 as
+// U+FFFD) and numbers. encode_diff_test.go holds them to that, byte for byte, on random
+// checkouts and orders (and FuzzEncoders on the fuzzer's strings). A change of a wire
+// struct is a change here and in the reference builders. Only the payment handlers, a
+// map with free-form config, are left to encoding/json.
 
 // encSafe[b] reports whether the ASCII byte b goes into a JSON string as it is:
 // encoding/json's htmlSafeSet (it escapes <, > and & by default).
@@ -89,8 +91,8 @@ func encStringBody(dst []byte, s string) []byte {
 	return append(dst, s[start:]...)
 }
 
-// encTimestamp appends t as timestamp writes it, quoted: RFC 3339 in UTC has nothing
-// to escape.
+// encTimestamp appends t quoted, as RFC 3339 in UTC with as many fractional digits as it
+// has; "" for the zero time. Nothing in it needs an escape.
 func encTimestamp(dst []byte, t time.Time) []byte {
 	dst = append(dst, '"')
 	if !t.IsZero() {
@@ -382,12 +384,15 @@ func encBuyer(dst []byte, b *commerce.Buyer) []byte {
 	return append(dst, '}')
 }
 
-// encHasMethod reports whether fulfillmentWire makes a method of f.
+// encHasMethod reports whether anything about shipping is known yet: then the
+// fulfillment has its one shipping method (see Fulfillment).
 func encHasMethod(f commerce.Fulfillment) bool {
 	return f.Address != nil || len(f.Options) > 0 || f.SelectedOptionID != "" || f.Requested || len(f.Destinations) > 0
 }
 
-// encMethod appends the one shipping method of fulfillmentWire.
+// encMethod appends the one shipping method: the lines that are not digital, the
+// destinations (the address set without an id first, as dest_1, then the others but one
+// that also says dest_1), and the group when there are options or one is chosen.
 // REQUIRES: encHasMethod(f).
 func encMethod(dst []byte, f commerce.Fulfillment, lines []commerce.LineItem) []byte {
 	dst = append(dst, `{"id":"`+shippingMethodID+`","type":"shipping","line_item_ids":`...)
