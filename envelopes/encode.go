@@ -182,9 +182,8 @@ func encCheckout(dst []byte, c *commerce.Checkout, ph []byte) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '{')
-		dst = encOptString(dst, len(dst)-1, `"code":`, a.Code)
 		if a.Code != "" {
-			dst = append(dst, ',')
+			dst = append(encString(append(dst, `"code":`...), a.Code), ',')
 		}
 		dst = encString(append(dst, `"title":`...), a.Title)
 		amount := a.Amount

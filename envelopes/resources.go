@@ -106,30 +106,30 @@ type resSpan struct{ start, end int }
 
 // resource encodes the checkout and the order a message carries (either may be nil)
 // before the message is built, so that the message is the last thing in buf.
-func (r *Resources) resource(c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) (cs, os resSpan) {
+func (r *Resources) resource(c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) (cs, ors resSpan) {
 	r.scratch()
 	if c != nil {
 		cs.start, cs.end = r.checkout(c, ph)
 	}
 	if o != nil {
-		os.start, os.end = r.order(o)
+		ors.start, ors.end = r.order(o)
 	}
-	return cs, os
+	return cs, ors
 }
 
-// appendResource appends the Resource object of the checkout and the order at cs and os.
-func (r *Resources) appendResource(cs, os resSpan) {
+// appendResource appends the Resource object of the checkout and the order at cs and ors.
+func (r *Resources) appendResource(cs, ors resSpan) {
 	r.buf = append(r.buf, '{')
 	if cs.end > 0 {
 		r.buf = append(r.buf, `"a2a.ucp.checkout":`...)
 		r.buf = append(r.buf, r.buf[cs.start:cs.end]...)
 	}
-	if os.end > 0 {
+	if ors.end > 0 {
 		if cs.end > 0 {
 			r.buf = append(r.buf, ',')
 		}
 		r.buf = append(r.buf, `"a2a.ucp.order":`...)
-		r.buf = append(r.buf, r.buf[os.start:os.end]...)
+		r.buf = append(r.buf, r.buf[ors.start:ors.end]...)
 	}
 	r.buf = append(r.buf, '}')
 }
@@ -144,21 +144,21 @@ func (r *Resources) take(mark int) []byte {
 
 // ResultBody is TenantResultBody, with the resources encoded once per Resources.
 func (r *Resources) ResultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) []byte {
-	cs, os := r.resource(c, o, ph)
+	cs, ors := r.resource(c, o, ph)
 	mark := len(r.buf)
 	r.buf = append(r.buf, `{"kind":"message","role":"agent","messageId":"`...)
 	r.buf = encStringBody(r.buf, messageID)
 	r.buf = append(r.buf, `:reply","contextId":`...)
 	r.buf = encString(r.buf, contextID)
 	r.buf = append(r.buf, `,"parts":[{"kind":"data","data":`...)
-	r.appendResource(cs, os)
+	r.appendResource(cs, ors)
 	r.buf = append(r.buf, "}]}"...)
 	return r.take(mark)
 }
 
 // Event is EncodeEvent, with the resources encoded once per Resources.
 func (r *Resources) Event(m EventMeta, ev commerce.Event) []byte {
-	cs, os := r.resource(ev.Checkout, ev.Order, m.PaymentHandlers)
+	cs, ors := r.resource(ev.Checkout, ev.Order, m.PaymentHandlers)
 	mark := len(r.buf)
 	r.buf = encString(append(r.buf, `{"id":`...), m.ID)
 	r.buf = encString(append(r.buf, `,"type":`...), string(ev.Type))
@@ -170,7 +170,7 @@ func (r *Resources) Event(m EventMeta, ev commerce.Event) []byte {
 		r.buf = strconv.AppendInt(append(r.buf, `,"amount":`...), ev.Amount, 10)
 	}
 	r.buf = append(r.buf, `,"data":`...)
-	r.appendResource(cs, os)
+	r.appendResource(cs, ors)
 	r.buf = append(r.buf, '}')
 	return r.take(mark)
 }
