@@ -1,7 +1,6 @@
 package envelopes
 
 import (
-	"strings"
 	"time"
 
 	"github.com/cartwright-dev/cartwright/commerce"
@@ -33,24 +32,7 @@ type Event struct {
 // EncodeEvent encodes a domain event with the resource it carries as it stands after the
 // change. amount is written for payment events, and for any event that has one.
 func EncodeEvent(m EventMeta, ev commerce.Event) []byte {
-	w := Event{
-		ID:         m.ID,
-		Type:       string(ev.Type),
-		Tenant:     m.Tenant,
-		ContextID:  m.Context,
-		MessageID:  m.MessageID,
-		OccurredAt: timestamp(m.OccurredAt),
-	}
-	if ev.Amount != 0 || strings.HasPrefix(string(ev.Type), "payment.") {
-		amount := ev.Amount
-		w.Amount = &amount
-	}
-	if ev.Checkout != nil {
-		w.Data.Checkout = checkoutWire(ev.Checkout)
-		w.Data.Checkout.UCP.PaymentHandlers = m.PaymentHandlers
-	}
-	if ev.Order != nil {
-		w.Data.Order = orderWire(ev.Order)
-	}
-	return mustMarshal(w)
+	var r Resources
+	defer r.Release()
+	return r.Event(m, ev)
 }

@@ -64,21 +64,9 @@ func ResultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.O
 // TenantResultBody is ResultBody for a tenant whose checkouts list its payment handlers ph
 // (nil: none listed, as ResultBody).
 func TenantResultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) []byte {
-	var data Resource
-	if c != nil {
-		data.Checkout = checkoutWire(c)
-		data.Checkout.UCP.PaymentHandlers = ph
-	}
-	if o != nil {
-		data.Order = orderWire(o)
-	}
-	return mustMarshal(AgentMessage{
-		Kind:      "message",
-		Role:      "agent",
-		MessageID: messageID + ":reply",
-		ContextID: contextID,
-		Parts:     []ReplyPart{{Kind: "data", Data: &data}},
-	})
+	var r Resources
+	defer r.Release()
+	return r.ResultBody(messageID, contextID, c, o, ph)
 }
 
 // ErrorBody returns the error of an error reply to the message messageID ("" when it could
@@ -95,11 +83,9 @@ func ErrorBody(e *commerce.Error, messageID string) []byte {
 	if msg == "" {
 		msg = code
 	}
-	return mustMarshal(RPCError{
-		Code:    RPCCode(code),
-		Message: msg,
-		Data:    &ErrorData{Code: code, Path: e.Path, MessageID: messageID},
-	})
+	dst := make([]byte, 0, len(`{"code":-32000,"message":"","data":{"code":"","path":"","messageId":""}}`)+
+		len(msg)+2*len(code)+len(e.Path)+len(messageID))
+	return encErrorBody(dst, RPCCode(code), code, msg, e.Path, messageID)
 }
 
 // RPCCode is the JSON-RPC error code that goes with a wire code (CONTRACT.md section 7).
@@ -243,14 +229,4 @@ func (r *Reply) Order() *Order {
 		return d.Order
 	}
 	return nil
-}
-
-// mustMarshal encodes the package's own wire structs, made of strings, integers, booleans,
-// slices and pointers to more of them: encoding/json cannot fail on them.
-func mustMarshal(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("envelopes: encoding a wire struct: " + err.Error())
-	}
-	return b
 }

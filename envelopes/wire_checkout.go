@@ -1,7 +1,6 @@
 package envelopes
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/cartwright-dev/cartwright/commerce"
@@ -69,58 +68,9 @@ func EncodeCheckout(c *commerce.Checkout) ([]byte, error) {
 	if c == nil {
 		return nil, errors.New("envelopes: nil checkout")
 	}
-	return json.Marshal(checkoutWire(c))
-}
-
-func checkoutWire(c *commerce.Checkout) *Checkout {
-	w := &Checkout{
-		UCP:         checkoutUCP(),
-		ID:          c.ID,
-		Status:      string(c.Status),
-		Currency:    c.Currency,
-		LineItems:   lineItemsWire(c.LineItems),
-		Buyer:       buyerWire(c.Buyer),
-		Fulfillment: fulfillmentWire(c.Fulfillment, c.LineItems),
-		Discounts:   discountsWire(c.Discounts),
-		Totals:      totalsWire(c.Totals),
-		Links:       []Link{},
-		ExpiresAt:   timestamp(c.ExpiresAt),
-		ContinueURL: c.ContinueURL,
-	}
-	if c.Context != nil {
-		w.Context = &Context{
-			AddressCountry: c.Context.AddressCountry,
-			AddressRegion:  c.Context.AddressRegion,
-			PostalCode:     c.Context.PostalCode,
-		}
-	}
-	if len(c.Messages) > 0 {
-		w.Messages = make([]CheckoutMessage, len(c.Messages))
-		for i, m := range c.Messages {
-			w.Messages[i] = CheckoutMessage{
-				Type:     string(m.Type),
-				Code:     m.Code,
-				Path:     m.Path,
-				Content:  m.Content,
-				Severity: string(m.Severity),
-			}
-		}
-	}
-	if c.Order != nil {
-		w.Order = &OrderRef{ID: c.Order.ID, PermalinkURL: c.Order.PermalinkURL}
-	}
-	return w
-}
-
-func discountsWire(d commerce.Discounts) Discounts {
-	w := Discounts{Codes: make([]string, len(d.Codes)), Applied: make([]AppliedDiscount, len(d.Applied))}
-	copy(w.Codes, d.Codes)
-	for i, a := range d.Applied {
-		amount := a.Amount
-		if amount < 0 {
-			amount = -amount
-		}
-		w.Applied[i] = AppliedDiscount{Code: a.Code, Title: a.Title, Amount: amount}
-	}
-	return w
+	var r Resources
+	defer r.Release()
+	r.scratch()
+	r.buf = encCheckout(r.buf, c, nil)
+	return r.take(0), nil
 }

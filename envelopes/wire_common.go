@@ -1,11 +1,5 @@
 package envelopes
 
-import (
-	"time"
-
-	"github.com/cartwright-dev/cartwright/commerce"
-)
-
 // UCPVersion is the version of UCP that the resources follow.
 const UCPVersion = "2026-04-08"
 
@@ -53,18 +47,6 @@ const (
 	CapDiscount    = "dev.ucp.shopping.discount"
 	CapOrder       = "dev.ucp.shopping.order"
 )
-
-func checkoutUCP() UCP {
-	return UCP{Version: UCPVersion, Capabilities: []Capability{
-		{Name: CapCheckout, Version: UCPVersion},
-		{Name: CapFulfillment, Version: UCPVersion},
-		{Name: CapDiscount, Version: UCPVersion},
-	}}
-}
-
-func orderUCP() UCP {
-	return UCP{Version: UCPVersion, Capabilities: []Capability{{Name: CapOrder, Version: UCPVersion}}}
-}
 
 // Total is an entry of a totals list, in integer minor units.
 type Total struct {
@@ -120,55 +102,4 @@ type PostalAddress struct {
 	AddressRegion   string `json:"address_region,omitempty"`
 	PostalCode      string `json:"postal_code,omitempty"`
 	AddressCountry  string `json:"address_country"`
-}
-
-func totalsWire(ts []commerce.Total) []Total {
-	out := make([]Total, len(ts))
-	for i, t := range ts {
-		out[i] = Total{Type: string(t.Type), DisplayText: t.DisplayText, Amount: t.Amount}
-	}
-	return out
-}
-
-func lineItemsWire(ls []commerce.LineItem) []LineItem {
-	out := make([]LineItem, len(ls))
-	for i, l := range ls {
-		out[i] = LineItem{
-			ID:       l.ID,
-			Item:     Item{ID: l.Item.ID, Title: l.Item.Title, Price: l.Item.Price},
-			Quantity: l.Quantity,
-			Totals:   totalsWire(l.Totals),
-		}
-	}
-	return out
-}
-
-func buyerWire(b *commerce.Buyer) *Buyer {
-	if b == nil {
-		return nil
-	}
-	w := &Buyer{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, PhoneNumber: b.PhoneNumber}
-	if c := b.Consent; c != nil {
-		w.Consent = &Consent{Analytics: c.Analytics, Preferences: c.Preferences, Marketing: c.Marketing, SaleOfData: c.SaleOfData}
-	}
-	return w
-}
-
-func addressWire(a commerce.Address) PostalAddress {
-	return PostalAddress{
-		StreetAddress:   a.StreetAddress,
-		AddressLocality: a.AddressLocality,
-		AddressRegion:   a.AddressRegion,
-		PostalCode:      a.PostalCode,
-		AddressCountry:  a.AddressCountry,
-	}
-}
-
-// timestamp formats t as RFC 3339 in UTC, with as many fractional digits as it has; "" for
-// the zero time.
-func timestamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }

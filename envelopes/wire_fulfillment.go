@@ -1,7 +1,5 @@
 package envelopes
 
-import "github.com/cartwright-dev/cartwright/commerce"
-
 // Fulfillment is UCP's fulfillment extension on a checkout:
 //
 //	fulfillment.methods[0]                      type "shipping", the lines that need shipping
@@ -44,22 +42,6 @@ type FulfillmentLineQty struct {
 	Quantity int    `json:"quantity"`
 }
 
-// shippedWire adds the order's "shipped" fulfillment event to f (made when nil).
-func shippedWire(f *Fulfillment, o *commerce.Order) *Fulfillment {
-	if o.ShippedAt.IsZero() {
-		return f
-	}
-	if f == nil {
-		f = &Fulfillment{Methods: []FulfillmentMethod{}}
-	}
-	ev := FulfillmentEvent{ID: "ful_1", OccurredAt: timestamp(o.ShippedAt), Type: "shipped", LineItems: []FulfillmentLineQty{}}
-	for _, l := range o.LineItems {
-		ev.LineItems = append(ev.LineItems, FulfillmentLineQty{ID: l.ID, Quantity: l.Quantity})
-	}
-	f.Events = append(f.Events, ev)
-	return f
-}
-
 // FulfillmentMethod is a way of fulfilling some of the lines.
 type FulfillmentMethod struct {
 	ID                    string                `json:"id"`
@@ -97,52 +79,3 @@ const (
 	destinationID    = "dest_1"
 	groupID          = "group_1"
 )
-
-// fulfillmentWire returns the fulfillment of lines f; nil when nothing about shipping is
-// known yet.
-func fulfillmentWire(f commerce.Fulfillment, lines []commerce.LineItem) *Fulfillment {
-	if f.Address == nil && len(f.Options) == 0 && f.SelectedOptionID == "" && !f.Requested && len(f.Destinations) == 0 {
-		return nil
-	}
-	ids := make([]string, 0, len(lines))
-	for _, l := range lines {
-		if !l.Item.Digital {
-			ids = append(ids, l.ID)
-		}
-	}
-	m := FulfillmentMethod{
-		ID:          shippingMethodID,
-		Type:        "shipping",
-		LineItemIDs: ids,
-		Groups:      []FulfillmentGroup{},
-	}
-	if f.Address != nil && f.DestinationID == "" {
-		m.SelectedDestinationID = destinationID
-		m.Destinations = append(m.Destinations, ShippingDestination{ID: destinationID, PostalAddress: addressWire(*f.Address)})
-	} else if f.Address != nil {
-		m.SelectedDestinationID = f.DestinationID
-	}
-	for _, d := range f.Destinations {
-		if d.ID == destinationID && f.Address != nil && f.DestinationID == "" {
-			continue // another destination named dest_1: the address set without an id has the id
-		}
-		m.Destinations = append(m.Destinations, ShippingDestination{ID: d.ID, PostalAddress: addressWire(d.Address)})
-	}
-	if len(f.Options) > 0 || f.SelectedOptionID != "" {
-		g := FulfillmentGroup{
-			ID:               groupID,
-			LineItemIDs:      ids,
-			SelectedOptionID: f.SelectedOptionID,
-			Options:          make([]FulfillmentOption, len(f.Options)),
-		}
-		for i, o := range f.Options {
-			g.Options[i] = FulfillmentOption{
-				ID:     o.ID,
-				Title:  o.Title,
-				Totals: []Total{{Type: string(commerce.TotalTotal), Amount: o.Amount}},
-			}
-		}
-		m.Groups = append(m.Groups, g)
-	}
-	return &Fulfillment{Methods: []FulfillmentMethod{m}}
-}

@@ -1,7 +1,6 @@
 package envelopes
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/cartwright-dev/cartwright/commerce"
@@ -42,31 +41,9 @@ func EncodeOrder(o *commerce.Order) ([]byte, error) {
 	if o == nil {
 		return nil, errors.New("envelopes: nil order")
 	}
-	return json.Marshal(orderWire(o))
-}
-
-func orderWire(o *commerce.Order) *Order {
-	return &Order{
-		UCP:         orderUCP(),
-		ID:          o.ID,
-		CheckoutID:  o.CheckoutID,
-		Status:      string(o.Status),
-		Currency:    o.Currency,
-		LineItems:   lineItemsWire(o.LineItems),
-		Buyer:       buyerWire(o.Buyer),
-		Fulfillment: reportedWire(shippedWire(fulfillmentWire(o.Fulfillment, o.LineItems), o), o),
-		Totals:      totalsWire(o.Totals),
-		Payment: OrderPayment{
-			ID:         o.Payment.ID,
-			HandlerID:  o.Payment.HandlerID,
-			Status:     string(o.Payment.Status),
-			Authorized: o.Payment.Authorized,
-			Captured:   o.Payment.Captured,
-			Refunded:   o.Payment.Refunded,
-		},
-		PermalinkURL: o.PermalinkURL,
-		CreatedAt:    timestamp(o.CreatedAt),
-		UpdatedAt:    timestamp(o.UpdatedAt),
-		Adjustments:  adjustmentsWire(o.Adjustments),
-	}
+	var r Resources
+	defer r.Release()
+	r.scratch()
+	r.buf = encOrder(r.buf, o)
+	return r.take(0), nil
 }

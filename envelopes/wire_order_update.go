@@ -22,43 +22,6 @@ type Adjustment struct {
 	Description string               `json:"description,omitempty"`
 }
 
-// reportedWire adds the events the platform reported to f (made when nil).
-func reportedWire(f *Fulfillment, o *commerce.Order) *Fulfillment {
-	if len(o.Events) == 0 {
-		return f
-	}
-	if f == nil {
-		f = &Fulfillment{Methods: []FulfillmentMethod{}}
-	}
-	for _, e := range o.Events {
-		f.Events = append(f.Events, FulfillmentEvent{
-			ID: e.ID, OccurredAt: timestamp(e.OccurredAt), Type: e.Type, LineItems: lineQtyWire(e.LineItems),
-			TrackingNumber: e.TrackingNumber, TrackingURL: e.TrackingURL, Carrier: e.Carrier, Description: e.Description,
-		})
-	}
-	return f
-}
-
-func adjustmentsWire(as []commerce.Adjustment) []Adjustment {
-	var out []Adjustment
-	for _, a := range as {
-		w := Adjustment{ID: a.ID, Type: a.Type, OccurredAt: timestamp(a.OccurredAt), Status: a.Status, Amount: a.Amount, Description: a.Description}
-		if len(a.LineItems) > 0 {
-			w.LineItems = lineQtyWire(a.LineItems)
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-func lineQtyWire(ls []commerce.LineQuantity) []FulfillmentLineQty {
-	out := []FulfillmentLineQty{}
-	for _, l := range ls {
-		out = append(out, FulfillmentLineQty{ID: l.ID, Quantity: l.Quantity})
-	}
-	return out
-}
-
 // updateOrder reads update_order: {order_id, events?, adjustments?}, each list an array of
 // UCP's fulfillment events and adjustments.
 func updateOrder(d *inData, at string, lim Limits) (commerce.Command, error) {

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/cartwright-dev/cartwright/envelopes"
 )
 
 // Envelope is one inbound message as the bus hands it over.
@@ -26,6 +28,9 @@ type Envelope struct {
 	// MessageID is the request's messageId once Handle has read it ("" before, or when the
 	// bytes hold none): for the log (Log).
 	MessageID string
+
+	// enc encodes the envelope's reply and events, each checkout and order once.
+	enc envelopes.Resources
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

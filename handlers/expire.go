@@ -43,6 +43,7 @@ func (h *Handler) Expire(ctx context.Context, b *store.Batch, ref store.OpenRef,
 	b.PutState(tenant, contextID, res.State)
 	req := &envelopes.Request{MessageID: "expire:" + st.Checkout.ID, ContextID: contextID}
 	e := &Envelope{Tenant: tenant, Context: contextID, Time: now}
+	defer e.enc.Release()
 	for i, ev := range res.Events {
 		h.queueEvent(b, e, req, i, ev)
 	}

@@ -133,6 +133,7 @@ func (h *Handler) EnvelopeTimeout() time.Duration { return h.timeout }
 // released and the demo mock's payment records, which stay on purpose (see the apply call
 // below).
 func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out Outcome) {
+	defer e.enc.Release()
 	mark := b.Mark()
 	var req *envelopes.Request
 	var replyTo string
@@ -350,7 +351,7 @@ func (h *Handler) answer(b *store.Batch, e *Envelope, req *envelopes.Request, re
 		rec.IsError, rec.Code = true, ce.Code
 		rec.Body = envelopes.ErrorBody(ce, msgID)
 	} else {
-		rec.Body = envelopes.TenantResultBody(msgID, req.ContextID, res.Checkout, res.Order, h.paymentHandlers(e.Tenant))
+		rec.Body = e.enc.ResultBody(msgID, req.ContextID, res.Checkout, res.Order, h.paymentHandlers(e.Tenant))
 	}
 	if remember {
 		rec.Fingerprint = req.Fingerprint

@@ -61,33 +61,35 @@ func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request
 	}
 	// A client takes a message as its answer only when both name its own request
 	// (CONTRACT.md section 2): anyone may send a reply to an _INBOX.
-	hdr := map[string][]string{HdrTenant: {e.Tenant}}
+	hdr := make(map[string][]string, 8)
+	v := headerValues(8)
+	hdr[HdrTenant] = v.one(e.Tenant)
 	switch {
 	case msgID == "":
-		hdr[HdrMsgID] = []string{strconv.FormatUint(e.Seq, 10) + ":reply"}
+		hdr[HdrMsgID] = v.one(strconv.FormatUint(e.Seq, 10) + ":reply")
 	case remembered(rec):
-		hdr[HdrMsgID] = []string{e.Tenant + ":" + msgID + ":reply"}
+		hdr[HdrMsgID] = v.one(e.Tenant + ":" + msgID + ":reply")
 	default:
 		// JetStream drops a second publish with the same id inside the duplicate window:
 		// an outcome that is not the messageId's own must not take its id, or the real
 		// reply after a reply_subject_forbidden, or a conflict after the first success,
 		// never reaches A2A_OUT. The sequence still makes a redelivery of this very
 		// envelope a duplicate.
-		hdr[HdrMsgID] = []string{e.Tenant + ":" + msgID + ":reply:" + strconv.FormatUint(e.Seq, 10)}
+		hdr[HdrMsgID] = v.one(e.Tenant + ":" + msgID + ":reply:" + strconv.FormatUint(e.Seq, 10))
 	}
 	if msgID != "" {
-		hdr[HdrMessageID] = []string{msgID}
+		hdr[HdrMessageID] = v.one(msgID)
 	}
 	if rec.IsError {
-		hdr[HdrStatus] = []string{"error"}
-		hdr[HdrErrorCode] = []string{rec.Code}
+		hdr[HdrStatus] = v.one("error")
+		hdr[HdrErrorCode] = v.one(rec.Code)
 	} else {
-		hdr[HdrStatus] = []string{"ok"}
+		hdr[HdrStatus] = v.one("ok")
 	}
 	if replayed {
-		hdr[HdrReplayed] = []string{"true"}
+		hdr[HdrReplayed] = v.one("true")
 	}
-	copyTrace(hdr, e)
+	copyTraceTo(hdr, e, &v)
 	m := store.Outgoing{Subject: subject, Header: hdr, Core: strings.HasPrefix(subject, "_INBOX.")}
 	if len(rec.Body) == 0 {
 		m.Data = envelopes.Wrap(id, rec.Body, rec.IsError)
@@ -109,25 +111,42 @@ func remembered(rec *store.Record) bool { return rec.Fingerprint != [32]byte{} }
 // once.
 func (h *Handler) queueEvent(b *store.Batch, e *Envelope, req *envelopes.Request, i int, ev commerce.Event) {
 	id := e.Tenant + ":" + req.MessageID + ":evt:" + strconv.Itoa(i)
-	hdr := map[string][]string{
-		HdrMsgID:     {id},
-		HdrMessageID: {req.MessageID},
-		HdrEventType: {string(ev.Type)},
-	}
-	copyTrace(hdr, e)
-	data := envelopes.EncodeEvent(envelopes.EventMeta{
+	hdr := make(map[string][]string, 6)
+	v := headerValues(5)
+	hdr[HdrMsgID] = v.one(id)
+	hdr[HdrMessageID] = v.one(req.MessageID)
+	hdr[HdrEventType] = v.one(string(ev.Type))
+	copyTraceTo(hdr, e, &v)
+	// The checkout or order an event carries is most often the reply's too: e.enc
+	// encodes it once for all of them.
+	data := e.enc.Event(envelopes.EventMeta{
 		ID: id, Tenant: e.Tenant, Context: e.Context, MessageID: req.MessageID, OccurredAt: e.Time,
 		PaymentHandlers: h.paymentHandlers(e.Tenant),
 	}, ev)
 	b.Publish(store.Outgoing{Subject: h.prefix + ".evt." + e.Tenant + "." + string(ev.Type), Header: hdr, Data: data})
 }
 
-func copyTrace(hdr map[string][]string, e *Envelope) {
+func copyTrace(hdr map[string][]string, e *Envelope) { copyTraceTo(hdr, e, &valueSlab{}) }
+
+func copyTraceTo(hdr map[string][]string, e *Envelope, v *valueSlab) {
 	for _, k := range []string{HdrTraceParent, HdrTraceState} {
-		if v := e.header(k); v != "" {
-			hdr[k] = []string{v}
+		if s := e.header(k); s != "" {
+			hdr[k] = v.one(s)
 		}
 	}
+}
+
+// valueSlab hands out the one-value slices of a header from one array, so that a
+// message's header costs one allocation for its values rather than one each. Each slice
+// is capped at its one value: a header Add that appends to it copies it first.
+type valueSlab struct{ a []string }
+
+func headerValues(n int) valueSlab { return valueSlab{a: make([]string, 0, n)} }
+
+func (v *valueSlab) one(s string) []string {
+	v.a = append(v.a, s)
+	n := len(v.a)
+	return v.a[n-1 : n : n]
 }
 
 // paymentHandlers returns the payment handlers the checkouts of tenant list (nil for a
