@@ -3,8 +3,8 @@ package commerce
 import "slices"
 
 // Apply treats every value it is given as read-only: what it changes it copies first with
-// the Clone methods below. They keep nil slices and pointers nil, so that a clone compares
-// equal (reflect.DeepEqual) to its original.
+// the Clone methods below. They keep nil slices and pointers nil, so that a clone is the same
+// checkout as its original to sameCheckout, which tells a nil slice from an empty one.
 
 // Clone returns a deep copy of s: the checkout and every order are copied.
 func (s State) Clone() State {
