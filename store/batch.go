@@ -107,13 +107,22 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 		b.states[k] = st
 		return st, nil
 	}
-	v, err := b.s.get([]byte(k))
-	if err != nil || v == nil {
+	var st commerce.State
+	found := false
+	err := b.s.view([]byte(k), func(v []byte) error {
+		if v == nil {
+			return nil
+		}
+		found = true
+		var err error
+		st, err = decodeState(v)
+		return err
+	})
+	if err != nil || !found {
+		if found {
+			err = fmt.Errorf("store: state %s/%s: %w", tenant, context, err)
+		}
 		return commerce.State{}, err
-	}
-	st, err := decodeState(v)
-	if err != nil {
-		return commerce.State{}, fmt.Errorf("store: state %s/%s: %w", tenant, context, err)
 	}
 	b.states[k] = st
 	b.Cache.put(k, st) // committed: safe to keep whatever this batch does
@@ -163,13 +172,19 @@ func (b *Batch) record(key []byte) (*Record, error) {
 	if r, ok := b.recs[string(key)]; ok {
 		return r, nil
 	}
-	v, err := b.s.get(key)
-	if err != nil || v == nil {
+	var r *Record
+	err := b.s.view(key, func(v []byte) error {
+		if v == nil {
+			return nil
+		}
+		var err error
+		if r, err = decodeRecord(v); err != nil {
+			return fmt.Errorf("store: record %q: %w", key, err)
+		}
+		return nil
+	})
+	if err != nil || r == nil {
 		return nil, err
-	}
-	r, err := decodeRecord(v)
-	if err != nil {
-		return nil, fmt.Errorf("store: record %q: %w", key, err)
 	}
 	r.key = key
 	b.recs[string(key)] = r
