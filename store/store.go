@@ -31,6 +31,8 @@ type Store struct {
 	// pendingID numbers the changelog's pending records (changelog.go).
 	pendingID   atomic.Uint64
 	pendingOnce sync.Once
+	// spare keeps the Pebble batches of committed Batches for the next ones (batch.go).
+	spare spareBatches
 }
 
 // Open opens (or creates) the store in dir.
