@@ -93,6 +93,8 @@ func (s *Store) NewBatchSized(size int) *Batch {
 	b := &Batch{s: s}
 	if sp := s.spare.get(); sp != nil {
 		b.b, b.states, b.dirty, b.recs, b.staged, b.scratch = sp.b, sp.states, sp.dirty, sp.recs, sp.staged, sp.scratch
+		// The messages go to the caller: sized as the last batch's, not grown by copying.
+		b.out = make([]Outgoing, 0, sp.outs)
 		return b
 	}
 	b.b = s.db.NewBatchWithSize(size)
@@ -399,7 +401,8 @@ func (b *Batch) release() {
 	if b.b == nil {
 		return
 	}
-	b.s.spare.put(&spareBatch{b: b.b, states: b.states, dirty: b.dirty, recs: b.recs, staged: b.staged, scratch: b.scratch})
+	b.s.spare.put(&spareBatch{b: b.b, states: b.states, dirty: b.dirty, recs: b.recs, staged: b.staged, scratch: b.scratch,
+		outs: len(b.out)})
 	b.b, b.states, b.dirty, b.recs, b.staged, b.scratch = nil, nil, nil, nil, nil, nil
 }
 
@@ -426,6 +429,7 @@ type spareBatch struct {
 	recs    map[string]*Record
 	staged  []staged
 	scratch []byte
+	outs    int // how many messages the batch published
 }
 
 // maxSpareBatches bounds what the spares hold: at most this many buffers of at most
