@@ -59,6 +59,8 @@ type partition struct {
 	// two envelopes, and a full batch's buffer (up to 1 MiB) for each of them was most of
 	// what the worker allocated, a GC every ~75 ms at 2,000 envelopes/s.
 	envBytes int
+	// envelopes counts the envelopes handled (Metrics.Envelopes).
+	envelopes counters
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -141,6 +143,7 @@ func (p *partition) inOrder(msgs []jetstream.Msg) (keep []jetstream.Msg, lost bo
 func (p *partition) run(ctx context.Context) {
 	w := p.w
 	p.out = make(chan sendJob, 1)
+	p.envelopes = counters{vec: w.metrics.Envelopes}
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
@@ -265,16 +268,17 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 	rewind := false
 	done := 0 // envelopes of msgs handled, returned or put off
 	ct := chunkTrace{tr: telemetry.Tracer()}
+	envs := make([]handlers.Envelope, len(msgs))
 	for i, m := range msgs {
 		if (i > 0 || !ps.first) && time.Now().Add(w.h.EnvelopeTimeout()).After(ps.deadline) {
 			w.log.Warn("out of time for this chunk; the rest is delivered again", "partition", p.n,
 				"handled", i, "left", len(msgs)-i, "took", time.Since(started).Round(time.Millisecond))
-			w.metrics.Envelopes.WithLabelValues(actionUnknown, "out_of_time").Add(float64(len(msgs) - i))
+			p.envelopes.with(actionUnknown, "out_of_time").Add(float64(len(msgs) - i))
 			rewind = true
 			break
 		}
 		done = i + 1
-		e := w.envelope(m)
+		e := w.envelope(&envs[i], m)
 		key := e.Tenant + "." + e.Context
 		bl := p.blocked[key]
 		if bl != nil && e.Seq > bl.seq && !bl.seen {
@@ -296,7 +300,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 					d += retryDelay(1)
 				}
 				naks = append(naks, nak{m, d})
-				w.metrics.Envelopes.WithLabelValues(actionUnknown, "waiting").Inc()
+				p.envelopes.with(actionUnknown, "waiting").Inc()
 				continue
 			}
 			if !ps.retries {
@@ -315,7 +319,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		if action == "" {
 			action = actionUnknown
 		}
-		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
+		p.envelopes.with(action, out.Kind.String()).Inc()
 		switch out.Kind {
 		case handlers.Retry:
 			if bl == nil || e.Seq < bl.seq {

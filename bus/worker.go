@@ -490,10 +490,11 @@ func (w *Worker) sweep(ctx context.Context) {
 	}
 }
 
-// envelope turns a JetStream message into what the handler takes.
-func (w *Worker) envelope(m jetstream.Msg) *handlers.Envelope {
+// envelope turns a JetStream message into what the handler takes, in e (a chunk's
+// envelopes are allocated together).
+func (w *Worker) envelope(e *handlers.Envelope, m jetstream.Msg) *handlers.Envelope {
 	tenant, context, usable := handlers.ParseSubject(w.cfg.Prefix, m.Subject())
-	e := &handlers.Envelope{
+	*e = handlers.Envelope{
 		Subject: w.cfg.Prefix + ".in." + tenant + "." + context,
 		Tenant:  tenant, Context: context, Usable: usable,
 		Data: m.Data(), Header: m.Headers(),
