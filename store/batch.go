@@ -415,8 +415,7 @@ func (b *Batch) release() {
 // Reusing a Pebble batch after its Commit returned is safe: Pebble is through with its
 // bytes by then (the WAL and the memtable hold copies), but for a batch so large that it
 // became a memtable of its own, whose bytes Pebble drops from the batch itself
-// (DB.Apply), and Reset keeps no buffer of more than 1 MiB. The changelog's applier
-// reuses its batch the same way.
+// (DB.Apply). The changelog's applier reuses its batch the same way.
 type spareBatches struct {
 	mu   sync.Mutex
 	free []*spareBatch
@@ -433,7 +432,7 @@ type spareBatch struct {
 }
 
 // maxSpareBatches bounds what the spares hold: at most this many buffers of at most
-// 1 MiB, one per partition that commits at once, and the expiry sweep's.
+// maxSpareBuffer; as many are in use as partitions commit at once.
 const maxSpareBatches = 8
 
 // maxSpareEntries is the most entries a spare's map may have held: a map keeps the room
@@ -461,7 +460,24 @@ func (sb *spareBatches) put(sp *spareBatch) {
 		sp.b.Close()
 		return
 	}
+	// Reset lets go of a buffer over 1 MiB; a chunk of large envelopes (completions with
+	// their orders) passes that, and the next one would grow a new buffer from nothing by
+	// doubling. Buffers up to maxSpareBuffer are kept here instead. (A batch large enough
+	// to become a memtable of its own has no bytes left after its commit: Empty.)
+	var big []byte
+	if !sp.b.Empty() {
+		if buf := sp.b.Repr(); cap(buf) > maxPooledBatch && cap(buf) <= maxSpareBuffer {
+			big = buf[:batchHeaderLen]
+		}
+	}
 	sp.b.Reset()
+	if big != nil {
+		clear(big) // the header: no sequence number, no entries
+		if err := sp.b.SetRepr(big); err != nil {
+			sp.b.Close()
+			return
+		}
+	}
 	clear(sp.states)
 	clear(sp.dirty)
 	clear(sp.recs)
@@ -480,6 +496,12 @@ func (sb *spareBatches) put(sp *spareBatch) {
 
 // maxPooledBatch is the largest batch buffer Pebble keeps when it resets a batch.
 const maxPooledBatch = 1 << 20
+
+// maxSpareBuffer is the largest batch buffer the spares keep.
+const maxSpareBuffer = 2 << 20
+
+// batchHeaderLen is the size of a Pebble batch's header: its sequence number and count.
+const batchHeaderLen = 12
 
 // Since reports how old a record is at now.
 func (r *Record) Since(now time.Time) time.Duration { return now.Sub(r.At) }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -69,4 +70,46 @@ func TestBatchesReuseNothingButBuffers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBatchesKeepLargeBuffers: a batch of over 1 MiB (Pebble lets go of such buffers when
+// it resets a batch) leaves its buffer to the next, which writes as much again without
+// growing one anew, and without any of the first one's writes.
+func TestBatchesKeepLargeBuffers(t *testing.T) {
+	s := open(t, vfs.NewMem())
+	defer s.Close()
+	big := commerce.State{Checkout: &commerce.Checkout{ID: string(make([]byte, 1500))}}
+	ctxs := make([]string, 1000)
+	for i := range ctxs {
+		ctxs[i] = "big-" + strconv.Itoa(i)
+	}
+	fill := func() *store.Batch {
+		b := s.NewBatchSized(0)
+		for _, ctx := range ctxs {
+			b.PutState("demo", ctx, big)
+		}
+		if n := b.Len(); n != len(ctxs) {
+			t.Fatalf("the batch holds %d writes, want %d", n, len(ctxs))
+		}
+		return b
+	}
+	first := fill()
+	if size := first.Size(); size < 1<<20+1<<18 {
+		t.Fatalf("the batch writes %d bytes: not over 1 MiB", size)
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fill().Discard()
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("the second batch allocated %d bytes: its buffer was not kept", got)
+	}
+	empty := s.NewBatch()
+	if n := empty.Len(); n != 0 {
+		t.Fatalf("a batch after the large ones starts with %d writes", n)
+	}
+	empty.Discard()
 }
