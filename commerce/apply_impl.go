@@ -138,8 +138,7 @@ func (s *step) change(f func(c *Checkout) error) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	c := before.Clone()
-	c.Messages = nil
+	c := before.cloneForChange() // messages reset; totals shared until reprice replaces them
 	if err := f(c); err != nil {
 		return Result{}, err
 	}
