@@ -117,13 +117,14 @@ type block struct {
 
 // inOrder keeps the deliveries that follow on from the last one, in order. It drops
 // deliveries from before the last rewind, and at a gap it keeps what came before it and
-// asks for a rewind (lost reports true).
-func (p *partition) inOrder(msgs []jetstream.Msg) (keep []jetstream.Msg, lost bool) {
-	keep = msgs[:0]
+// asks for a rewind (lost reports true). metas, appended to metas[:0], are the kept
+// deliveries' metadata, parsed once here for process too.
+func (p *partition) inOrder(msgs []jetstream.Msg, metas []*jetstream.MsgMetadata) (keep []jetstream.Msg, kept []*jetstream.MsgMetadata, lost bool) {
+	keep, kept = msgs[:0], metas[:0]
 	for _, m := range msgs {
 		meta, err := m.Metadata()
 		if err != nil {
-			return keep, true
+			return keep, kept, true
 		}
 		switch d := meta.Sequence.Consumer; {
 		case d < p.next:
@@ -132,12 +133,13 @@ func (p *partition) inOrder(msgs []jetstream.Msg) (keep []jetstream.Msg, lost bo
 			p.w.log.Warn("deliveries were lost on the way; rewinding", "partition", p.n,
 				"expected", p.next, "got", d)
 			p.gen = -1
-			return keep, true
+			return keep, kept, true
 		}
 		p.next++
 		keep = append(keep, m)
+		kept = append(kept, meta)
 	}
-	return keep, false
+	return keep, kept, false
 }
 
 func (p *partition) run(ctx context.Context) {
@@ -179,6 +181,7 @@ func (p *partition) run(ctx context.Context) {
 		// load an envelope waits for nobody.
 		ch := batch.Messages()
 		buf := make([]jetstream.Msg, 0, size)
+		var metas []*jetstream.MsgMetadata
 		lost := false
 		// Every delivery of this pull has been waiting for its ack since about when the
 		// first one came, at the earliest.
@@ -203,8 +206,8 @@ func (p *partition) run(ctx context.Context) {
 					break drain
 				}
 			}
-			buf, lost = p.inOrder(buf)
-			if len(buf) > 0 && !p.process(ctx, buf, ps) {
+			buf, metas, lost = p.inOrder(buf, metas)
+			if len(buf) > 0 && !p.process(ctx, buf, metas, ps) {
 				lost = true
 			}
 			ps.first = false
@@ -213,7 +216,7 @@ func (p *partition) run(ctx context.Context) {
 			w.progressed(p.n) // nothing to deliver now: the loop is not held up
 		}
 		if len(p.retries) > 0 && !lost {
-			p.process(ctx, p.retries, pass{deadline: ps.deadline, first: true, retries: true})
+			p.process(ctx, p.retries, nil, pass{deadline: ps.deadline, first: true, retries: true})
 		}
 		clear(p.retries) // after a rewind they come again
 		p.retries = p.retries[:0]
@@ -256,7 +259,7 @@ type pass struct {
 // A blocked envelope due for another try is put off to the end of its pull, after the
 // envelopes of other contexts: a provider that hangs then takes the partition's time only
 // once the others are through, and the context's later envelopes wait for it anyway.
-func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) bool {
+func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, metas []*jetstream.MsgMetadata, ps pass) bool {
 	w := p.w
 	started := time.Now()
 	b := w.st.NewBatchSized(min(p.envBytes*len(msgs)*9/8, maxPooledBatch))
@@ -278,7 +281,11 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 			break
 		}
 		done = i + 1
-		e := w.envelope(&envs[i], m)
+		var meta *jetstream.MsgMetadata
+		if i < len(metas) {
+			meta = metas[i]
+		}
+		e := w.envelope(&envs[i], m, meta)
 		key := e.Tenant + "." + e.Context
 		bl := p.blocked[key]
 		if bl != nil && e.Seq > bl.seq && !bl.seen {

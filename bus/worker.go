@@ -491,8 +491,8 @@ func (w *Worker) sweep(ctx context.Context) {
 }
 
 // envelope turns a JetStream message into what the handler takes, in e (a chunk's
-// envelopes are allocated together).
-func (w *Worker) envelope(e *handlers.Envelope, m jetstream.Msg) *handlers.Envelope {
+// envelopes are allocated together). meta is m's metadata when already parsed, or nil.
+func (w *Worker) envelope(e *handlers.Envelope, m jetstream.Msg, meta *jetstream.MsgMetadata) *handlers.Envelope {
 	tenant, context, usable := handlers.ParseSubject(w.cfg.Prefix, m.Subject())
 	*e = handlers.Envelope{
 		Subject: w.cfg.Prefix + ".in." + tenant + "." + context,
@@ -500,7 +500,10 @@ func (w *Worker) envelope(e *handlers.Envelope, m jetstream.Msg) *handlers.Envel
 		Data: m.Data(), Header: m.Headers(),
 		Delivered: 1, Time: time.Now(),
 	}
-	if meta, err := m.Metadata(); err == nil {
+	if meta == nil {
+		meta, _ = m.Metadata()
+	}
+	if meta != nil {
 		e.Seq = meta.Sequence.Stream
 		e.Delivered = int(meta.NumDelivered)
 		e.Time = meta.Timestamp
