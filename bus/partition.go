@@ -57,7 +57,9 @@ type partition struct {
 	// a chunk's buffer is sized for its envelopes from it, so that it does not grow by
 	// copying. Sized for the chunk, not for a full batch: at low load chunks hold one or
 	// two envelopes, and a full batch's buffer (up to 1 MiB) for each of them was most of
-	// what the worker allocated, a GC every ~75 ms at 2,000 envelopes/s.
+	// what the worker allocated, a GC every ~75 ms at 2,000 envelopes/s. The size only
+	// counts when the store has no buffer of a batch that is through to reuse (see
+	// store.NewBatchSized): at start-up, or when more batches are open at once than before.
 	envBytes int
 	// envelopes counts the envelopes handled (Metrics.Envelopes).
 	envelopes counters
