@@ -150,3 +150,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.Pending, m.AckPending, m.OldestUnacked, m.NATSConnected, m.Outbox, m.OutboxAge)
 	return m
 }
+
+// counters keeps the children of a CounterVec of two labels that one goroutine (a
+// partition's loop) counts with, so that counting an envelope is a map lookup rather than
+// WithLabelValues (label validation, hashing and the vector's lock) each time. Its zero
+// value is ready once vec is set.
+type counters struct {
+	vec *prometheus.CounterVec
+	m   map[[2]string]prometheus.Counter
+}
+
+func (c *counters) with(a, b string) prometheus.Counter {
+	k := [2]string{a, b}
+	if ctr, ok := c.m[k]; ok {
+		return ctr
+	}
+	ctr := c.vec.WithLabelValues(a, b)
+	if c.m == nil {
+		c.m = make(map[[2]string]prometheus.Counter)
+	}
+	c.m[k] = ctr
+	return ctr
+}

@@ -57,8 +57,12 @@ type partition struct {
 	// a chunk's buffer is sized for its envelopes from it, so that it does not grow by
 	// copying. Sized for the chunk, not for a full batch: at low load chunks hold one or
 	// two envelopes, and a full batch's buffer (up to 1 MiB) for each of them was most of
-	// what the worker allocated, a GC every ~75 ms at 2,000 envelopes/s.
+	// what the worker allocated, a GC every ~75 ms at 2,000 envelopes/s. The size only
+	// counts when the store has no buffer of a batch that is through to reuse (see
+	// store.NewBatchSized): at start-up, or when more batches are open at once than before.
 	envBytes int
+	// envelopes counts the envelopes handled (Metrics.Envelopes).
+	envelopes counters
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -115,13 +119,14 @@ type block struct {
 
 // inOrder keeps the deliveries that follow on from the last one, in order. It drops
 // deliveries from before the last rewind, and at a gap it keeps what came before it and
-// asks for a rewind (lost reports true).
-func (p *partition) inOrder(msgs []jetstream.Msg) (keep []jetstream.Msg, lost bool) {
-	keep = msgs[:0]
+// asks for a rewind (lost reports true). metas, appended to metas[:0], are the kept
+// deliveries' metadata, parsed once here for process too.
+func (p *partition) inOrder(msgs []jetstream.Msg, metas []*jetstream.MsgMetadata) (keep []jetstream.Msg, kept []*jetstream.MsgMetadata, lost bool) {
+	keep, kept = msgs[:0], metas[:0]
 	for _, m := range msgs {
 		meta, err := m.Metadata()
 		if err != nil {
-			return keep, true
+			return keep, kept, true
 		}
 		switch d := meta.Sequence.Consumer; {
 		case d < p.next:
@@ -130,17 +135,19 @@ func (p *partition) inOrder(msgs []jetstream.Msg) (keep []jetstream.Msg, lost bo
 			p.w.log.Warn("deliveries were lost on the way; rewinding", "partition", p.n,
 				"expected", p.next, "got", d)
 			p.gen = -1
-			return keep, true
+			return keep, kept, true
 		}
 		p.next++
 		keep = append(keep, m)
+		kept = append(kept, meta)
 	}
-	return keep, false
+	return keep, kept, false
 }
 
 func (p *partition) run(ctx context.Context) {
 	w := p.w
 	p.out = make(chan sendJob, 1)
+	p.envelopes = counters{vec: w.metrics.Envelopes}
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
@@ -176,6 +183,7 @@ func (p *partition) run(ctx context.Context) {
 		// load an envelope waits for nobody.
 		ch := batch.Messages()
 		buf := make([]jetstream.Msg, 0, size)
+		var metas []*jetstream.MsgMetadata
 		lost := false
 		// Every delivery of this pull has been waiting for its ack since about when the
 		// first one came, at the earliest.
@@ -200,8 +208,8 @@ func (p *partition) run(ctx context.Context) {
 					break drain
 				}
 			}
-			buf, lost = p.inOrder(buf)
-			if len(buf) > 0 && !p.process(ctx, buf, ps) {
+			buf, metas, lost = p.inOrder(buf, metas)
+			if len(buf) > 0 && !p.process(ctx, buf, metas, ps) {
 				lost = true
 			}
 			ps.first = false
@@ -210,7 +218,7 @@ func (p *partition) run(ctx context.Context) {
 			w.progressed(p.n) // nothing to deliver now: the loop is not held up
 		}
 		if len(p.retries) > 0 && !lost {
-			p.process(ctx, p.retries, pass{deadline: ps.deadline, first: true, retries: true})
+			p.process(ctx, p.retries, nil, pass{deadline: ps.deadline, first: true, retries: true})
 		}
 		clear(p.retries) // after a rewind they come again
 		p.retries = p.retries[:0]
@@ -253,7 +261,7 @@ type pass struct {
 // A blocked envelope due for another try is put off to the end of its pull, after the
 // envelopes of other contexts: a provider that hangs then takes the partition's time only
 // once the others are through, and the context's later envelopes wait for it anyway.
-func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) bool {
+func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, metas []*jetstream.MsgMetadata, ps pass) bool {
 	w := p.w
 	started := time.Now()
 	b := w.st.NewBatchSized(min(p.envBytes*len(msgs)*9/8, maxPooledBatch))
@@ -265,16 +273,21 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 	rewind := false
 	done := 0 // envelopes of msgs handled, returned or put off
 	ct := chunkTrace{tr: telemetry.Tracer()}
+	envs := make([]handlers.Envelope, len(msgs))
 	for i, m := range msgs {
 		if (i > 0 || !ps.first) && time.Now().Add(w.h.EnvelopeTimeout()).After(ps.deadline) {
 			w.log.Warn("out of time for this chunk; the rest is delivered again", "partition", p.n,
 				"handled", i, "left", len(msgs)-i, "took", time.Since(started).Round(time.Millisecond))
-			w.metrics.Envelopes.WithLabelValues(actionUnknown, "out_of_time").Add(float64(len(msgs) - i))
+			p.envelopes.with(actionUnknown, "out_of_time").Add(float64(len(msgs) - i))
 			rewind = true
 			break
 		}
 		done = i + 1
-		e := w.envelope(m)
+		var meta *jetstream.MsgMetadata
+		if i < len(metas) {
+			meta = metas[i]
+		}
+		e := w.envelope(&envs[i], m, meta)
 		key := e.Tenant + "." + e.Context
 		bl := p.blocked[key]
 		if bl != nil && e.Seq > bl.seq && !bl.seen {
@@ -296,7 +309,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 					d += retryDelay(1)
 				}
 				naks = append(naks, nak{m, d})
-				w.metrics.Envelopes.WithLabelValues(actionUnknown, "waiting").Inc()
+				p.envelopes.with(actionUnknown, "waiting").Inc()
 				continue
 			}
 			if !ps.retries {
@@ -315,7 +328,7 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, ps pass) 
 		if action == "" {
 			action = actionUnknown
 		}
-		w.metrics.Envelopes.WithLabelValues(action, out.Kind.String()).Inc()
+		p.envelopes.with(action, out.Kind.String()).Inc()
 		switch out.Kind {
 		case handlers.Retry:
 			if bl == nil || e.Seq < bl.seq {

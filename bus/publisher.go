@@ -118,18 +118,18 @@ func refusedForGood(err error) bool {
 }
 
 // publish sends msgs and waits for JetStream's acknowledgements. It returns those that
-// were published and those the server refused for good (refusedForGood); the error says
-// why the others were not.
+// were published (msgs itself when all were, as is usual: nothing is copied then) and
+// those the server refused for good (refusedForGood); the error says why the others were
+// not.
 func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []store.Outgoing, refused []store.Aside, err error) {
 	if len(msgs) == 0 {
 		return nil, nil, nil
 	}
-	type pending struct {
-		i int
-		f jetstream.PubAckFuture
-	}
-	var futures []pending
-	done = make([]store.Outgoing, 0, len(msgs))
+	futures := make([]pendingAck, 0, len(msgs))
+	// published[i] says msgs[i] is; one allocation for the chunk, and one for its
+	// nats.Msgs, rather than one of each per message.
+	published := make([]bool, len(msgs))
+	nms := make([]nats.Msg, len(msgs))
 	var firstErr error
 	failed := func(m store.Outgoing, err error) {
 		if refusedForGood(err) {
@@ -138,15 +138,16 @@ func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []
 			firstErr = fmt.Errorf("publish %s: %w", m.Subject, err)
 		}
 	}
-	var core []store.Outgoing // sent, to be flushed
+	var core []int // sent, to be flushed
 	for i, m := range msgs {
-		nm := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header(m.Header)}
+		nm := &nms[i]
+		nm.Subject, nm.Data, nm.Header = m.Subject, m.Data, nats.Header(m.Header)
 		if m.Core {
 			if err := p.nc.PublishMsg(nm); err != nil {
 				failed(m, err)
 				continue
 			}
-			core = append(core, m)
+			core = append(core, i)
 			continue
 		}
 		f, err := p.js.PublishMsgAsync(nm)
@@ -154,42 +155,76 @@ func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []
 			failed(m, err)
 			continue
 		}
-		futures = append(futures, pending{i, f})
+		futures = append(futures, pendingAck{i, f})
 	}
 	if len(core) > 0 {
 		if err := p.nc.FlushTimeout(p.timeout); err != nil && firstErr == nil {
 			firstErr = err
 		}
 		if firstErr == nil {
-			done = append(done, core...)
+			for _, i := range core {
+				published[i] = true
+			}
 		}
 	}
+	err = p.await(ctx, msgs, futures, published, failed)
+	return publishedOf(msgs, published), refused, cmp.Or(firstErr, err)
+}
+
+// await waits for the futures' acknowledgements, marks what they publish in published and
+// hands what failed to failed. It returns an error when an acknowledgement did not come in
+// time.
+func (p *publisher) await(ctx context.Context, msgs []store.Outgoing, futures []pendingAck, published []bool,
+	failed func(store.Outgoing, error)) error {
 	timer := time.NewTimer(p.timeout)
 	defer timer.Stop()
 	for _, pf := range futures {
 		select {
 		case <-pf.f.Ok():
-			done = append(done, msgs[pf.i])
+			published[pf.i] = true
 		case err := <-pf.f.Err():
 			failed(msgs[pf.i], err)
 		case <-timer.C:
-			if firstErr == nil {
-				firstErr = fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
-			}
-			return done, refused, firstErr
+			return fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
 		case <-ctx.Done():
 			// Shutting down: still wait for acks already on their way, within the timer.
 			select {
 			case <-pf.f.Ok():
-				done = append(done, msgs[pf.i])
+				published[pf.i] = true
 			case <-timer.C:
-				return done, refused, cmp.Or(firstErr, fmt.Errorf("publish: no acknowledgement within %s", p.timeout))
+				return fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
 			case err := <-pf.f.Err():
 				failed(msgs[pf.i], err)
 			}
 		}
 	}
-	return done, refused, firstErr
+	return nil
+}
+
+// pendingAck is msgs[i]'s acknowledgement to come.
+type pendingAck struct {
+	i int
+	f jetstream.PubAckFuture
+}
+
+// publishedOf returns the messages of msgs marked in published: msgs itself when all are.
+func publishedOf(msgs []store.Outgoing, published []bool) []store.Outgoing {
+	n := 0
+	for _, ok := range published {
+		if ok {
+			n++
+		}
+	}
+	if n == len(msgs) {
+		return msgs
+	}
+	done := make([]store.Outgoing, 0, n)
+	for i, ok := range published {
+		if ok {
+			done = append(done, msgs[i])
+		}
+	}
+	return done
 }
 
 // flushPage is how many outbox entries flushOutbox reads at a time, under the lock that

@@ -58,13 +58,16 @@ func TestPublishReportsTheFirstError(t *testing.T) {
 	if !errors.Is(err, nats.ErrBadSubject) {
 		t.Errorf("err = %v, want the first message's bad subject", err)
 	}
-	_, _, err = p.publish(context.Background(), []store.Outgoing{
+	done, _, err := p.publish(context.Background(), []store.Outgoing{
 		{Subject: "a2a.evt.first bad", Data: []byte("1")},
 		{Subject: "a2a.evt.demo.fine", Data: []byte("2")},
 		{Subject: "second bad", Core: true, Data: []byte("3")},
 	})
 	if !errors.Is(err, nats.ErrBadSubject) || !strings.Contains(err.Error(), "first bad") {
 		t.Fatalf("err = %v, want the first message's bad subject", err)
+	}
+	if len(done) != 1 || done[0].Subject != "a2a.evt.demo.fine" {
+		t.Errorf("published %v, want the fine one only", done)
 	}
 }
 

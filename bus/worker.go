@@ -490,16 +490,20 @@ func (w *Worker) sweep(ctx context.Context) {
 	}
 }
 
-// envelope turns a JetStream message into what the handler takes.
-func (w *Worker) envelope(m jetstream.Msg) *handlers.Envelope {
+// envelope turns a JetStream message into what the handler takes, in e (a chunk's
+// envelopes are allocated together). meta is m's metadata when already parsed, or nil.
+func (w *Worker) envelope(e *handlers.Envelope, m jetstream.Msg, meta *jetstream.MsgMetadata) *handlers.Envelope {
 	tenant, context, usable := handlers.ParseSubject(w.cfg.Prefix, m.Subject())
-	e := &handlers.Envelope{
+	*e = handlers.Envelope{
 		Subject: w.cfg.Prefix + ".in." + tenant + "." + context,
 		Tenant:  tenant, Context: context, Usable: usable,
 		Data: m.Data(), Header: m.Headers(),
 		Delivered: 1, Time: time.Now(),
 	}
-	if meta, err := m.Metadata(); err == nil {
+	if meta == nil {
+		meta, _ = m.Metadata()
+	}
+	if meta != nil {
 		e.Seq = meta.Sequence.Stream
 		e.Delivered = int(meta.NumDelivered)
 		e.Time = meta.Timestamp

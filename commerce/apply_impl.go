@@ -2,7 +2,6 @@ package commerce
 
 import (
 	"context"
-	"reflect"
 	"slices"
 	"time"
 )
@@ -139,8 +138,7 @@ func (s *step) change(f func(c *Checkout) error) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	c := before.Clone()
-	c.Messages = nil
+	c := before.cloneForChange() // messages reset; totals shared until reprice replaces them
 	if err := f(c); err != nil {
 		return Result{}, err
 	}
@@ -183,16 +181,4 @@ func (s *step) commitOrder(i int, o *Order, events ...Event) Result {
 	res.Order = o
 	res.Events = append(slices.Clip(res.Events), events...)
 	return res
-}
-
-func sameCheckout(a, b *Checkout) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	x, y := *a, *b
-	y.UpdatedAt = x.UpdatedAt
-	if len(x.Messages) == 0 && len(y.Messages) == 0 {
-		x.Messages, y.Messages = nil, nil
-	}
-	return reflect.DeepEqual(x, y)
 }

@@ -12,6 +12,8 @@ import "fmt"
 // set); total, the sum of all the others.
 func (s *step) reprice(c *Checkout) error {
 	var subtotal int64
+	// Every line's two totals in one array, each line's capped to its own.
+	lineTotals := make([]Total, 2*len(c.LineItems))
 	for i := range c.LineItems {
 		l := &c.LineItems[i]
 		// The catalog's answer was checked when the line was added; a line kept from
@@ -23,10 +25,9 @@ func (s *step) reprice(c *Checkout) error {
 		if !ok {
 			return errSum(fmt.Sprintf("the total of line %s (%s)", l.ID, l.Item.ID), l.Item.Price, "×", int64(l.Quantity))
 		}
-		l.Totals = []Total{
-			{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: amount},
-			{Type: TotalTotal, DisplayText: "Total", Amount: amount},
-		}
+		l.Totals = lineTotals[2*i : 2*i+2 : 2*i+2]
+		l.Totals[0] = Total{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: amount}
+		l.Totals[1] = Total{Type: TotalTotal, DisplayText: "Total", Amount: amount}
 		sum, ok := addAmount(subtotal, amount)
 		if !ok {
 			return errSum("the subtotal", subtotal, "+", amount)
@@ -43,7 +44,8 @@ func (s *step) reprice(c *Checkout) error {
 		return err
 	}
 
-	totals := []Total{{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: subtotal}}
+	totals := make([]Total, 1, 5) // at most subtotal, discount, fulfillment, tax and total
+	totals[0] = Total{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: subtotal}
 	if len(c.Discounts.Applied) > 0 {
 		totals = append(totals, Total{Type: TotalDiscount, DisplayText: "Discount", Amount: discount})
 	}

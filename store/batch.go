@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -86,15 +87,21 @@ type staged struct {
 func (s *Store) NewBatch() *Batch { return s.NewBatchSized(0) }
 
 // NewBatchSized starts a batch that expects to write about size bytes, so that it does
-// not grow by copying (a partition passes what its last batch wrote).
+// not grow by copying (a partition passes what its last batch wrote). It reuses the
+// buffer of a batch that is through when there is one (see spareBatches).
 func (s *Store) NewBatchSized(size int) *Batch {
-	return &Batch{
-		s:      s,
-		b:      s.db.NewBatchWithSize(size),
-		states: make(map[string]commerce.State),
-		dirty:  make(map[string]bool),
-		recs:   make(map[string]*Record),
+	b := &Batch{s: s}
+	if sp := s.spare.get(); sp != nil {
+		b.b, b.states, b.dirty, b.recs, b.staged, b.scratch = sp.b, sp.states, sp.dirty, sp.recs, sp.staged, sp.scratch
+		// The messages go to the caller: sized as the last batch's, not grown by copying.
+		b.out = make([]Outgoing, 0, sp.outs)
+		return b
 	}
+	b.b = s.db.NewBatchWithSize(size)
+	b.states = make(map[string]commerce.State)
+	b.dirty = make(map[string]bool)
+	b.recs = make(map[string]*Record)
+	return b
 }
 
 // State returns the context's state as of this batch.
@@ -107,13 +114,22 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 		b.states[k] = st
 		return st, nil
 	}
-	v, err := b.s.get([]byte(k))
-	if err != nil || v == nil {
+	var st commerce.State
+	found := false
+	err := b.s.view([]byte(k), func(v []byte) error {
+		if v == nil {
+			return nil
+		}
+		found = true
+		var err error
+		st, err = decodeState(v)
+		return err
+	})
+	if err != nil || !found {
+		if found {
+			err = fmt.Errorf("store: state %s/%s: %w", tenant, context, err)
+		}
 		return commerce.State{}, err
-	}
-	st, err := decodeState(v)
-	if err != nil {
-		return commerce.State{}, fmt.Errorf("store: state %s/%s: %w", tenant, context, err)
 	}
 	b.states[k] = st
 	b.Cache.put(k, st) // committed: safe to keep whatever this batch does
@@ -163,13 +179,19 @@ func (b *Batch) record(key []byte) (*Record, error) {
 	if r, ok := b.recs[string(key)]; ok {
 		return r, nil
 	}
-	v, err := b.s.get(key)
-	if err != nil || v == nil {
+	var r *Record
+	err := b.s.view(key, func(v []byte) error {
+		if v == nil {
+			return nil
+		}
+		var err error
+		if r, err = decodeRecord(v); err != nil {
+			return fmt.Errorf("store: record %q: %w", key, err)
+		}
+		return nil
+	})
+	if err != nil || r == nil {
 		return nil, err
-	}
-	r, err := decodeRecord(v)
-	if err != nil {
-		return nil, fmt.Errorf("store: record %q: %w", key, err)
 	}
 	r.key = key
 	b.recs[string(key)] = r
@@ -341,10 +363,16 @@ func (b *Batch) Len() int {
 func (b *Batch) Commit() error {
 	b.flush()
 	if b.b.Empty() {
-		return b.b.Close()
+		b.release()
+		return nil
 	}
 	if err := b.b.Commit(pebble.Sync); err != nil {
-		b.Discard()
+		if b.st != nil {
+			b.st.discarded()
+			b.st = nil
+		}
+		b.b.Close() // not kept: Pebble does not reuse a batch whose commit failed either
+		b.b = nil
 		return commerce.Transient("store commit", err)
 	}
 	for k := range b.dirty {
@@ -353,7 +381,8 @@ func (b *Batch) Commit() error {
 	if b.st != nil {
 		b.st.committed(b.Partition)
 	}
-	return b.b.Close()
+	b.release()
+	return nil
 }
 
 // Discard drops the batch without writing anything.
@@ -362,8 +391,117 @@ func (b *Batch) Discard() {
 		b.st.discarded()
 		b.st = nil
 	}
-	b.b.Close()
+	b.release()
 }
+
+// release hands the Pebble batch, the maps and the buffers on to the next Batch (see
+// spareBatches); not what it published, which the caller may still hold. The Batch is not
+// to be used after it, and fails loudly if it is.
+func (b *Batch) release() {
+	if b.b == nil {
+		return
+	}
+	b.s.spare.put(&spareBatch{b: b.b, states: b.states, dirty: b.dirty, recs: b.recs, staged: b.staged, scratch: b.scratch,
+		outs: len(b.out)})
+	b.b, b.states, b.dirty, b.recs, b.staged, b.scratch = nil, nil, nil, nil, nil, nil
+}
+
+// spareBatches keeps a few Batches' insides that are through, emptied, for the next
+// Batches: a chunk's batch buffer (hundreds of KiB under load), its maps and its staging
+// are then allocated once, not once per chunk. Pebble's own pool of batches did not do
+// it: it hands out, just as well, the small batches of Done, and the garbage collector
+// empties it.
+//
+// Reusing a Pebble batch after its Commit returned is safe: Pebble is through with its
+// bytes by then (the WAL and the memtable hold copies), but for a batch so large that it
+// became a memtable of its own, whose bytes Pebble drops from the batch itself
+// (DB.Apply). The changelog's applier reuses its batch the same way.
+type spareBatches struct {
+	mu   sync.Mutex
+	free []*spareBatch
+}
+
+type spareBatch struct {
+	b       *pebble.Batch
+	states  map[string]commerce.State
+	dirty   map[string]bool
+	recs    map[string]*Record
+	staged  []staged
+	scratch []byte
+	outs    int // how many messages the batch published
+}
+
+// maxSpareBatches bounds what the spares hold: at most this many buffers of at most
+// maxSpareBuffer; as many are in use as partitions commit at once.
+const maxSpareBatches = 8
+
+// maxSpareEntries is the most entries a spare's map may have held: a map keeps the room
+// it grew to, and one that grew past the chunks' usual size is let go.
+const maxSpareEntries = 4096
+
+func (sb *spareBatches) get() *spareBatch {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	n := len(sb.free)
+	if n == 0 {
+		return nil
+	}
+	sp := sb.free[n-1]
+	sb.free[n-1] = nil
+	sb.free = sb.free[:n-1]
+	return sp
+}
+
+// put empties sp and keeps it, or closes its Pebble batch when enough are kept.
+// REQUIRES: sp.b is committed (Commit returned without error), or was never committed.
+func (sb *spareBatches) put(sp *spareBatch) {
+	if len(sp.states) > maxSpareEntries || len(sp.dirty) > maxSpareEntries || len(sp.recs) > maxSpareEntries ||
+		cap(sp.scratch) > maxPooledBatch {
+		sp.b.Close()
+		return
+	}
+	// Reset lets go of a buffer over 1 MiB; a chunk of large envelopes (completions with
+	// their orders) passes that, and the next one would grow a new buffer from nothing by
+	// doubling. Buffers up to maxSpareBuffer are kept here instead. (A batch large enough
+	// to become a memtable of its own has no bytes left after its commit: Empty.)
+	var big []byte
+	if !sp.b.Empty() {
+		if buf := sp.b.Repr(); cap(buf) > maxPooledBatch && cap(buf) <= maxSpareBuffer {
+			big = buf[:batchHeaderLen]
+		}
+	}
+	sp.b.Reset()
+	if big != nil {
+		clear(big) // the header: no sequence number, no entries
+		if err := sp.b.SetRepr(big); err != nil {
+			sp.b.Close()
+			return
+		}
+	}
+	clear(sp.states)
+	clear(sp.dirty)
+	clear(sp.recs)
+	clear(sp.staged[:cap(sp.staged)])
+	sp.staged = sp.staged[:0]
+	sb.mu.Lock()
+	if len(sb.free) < maxSpareBatches {
+		sb.free = append(sb.free, sp)
+		sp = nil
+	}
+	sb.mu.Unlock()
+	if sp != nil {
+		sp.b.Close()
+	}
+}
+
+// maxPooledBatch is the largest batch buffer Pebble keeps when it resets a batch.
+const maxPooledBatch = 1 << 20
+
+// maxSpareBuffer is the largest batch buffer the spares keep.
+const maxSpareBuffer = 2 << 20
+
+// batchHeaderLen is the size of a Pebble batch's header: its sequence number and count.
+const batchHeaderLen = 12
 
 // Since reports how old a record is at now.
 func (r *Record) Since(now time.Time) time.Duration { return now.Sub(r.At) }

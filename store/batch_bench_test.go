@@ -85,3 +85,39 @@ func BenchmarkBatch500(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadState reads a committed completed checkout through a batch, from Pebble
+// (no state cache), and decodes it: one op is one read.
+func BenchmarkReadState(b *testing.B) {
+	st := completedState(b)
+	s, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	w := s.NewBatch()
+	for i := range benchStates {
+		w.PutState("demo", "ctx-"+strconv.Itoa(i), st)
+	}
+	if err := w.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, benchStates)
+	for i := range keys {
+		keys[i] = "ctx-" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%benchStates == 0 {
+			w.Discard()
+			w = s.NewBatch()
+		}
+		got, err := w.State("demo", keys[i%benchStates])
+		if err != nil || got.Checkout == nil {
+			b.Fatal(err, got.Checkout)
+		}
+		i++
+	}
+	w.Discard()
+}

@@ -47,12 +47,18 @@ func (c *StateCache) put(k string, st commerce.State) {
 		c.l.MoveToFront(e)
 		return
 	}
-	c.m[k] = c.l.PushFront(&cacheEntry{key: k, st: st})
-	for c.l.Len() > c.max {
+	if c.l.Len() >= c.max {
+		// Full: the least recently used entry makes room, and its element and entry are
+		// reused for k rather than allocated anew.
 		last := c.l.Back()
-		c.l.Remove(last)
-		delete(c.m, last.Value.(*cacheEntry).key)
+		e := last.Value.(*cacheEntry)
+		delete(c.m, e.key)
+		e.key, e.st = k, st
+		c.l.MoveToFront(last)
+		c.m[k] = last
+		return
 	}
+	c.m[k] = c.l.PushFront(&cacheEntry{key: k, st: st})
 }
 
 // Len is how many states the cache holds.

@@ -53,12 +53,18 @@ func (s *Store) MockPayments(tenant string) MockPayments { return MockPayments{s
 
 // Payment implements providers.MockBook.
 func (m MockPayments) Payment(id string) (providers.MockPayment, bool, error) {
-	v, err := m.s.get(mockPaymentKey(m.tenant, id))
-	if err != nil || v == nil {
-		return providers.MockPayment{}, false, err
-	}
-	p, err := decodeMockPayment(v)
-	if err != nil {
+	var p providers.MockPayment
+	found := false
+	err := m.s.view(mockPaymentKey(m.tenant, id), func(v []byte) error {
+		if v == nil {
+			return nil
+		}
+		var err error
+		p, err = decodeMockPayment(v) // copies what it keeps
+		found = err == nil
+		return err
+	})
+	if err != nil || !found {
 		return providers.MockPayment{}, false, err
 	}
 	p.ID = id

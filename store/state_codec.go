@@ -316,6 +316,20 @@ func (w *stateWriter) address(a commerce.Address) {
 type stateReader struct {
 	reader
 	version byte // the framing version the value was written with
+	// all is the whole value, copied once: the state's strings are cut out of it rather
+	// than copied one by one, one allocation per state instead of one per string (a
+	// checkout has dozens). They keep all of it alive, no more than the state holds.
+	all string
+}
+
+// string is reader.string, as a substring of all.
+func (r *stateReader) string() string {
+	b := r.bytes(r.uvarint())
+	if len(b) == 0 {
+		return ""
+	}
+	end := len(r.all) - len(r.b)
+	return r.all[end-len(b) : end]
 }
 
 // count returns -1 for a nil slice, else its length (bounded by what is left to read, so
@@ -353,7 +367,7 @@ func decodeStateUpTo(v []byte, max byte) (commerce.State, error) {
 		err := json.Unmarshal(v, &st)
 		return st, err
 	}
-	r := &stateReader{reader: reader{b: v}}
+	r := &stateReader{reader: reader{b: v}, all: string(v)}
 	r.version = r.byte1()
 	if r.version < 1 || r.version > max {
 		return st, errCorrupt

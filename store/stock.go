@@ -327,17 +327,20 @@ func (bs *batchStock) reservation(key []byte) (*reservationRec, error) {
 	if r, ok := bs.res[string(key)]; ok {
 		return r, nil
 	}
-	v, err := bs.st.s.get(key)
-	if err != nil {
-		return nil, err
-	}
 	var r *reservationRec
-	if v != nil {
-		lines, err := decodeReservation(v)
+	err := bs.st.s.view(key, func(v []byte) error {
+		if v == nil {
+			return nil
+		}
+		lines, err := decodeReservation(v) // copies what it keeps
 		if err != nil {
-			return nil, fmt.Errorf("store: reservation %q: %w", key, err)
+			return fmt.Errorf("store: reservation %q: %w", key, err)
 		}
 		r = &reservationRec{lines: lines}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	bs.res[string(key)] = r
 	return r, nil

@@ -31,6 +31,8 @@ type Store struct {
 	// pendingID numbers the changelog's pending records (changelog.go).
 	pendingID   atomic.Uint64
 	pendingOnce sync.Once
+	// spare keeps the Pebble batches of committed Batches for the next ones (batch.go).
+	spare spareBatches
 }
 
 // Open opens (or creates) the store in dir.
@@ -92,6 +94,22 @@ func (s *Store) get(key []byte) ([]byte, error) {
 	out := append([]byte(nil), v...)
 	closer.Close()
 	return out, nil
+}
+
+// view calls decode with the value under key, or with nil when there is none, and
+// returns its error. The value is Pebble's own buffer, valid only during the call:
+// decode must copy what it keeps (the decoders of this package do). It saves get's
+// copy of every value read on the way to decoding it.
+func (s *Store) view(key []byte, decode func(v []byte) error) error {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return decode(nil)
+	}
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	return decode(v)
 }
 
 // Meta reads a metadata value (nil when unset).
