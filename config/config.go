@@ -66,10 +66,12 @@ type Config struct {
 	// ChangelogSetting is the file's `changelog`; nil leaves it to the mode.
 	ChangelogSetting *bool `yaml:"changelog"`
 	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
-	// MiB; 0, the default, sets none. The garbage collector works harder as the heap nears
-	// it. Set it only where the live heap is small and bounded, that is with NATS in its own
-	// process: an embedded NATS server keeps state for every message its streams hold, the
-	// live heap grows with them, and near the limit the collector takes up to half the CPU.
+	// MiB; -1 sets none. The garbage collector works harder as the Go memory nears it;
+	// Pebble's cache and memtables (Store) are C memory, outside it. Unset (0), it is
+	// DefaultMemoryLimitMiB with nats.url, and none with the embedded server: the worker
+	// alone keeps a small live heap (10-40 MiB), but an embedded NATS server keeps state
+	// for every message its streams hold, its live heap grows with them, and near a
+	// limit the collector would take up to half the CPU (docs/operations.md, "Memory").
 	// The GOMEMLIMIT environment variable, when set, wins.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// Limits bound what an envelope may hold.
@@ -139,6 +141,11 @@ func (r Retention) validate() []error {
 	}
 	return errs
 }
+
+// DefaultMemoryLimitMiB is the Go memory limit of a worker whose NATS runs in its own
+// process (nats.url) when memory_limit_mib is unset: a few times the worker's live heap,
+// so that the collector is not driven hard, and still a bound.
+const DefaultMemoryLimitMiB = 96
 
 // DefaultPartitions is the partition count of a new inbound stream when none is
 // configured. Each partition is a durable consumer with its own fetch, commit and
@@ -256,8 +263,8 @@ func refuseSecrets(b []byte) error {
 }
 
 // ApplyMemoryLimit sets the Go runtime's soft memory limit to MemoryLimitMiB, unless the
-// GOMEMLIMIT environment variable sets one (the runtime has read it) or it is 0. It
-// returns the limit in force, in bytes (math.MaxInt64: none).
+// GOMEMLIMIT environment variable sets one (the runtime has read it) or it is 0 or -1
+// (none). It returns the limit in force, in bytes (math.MaxInt64: none).
 func (c *Config) ApplyMemoryLimit() int64 {
 	if os.Getenv("GOMEMLIMIT") != "" || c.MemoryLimitMiB <= 0 {
 		return debug.SetMemoryLimit(-1)
@@ -334,6 +341,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Batch.Size == 0 {
 		c.Batch.Size = 128
+	}
+	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
+		c.MemoryLimitMiB = DefaultMemoryLimitMiB
 	}
 	if c.Store.CacheMiB == 0 {
 		c.Store.CacheMiB = 32
@@ -423,8 +433,8 @@ func (c *Config) Validate() error {
 		bad("store: cache_mib %d and memtable_mib %d must be at least 1 (memtable_mib at most 1024)",
 			c.Store.CacheMiB, c.Store.MemTableMiB)
 	}
-	if c.MemoryLimitMiB < 0 {
-		bad("memory_limit_mib: %d is negative", c.MemoryLimitMiB)
+	if c.MemoryLimitMiB < -1 {
+		bad("memory_limit_mib: %d: want a number of MiB, or -1 for none", c.MemoryLimitMiB)
 	}
 	if c.Stock != StockStore && c.Stock != StockBucket {
 		bad("stock: %q is neither %q nor %q", c.Stock, StockStore, StockBucket)
