@@ -68,11 +68,11 @@ type Config struct {
 	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
 	// MiB; -1 sets none. The garbage collector works harder as the Go memory nears it;
 	// Pebble's cache and memtables (Store) are C memory, outside it. Unset (0), it is
-	// DefaultMemoryLimitMiB with nats.url, and none with the embedded server: the worker
-	// alone keeps a small live heap (10-40 MiB), but an embedded NATS server keeps state
-	// for every message its streams hold, its live heap grows with them, and near a
-	// limit the collector would take up to half the CPU (docs/operations.md, "Memory").
-	// The GOMEMLIMIT environment variable, when set, wins.
+	// MemoryLimitFor(partitions, batch.size) with nats.url (96 MiB with the defaults), and
+	// none with the embedded server: the worker alone keeps a small live heap (10-40 MiB),
+	// but an embedded NATS server keeps state for every message its streams hold, its live
+	// heap grows with them, and near a limit the collector would take up to half the CPU
+	// (docs/operations.md, "Memory"). The GOMEMLIMIT environment variable, when set, wins.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// Limits bound what an envelope may hold.
 	Limits  envelopes.Limits   `yaml:"limits"`
@@ -143,9 +143,18 @@ func (r Retention) validate() []error {
 }
 
 // DefaultMemoryLimitMiB is the Go memory limit of a worker whose NATS runs in its own
-// process (nats.url) when memory_limit_mib is unset: a few times the worker's live heap,
-// so that the collector is not driven hard, and still a bound.
+// process (nats.url) when memory_limit_mib is unset, with the default partitions and
+// batch size: a few times the worker's live heap (10-40 MiB in the bench), so that the
+// collector is not driven hard, and still a bound. MemoryLimitFor scales it.
 const DefaultMemoryLimitMiB = 96
+
+// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 64 MiB, and 64 KiB
+// more for every envelope that the partitions' batches can hold at once (the envelopes,
+// their states, replies and events are live together until the batch is acknowledged),
+// so that more or larger batches do not bring the live heap near the limit.
+func MemoryLimitFor(partitions, batch int) int {
+	return 64 + partitions*batch/16
+}
 
 // DefaultPartitions is the partition count of a new inbound stream when none is
 // configured. Each partition is a durable consumer with its own fetch, commit and
@@ -342,14 +351,14 @@ func (c *Config) SetDefaults() {
 	if c.Batch.Size == 0 {
 		c.Batch.Size = 128
 	}
-	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
-		c.MemoryLimitMiB = DefaultMemoryLimitMiB
-	}
 	if c.Store.CacheMiB == 0 {
 		c.Store.CacheMiB = 32
 	}
 	if c.Store.MemTableMiB == 0 {
 		c.Store.MemTableMiB = 16
+	}
+	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
+		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size)
 	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond

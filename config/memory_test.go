@@ -31,6 +31,8 @@ func TestMemoryLimitDefault(t *testing.T) {
 		{"nats://nats-1:4222", "memory_limit_mib: 300\n", 300, 300 << 20},
 		{"nats://nats-1:4222", "memory_limit_mib: -1\n", -1, math.MaxInt64},
 		{"", "memory_limit_mib: 512\n", 512, 512 << 20},
+		// More partitions and larger batches hold more envelopes at once: a higher bound.
+		{"nats://nats-1:4222", "partitions: 16\nbatch: {size: 500}\n", 564, 564 << 20},
 	} {
 		c := &config.Config{}
 		if tc.file != "" {
@@ -54,6 +56,12 @@ func TestMemoryLimitDefault(t *testing.T) {
 		if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
 			t.Errorf("nats.url %q, %q: the runtime's limit is %d, want %d", tc.url, tc.file, got, tc.wantLimit)
 		}
+	}
+}
+
+func TestMemoryLimitForDefaults(t *testing.T) {
+	if got := config.MemoryLimitFor(config.DefaultPartitions, config.Default().Batch.Size); got != config.DefaultMemoryLimitMiB {
+		t.Errorf("MemoryLimitFor the default partitions and batch: %d MiB, DefaultMemoryLimitMiB says %d", got, config.DefaultMemoryLimitMiB)
 	}
 }
 
