@@ -39,11 +39,13 @@ func gomemlimit(t *testing.T, base string) float64 {
 func TestServeMemoryLimitByMode(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	const none = float64(1<<63 - 1)
-	def := float64(config.DefaultMemoryLimitMiB << 20)
+	// StartServeHTTP runs 2 partitions of serve's default batch.
+	defMiB := config.MemoryLimitFor(2, config.Default().Batch.Size)
+	def := float64(defMiB << 20)
 
 	external := testenv.StartServeHTTP(t)
 	if got := gomemlimit(t, external); got != def {
-		t.Errorf("--nats-url: go_gc_gomemlimit_bytes %v, want %v (%d MiB)", got, def, config.DefaultMemoryLimitMiB)
+		t.Errorf("--nats-url: go_gc_gomemlimit_bytes %v, want %v (%d MiB)", got, def, defMiB)
 	}
 
 	addr := testenv.FreeAddr(t)
