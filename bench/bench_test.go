@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -230,6 +231,9 @@ func TestRunTable(t *testing.T) {
 // TestRunOnNATS runs on a NATS of the caller's: the URL reaches the report and the
 // errors only through RedactURL, and streams that exist there are refused.
 func TestRunOnNATS(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
 	ns := testenv.StartTestNATS(t)
 	redact := func(u string) string { return "redacted(" + strings.TrimPrefix(u, "nats://") + ")" }
 	shown := redact(ns.URL())
@@ -258,6 +262,13 @@ func TestRunOnNATS(t *testing.T) {
 	if m := rep.Memory; m.PeakRSSMiB <= 0 || rep.RSSMiB != m.PeakRSSMiB || !strings.Contains(m.RSSOf, "not counted") ||
 		strings.Contains(m.RSSOf, "embedded") {
 		t.Errorf("RSS with a NATS of the caller's: %v MiB, rss_mib %v, of %q", m.PeakRSSMiB, rep.RSSMiB, m.RSSOf)
+	}
+	// The worker runs under serve's Go memory limit for NATS apart, and the peak is split.
+	if rep.Settings.GoMemoryLimitMiB != config.DefaultMemoryLimitMiB {
+		t.Errorf("Go memory limit %d MiB, want serve's default with nats.url, %d", rep.Settings.GoMemoryLimitMiB, config.DefaultMemoryLimitMiB)
+	}
+	if m := rep.Memory; m.PeakFileMiB <= 0 || m.PeakAnonMiB <= 0 || m.PeakGoHeldMiB <= 0 || m.PeakFileMiB+m.PeakAnonMiB > m.PeakRSSMiB+1 {
+		t.Errorf("peak %v MiB split into files %v, anonymous %v, Go %v", m.PeakRSSMiB, m.PeakFileMiB, m.PeakAnonMiB, m.PeakGoHeldMiB)
 	}
 
 	// The run removed its streams; one of the worker's left there is refused.

@@ -194,13 +194,19 @@ type Memory struct {
 	RSSOf             string  `json:"rss_of"`
 	LatencyPeakRSSMiB float64 `json:"latency_peak_rss_mib,omitempty"`
 	WholeRunMiB       float64 `json:"peak_rss_whole_run_mib"`
-	GoHeapInuseMiB    float64 `json:"go_heap_inuse_mib"`
-	GoSysMiB          float64 `json:"go_sys_mib"`
-	PebbleCacheMiB    float64 `json:"pebble_cache_mib"`
-	PebbleMemMiB      float64 `json:"pebble_memtables_mib"`
-	StoreOnDiskMiB    float64 `json:"store_on_disk_mib"`
-	StoreL0Files      int64   `json:"store_l0_files"`
-	StoreCompaction   int64   `json:"store_compactions"`
+	// At the throughput phase's highest RSS sample (VmRSS every 50 ms): mapped files (the
+	// binary's code), anonymous memory, and of that what the Go runtime held; the rest
+	// of the anonymous memory is C memory, Pebble's cache and memtables.
+	PeakFileMiB     float64 `json:"peak_rss_file_mib,omitempty"`
+	PeakAnonMiB     float64 `json:"peak_rss_anon_mib,omitempty"`
+	PeakGoHeldMiB   float64 `json:"peak_go_held_mib,omitempty"`
+	GoHeapInuseMiB  float64 `json:"go_heap_inuse_mib"`
+	GoSysMiB        float64 `json:"go_sys_mib"`
+	PebbleCacheMiB  float64 `json:"pebble_cache_mib"`
+	PebbleMemMiB    float64 `json:"pebble_memtables_mib"`
+	StoreOnDiskMiB  float64 `json:"store_on_disk_mib"`
+	StoreL0Files    int64   `json:"store_l0_files"`
+	StoreCompaction int64   `json:"store_compactions"`
 	// Over the throughput phase: WAL bytes per envelope, block cache hit rate.
 	WALBytesPerEnvelope int     `json:"wal_bytes_per_envelope"`
 	BlockCacheHitRate   float64 `json:"block_cache_hit_rate"`
@@ -357,6 +363,10 @@ func (b BatchStats) row(row func(k, format string, args ...any)) {
 // storeRows are the memory and store figures of the worker in the bench's process.
 func (r *Report) storeRows(row func(k, format string, args ...any)) {
 	m := r.Memory
+	if m.PeakAnonMiB > 0 {
+		row("  at the peak", "files %.0f MiB, anonymous %.0f MiB: Go %.0f MiB, C (Pebble) %.0f MiB",
+			m.PeakFileMiB, m.PeakAnonMiB, m.PeakGoHeldMiB, max(0, m.PeakAnonMiB-m.PeakGoHeldMiB))
+	}
 	row("  at the end of throughput", "Go heap in use %.0f MiB, Go sys %.0f MiB; Pebble cache %.0f MiB, memtables %.0f MiB",
 		m.GoHeapInuseMiB, m.GoSysMiB, m.PebbleCacheMiB, m.PebbleMemMiB)
 	row("store", "%.0f MiB on disk, %d L0 files; over the throughput phase: %d compactions, %d WAL bytes per envelope, block cache hit rate %.1f %%",

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,12 +100,32 @@ func loadAverage() float64 {
 	return v
 }
 
-// rssSampler samples VmRSS, a second opinion on the peak where VmHWM cannot be reset.
+// rssSampler samples VmRSS, a second opinion on the peak where VmHWM cannot be reset,
+// and what the resident set held at the highest sample (at).
 type rssSampler struct {
 	mu   sync.Mutex
 	peak int64
+	at   rssParts
 	stop chan struct{}
 	done chan struct{}
+}
+
+// rssParts splits a resident set: the mapped files (the binary's code, mostly), the
+// anonymous memory, and of that what the Go runtime holds (heap, stacks and its own
+// structures, less what it has handed back); the rest of the anonymous memory is C
+// memory, Pebble's block cache and memtables.
+type rssParts struct {
+	file, anon, goHeld int64
+}
+
+// goHeld is what the Go runtime has mapped and not handed back to the system.
+func goHeld() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 }
 
 func startRSSSampler(every time.Duration) *rssSampler {
@@ -128,8 +149,11 @@ func startRSSSampler(every time.Duration) *rssSampler {
 func (s *rssSampler) sample() {
 	rss := procStatusKB("VmRSS") << 10
 	s.mu.Lock()
-	s.peak = max(s.peak, rss)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if rss > s.peak {
+		s.peak = rss
+		s.at = rssParts{file: procStatusKB("RssFile") << 10, anon: procStatusKB("RssAnon") << 10, goHeld: goHeld()}
+	}
 }
 
 // Stop ends the sampling and returns the peak seen.
@@ -140,6 +164,13 @@ func (s *rssSampler) Stop() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.peak
+}
+
+// parts is what the resident set held at the highest sample. REQUIRES: after Stop.
+func (s *rssSampler) parts() rssParts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.at
 }
 
 func cpuModel() string {
@@ -177,6 +208,9 @@ func (p *peakMeter) stop() int64 {
 	}
 	return peak
 }
+
+// parts is what the resident set held at the highest sample. REQUIRES: after stop.
+func (p *peakMeter) parts() rssParts { return p.sampler.parts() }
 
 func (p *peakMeter) source() string {
 	if p.reset {

@@ -77,6 +77,8 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	r.wholePeak = max(r.wholePeak, peak)
 	m := &r.rep.Memory
 	m.PeakRSSMiB, m.PeakRSSSource = mib(peak), meter.source()
+	at := meter.parts()
+	m.PeakFileMiB, m.PeakAnonMiB, m.PeakGoHeldMiB = mib(at.file), mib(at.anon), mib(at.goHeld)
 	r.rep.RSSMiB = m.PeakRSSMiB
 	m.RSSOf = "the bench's process: the worker, the embedded nats-server and the bench's client"
 	if !r.cfg.NATS.Embedded() {

@@ -66,11 +66,13 @@ type Config struct {
 	// ChangelogSetting is the file's `changelog`; nil leaves it to the mode.
 	ChangelogSetting *bool `yaml:"changelog"`
 	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
-	// MiB; 0, the default, sets none. The garbage collector works harder as the heap nears
-	// it. Set it only where the live heap is small and bounded, that is with NATS in its own
-	// process: an embedded NATS server keeps state for every message its streams hold, the
-	// live heap grows with them, and near the limit the collector takes up to half the CPU.
-	// The GOMEMLIMIT environment variable, when set, wins.
+	// MiB; -1 sets none. The garbage collector works harder as the Go memory nears it;
+	// Pebble's cache and memtables (Store) are C memory, outside it. Unset (0), it is
+	// MemoryLimitFor(partitions, batch.size) with nats.url (96 MiB with the defaults), and
+	// none with the embedded server: the worker alone keeps a small live heap (10-40 MiB),
+	// but an embedded NATS server keeps state for every message its streams hold, its live
+	// heap grows with them, and near a limit the collector would take up to half the CPU
+	// (docs/operations.md, "Memory"). The GOMEMLIMIT environment variable, when set, wins.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// Limits bound what an envelope may hold.
 	Limits  envelopes.Limits   `yaml:"limits"`
@@ -138,6 +140,20 @@ func (r Retention) validate() []error {
 		}
 	}
 	return errs
+}
+
+// DefaultMemoryLimitMiB is the Go memory limit of a worker whose NATS runs in its own
+// process (nats.url) when memory_limit_mib is unset, with the default partitions and
+// batch size: a few times the worker's live heap (10-40 MiB in the bench), so that the
+// collector is not driven hard, and still a bound. MemoryLimitFor scales it.
+const DefaultMemoryLimitMiB = 96
+
+// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 64 MiB, and 64 KiB
+// more for every envelope that the partitions' batches can hold at once (the envelopes,
+// their states, replies and events are live together until the batch is acknowledged),
+// so that more or larger batches do not bring the live heap near the limit.
+func MemoryLimitFor(partitions, batch int) int {
+	return 64 + partitions*batch/16
 }
 
 // DefaultPartitions is the partition count of a new inbound stream when none is
@@ -256,8 +272,8 @@ func refuseSecrets(b []byte) error {
 }
 
 // ApplyMemoryLimit sets the Go runtime's soft memory limit to MemoryLimitMiB, unless the
-// GOMEMLIMIT environment variable sets one (the runtime has read it) or it is 0. It
-// returns the limit in force, in bytes (math.MaxInt64: none).
+// GOMEMLIMIT environment variable sets one (the runtime has read it) or it is 0 or -1
+// (none). It returns the limit in force, in bytes (math.MaxInt64: none).
 func (c *Config) ApplyMemoryLimit() int64 {
 	if os.Getenv("GOMEMLIMIT") != "" || c.MemoryLimitMiB <= 0 {
 		return debug.SetMemoryLimit(-1)
@@ -341,6 +357,9 @@ func (c *Config) SetDefaults() {
 	if c.Store.MemTableMiB == 0 {
 		c.Store.MemTableMiB = 16
 	}
+	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
+		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size)
+	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond
 	}
@@ -423,8 +442,8 @@ func (c *Config) Validate() error {
 		bad("store: cache_mib %d and memtable_mib %d must be at least 1 (memtable_mib at most 1024)",
 			c.Store.CacheMiB, c.Store.MemTableMiB)
 	}
-	if c.MemoryLimitMiB < 0 {
-		bad("memory_limit_mib: %d is negative", c.MemoryLimitMiB)
+	if c.MemoryLimitMiB < -1 {
+		bad("memory_limit_mib: %d: want a number of MiB, or -1 for none", c.MemoryLimitMiB)
 	}
 	if c.Stock != StockStore && c.Stock != StockBucket {
 		bad("stock: %q is neither %q nor %q", c.Stock, StockStore, StockBucket)
