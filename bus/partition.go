@@ -189,8 +189,8 @@ func (p *partition) run(ctx context.Context) {
 		// first one came, at the earliest.
 		var ps pass
 		for m := range ch {
-			if lost {
-				continue // let the pull finish before rewinding
+			if lost || p.fenced.Load() {
+				continue // let the pull finish before rewinding, or stopping once fenced
 			}
 			if ps.deadline.IsZero() {
 				ps = pass{deadline: time.Now().Add(w.cfg.Batch.AckWait / 2), first: true}
