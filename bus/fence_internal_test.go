@@ -107,3 +107,103 @@ func TestSenderFence(t *testing.T) {
 			info.AckFloor.Stream, info.NumAckPending, seq)
 	}
 }
+
+// With the changelog off, a fenced chunk's messages wait in memory for the worker's next
+// take of the partition: published then if the consumer's ack floor is still below the
+// chunk's envelopes (nobody served them since), dropped if it has passed them (another
+// worker did, and answered them), kept for a later take while the new lease does not hold.
+func TestFencedChunkSettledAtTheNextTake(t *testing.T) {
+	pub, st, js := testPublisher(t)
+	ctx := context.Background()
+	w := &Worker{pub: pub, st: st, js: js, metrics: NewMetrics(prometheus.NewRegistry()),
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	in, err := js.Stream(ctx, "A2A_IN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := in.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "fence", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := js.Stream(ctx, "A2A_OUT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fenced commits a chunk of one envelope and its reply under a lease already gone,
+	// and returns the envelope's stream sequence.
+	fenced := func(reply string) uint64 {
+		t.Helper()
+		if _, err := js.Publish(ctx, "a2a.in.demo.c1", []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		b, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := <-b.Messages()
+		if m == nil {
+			t.Fatal("no delivery")
+		}
+		batch := st.NewBatch()
+		batch.Publish(store.Outgoing{Subject: "a2a.out.demo.c1", Data: []byte(reply),
+			Header: map[string][]string{"Nats-Msg-Id": {reply}}})
+		p := &partition{w: w, n: 0, out: make(chan sendJob, 1), epoch: 7, valid: func() bool { return false }}
+		sent := make(chan struct{})
+		go func() { defer close(sent); p.sender(ctx) }()
+		if _, err := p.commitAndSend(ctx, batch, []jetstream.Msg{m}, nil, nil, 1); err != nil {
+			t.Fatal(err)
+		}
+		p.flush()
+		close(p.out)
+		<-sent
+		return streamSeq(m)
+	}
+	replies := func() uint64 {
+		t.Helper()
+		info, err := out.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	held := func() bool { return true }
+	gone := func() bool { return false }
+
+	s1 := fenced("r1")
+	if n := replies(); n != 0 {
+		t.Fatalf("%d replies published under a lost lease, want 0", n)
+	}
+	if os, err := st.Outbox(); err != nil || os.Messages != 0 {
+		t.Errorf("outbox %+v (%v), want the fenced chunk's message out of it", os, err)
+	}
+	// Taken again under a lease that is already gone: nothing goes, the message waits.
+	if w.settleFenced(ctx, 0, s1-1, gone) {
+		t.Error("settled under a lease that does not hold")
+	}
+	if n := replies(); n != 0 {
+		t.Errorf("%d replies published under a lost lease, want 0", n)
+	}
+	// Taken again, nobody acknowledged the envelope since: the reply goes now, once.
+	if !w.settleFenced(ctx, 0, s1-1, held) {
+		t.Fatal("not settled")
+	}
+	if n := replies(); n != 1 {
+		t.Errorf("%d replies after the take, want 1", n)
+	}
+	if !w.settleFenced(ctx, 0, s1-1, held) || replies() != 1 {
+		t.Errorf("a second take published again: %d replies, want 1", replies())
+	}
+
+	// Another worker served the envelope and acknowledged it since: the stale reply is
+	// dropped.
+	s2 := fenced("r2")
+	if !w.settleFenced(ctx, 0, s2, held) {
+		t.Fatal("not settled")
+	}
+	if n := replies(); n != 1 {
+		t.Errorf("%d replies, want 1: a reply to an envelope another worker acknowledged was published", n)
+	}
+	if c := w.fencedOut.take(0); len(c) != 0 {
+		t.Errorf("%d fenced chunks still held after the take", len(c))
+	}
+}

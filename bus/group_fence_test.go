@@ -197,7 +197,16 @@ func testFenceAfterSIGSTOP(t *testing.T, changelog bool) {
 			syscall.Kill(a.Pid(), syscall.SIGCONT)
 		}
 	}()
+	// Stopped, A sends nothing more: what it published before the pause reaches the watch
+	// within a moment.
+	time.Sleep(200 * time.Millisecond)
 	repliedByA := len(wire.since(0))
+	beforePause := map[string]bool{}
+	for _, m := range wire.since(0) {
+		if strings.HasPrefix(m.subject, "a2a.out.") {
+			beforePause[m.messageID] = true
+		}
+	}
 
 	// B takes every partition once A's leases expire (one TTL, 6 s, after A's last
 	// renewal) and answers every envelope.
@@ -244,8 +253,11 @@ func testFenceAfterSIGSTOP(t *testing.T, changelog bool) {
 			t.Errorf("%s: %d replies stored", id, k)
 		}
 	}
-	// Every reply was published once: the wire saw no second publish of any. And the
-	// watch sees acknowledgements: every envelope was acknowledged once at least.
+	// Every reply was published once: the wire saw no second publish of any, but for a
+	// reply A published before the pause and had not acknowledged yet (SIGSTOP between a
+	// chunk's publish and its ack), which the new owner publishes again (JetStream stores
+	// one). And the watch sees acknowledgements: every envelope was acknowledged once at
+	// least.
 	published, acks := map[string]int{}, 0
 	for _, m := range wire.since(0) {
 		switch {
@@ -259,8 +271,12 @@ func testFenceAfterSIGSTOP(t *testing.T, changelog bool) {
 		t.Errorf("the wire saw %d acknowledgements for %d envelopes", acks, len(ids))
 	}
 	for _, id := range ids {
-		if published[id] != 1 {
-			t.Errorf("%s: its reply published %d times", id, published[id])
+		k := published[id]
+		if k == 2 && beforePause[id] {
+			continue // by A before the pause, and again by B: A woke to send nothing (above)
+		}
+		if k != 1 {
+			t.Errorf("%s: its reply published %d times", id, k)
 		}
 	}
 	if t.Failed() {

@@ -189,8 +189,8 @@ func (p *partition) run(ctx context.Context) {
 		// first one came, at the earliest.
 		var ps pass
 		for m := range ch {
-			if lost {
-				continue // let the pull finish before rewinding
+			if lost || p.fenced.Load() {
+				continue // let the pull finish before rewinding, or stopping once fenced
 			}
 			if ps.deadline.IsZero() {
 				ps = pass{deadline: time.Now().Add(w.cfg.Batch.AckWait / 2), first: true}
@@ -492,11 +492,8 @@ func (p *partition) sender(ctx context.Context) {
 		}
 		// The lease first (local and cheap), then the chunk's changelog entries, fenced on
 		// the server by the epoch, before anything of the chunk leaves.
-		if p.w.cl != nil && !p.owner(nil, 0) {
-			p.unhold(j) // which gives the messages back
-			continue
-		}
-		if !p.owner(j.outgoing, j.rec) {
+		if !p.owner() {
+			p.fence(j)
 			continue
 		}
 		if !p.writeChangelog(ctx, j) {
@@ -510,7 +507,7 @@ func (p *partition) sender(ctx context.Context) {
 		ok := w.pub.publishClaimed(ctx, j.outgoing, p.n, j.rec)
 		published(span, ok)
 		w.metrics.Publish.Observe(time.Since(t).Seconds())
-		if !p.owner(nil, 0) {
+		if !p.owner() {
 			continue // the publish outlasted the lease: the new owner acknowledges
 		}
 		if !ok && j.rec != 0 {
@@ -532,27 +529,57 @@ func (p *partition) sender(ctx context.Context) {
 	}
 }
 
-// owner reports whether the loop's lease still holds. When it does not, it drops
-// outgoing, unpublished, from the outbox and stops the loop: the partition may be another
-// worker's, which has the chunk's envelopes delivered again (they are not acknowledged)
-// and replies to them; neither the pump, nor the last flush at shutdown, nor the next
-// start may publish this worker's stale answers. What it committed for them stays in its
-// store, stale.
-func (p *partition) owner(outgoing []store.Outgoing, rec uint64) bool {
+// owner reports whether the loop's lease still holds. When it does not, it stops the
+// loop: the partition may be another worker's, which has the chunk's envelopes delivered
+// again (they are not acknowledged) and replies to them. The caller keeps the chunk's
+// messages from being published (fence).
+func (p *partition) owner() bool {
 	if p.valid == nil || p.valid() {
 		return true
 	}
-	// Dropped while still claimed, so that the pump never sees them.
-	if err := p.w.st.Published(outgoing, p.n, rec); err != nil {
-		p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", err)
-	}
-	p.w.pub.release(outgoing, false)
 	if !p.fenced.Swap(true) {
 		p.w.metrics.Fenced.Inc()
 		p.w.log.Warn("the partition's lease is gone: publishing and acknowledging nothing more for it",
 			"partition", p.n, "epoch", p.epoch)
 	}
 	return false
+}
+
+// fence puts away a committed chunk whose lease was gone before its publish: neither the
+// pump, nor the last flush at shutdown, nor the next start may publish its messages, as
+// the partition may be another worker's by now. What it committed stays in this store.
+// The messages wait for this store's next take of the partition, which publishes them if
+// no one else served the partition in between: its envelopes come again then, and their
+// idempotency records make them mere acknowledgements, which answer nothing. With the
+// changelog on they stay in the outbox under the chunk's outbox record (unhold), settled
+// at the take (Changelog.settle); with it off they leave the outbox and wait in memory
+// (hold, Worker.settleFenced).
+func (p *partition) fence(j sendJob) {
+	if p.w.cl != nil {
+		p.unhold(j) // which gives the messages back
+		return
+	}
+	p.hold(j)
+}
+
+// hold takes a fenced chunk's messages out of the outbox and keeps them in memory, with
+// the lowest stream sequence of the envelopes it acknowledges, for this worker's next
+// take of the partition (Worker.settleFenced). Changelog off only.
+func (p *partition) hold(j sendJob) {
+	if len(j.outgoing) > 0 {
+		var low uint64
+		for _, m := range j.acks {
+			if s := streamSeq(m); s != 0 && (low == 0 || s < low) {
+				low = s
+			}
+		}
+		p.w.fencedOut.add(p.n, fencedChunk{outgoing: j.outgoing, low: low})
+	}
+	// Dropped while still claimed, so that the pump never sees them.
+	if err := p.w.st.Published(j.outgoing, p.n, j.rec); err != nil {
+		p.w.log.Warn("outbox: dropping a fenced chunk's messages", "err", err)
+	}
+	p.w.pub.release(j.outgoing, false)
 }
 
 // flush waits until every committed chunk is published and acknowledged.

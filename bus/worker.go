@@ -70,6 +70,9 @@ type Worker struct {
 	// changelog (Changelog.Take; 0: not taken): with the changelog on, the outbox pump
 	// publishes a partition's messages only while it is taken under a valid lease.
 	taken []atomic.Uint64
+	// fencedOut holds, with the changelog off, the messages of chunks fenced out before
+	// their publish, until this worker takes their partition again (settleFenced).
+	fencedOut fencedOut
 	// OwnsServer says the NATS server is this process's own (embedded): no other worker
 	// can be in the group, so a member key left by this worker's previous run (a crash)
 	// is removed rather than waited for. Set before Run.
@@ -394,6 +397,9 @@ func (w *Worker) serveOnce(ctx context.Context, p int, epoch uint64, valid func(
 	committed, err := w.st.Committed(p)
 	if err != nil {
 		w.log.Error("reading the partition's watermark", "partition", p, "err", err)
+		return
+	}
+	if w.cl == nil && !w.settleFenced(ctx, p, cons.CachedInfo().AckFloor.Stream, valid) {
 		return
 	}
 	w.running.Add(1)

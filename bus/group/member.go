@@ -372,9 +372,26 @@ func (m *Member) observe(ctx context.Context, e jetstream.KeyValueEntry) {
 	}
 }
 
+// renewHook, when set, runs before each round of renewals (SetRenewHook).
+var renewHook atomic.Pointer[func()]
+
+// SetRenewHook makes every member call f before each round of renewals, on the goroutine
+// that renews: an f that blocks makes the renewals late, as a process starved of CPU
+// would. nil removes it. For tests.
+func SetRenewHook(f func()) {
+	if f == nil {
+		renewHook.Store(nil)
+		return
+	}
+	renewHook.Store(&f)
+}
+
 // renew rewrites the member key and every held lease, each conditional on the revision
 // this member wrote last.
 func (m *Member) renew(ctx context.Context) {
+	if f := renewHook.Load(); f != nil {
+		(*f)()
+	}
 	rctx, cancel := context.WithTimeout(ctx, m.cfg.RenewInterval)
 	defer cancel()
 	if !m.leaving {
