@@ -159,13 +159,11 @@ func scanData(raw []byte, d *inData) bool {
 	s := scanner{in: raw}
 	ok := s.members(1, func(key []byte) bool {
 		dst := d.field(key)
-		if dst == nil && !otherKey(key, dataFields...) {
-			return false
+		if dst == nil {
+			return s.other(1, key, dataFields...)
 		}
-		v, ok := s.value(1)
-		if dst != nil {
-			*dst = v
-		}
+		v, ok := s.value(1) // a repeated key: the last wins, as with encoding/json
+		*dst = v
 		return ok
 	})
 	s.ws()

@@ -282,6 +282,27 @@ func otherKey(key []byte, names ...string) bool {
 	return true
 }
 
+// other skips the value of key, a member that matched none of names exactly, and reports
+// false when key may be one of them in another case (see otherKey) or the value is bad.
+func (s *scanner) other(depth int, key []byte, names ...string) bool {
+	if !otherKey(key, names...) {
+		return false
+	}
+	_, ok := s.value(depth)
+	return ok
+}
+
+// once reads a member's value into *dst, and reports false when the member repeats (it was
+// read already) or the value is bad.
+func (s *scanner) once(depth int, dst *[]byte) bool {
+	if *dst != nil {
+		return false
+	}
+	v, ok := s.value(depth)
+	*dst = v
+	return ok
+}
+
 // scanMessage is what the scanner read of a message's fields (or, for the envelope's top
 // level, of the fields a bare message has): the raw values, nil when absent.
 type scanMessage struct {
@@ -326,28 +347,14 @@ func (m *scanMessage) field(s *scanner, depth int, key []byte) (known, ok bool) 
 		m.metadata = true
 		return true, s.members(depth+1, func(key []byte) bool {
 			if string(key) == "tenant" {
-				if m.tenant != nil {
-					return false
-				}
-				v, ok := s.value(depth + 1)
-				m.tenant = v
-				return ok
+				return s.once(depth+1, &m.tenant)
 			}
-			if !otherKey(key, "tenant") {
-				return false
-			}
-			_, ok := s.value(depth + 1)
-			return ok
+			return s.other(depth+1, key, "tenant")
 		})
 	default:
 		return false, true
 	}
-	if *dst != nil {
-		return true, false
-	}
-	v, ok := s.value(depth)
-	*dst = v
-	return true, ok
+	return true, s.once(depth, dst)
 }
 
 // readParts reads the parts array at s.pos: objects, each with a kind (or type) and data.
@@ -373,18 +380,9 @@ func (s *scanner) readParts(depth int, parts *[]Part) bool {
 			case "data":
 				dst = &data
 			default:
-				if !otherKey(key, "kind", "type", "data") {
-					return false
-				}
-				_, ok := s.value(depth + 1)
-				return ok
+				return s.other(depth+1, key, "kind", "type", "data")
 			}
-			if *dst != nil {
-				return false
-			}
-			v, ok := s.value(depth + 1)
-			*dst = v
-			return ok
+			return s.once(depth+1, dst)
 		})
 		if !ok {
 			return false
@@ -447,45 +445,28 @@ func (e *scanEnvelope) scan(raw []byte) bool {
 			e.params = true
 			return s.members(2, func(key []byte) bool {
 				if string(key) != "message" {
-					if !otherKey(key, "message") {
-						return false
-					}
-					_, ok := s.value(2)
-					return ok
+					return s.other(2, key, "message")
 				}
 				if e.message != nil || s.next() != '{' {
 					return false
 				}
 				start := s.pos
 				ok := s.members(3, func(key []byte) bool {
-					known, ok := e.msg.field(&s, 3, key)
-					if !known {
-						if !otherKey(key, messageFields...) {
-							return false
-						}
-						_, ok = s.value(3)
+					if known, ok := e.msg.field(&s, 3, key); known {
+						return ok
 					}
-					return ok
+					return s.other(3, key, messageFields...)
 				})
 				e.message = raw[start:s.pos]
 				return ok
 			})
 		default:
-			known, ok := e.top.field(&s, 1, key)
-			if !known {
-				if !otherKey(key, envelopeFields...) {
-					return false
-				}
-				_, ok = s.value(1)
+			if known, ok := e.top.field(&s, 1, key); known {
+				return ok
 			}
-			return ok
+			return s.other(1, key, envelopeFields...)
 		}
-		if *dst != nil {
-			return false
-		}
-		v, ok := s.value(1)
-		*dst = v
-		return ok
+		return s.once(1, dst)
 	})
 	s.ws()
 	return ok && s.pos == len(raw)
