@@ -18,22 +18,8 @@ import (
 // outbox, so that nothing publishes them later. With the lease valid the same chunk goes
 // out and is acknowledged.
 func TestSenderFence(t *testing.T) {
-	pub, st, js := testPublisher(t)
 	ctx := context.Background()
-	w := &Worker{pub: pub, st: st, js: js, metrics: NewMetrics(prometheus.NewRegistry()),
-		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	in, err := js.Stream(ctx, "A2A_IN")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := in.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "fence", AckPolicy: jetstream.AckExplicitPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := js.Stream(ctx, "A2A_OUT")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, st, js, cons, out := fenceRig(t)
 
 	chunk := func(valid bool) (*partition, uint64) {
 		t.Helper()
@@ -113,22 +99,8 @@ func TestSenderFence(t *testing.T) {
 // chunk's envelopes (nobody served them since), dropped if it has passed them (another
 // worker did, and answered them), kept for a later take while the new lease does not hold.
 func TestFencedChunkSettledAtTheNextTake(t *testing.T) {
-	pub, st, js := testPublisher(t)
 	ctx := context.Background()
-	w := &Worker{pub: pub, st: st, js: js, metrics: NewMetrics(prometheus.NewRegistry()),
-		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	in, err := js.Stream(ctx, "A2A_IN")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := in.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "fence", AckPolicy: jetstream.AckExplicitPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := js.Stream(ctx, "A2A_OUT")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, st, js, cons, out := fenceRig(t)
 	// fenced commits a chunk of one envelope and its reply under a lease already gone,
 	// and returns the envelope's stream sequence.
 	fenced := func(reply string) uint64 {
@@ -206,4 +178,27 @@ func TestFencedChunkSettledAtTheNextTake(t *testing.T) {
 	if c := w.fencedOut.take(0); len(c) != 0 {
 		t.Errorf("%d fenced chunks still held after the take", len(c))
 	}
+}
+
+// fenceRig is the fence tests' set-up: a worker with a publisher and a store, a consumer
+// of A2A_IN with explicit acks, and A2A_OUT.
+func fenceRig(t *testing.T) (*Worker, *store.Store, jetstream.JetStream, jetstream.Consumer, jetstream.Stream) {
+	t.Helper()
+	pub, st, js := testPublisher(t)
+	ctx := context.Background()
+	w := &Worker{pub: pub, st: st, js: js, metrics: NewMetrics(prometheus.NewRegistry()),
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	in, err := js.Stream(ctx, "A2A_IN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := in.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "fence", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := js.Stream(ctx, "A2A_OUT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, st, js, cons, out
 }
