@@ -255,14 +255,7 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 		// The members the PUT leaves out stay as the checkout has them: read it first.
 		cur, outcome := x.checkout(r, tenant, contextID)
 		if cur == nil {
-			if outcome == outcomeTimeout {
-				w.Header().Set("Retry-After", "1")
-				restFail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
-					"no reply in time; the call was not applied: send it again", "")
-			} else if outcome == outcomeRejected {
-				restFail(w, http.StatusNotFound, commerce.CodeNotFound, "no such checkout session", "")
-			}
-			return outcome
+			return v.sessionUnread(w, outcome)
 		}
 		body = keepAbsent(body, cur)
 	}
@@ -284,14 +277,7 @@ func (x restCall) serve(w http.ResponseWriter, r *http.Request) string {
 		// session's checkout says.
 		id, outcome := x.checkoutID(r, tenant, contextID)
 		if id == "" {
-			if outcome == outcomeTimeout {
-				w.Header().Set("Retry-After", "1")
-				restFail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
-					"no reply in time; the call was not applied: send it again", "")
-			} else if outcome == outcomeRejected {
-				restFail(w, http.StatusNotFound, commerce.CodeNotFound, "no such checkout session", "")
-			}
-			return outcome
+			return v.sessionUnread(w, outcome)
 		}
 		data = rebind(data, contextID, id)
 	}
@@ -560,4 +546,19 @@ func firstNonSpace(b []byte) byte {
 		return c
 	}
 	return 0
+}
+
+// sessionUnread answers a call that needed the session's checkout first and could not
+// read it: 503 with Retry-After when the worker did not answer in time, 404 when there is
+// no such session. It returns outcome.
+func (b *ucpBinding) sessionUnread(w http.ResponseWriter, outcome string) string {
+	switch outcome {
+	case outcomeTimeout:
+		w.Header().Set("Retry-After", "1")
+		b.fail(w, http.StatusServiceUnavailable, commerce.CodeTemporarilyUnavailable,
+			"no reply in time; the call was not applied: send it again", "")
+	case outcomeRejected:
+		b.fail(w, http.StatusNotFound, commerce.CodeNotFound, "no such checkout session", "")
+	}
+	return outcome
 }

@@ -38,22 +38,7 @@ func ContentDigest(body []byte) string {
 // req must already carry Content-Type and UCP-Agent.
 func Sign(req *http.Request, body []byte, key *ecdsa.PrivateKey, keyID string, created time.Time) error {
 	req.Header.Set("Content-Digest", ContentDigest(body))
-	params := signatureParams(signedComponents, created.Unix(), keyID)
-	base, err := signatureBase(req, signedComponents, params)
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256([]byte(base))
-	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
-	if err != nil {
-		return err
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	req.Header.Set("Signature-Input", "sig1="+params)
-	req.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(sig)+":")
-	return nil
+	return signComponents(req, signedComponents, key, keyID, created)
 }
 
 // SignRequest signs a platform's request to a business as UCP's signatures.md says
@@ -74,6 +59,12 @@ func SignRequest(req *http.Request, body []byte, key *ecdsa.PrivateKey, keyID st
 		req.Header.Set("Content-Digest", ContentDigest(body))
 		comps = append(comps, "content-digest", "content-type")
 	}
+	return signComponents(req, comps, key, keyID, created)
+}
+
+// signComponents signs comps of req (RFC 9421, label sig1, ECDSA P-256 over SHA-256,
+// r||s) and sets Signature-Input and Signature.
+func signComponents(req *http.Request, comps []string, key *ecdsa.PrivateKey, keyID string, created time.Time) error {
 	params := signatureParams(comps, created.Unix(), keyID)
 	base, err := signatureBase(req, comps, params)
 	if err != nil {
