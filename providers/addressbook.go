@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/bus/ensure"
 	"github.com/cartwright-dev/cartwright/commerce"
 )
 
@@ -65,12 +66,7 @@ func AddressBucket(ctx context.Context, js jetstream.JetStream, prefix string, r
 		Replicas:     max(replicas, 1),
 		MaxValueSize: 16 << 10,
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrMaxBytesRequired {
-		cfg.MaxBytes = AddressBookBytes
-		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
-	}
+	kv, err := ensure.KeyValue(ctx, js, cfg, AddressBookBytes)
 	if err != nil {
 		return nil, fmt.Errorf("bus: address bucket: %w", err)
 	}

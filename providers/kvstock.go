@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cartwright-dev/cartwright/bus/ensure"
 	"github.com/cartwright-dev/cartwright/commerce"
 )
 
@@ -95,12 +96,7 @@ func StockBucketReplicas(ctx context.Context, js jetstream.JetStream, prefix str
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrMaxBytesRequired {
-		cfg.MaxBytes = StockBucketBytes
-		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
-	}
+	kv, err := ensure.KeyValue(ctx, js, cfg, StockBucketBytes)
 	if err != nil {
 		return nil, fmt.Errorf("bus: stock bucket: %w", err)
 	}
@@ -112,10 +108,6 @@ func StockBucketReplicas(ctx context.Context, js jetstream.JetStream, prefix str
 // reserving without them, one key per checkout that holds stock as well (about 150 bytes
 // each, deleted when released).
 const StockBucketBytes = 8 << 20
-
-// jsErrMaxBytesRequired is the server's error code for a stream without max_bytes on an
-// account whose limits require one.
-const jsErrMaxBytesRequired = 10113
 
 // NewKVInventory serves tenant's stock from kv. stock is the configured stock by item id
 // (nil for items whose stock is not counted). It watches the bucket so that Available

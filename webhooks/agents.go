@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cartwright-dev/cartwright/bus/ensure"
 )
 
 // The platforms behind checkouts: the bucket <PREFIX>_WEBHOOKS maps
@@ -26,16 +28,15 @@ func BucketName(prefix string) string { return strings.ToUpper(prefix) + "_WEBHO
 
 func agentKey(tenant, contextID string) string { return tenant + "." + contextID }
 
-func openAgents(ctx context.Context, js jetstream.JetStream, prefix string, replicas int, maxBytes int64) (jetstream.KeyValue, error) {
-	return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		MaxBytes:    maxBytes,
+func openAgents(ctx context.Context, js jetstream.JetStream, prefix string, replicas int) (jetstream.KeyValue, error) {
+	return ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      BucketName(prefix),
 		Description: "cartwright: the platform profile behind each checkout, for order webhooks",
 		TTL:         agentTTL,
 		History:     1,
 		Replicas:    max(replicas, 1),
 		Storage:     jetstream.FileStorage,
-	})
+	}, boundedBytes)
 }
 
 // lookupAgent is the profile URL remembered for the checkout of tenant's context; "" when

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cartwright-dev/cartwright/bus/ensure"
 	"github.com/cartwright-dev/cartwright/config"
 )
 
@@ -88,27 +89,19 @@ func New(ctx context.Context, cfg *config.Config, nc *nats.Conn, o Options) (*Se
 	if err != nil {
 		return nil, fmt.Errorf("webhooks.signing_key_file: %w", err)
 	}
-	var agents jetstream.KeyValue
-	err = bounded(func(maxBytes int64) (err error) {
-		agents, err = openAgents(ctx, js, cfg.Prefix, cfg.Replicas, maxBytes)
-		return err
-	})
+	agents, err := openAgents(ctx, js, cfg.Prefix, cfg.Replicas)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: bucket %s: %w", BucketName(cfg.Prefix), err)
 	}
-	err = bounded(func(maxBytes int64) error {
-		_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:        redeliveryStream(cfg.Prefix),
-			Description: "cartwright: order events sent back to their webhook by cartwright dlq replay",
-			Subjects:    []string{cfg.Prefix + ".webhook.>"},
-			Storage:     jetstream.FileStorage,
-			Replicas:    max(cfg.Replicas, 1),
-			MaxAge:      7 * 24 * time.Hour,
-			MaxBytes:    maxBytes,
-			Duplicates:  2 * time.Minute,
-		})
-		return err
-	})
+	_, err = ensure.Stream(ctx, js, jetstream.StreamConfig{
+		Name:        redeliveryStream(cfg.Prefix),
+		Description: "cartwright: order events sent back to their webhook by cartwright dlq replay",
+		Subjects:    []string{cfg.Prefix + ".webhook.>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(cfg.Replicas, 1),
+		MaxAge:      7 * 24 * time.Hour,
+		Duplicates:  2 * time.Minute,
+	}, boundedBytes)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: stream %s: %w", redeliveryStream(cfg.Prefix), err)
 	}
@@ -128,17 +121,6 @@ func New(ctx context.Context, cfg *config.Config, nc *nats.Conn, o Options) (*Se
 // JetStream limits require a size on every stream (elsewhere they are unbounded): room
 // for some 50 000 remembered checkouts.
 const boundedBytes = 8 << 20
-
-// bounded runs create without a size bound, and again with boundedBytes when the
-// account requires one.
-func bounded(create func(maxBytes int64) error) error {
-	err := create(-1)
-	var api *jetstream.APIError
-	if errors.As(err, &api) && api.ErrorCode == 10113 { // JSStreamMaxBytesRequired
-		err = create(boundedBytes)
-	}
-	return err
-}
 
 func redeliveryStream(prefix string) string { return strings.ToUpper(prefix) + "_WEBHOOK" }
 
