@@ -368,3 +368,41 @@ func TestRunWorkers(t *testing.T) {
 		t.Errorf("note %q; latency %v, request/reply %v", g.Note, rep.Latency, rep.RequestReply)
 	}
 }
+
+// TestPreloadCompactedFirst: the preloaded store is compacted before the worker starts
+// (the report says how long it took), unless --preload-unsettled asks to measure on the
+// preload's compactions; the worker then handles every envelope on the stored checkouts.
+func TestPreloadCompactedFirst(t *testing.T) {
+	for _, unsettled := range []bool{false, true} {
+		o := options(400)
+		o.Preload, o.PreloadUnsettled, o.JSON = 20000, unsettled, true
+		o.SkipLatency, o.SkipBaseline, o.SkipFloor, o.SkipRequestReply = true, true, true, true
+		stdout, stderr := run(t, o)
+		var rep struct {
+			Preload *struct {
+				Checkouts     int     `json:"checkouts"`
+				DebtMiB       float64 `json:"compaction_debt_mib"`
+				L0Files       *int64  `json:"l0_files"`
+				SettleSeconds float64 `json:"settle_seconds"`
+			}
+			Throughput struct {
+				Envelopes int `json:"envelopes"`
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("report: %v\n%s", err, stdout)
+		}
+		p := rep.Preload
+		switch {
+		case p == nil || p.Checkouts != 20000 || p.L0Files == nil || p.DebtMiB < 0:
+			t.Fatalf("unsettled=%v: preload report %+v", unsettled, p)
+		case !unsettled && p.SettleSeconds <= 0:
+			t.Errorf("the preloaded store was not compacted: settle_seconds %v\n%s", p.SettleSeconds, stderr)
+		case unsettled && p.SettleSeconds != 0:
+			t.Errorf("--preload-unsettled compacted the store (settle_seconds %v)", p.SettleSeconds)
+		}
+		if rep.Throughput.Envelopes != 400 {
+			t.Errorf("unsettled=%v: %d envelopes handled, want 400", unsettled, rep.Throughput.Envelopes)
+		}
+	}
+}

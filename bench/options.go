@@ -29,6 +29,9 @@ type Options struct {
 	Items, Prefix string
 	// Inventory is where stock is kept: store, bucket or memory.
 	Inventory string
+	// PreloadUnsettled starts the worker on the preloaded store as the preload left it,
+	// its compactions behind, instead of compacting it first.
+	PreloadUnsettled bool
 	// Changelog runs the worker with `changelog: true`, to measure what it costs.
 	Changelog bool
 	// Workers > 0 runs the throughput phase with that many worker processes in one group

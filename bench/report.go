@@ -95,6 +95,13 @@ type Preload struct {
 	Checkouts int     `json:"checkouts"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
+	// DebtMiB is the compaction debt the preload left (Pebble's estimate) and L0Files the
+	// files it left in level 0, when the store was reopened.
+	DebtMiB float64 `json:"compaction_debt_mib"`
+	L0Files int64   `json:"l0_files"`
+	// SettleSeconds is how long compacting the store took before the worker started;
+	// 0 with --preload-unsettled, which measures on the preload's debt.
+	SettleSeconds float64 `json:"settle_seconds"`
 }
 
 // Rate is a number of messages over a time.
@@ -267,6 +274,11 @@ func (r *Report) writeTable(out io.Writer) {
 	row("data", "%s", s.Data)
 	if p := r.Preload; p != nil {
 		row("preload", "%d checkouts in %.1f s (%.0f/s)", p.Checkouts, p.Seconds, p.PerSecond)
+		settled := "not compacted (--preload-unsettled)"
+		if p.SettleSeconds > 0 {
+			settled = fmt.Sprintf("compacted in %.1f s before the worker started", p.SettleSeconds)
+		}
+		row("preload's debt", "%.0f MiB of compactions, %d files in L0: %s", p.DebtMiB, p.L0Files, settled)
 	}
 	fmt.Fprintln(w, "\t")
 	fmt.Fprintln(w, "RESULTS\t")

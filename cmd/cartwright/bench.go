@@ -15,6 +15,7 @@ import (
 // benchFlags are the settings of `cartwright bench`.
 type benchFlags struct {
 	n, contexts, partitions, batch, preload, latencyN int
+	preloadUnsettled                                  bool
 	workers                                           int
 	latencyRate, fixedRate                            float64
 	items, prefix, inventory                          string
@@ -60,7 +61,9 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
 
 Peak RSS is the process's (worker, embedded NATS server and the bench's own client),
 per phase; with --nats-url the server is another process and not counted. --preload
-fills the store with that many stored checkouts first. The stock of the basket's
+fills the store with that many stored checkouts first, then compacts it: the preload
+writes far faster than a worker and would leave its compactions to the phase
+(--preload-unsettled measures with them). The stock of the basket's
 counted items is raised first, so that every checkout completes. Stock is
 kept where serve keeps it by default on its embedded server, in the store (--inventory
 store); --inventory bucket keeps it in the JetStream bucket (stock: bucket, serve's
@@ -83,6 +86,7 @@ docs/performance.md says how to read it.`,
 		Example: `  cartwright bench
   cartwright bench --n 2000 --json
   cartwright bench --preload 1000000 --skip-latency
+  cartwright bench --preload 1000000 --preload-unsettled --skip-latency
   cartwright bench --inventory memory --partitions 16
   cartwright bench --cpuprofile cpu.out && go tool pprof -top cartwright cpu.out
   cartwright bench --workers 2 --skip-baseline --skip-floor
@@ -111,7 +115,8 @@ docs/performance.md says how to read it.`,
 	fs.IntVar(&f.contexts, "contexts", 0, "contexts the envelopes go to (default n/8; n defaults to 8 × contexts when only this is given)")
 	fs.IntVar(&f.partitions, "partitions", 0, "partitions of the inbound stream (default 4, as serve)")
 	fs.IntVar(&f.batch, "batch", 0, "most envelopes fetched and committed at once (default 128, as serve)")
-	fs.IntVar(&f.preload, "preload", 0, "checkouts to store before measuring (written straight to the store)")
+	fs.IntVar(&f.preload, "preload", 0, "checkouts to store before measuring (written straight to the store, then compacted)")
+	fs.BoolVar(&f.preloadUnsettled, "preload-unsettled", false, "start the worker on the preloaded store without compacting it first: the phase then also pays for the preload's compactions")
 	fs.IntVar(&f.latencyN, "latency-n", 0, "envelopes of the latency phase (default n/2, rounded to whole contexts)")
 	fs.Float64Var(&f.latencyRate, "latency-rate", 0, "envelopes/s of the half-load latency phase (default: half the measured throughput)")
 	fs.Float64Var(&f.fixedRate, "fixed-rate", 2000, "envelopes/s of the fixed-rate latency phase")
@@ -147,7 +152,7 @@ func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
 		f.n = steps * f.contexts
 	}
 	o := bench.Options{
-		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, LatencyN: f.latencyN,
+		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, PreloadUnsettled: f.preloadUnsettled, LatencyN: f.latencyN,
 		LatencyRate: f.latencyRate, FixedRate: f.fixedRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
 		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, SkipRequestReply: f.skipRequestReply, Changelog: f.changelog,
 		CPUProfile: f.cpuProfile, MemProfile: f.memProfile, LatencyTrace: f.latencyTrace, Workers: f.workers,
