@@ -288,7 +288,8 @@ func (n NATS) Embedded() bool { return n.URL == "" }
 
 // Store sizes the Pebble store's memory, outside the Go heap.
 type Store struct {
-	// CacheMiB is the block cache (default 32).
+	// CacheMiB is the block cache (default 16: the states a worker reads again are mostly
+	// its partitions' recent ones, which the state cache and the memtables serve).
 	CacheMiB int `yaml:"cache_mib"`
 	// MemTableMiB is the size of one memtable (default 16); up to two are in use at once
 	// in steady state.
@@ -352,7 +353,7 @@ func (c *Config) SetDefaults() {
 		c.Batch.Size = 128
 	}
 	if c.Store.CacheMiB == 0 {
-		c.Store.CacheMiB = 32
+		c.Store.CacheMiB = 16
 	}
 	if c.Store.MemTableMiB == 0 {
 		c.Store.MemTableMiB = 16
