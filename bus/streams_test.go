@@ -38,33 +38,13 @@ func streamConfig(t *testing.T, js jetstream.JetStream, name string) jetstream.S
 	return s.CachedInfo().Config
 }
 
-// limitedAccount is a server whose account SHOP has JetStream limits: 64 MiB of file
-// storage, and a max_bytes required on every stream.
-func limitedAccount(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	n := testenv.StartTestNATSConfig(t, `accounts { SHOP {
-		jetstream { max_file: 64MB, max_mem: 1MB, max_bytes_required: true }
-		users [{user: w, password: pw}]
-	} }`)
-	nc, err := nats.Connect(n.URL(), nats.UserInfo("w", "pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
-
 // TestStreamsInAccountWithLimits: an account with JetStream limits refuses the streams as
 // they come by default, and the error says which setting to give; with max_bytes on each
 // the streams are created, and sizes over the account's limits are refused by name, on a
 // new stream and on one that exists, which keeps its size.
 func TestStreamsInAccountWithLimits(t *testing.T) {
 	ctx := context.Background()
-	js := limitedAccount(t)
+	js := testenv.LimitedAccount(t)
 	err := bus.Provision(ctx, js, topology(t, "{}"))
 	if err == nil || !strings.Contains(err.Error(), "create stream A2A_IN") ||
 		!strings.Contains(err.Error(), "set streams.requests.max_bytes") {

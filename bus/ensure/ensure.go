@@ -24,39 +24,37 @@ const ErrCodeMaxBytesRequired = 10113
 // differ. When the account requires a size on every stream and cfg has none (MaxBytes 0
 // or -1), it is done again with bounded bytes.
 func Stream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, bounded int64) (jetstream.Stream, error) {
-	s, err := stream(ctx, js, cfg)
-	if cfg.MaxBytes <= 0 && bounded > 0 && maxBytesRequired(err) {
-		cfg.MaxBytes = bounded
-		s, err = stream(ctx, js, cfg)
-	}
-	return s, err
-}
-
-func stream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	s, err := js.CreateStream(ctx, cfg)
-	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		s, err = js.UpdateStream(ctx, cfg)
-	}
-	return s, err
+	return withBound(cfg.MaxBytes, bounded, func(maxBytes int64) (jetstream.Stream, error) {
+		cfg.MaxBytes = maxBytes
+		s, err := js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.UpdateStream(ctx, cfg)
+		}
+		return s, err
+	})
 }
 
 // KeyValue creates the bucket cfg describes, or updates the existing one when its
 // settings differ; with bounded as Stream's.
 func KeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, bounded int64) (jetstream.KeyValue, error) {
-	kv, err := keyValue(ctx, js, cfg)
-	if cfg.MaxBytes <= 0 && bounded > 0 && maxBytesRequired(err) {
-		cfg.MaxBytes = bounded
-		kv, err = keyValue(ctx, js, cfg)
-	}
-	return kv, err
+	return withBound(cfg.MaxBytes, bounded, func(maxBytes int64) (jetstream.KeyValue, error) {
+		cfg.MaxBytes = maxBytes
+		kv, err := js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.UpdateKeyValue(ctx, cfg)
+		}
+		return kv, err
+	})
 }
 
-func keyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	kv, err := js.CreateKeyValue(ctx, cfg)
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		kv, err = js.UpdateKeyValue(ctx, cfg)
+// withBound runs ensure with maxBytes, and again with bounded when the account refused a
+// stream without a size.
+func withBound[T any](maxBytes, bounded int64, ensure func(maxBytes int64) (T, error)) (T, error) {
+	v, err := ensure(maxBytes)
+	if maxBytes <= 0 && bounded > 0 && maxBytesRequired(err) {
+		v, err = ensure(bounded)
 	}
-	return kv, err
+	return v, err
 }
 
 func maxBytesRequired(err error) bool {

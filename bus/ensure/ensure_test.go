@@ -13,20 +13,6 @@ import (
 	"github.com/cartwright-dev/cartwright/testenv"
 )
 
-func connect(t *testing.T, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
-}
-
 // updates counts the server's "stream updated" advisories for every stream.
 func updates(t *testing.T, nc *nats.Conn) func() int {
 	t.Helper()
@@ -54,8 +40,8 @@ func updates(t *testing.T, nc *nats.Conn) func() int {
 // TestStreamUpdatedOnlyWhenItDiffers: a stream that exists with the settings asked for is
 // left alone (no update advisory); one whose settings differ is updated once.
 func TestStreamUpdatedOnlyWhenItDiffers(t *testing.T) {
-	n := testenv.StartTestNATS(t)
-	nc, js := connect(t, n.URL())
+	c := testenv.NewClient(t, testenv.StartTestNATS(t).URL())
+	nc, js := c.Conn(), c.JetStream()
 	count := updates(t, nc)
 	ctx := context.Background()
 	cfg := jetstream.StreamConfig{Name: "E", Subjects: []string{"e.>"}, Storage: jetstream.FileStorage, MaxAge: time.Hour}
@@ -82,8 +68,8 @@ func TestStreamUpdatedOnlyWhenItDiffers(t *testing.T) {
 
 // TestKeyValueUpdatedOnlyWhenItDiffers: the same for a bucket.
 func TestKeyValueUpdatedOnlyWhenItDiffers(t *testing.T) {
-	n := testenv.StartTestNATS(t)
-	nc, js := connect(t, n.URL())
+	c := testenv.NewClient(t, testenv.StartTestNATS(t).URL())
+	nc, js := c.Conn(), c.JetStream()
 	count := updates(t, nc)
 	ctx := context.Background()
 	cfg := jetstream.KeyValueConfig{Bucket: "B", History: 1, Storage: jetstream.FileStorage, TTL: time.Hour}
@@ -116,11 +102,7 @@ func TestKeyValueUpdatedOnlyWhenItDiffers(t *testing.T) {
 // a bucket asked for without one are made with the bound given, and found again without
 // an update.
 func TestBoundedWhenTheAccountRequiresIt(t *testing.T) {
-	n := testenv.StartTestNATSConfig(t, `accounts { SHOP {
-		jetstream { max_file: 64MB, max_mem: 1MB, max_bytes_required: true }
-		users [{user: w, password: pw}]
-	} }`)
-	_, js := connect(t, n.URL(), nats.UserInfo("w", "pw"))
+	js := testenv.LimitedAccount(t)
 	ctx := context.Background()
 	const bound = 1 << 20
 	for range 2 {
