@@ -19,12 +19,13 @@ const module = "github.com/cartwright-dev/cartwright/"
 var layers = map[string][]string{
 	"commerce":           {},
 	"envelopes":          {"commerce"},
-	"providers":          {"commerce", "telemetry"},
+	"providers":          {"bus/ensure", "commerce", "telemetry"}, // bus/ensure: the stock and address buckets
 	"config":             {"commerce", "envelopes", "providers"},
 	"store":              {"commerce", "providers"}, // providers: the mock payment handler's records it keeps
 	"handlers":           {"commerce", "config", "envelopes", "providers", "store"},
 	"bus":                {"bus/group", "commerce", "config", "handlers", "store", "telemetry"},
 	"bus/group":          {},
+	"bus/ensure":         {}, // creating a stream or bucket: a leaf, below whatever keeps one
 	"bus/dlq":            {"bus", "handlers"},
 	"httpapi":            {"commerce", "config", "envelopes", "handlers", "providers", "telemetry"},
 	"app":                {"bus", "bus/group", "commerce", "config", "envelopes", "handlers", "httpapi", "providers", "store", "telemetry"},
@@ -34,7 +35,7 @@ var layers = map[string][]string{
 	"telemetry":          {}, // tracing set-up: below everything that records spans
 	"chaos":              {},
 	"examples/paymentsd": {},
-	"webhooks":           {"config", "handlers"}, // order webhooks: a Watermill Router on A2A_EVT
+	"webhooks":           {"bus/ensure", "config", "handlers"}, // order webhooks: a Watermill Router on A2A_EVT
 }
 
 // TestLayers fails on an import between this module's packages that the plan above does
