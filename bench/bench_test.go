@@ -383,6 +383,7 @@ func TestPreloadCompactedFirst(t *testing.T) {
 				Checkouts     int     `json:"checkouts"`
 				DebtMiB       float64 `json:"compaction_debt_mib"`
 				L0Files       *int64  `json:"l0_files"`
+				L0AtStart     int64   `json:"l0_files_at_start"`
 				SettleSeconds float64 `json:"settle_seconds"`
 			}
 			Throughput struct {
@@ -396,8 +397,11 @@ func TestPreloadCompactedFirst(t *testing.T) {
 		switch {
 		case p == nil || p.Checkouts != 20000 || p.L0Files == nil || p.DebtMiB < 0:
 			t.Fatalf("unsettled=%v: preload report %+v", unsettled, p)
-		case !unsettled && p.SettleSeconds <= 0:
-			t.Errorf("the preloaded store was not compacted: settle_seconds %v\n%s", p.SettleSeconds, stderr)
+		case *p.L0Files == 0:
+			t.Fatalf("unsettled=%v: the preload left no file in L0: the test proves nothing", unsettled)
+		case !unsettled && (p.SettleSeconds <= 0 || p.L0AtStart != 0):
+			t.Errorf("the preloaded store was not compacted: settle_seconds %v, %d files in L0 at the start\n%s",
+				p.SettleSeconds, p.L0AtStart, stderr)
 		case unsettled && p.SettleSeconds != 0:
 			t.Errorf("--preload-unsettled compacted the store (settle_seconds %v)", p.SettleSeconds)
 		}

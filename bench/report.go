@@ -99,6 +99,8 @@ type Preload struct {
 	// files it left in level 0, when the store was reopened.
 	DebtMiB float64 `json:"compaction_debt_mib"`
 	L0Files int64   `json:"l0_files"`
+	// L0FilesAtStart is the files in level 0 when the worker started: none once compacted.
+	L0FilesAtStart int64 `json:"l0_files_at_start"`
 	// SettleSeconds is how long compacting the store took before the worker started;
 	// 0 with --preload-unsettled, which measures on the preload's debt.
 	SettleSeconds float64 `json:"settle_seconds"`

@@ -187,8 +187,9 @@ func (r *benchRun) newReport() *Report {
 	}
 }
 
-// preload fills the store, then reopens it, so that the worker starts on it as serve
-// would on a store of that size, not on the preload's memtables and garbage.
+// preload fills the store, reopens it and compacts it (unless --preload-unsettled), so
+// that the worker starts on it as serve would on a store of that size, not on the
+// preload's memtables, garbage and compactions left to do.
 func (r *benchRun) preload(ctx context.Context, path string) error {
 	start := time.Now()
 	prog := startProgress(r.errw, "preloading stored checkouts", r.o.Preload)
@@ -213,18 +214,16 @@ func (r *benchRun) preload(ctx context.Context, path string) error {
 	// behind (about 135 MiB of them after a million checkouts) that a store grown at a
 	// worker's pace never carries: measured on them, the phase would pay for the preload.
 	m := r.st.Metrics()
-	p.L0Files = m.Levels[0].NumFiles
+	p.DebtMiB, p.L0Files = float64(m.Compact.EstimatedDebt)/(1<<20), m.Levels[0].NumFiles
 	if !r.o.PreloadUnsettled {
-		start := time.Now()
-		debt, err := r.st.Compact()
-		if err != nil {
+		t := time.Now()
+		if err := r.st.Compact(); err != nil {
 			return err
 		}
-		p.DebtMiB, p.SettleSeconds = float64(debt)/(1<<20), secs(time.Since(start))
+		p.SettleSeconds = secs(time.Since(t))
 		r.say("compacted the preloaded store (%.0f MiB behind, %d files in L0) in %.1f s", p.DebtMiB, p.L0Files, p.SettleSeconds)
-	} else {
-		p.DebtMiB = float64(m.Compact.EstimatedDebt) / (1 << 20)
 	}
+	p.L0FilesAtStart = r.st.Metrics().Levels[0].NumFiles
 	r.rep.Wall.Preload = secs(time.Since(start))
 	return nil
 }

@@ -38,7 +38,7 @@ func TestCompactLeavesOnlyTheBottomLevel(t *testing.T) {
 	if upper() == 0 {
 		t.Fatal("the writes left no file above the bottom level: the test proves nothing")
 	}
-	if _, err := s.Compact(); err != nil {
+	if err := s.Compact(); err != nil {
 		t.Fatal(err)
 	}
 	if f := upper(); f != 0 {
