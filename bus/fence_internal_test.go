@@ -19,53 +19,18 @@ import (
 // out and is acknowledged.
 func TestSenderFence(t *testing.T) {
 	ctx := context.Background()
-	w, st, js, cons, out := fenceRig(t)
-
-	chunk := func(valid bool) (*partition, uint64) {
-		t.Helper()
-		if _, err := js.Publish(ctx, "a2a.in.demo.c1", []byte("{}")); err != nil {
-			t.Fatal(err)
-		}
-		b, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := <-b.Messages()
-		if m == nil {
-			t.Fatal("no delivery")
-		}
-		batch := st.NewBatch()
-		batch.Publish(store.Outgoing{Subject: "a2a.out.demo.c1", Data: []byte("reply")})
-		p := &partition{w: w, n: 0, out: make(chan sendJob, 1), epoch: 7, valid: func() bool { return valid }}
-		sent := make(chan struct{})
-		go func() { defer close(sent); p.sender(ctx) }()
-		if _, err := p.commitAndSend(ctx, batch, []jetstream.Msg{m}, nil, nil, 1); err != nil {
-			t.Fatal(err)
-		}
-		p.flush()
-		close(p.out)
-		<-sent
-		return p, streamSeq(m)
-	}
+	r := newFenceRig(t)
 	acked := func() uint64 {
 		t.Helper()
-		info, err := cons.Info(ctx)
+		info, err := r.cons.Info(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return info.AckFloor.Stream
 	}
-	replies := func() uint64 {
-		t.Helper()
-		info, err := out.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.Msgs
-	}
 
-	p, _ := chunk(false)
-	if n := replies(); n != 0 {
+	p, _ := r.chunk(false, "r1")
+	if n := r.replies(); n != 0 {
 		t.Errorf("%d replies published under a lost lease, want 0", n)
 	}
 	if f := acked(); f != 0 {
@@ -74,17 +39,17 @@ func TestSenderFence(t *testing.T) {
 	if !p.fenced.Load() {
 		t.Error("the loop was not told to stop")
 	}
-	if os, err := st.Outbox(); err != nil || os.Messages != 0 {
+	if os, err := r.st.Outbox(); err != nil || os.Messages != 0 {
 		t.Errorf("outbox %+v (%v), want the fenced chunk's message dropped", os, err)
 	}
 
-	_, seq := chunk(true)
-	if n := replies(); n != 1 {
+	_, seq := r.chunk(true, "r2")
+	if n := r.replies(); n != 1 {
 		t.Errorf("%d replies with the lease held, want 1", n)
 	}
 	// The first envelope is still unacknowledged: the floor stays below it, and the
 	// second shows as acknowledged above it.
-	info, err := cons.Info(ctx)
+	info, err := r.cons.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,43 +65,12 @@ func TestSenderFence(t *testing.T) {
 // worker did, and answered them), kept for a later take while the new lease does not hold.
 func TestFencedChunkSettledAtTheNextTake(t *testing.T) {
 	ctx := context.Background()
-	w, st, js, cons, out := fenceRig(t)
-	// fenced commits a chunk of one envelope and its reply under a lease already gone,
-	// and returns the envelope's stream sequence.
+	r := newFenceRig(t)
+	w, replies := r.w, r.replies
 	fenced := func(reply string) uint64 {
 		t.Helper()
-		if _, err := js.Publish(ctx, "a2a.in.demo.c1", []byte("{}")); err != nil {
-			t.Fatal(err)
-		}
-		b, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := <-b.Messages()
-		if m == nil {
-			t.Fatal("no delivery")
-		}
-		batch := st.NewBatch()
-		batch.Publish(store.Outgoing{Subject: "a2a.out.demo.c1", Data: []byte(reply),
-			Header: map[string][]string{"Nats-Msg-Id": {reply}}})
-		p := &partition{w: w, n: 0, out: make(chan sendJob, 1), epoch: 7, valid: func() bool { return false }}
-		sent := make(chan struct{})
-		go func() { defer close(sent); p.sender(ctx) }()
-		if _, err := p.commitAndSend(ctx, batch, []jetstream.Msg{m}, nil, nil, 1); err != nil {
-			t.Fatal(err)
-		}
-		p.flush()
-		close(p.out)
-		<-sent
-		return streamSeq(m)
-	}
-	replies := func() uint64 {
-		t.Helper()
-		info, err := out.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.Msgs
+		_, seq := r.chunk(false, reply)
+		return seq
 	}
 	held := func() bool { return true }
 	gone := func() bool { return false }
@@ -145,7 +79,7 @@ func TestFencedChunkSettledAtTheNextTake(t *testing.T) {
 	if n := replies(); n != 0 {
 		t.Fatalf("%d replies published under a lost lease, want 0", n)
 	}
-	if os, err := st.Outbox(); err != nil || os.Messages != 0 {
+	if os, err := r.st.Outbox(); err != nil || os.Messages != 0 {
 		t.Errorf("outbox %+v (%v), want the fenced chunk's message out of it", os, err)
 	}
 	// Taken again under a lease that is already gone: nothing goes, the message waits.
@@ -182,7 +116,16 @@ func TestFencedChunkSettledAtTheNextTake(t *testing.T) {
 
 // fenceRig is the fence tests' set-up: a worker with a publisher and a store, a consumer
 // of A2A_IN with explicit acks, and A2A_OUT.
-func fenceRig(t *testing.T) (*Worker, *store.Store, jetstream.JetStream, jetstream.Consumer, jetstream.Stream) {
+type fenceRig struct {
+	t    *testing.T
+	w    *Worker
+	st   *store.Store
+	js   jetstream.JetStream
+	cons jetstream.Consumer
+	out  jetstream.Stream
+}
+
+func newFenceRig(t *testing.T) *fenceRig {
 	t.Helper()
 	pub, st, js := testPublisher(t)
 	ctx := context.Background()
@@ -200,5 +143,47 @@ func fenceRig(t *testing.T) (*Worker, *store.Store, jetstream.JetStream, jetstre
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w, st, js, cons, out
+	return &fenceRig{t: t, w: w, st: st, js: js, cons: cons, out: out}
+}
+
+// chunk publishes an envelope, fetches it, and commits and sends a chunk of it with one
+// reply (reply, also its Nats-Msg-Id) through a partition loop's sender whose lease is
+// valid or already gone. It returns the partition and the envelope's stream sequence.
+func (r *fenceRig) chunk(valid bool, reply string) (*partition, uint64) {
+	r.t.Helper()
+	ctx := context.Background()
+	if _, err := r.js.Publish(ctx, "a2a.in.demo.c1", []byte("{}")); err != nil {
+		r.t.Fatal(err)
+	}
+	b, err := r.cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	m := <-b.Messages()
+	if m == nil {
+		r.t.Fatal("no delivery")
+	}
+	batch := r.st.NewBatch()
+	batch.Publish(store.Outgoing{Subject: "a2a.out.demo.c1", Data: []byte(reply),
+		Header: map[string][]string{"Nats-Msg-Id": {reply}}})
+	p := &partition{w: r.w, n: 0, out: make(chan sendJob, 1), epoch: 7, valid: func() bool { return valid }}
+	sent := make(chan struct{})
+	go func() { defer close(sent); p.sender(ctx) }()
+	if _, err := p.commitAndSend(ctx, batch, []jetstream.Msg{m}, nil, nil, 1); err != nil {
+		r.t.Fatal(err)
+	}
+	p.flush()
+	close(p.out)
+	<-sent
+	return p, streamSeq(m)
+}
+
+// replies is how many replies A2A_OUT holds.
+func (r *fenceRig) replies() uint64 {
+	r.t.Helper()
+	info, err := r.out.Info(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return info.State.Msgs
 }
