@@ -129,6 +129,7 @@ func encNextString(dst []byte, name, s string) []byte {
 	return encString(append(dst, name...), s)
 }
 
+// encOptBool appends the field name: *b unless b is nil (omitempty).
 func encOptBool(dst []byte, open int, name string, b *bool) []byte {
 	if b == nil {
 		return dst

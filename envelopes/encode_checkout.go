@@ -99,8 +99,7 @@ func encCheckout(dst []byte, c *commerce.Checkout, ph []byte) []byte {
 	return append(dst, '}')
 }
 
-// encOrder appends o as the wire Order (orderWire).
-
+// encTotals appends ts as an array of the wire Total.
 func encTotals(dst []byte, ts []commerce.Total) []byte {
 	dst = append(dst, '[')
 	for i, t := range ts {
@@ -116,6 +115,7 @@ func encTotals(dst []byte, ts []commerce.Total) []byte {
 	return append(dst, ']')
 }
 
+// encLineItems appends ls as an array of the wire LineItem.
 func encLineItems(dst []byte, ls []commerce.LineItem) []byte {
 	dst = append(dst, '[')
 	for i, l := range ls {
@@ -132,6 +132,7 @@ func encLineItems(dst []byte, ls []commerce.LineItem) []byte {
 	return append(dst, ']')
 }
 
+// encBuyer appends b as the wire Buyer, its consent included when given.
 func encBuyer(dst []byte, b *commerce.Buyer) []byte {
 	dst = append(dst, '{')
 	open := len(dst) - 1
@@ -249,5 +250,3 @@ func encAddress(dst []byte, a commerce.Address) []byte {
 	}
 	return encString(append(dst, `,"address_country":`...), a.AddressCountry)
 }
-
-// encErrorBody appends the RPCError of ErrorBody.
