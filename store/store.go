@@ -20,6 +20,10 @@ type Options struct {
 	MemTableBytes int64
 	// FS replaces the file system, e.g. vfs.NewMem() in tests; nil is the real one.
 	FS vfs.FS
+	// CompactionNice, from 1 to 19, runs compactions at that nice value, below the rest
+	// of the process (priority.go; Linux only, LowerPrioritySupported); 0 leaves them
+	// at the process's.
+	CompactionNice int
 }
 
 // Store is cartwright's Pebble database.
@@ -55,6 +59,9 @@ func Open(dir string, o Options) (*Store, error) {
 		MemTableStopWritesThreshold: 4,
 		Levels:                      make([]pebble.LevelOptions, 7),
 		Logger:                      quietLogger{},
+	}
+	if o.CompactionNice > 0 {
+		opts.EventListener = niceListener(o.CompactionNice)
 	}
 	for i := range opts.Levels {
 		l := &opts.Levels[i]

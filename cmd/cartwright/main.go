@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // Exit codes of CONTRACT.md section 9.
@@ -35,6 +36,12 @@ func (e *exitError) Error() string { return e.err.Error() }
 func usageErr(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
+
+// The main goroutine keeps the process's main thread to itself, so that no other runs
+// there. The store runs each compaction on a thread of its own at a lower priority
+// (store.compaction_nice), which ends with it; the runtime cannot end the main thread, so
+// a compaction that started there would run at the process's priority.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	root := newRoot()
