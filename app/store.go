@@ -1,11 +1,35 @@
 package app
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cartwright-dev/cartwright/config"
 	"github.com/cartwright-dev/cartwright/store"
 )
 
 // StoreOptions sizes the store as the configuration says.
 func StoreOptions(c config.Store) store.Options {
-	return store.Options{CacheBytes: int64(c.CacheMiB) << 20, MemTableBytes: int64(c.MemTableMiB) << 20}
+	return store.Options{CacheBytes: int64(c.CacheMiB) << 20, MemTableBytes: int64(c.MemTableMiB) << 20,
+		CompactionNice: max(c.CompactionNice, 0)}
+}
+
+// registerStoreMetrics exports what shows whether the store's compactions keep up with
+// its writes, read from Pebble at each scrape. They run at a lower priority by default
+// (store.compaction_nice): on a machine kept busy by other work, these grow.
+func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) error {
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cartwright_store_l0_sublevels",
+			Help: "Sublevels in the store's level 0, which every read of an absent key may look through; it grows while compactions fall behind the writes (Pebble stops writes at 12).",
+		}, func() float64 { return float64(st.Metrics().Levels[0].Sublevels) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cartwright_store_compaction_debt_bytes",
+			Help: "Bytes the store estimates it must compact to bring its levels in shape.",
+		}, func() float64 { return float64(st.Metrics().Compact.EstimatedDebt) }),
+	} {
+		if err := reg.Register(g); err != nil {
+			return err
+		}
+	}
+	return nil
 }

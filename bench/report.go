@@ -81,14 +81,17 @@ type Settings struct {
 	Fsync      bool    `json:"fsync"`
 	// GoMemoryLimitMiB is the Go runtime's soft limit (-1: none); StoreCacheMiB and
 	// StoreMemTableMiB size Pebble, as serve does.
-	GoMemoryLimitMiB int64    `json:"go_memory_limit_mib"`
-	StoreCacheMiB    int      `json:"store_cache_mib"`
-	StoreMemTableMiB int      `json:"store_memtable_mib"`
-	NATS             string   `json:"nats"`
-	Items            []string `json:"items"`
-	Inventory        string   `json:"inventory"`
-	Mix              []string `json:"mix"`
-	Data             string   `json:"data"`
+	GoMemoryLimitMiB int64 `json:"go_memory_limit_mib"`
+	StoreCacheMiB    int   `json:"store_cache_mib"`
+	StoreMemTableMiB int   `json:"store_memtable_mib"`
+	// StoreCompactionNice is the nice value Pebble's compactions run at (0: the
+	// process's), as serve's store.compaction_nice.
+	StoreCompactionNice int      `json:"store_compaction_nice"`
+	NATS                string   `json:"nats"`
+	Items               []string `json:"items"`
+	Inventory           string   `json:"inventory"`
+	Mix                 []string `json:"mix"`
+	Data                string   `json:"data"`
 }
 
 type Preload struct {
@@ -271,6 +274,7 @@ func (r *Report) writeTable(out io.Writer) {
 		mem = fmt.Sprintf("%d MiB", s.GoMemoryLimitMiB)
 	}
 	row("memory", "Go soft limit %s (GOMEMLIMIT wins); Pebble block cache %d MiB, memtables %d MiB", mem, s.StoreCacheMiB, s.StoreMemTableMiB)
+	row("compactions", "at nice %d (0: the process's priority)", s.StoreCompactionNice)
 	row("stored checkouts", "%d preloaded", s.Preload)
 	row("nats", "%s", s.NATS)
 	row("data", "%s", s.Data)

@@ -144,6 +144,8 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 	defer stopTracing()
 
+	procs := cfg.ApplyProcs() // before the embedded NATS server starts
+
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return err
 	}
@@ -235,7 +237,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		memLimit = fmt.Sprintf("%d MiB", limit>>20)
 	}
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
-		"stock", cfg.Stock, "go_memory_limit", memLimit)
+		"stock", cfg.Stock, "go_memory_limit", memLimit, "gomaxprocs", procs, "compaction_nice", max(cfg.Store.CompactionNice, 0))
 	if !cfg.NATS.Embedded() && cfg.Stock == config.StockStore {
 		log.Warn("stock: store with --nats-url: each worker counts the stock alone, so a group of several sells the last unit once per worker; use stock: bucket (the default with --nats-url) for a group")
 	}
