@@ -65,6 +65,10 @@ func Open(cfg *config.Config, o Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := registerStoreMetrics(o.Registerer, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return &Process{Config: cfg, Store: st, o: o}, nil
 }
 
