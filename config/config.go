@@ -76,8 +76,8 @@ type Config struct {
 	// (docs/operations.md, "Memory"). The GOMEMLIMIT environment variable, when set, wins.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// Procs is how many goroutines the Go scheduler runs at once (GOMAXPROCS). Unset (0),
-	// it is ProcsPerCPU times the CPUs the process may use, or the runtime's default
-	// under a container CPU limit below them; -1 keeps the runtime's default. The
+	// it is the CPUs the process may use and as many again, at most MaxExtraProcs more,
+	// or the runtime's default under a container CPU limit below them; -1 keeps the runtime's default. The
 	// GOMAXPROCS environment variable, when set, wins. See ApplyProcs.
 	Procs int `yaml:"procs"`
 	// Limits bound what an envelope may hold.
@@ -283,15 +283,18 @@ func refuseSecrets(b []byte) error {
 	return errors.Join(errs...)
 }
 
-// ProcsPerCPU is the default GOMAXPROCS of a worker, per CPU it may use. With one
-// processor per CPU, a goroutine that becomes ready (a delivery, an acknowledgement, an
-// fsync that returned) waits for a processor when every one runs something longer, a
-// compaction or the garbage collector's marking, for up to the scheduler's 10 ms time
-// slice. With more processors than CPUs it gets one at once, and the kernel shares the
-// CPUs between the threads at a finer grain: p99 at a steady 2,000 envelopes/s fell
-// from 4.2-6.5 ms to 3.7-5.0 ms with NATS apart, at the same throughput
-// (docs/performance.md, "More processors than CPUs").
-const ProcsPerCPU = 2
+// MaxExtraProcs bounds how many processors a worker runs beyond its CPUs by default:
+// as many again as it has CPUs, up to this many. With one processor per CPU, a
+// goroutine that becomes ready (a delivery, an acknowledgement, an fsync that returned)
+// waits for a processor when every one runs something longer, a compaction or the
+// garbage collector's marking, for up to the scheduler's 10 ms time slice. With more
+// processors than CPUs it gets one at once, and the kernel shares the CPUs between the
+// threads at a finer grain: on 2 CPUs (4 processors), p99 at a steady 2,000 envelopes/s
+// fell from 4.2-6.5 ms to 3.7-5.0 ms with NATS apart, at the same throughput
+// (docs/performance.md, "What the tail waits for, chunk by chunk"). The long-running
+// goroutines are few (one compaction at a time, the collector's workers): on a large
+// machine a few spare processors cover them, and more would only spin.
+const MaxExtraProcs = 4
 
 // ApplyProcs sets GOMAXPROCS from Procs, unless the GOMAXPROCS environment variable sets
 // it (the runtime has read it) or Procs is -1 (the runtime's default, which also follows
@@ -309,16 +312,16 @@ func (c *Config) ApplyProcs() int {
 }
 
 // procsFor is GOMAXPROCS for the procs setting, given the runtime's default and the CPUs
-// the process may run on. Unset, it is ProcsPerCPU times the default, unless the default
-// is below the CPUs: a container's CPU limit then set it, and more threads running at
-// once than the limit would have the whole container throttled for the rest of each
-// period, far longer than any wait they save.
+// the process may run on. Unset, it is the default and as many again, at most
+// MaxExtraProcs more, unless the default is below the CPUs: a container's CPU limit then
+// set it, and more threads running at once than the limit would have the whole
+// container throttled for the rest of each period, far longer than any wait they save.
 func procsFor(procs, def, cpus int) int {
 	switch {
 	case procs > 0:
 		return procs
 	case procs == 0 && def >= cpus:
-		return ProcsPerCPU * def
+		return def + min(def, MaxExtraProcs)
 	}
 	return def
 }

@@ -34,14 +34,14 @@ func runtimeDefault() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// Unset, procs is ProcsPerCPU times the runtime's default (the default alone under a
-// container CPU limit below the CPUs); a number is taken as it is; -1 is the runtime's
+// Unset, procs is the runtime's default and as many again, at most MaxExtraProcs more
+// (the default alone under a container CPU limit below the CPUs); a number is taken as it is; -1 is the runtime's
 // default.
 func TestProcs(t *testing.T) {
 	restoreProcs(t)
 	t.Setenv("GOMAXPROCS", "")
 	def := runtimeDefault()
-	unset := config.ProcsPerCPU * def
+	unset := def + min(def, config.MaxExtraProcs)
 	if def < runtime.NumCPU() {
 		unset = def
 	}
