@@ -64,6 +64,11 @@ func TestRunTiny(t *testing.T) {
 			P99      float64 `json:"p99_ms"`
 			P999     float64 `json:"p99_9_ms"`
 			CPU      float64 `json:"cpu_us_per_envelope"`
+			Store    *struct {
+				Flushes           *int64   `json:"flushes"`
+				Compactions       *int64   `json:"compactions"`
+				CompactionSeconds *float64 `json:"compaction_seconds"`
+			} `json:"store"`
 		}
 		Memory struct {
 			PeakRSS float64 `json:"peak_rss_mib"`
@@ -143,6 +148,11 @@ func TestRunTiny(t *testing.T) {
 	}
 	if l := rep.Latency; l == nil || l.Received == 0 || l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 || l.CPU <= 0 {
 		t.Errorf("latency: %+v", l)
+	}
+	// What the store did over the phase (TestStoreActivity checks the counting).
+	if l := rep.Latency; l != nil && (l.Store == nil || l.Store.Flushes == nil || l.Store.Compactions == nil ||
+		l.Store.CompactionSeconds == nil || *l.Store.Flushes < 0 || *l.Store.Compactions < 0 || *l.Store.CompactionSeconds < 0) {
+		t.Errorf("latency: the store's activity: %+v", l.Store)
 	}
 	// The fixed rate's phase: 2,000/s by default, quantiles over its steady part only.
 	if l := rep.LatencyFixed; l == nil || l.Received == 0 || l.Rate != 2000 || l.Measured == 0 || l.Measured >= l.Received ||

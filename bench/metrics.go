@@ -89,6 +89,15 @@ func perBatch(from, to workerStats) BatchStats {
 	}
 }
 
+// storeActivity is what the store did between two readings of its metrics.
+func storeActivity(from, to *pebble.Metrics) StoreActivity {
+	return StoreActivity{
+		Flushes:           to.Flush.Count - from.Flush.Count,
+		Compactions:       to.Compact.Count - from.Compact.Count,
+		CompactionSeconds: (to.Compact.Duration - from.Compact.Duration).Seconds(),
+	}
+}
+
 // memoryNow records the Go heap and Pebble's memory at the end of the throughput phase,
 // and what the store did over it (pm0 is Pebble's metrics at its start).
 func (r *benchRun) memoryNow(pm0 *pebble.Metrics, envelopes int) {

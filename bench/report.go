@@ -193,6 +193,18 @@ type Latency struct {
 	CPUMicrosPer float64 `json:"cpu_us_per_envelope"`
 	OthersCores  float64 `json:"others_cores"`
 	BatchStats
+	// Store is what the worker's store did in the background over the phase: the slow
+	// replies of a phase come in bursts with its compactions (docs/performance.md, "What
+	// the tail waits for, chunk by chunk").
+	Store StoreActivity `json:"store"`
+}
+
+// StoreActivity counts the store's memtable flushes and compactions over a phase, and the
+// time the compactions took (those still running at its end up to then).
+type StoreActivity struct {
+	Flushes           int64   `json:"flushes"`
+	Compactions       int64   `json:"compactions"`
+	CompactionSeconds float64 `json:"compaction_seconds"`
 }
 
 type Memory struct {
@@ -349,6 +361,8 @@ func (r *Report) writeTable(out io.Writer) {
 		row("", "(%d of %d replies; offered %.0f/s for %.1f s, a steady mix; measured over the %d envelopes of its steady part; publish → reply; %.2f cores busy, others %.2f; %.0f µs CPU per envelope)",
 			l.Received, l.Envelopes, l.Rate, l.Seconds, l.Measured, l.CPUCores, l.OthersCores, l.CPUMicrosPer)
 		l.BatchStats.row(row)
+		row("  store", "%d memtable flushes, %d compactions (%.2f s of compaction)",
+			l.Store.Flushes, l.Store.Compactions, l.Store.CompactionSeconds)
 	}
 	m := r.Memory
 	row("peak RSS (throughput)", "%.0f MiB (%s; %s)", m.PeakRSSMiB, m.RSSOf, m.PeakRSSSource)

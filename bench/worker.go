@@ -183,6 +183,7 @@ func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws wor
 				return fmt.Errorf("--latency-trace: %w", err)
 			}
 		}
+		pm0 := r.st.Metrics()
 		lat, err := measureLatency(ctx, r.ac, r.pub, lmix, r.cfg.Prefix, p.rate, prog, traceWriter(trace))
 		if trace != nil {
 			if cerr := trace.Close(); err == nil && cerr != nil {
@@ -198,6 +199,7 @@ func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws wor
 		r.rep.Memory.LatencyPeakRSSMiB = max(r.rep.Memory.LatencyPeakRSSMiB, mib(peak))
 		now := workerMetrics(reg)
 		lat.BatchStats = perBatch(ws, now)
+		lat.Store = storeActivity(pm0, r.st.Metrics())
 		ws = now
 		*p.into, *p.p99 = lat, lat.P99MS
 		if lat.Received < lat.Envelopes {
