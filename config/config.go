@@ -77,8 +77,9 @@ type Config struct {
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// Procs is how many goroutines the Go scheduler runs at once (GOMAXPROCS). Unset (0),
 	// it is the CPUs the process may use and as many again, at most MaxExtraProcs more,
-	// or the runtime's default under a container CPU limit below them; -1 keeps the runtime's default. The
-	// GOMAXPROCS environment variable, when set, wins. See ApplyProcs.
+	// or the runtime's default under a cgroup CPU limit (or when that is not known); -1
+	// keeps the runtime's default. The GOMAXPROCS environment variable, when set, wins.
+	// See ApplyProcs.
 	Procs int `yaml:"procs"`
 	// Limits bound what an envelope may hold.
 	Limits  envelopes.Limits   `yaml:"limits"`
@@ -305,22 +306,24 @@ func (c *Config) ApplyProcs() int {
 		return runtime.GOMAXPROCS(0)
 	}
 	runtime.SetDefaultGOMAXPROCS()
-	if n := procsFor(c.Procs, runtime.GOMAXPROCS(0), runtime.NumCPU()); n != runtime.GOMAXPROCS(0) {
+	limited, known := cpuLimited("/")
+	if n := procsFor(c.Procs, runtime.GOMAXPROCS(0), runtime.NumCPU(), known && !limited); n != runtime.GOMAXPROCS(0) {
 		runtime.GOMAXPROCS(n)
 	}
 	return runtime.GOMAXPROCS(0)
 }
 
-// procsFor is GOMAXPROCS for the procs setting, given the runtime's default and the CPUs
-// the process may run on. Unset, it is the default and as many again, at most
-// MaxExtraProcs more, unless the default is below the CPUs: a container's CPU limit then
-// set it, and more threads running at once than the limit would have the whole
-// container throttled for the rest of each period, far longer than any wait they save.
-func procsFor(procs, def, cpus int) int {
+// procsFor is GOMAXPROCS for the procs setting, given the runtime's default, the CPUs the
+// process may run on, and whether it is known to run under no cgroup CPU limit
+// (cpuLimited). Unset, it is the default and as many again, at most MaxExtraProcs more,
+// but under a CPU limit, or when that is not known: more threads running at once than
+// the limit would have the whole container throttled for the rest of each period, far
+// longer than any wait they save.
+func procsFor(procs, def, cpus int, unlimited bool) int {
 	switch {
 	case procs > 0:
 		return procs
-	case procs == 0 && def >= cpus:
+	case procs == 0 && unlimited && def >= cpus:
 		return def + min(def, MaxExtraProcs)
 	}
 	return def

@@ -28,45 +28,6 @@ func parse(t *testing.T, file string) *config.Config {
 	return c
 }
 
-// runtimeDefault is the GOMAXPROCS the runtime picks with no environment variable.
-func runtimeDefault() int {
-	runtime.SetDefaultGOMAXPROCS()
-	return runtime.GOMAXPROCS(0)
-}
-
-// Unset, procs is the runtime's default and as many again, at most MaxExtraProcs more
-// (the default alone under a container CPU limit below the CPUs); a number is taken as it is; -1 is the runtime's
-// default.
-func TestProcs(t *testing.T) {
-	restoreProcs(t)
-	t.Setenv("GOMAXPROCS", "")
-	def := runtimeDefault()
-	unset := def + min(def, config.MaxExtraProcs)
-	if def < runtime.NumCPU() {
-		unset = def
-	}
-	for _, tc := range []struct {
-		file string
-		want int
-	}{
-		{"", unset},
-		{"procs: 3\n", 3},
-		{"procs: -1\n", def},
-	} {
-		c := parse(t, tc.file)
-		if err := c.Validate(); err != nil {
-			t.Fatalf("%q: %v", tc.file, err)
-		}
-		runtime.GOMAXPROCS(1) // what a run before may have left
-		if got := c.ApplyProcs(); got != tc.want {
-			t.Errorf("%q: ApplyProcs %d, want %d", tc.file, got, tc.want)
-		}
-		if got := runtime.GOMAXPROCS(0); got != tc.want {
-			t.Errorf("%q: GOMAXPROCS %d, want %d", tc.file, got, tc.want)
-		}
-	}
-}
-
 // The GOMAXPROCS environment variable, read by the runtime at start, wins.
 func TestProcsEnvironmentWins(t *testing.T) {
 	restoreProcs(t)
