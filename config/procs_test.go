@@ -1,11 +1,11 @@
-package config_test
+package config
 
 import (
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/cartwright-dev/cartwright/config"
 )
 
 // restoreProcs puts GOMAXPROCS back after a test that sets it.
@@ -14,13 +14,14 @@ func restoreProcs(t *testing.T) {
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
 }
 
-// parse reads a configuration file's text (none: all defaults) and sets the defaults.
-func parse(t *testing.T, file string) *config.Config {
+// parseConfig reads a configuration file's text (none: all defaults) and sets the
+// defaults.
+func parseConfig(t *testing.T, file string) *Config {
 	t.Helper()
-	c := &config.Config{}
+	c := &Config{}
 	if file != "" {
 		var err error
-		if c, err = config.Parse([]byte(file)); err != nil {
+		if c, err = Parse([]byte(file)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -28,12 +29,122 @@ func parse(t *testing.T, file string) *config.Config {
 	return c
 }
 
+// As many processors again as CPUs, up to MaxExtraProcs more, with no cgroup CPU limit;
+// the runtime's default under one, or when that is not known.
+func TestProcsFor(t *testing.T) {
+	for _, tc := range []struct {
+		procs, def, cpus int
+		unlimited        bool
+		want             int
+	}{
+		{0, 1, 1, true, 2},
+		{0, 2, 2, true, 4},
+		{0, 4, 4, true, 8},
+		{0, 64, 64, true, 64 + MaxExtraProcs}, // a few spare processors, not as many again
+		{0, 2, 2, false, 2},                   // a 1-CPU limit on 2 CPUs: the default is 2 all the same
+		{0, 2, 8, false, 2},                   // a limit of 2 CPUs on an 8-CPU machine
+		{0, 2, 8, true, 2},                    // an affinity or default below the CPUs
+		{3, 2, 8, false, 3},                   // a number is taken as it is
+		{-1, 8, 8, true, 8},                   // the runtime's default
+		{-1, 2, 8, false, 2},
+	} {
+		if got := procsFor(tc.procs, tc.def, tc.cpus, tc.unlimited); got != tc.want {
+			t.Errorf("procsFor(%d, default %d, %d CPUs, unlimited %v) = %d, want %d", tc.procs, tc.def, tc.cpus, tc.unlimited, got, tc.want)
+		}
+	}
+}
+
+// cpuLimited reads cgroup v1 and v2 as a machine or a container lays them out.
+func TestCPULimited(t *testing.T) {
+	type files map[string]string
+	for _, tc := range []struct {
+		name           string
+		files          files
+		limited, known bool
+	}{
+		{"v2, a container's own cgroup (namespaced)", files{
+			"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/cpu.max": "150000 100000\n"}, true, true},
+		{"v2, no limit", files{
+			"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/cpu.max": "max 100000\n"}, false, true},
+		{"v2, the root cgroup (no cpu.max)", files{
+			"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/cgroup.procs": ""}, false, true},
+		{"v2, a limit on a parent", files{
+			"proc/self/cgroup":                        "0::/kubepods/pod1/ctr\n",
+			"sys/fs/cgroup/kubepods/cpu.max":          "max 100000\n",
+			"sys/fs/cgroup/kubepods/pod1/cpu.max":     "100000 100000\n",
+			"sys/fs/cgroup/kubepods/pod1/ctr/cpu.max": "max 100000\n"}, true, true},
+		{"v2, the cgroup is not where it says", files{
+			"proc/self/cgroup": "0::/elsewhere\n", "sys/fs/cgroup/cpu.max": "max 100000\n"}, false, false},
+		{"v1, no quota", files{
+			"proc/self/cgroup":                             "4:memory:/x\n2:cpuacct:/\n1:cpu:/\n0::/\n",
+			"sys/fs/cgroup/cpu/cpu.cfs_quota_us":           "-1\n",
+			"sys/fs/cgroup/cpuacct/cpuacct.usage":          "0\n",
+			"sys/fs/cgroup/memory/x/memory.limit_in_bytes": "1\n"}, false, true},
+		{"v1, a quota, cpu and cpuacct mounted together", files{
+			"proc/self/cgroup":                                      "3:cpu,cpuacct:/docker/abc\n",
+			"sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us":            "-1\n",
+			"sys/fs/cgroup/cpu,cpuacct/docker/cpu.cfs_quota_us":     "-1\n",
+			"sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "50000\n"}, true, true},
+		{"no cgroup file system", files{"proc/self/cgroup": "0::/\n"}, false, false},
+		{"no /proc", files{}, false, false},
+	} {
+		root := t.TempDir()
+		for name, text := range tc.files {
+			p := filepath.Join(root, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		limited, known := cpuLimited(root)
+		if limited != tc.limited || known != tc.known {
+			t.Errorf("%s: limited %v, known %v; want %v, %v", tc.name, limited, known, tc.limited, tc.known)
+		}
+	}
+}
+
+// Unset, procs is the runtime's default and as many again, at most MaxExtraProcs more
+// (the default alone under a cgroup CPU limit, or when that is not known); a number is taken as it is; -1 is the runtime's
+// default.
+func TestProcs(t *testing.T) {
+	restoreProcs(t)
+	t.Setenv("GOMAXPROCS", "")
+	runtime.SetDefaultGOMAXPROCS()
+	def := runtime.GOMAXPROCS(0)
+	unset := def
+	if limited, known := cpuLimited("/"); known && !limited && def >= runtime.NumCPU() {
+		unset = def + min(def, MaxExtraProcs)
+	}
+	for _, tc := range []struct {
+		file string
+		want int
+	}{
+		{"", unset},
+		{"procs: 3\n", 3},
+		{"procs: -1\n", def},
+	} {
+		c := parseConfig(t, tc.file)
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%q: %v", tc.file, err)
+		}
+		runtime.GOMAXPROCS(1) // what a run before may have left
+		if got := c.ApplyProcs(); got != tc.want {
+			t.Errorf("%q: ApplyProcs %d, want %d", tc.file, got, tc.want)
+		}
+		if got := runtime.GOMAXPROCS(0); got != tc.want {
+			t.Errorf("%q: GOMAXPROCS %d, want %d", tc.file, got, tc.want)
+		}
+	}
+}
+
 // The GOMAXPROCS environment variable, read by the runtime at start, wins.
 func TestProcsEnvironmentWins(t *testing.T) {
 	restoreProcs(t)
 	t.Setenv("GOMAXPROCS", "3")
 	runtime.GOMAXPROCS(3) // what the runtime would have read at start
-	c, err := config.Parse([]byte("procs: 8\n"))
+	c, err := Parse([]byte("procs: 8\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +155,7 @@ func TestProcsEnvironmentWins(t *testing.T) {
 }
 
 func TestProcsInvalid(t *testing.T) {
-	c, err := config.Parse([]byte("procs: -2\n"))
+	c, err := Parse([]byte("procs: -2\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +173,13 @@ func TestCompactionNice(t *testing.T) {
 		want int
 		bad  bool
 	}{
-		{"", config.DefaultCompactionNice, false},
+		{"", DefaultCompactionNice, false},
 		{"store: {compaction_nice: 19}\n", 19, false},
 		{"store: {compaction_nice: -1}\n", -1, false},
 		{"store: {compaction_nice: 20}\n", 20, true},
 		{"store: {compaction_nice: -5}\n", -5, true},
 	} {
-		c := parse(t, tc.file)
+		c := parseConfig(t, tc.file)
 		if c.Store.CompactionNice != tc.want {
 			t.Errorf("%q: compaction_nice %d, want %d", tc.file, c.Store.CompactionNice, tc.want)
 		}
