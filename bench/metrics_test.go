@@ -1,11 +1,10 @@
 package bench
 
 import (
-	"fmt"
 	"testing"
 
-	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/store"
+	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 // The store's activity over a phase: the flushes and compactions between two readings,
@@ -16,23 +15,12 @@ func TestStoreActivity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	write := func(from, to int) {
-		for i := from; i < to; i += 2000 {
-			b := st.NewBatch()
-			for j := i; j < i+2000; j++ {
-				b.PutState("demo", fmt.Sprintf("c%06d", j), commerce.State{Checkout: &commerce.Checkout{ID: fmt.Sprintf("chk_%06d", j), Currency: "USD"}})
-			}
-			if err := b.Commit(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	write(0, 20000) // before the phase: its flushes are not the phase's
+	testenv.FillStates(t, st, 0, 20000) // before the phase: its flushes are not the phase's
 	before := st.Metrics()
 	if before.Flush.Count == 0 {
 		t.Fatal("no flush before the phase: the test proves nothing")
 	}
-	write(20000, 40000)
+	testenv.FillStates(t, st, 20000, 40000)
 	if err := st.Compact(); err != nil {
 		t.Fatal(err)
 	}

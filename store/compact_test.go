@@ -6,8 +6,8 @@ import (
 
 	"github.com/cockroachdb/pebble/vfs"
 
-	"github.com/cartwright-dev/cartwright/commerce"
 	"github.com/cartwright-dev/cartwright/store"
+	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 // TestCompactLeavesOnlyTheBottomLevel: after Compact, the files the writes left in the
@@ -19,15 +19,7 @@ func TestCompactLeavesOnlyTheBottomLevel(t *testing.T) {
 	}
 	defer s.Close()
 	const n = 40000
-	for i := 0; i < n; i += 2000 {
-		b := s.NewBatch()
-		for j := i; j < i+2000; j++ {
-			b.PutState("demo", fmt.Sprintf("c%06d", j), commerce.State{Checkout: &commerce.Checkout{ID: fmt.Sprintf("chk_%06d", j), Currency: "USD"}})
-		}
-		if err := b.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.FillStates(t, s, 0, n)
 	upper := func() (files int64) {
 		m := s.Metrics()
 		for l := 0; l < len(m.Levels)-1; l++ {

@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"fmt"
@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartwright-dev/cartwright/commerce"
+	"github.com/cartwright-dev/cartwright/store"
+	"github.com/cartwright-dev/cartwright/testenv"
 )
 
 // readNice reads a thread's nice value from its stat file (proc(5): the 19th field).
@@ -57,17 +58,9 @@ func loweredThreads(t *testing.T, nice int) []string {
 }
 
 // fillAndCompact writes enough states for several flushed files and compacts them.
-func fillAndCompact(t *testing.T, s *Store) {
+func fillAndCompact(t *testing.T, s *store.Store) {
 	t.Helper()
-	for i := 0; i < 20000; i += 2000 {
-		b := s.NewBatch()
-		for j := i; j < i+2000; j++ {
-			b.PutState("demo", fmt.Sprintf("c%06d", j), commerce.State{Checkout: &commerce.Checkout{ID: fmt.Sprintf("chk_%06d", j), Currency: "USD"}})
-		}
-		if err := b.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.FillStates(t, s, 0, 20000)
 	if err := s.Compact(); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +76,7 @@ func TestCompactionsRunAtTheirNice(t *testing.T) {
 		t.Fatalf("the test runs at nice %d already: it would prove nothing", nice)
 	}
 	seen := make(chan int, 100)
-	compactionLowered = func() {
+	store.SetCompactionLowered(func() {
 		n, err := readNice("/proc/thread-self/stat")
 		if err != nil {
 			n = -100
@@ -92,14 +85,14 @@ func TestCompactionsRunAtTheirNice(t *testing.T) {
 		case seen <- n:
 		default:
 		}
-	}
-	defer func() { compactionLowered = nil }()
+	})
+	defer store.SetCompactionLowered(nil)
 
 	// A compaction that starts on the process's main thread runs at the process's
 	// priority (lowerPriority): cmd/cartwright keeps that thread for its main goroutine,
 	// a test binary does not, so the test compacts until one ran lowered.
 	for i := 0; i < 20 && len(seen) == 0; i++ {
-		s, err := Open(t.TempDir(), Options{MemTableBytes: 1 << 20, CompactionNice: nice})
+		s, err := store.Open(t.TempDir(), store.Options{MemTableBytes: 1 << 20, CompactionNice: nice})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,9 +131,9 @@ func TestCompactionsRunAtTheirNice(t *testing.T) {
 // Without it, compactions run at the process's priority: nothing is lowered.
 func TestCompactionsAtTheProcesssPriorityByDefault(t *testing.T) {
 	var lowered atomic.Int32
-	compactionLowered = func() { lowered.Add(1) }
-	defer func() { compactionLowered = nil }()
-	s, err := Open(t.TempDir(), Options{MemTableBytes: 1 << 20})
+	store.SetCompactionLowered(func() { lowered.Add(1) })
+	defer store.SetCompactionLowered(nil)
+	s, err := store.Open(t.TempDir(), store.Options{MemTableBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
