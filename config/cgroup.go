@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,19 +32,8 @@ func cpuLimited(root string) (limited, known bool) {
 			v2, haveV2 = parts[2], true
 			continue
 		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == "cpu" { // v1: the cpu controller, mounted alone or with cpuacct
-				for _, mount := range []string{"cpu", "cpu,cpuacct", "cpuacct,cpu"} {
-					dir := filepath.Join(root, "sys/fs/cgroup", mount)
-					if _, err := os.Stat(filepath.Join(dir, "cpu.cfs_quota_us")); err == nil {
-						return walkCgroup(dir, parts[2], "cpu.cfs_quota_us", func(v string) bool {
-							n, err := strconv.ParseInt(v, 10, 64)
-							return err == nil && n > 0
-						})
-					}
-				}
-				return false, false
-			}
+		if slices.Contains(strings.Split(parts[1], ","), "cpu") {
+			return v1Limited(root, parts[2])
 		}
 	}
 	if !haveV2 {
@@ -53,6 +43,21 @@ func cpuLimited(root string) (limited, known bool) {
 		f := strings.Fields(v)
 		return len(f) > 0 && f[0] != "max"
 	})
+}
+
+// v1Limited is cpuLimited for cgroup v1: the cpu controller's quota, mounted alone or
+// with cpuacct.
+func v1Limited(root, path string) (limited, known bool) {
+	for _, mount := range []string{"cpu", "cpu,cpuacct", "cpuacct,cpu"} {
+		dir := filepath.Join(root, "sys/fs/cgroup", mount)
+		if _, err := os.Stat(filepath.Join(dir, "cpu.cfs_quota_us")); err == nil {
+			return walkCgroup(dir, path, "cpu.cfs_quota_us", func(v string) bool {
+				n, err := strconv.ParseInt(v, 10, 64)
+				return err == nil && n > 0
+			})
+		}
+	}
+	return false, false
 }
 
 // walkCgroup reads file in the cgroup at path under mount and in each one above it, up

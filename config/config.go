@@ -166,7 +166,7 @@ func MemoryLimitFor(partitions, batch int) int {
 // DefaultCompactionNice is the nice value of the store's compactions when
 // store.compaction_nice is unset: well below the worker's threads (0), so that the kernel
 // runs a compaction in the time they leave, yet not starved when the machine is busy
-// (docs/performance.md, "Compactions at a lower priority").
+// (docs/performance.md, "What the tail waits for, chunk by chunk").
 const DefaultCompactionNice = 10
 
 // DefaultPartitions is the partition count of a new inbound stream when none is

@@ -7,7 +7,7 @@ import "github.com/cockroachdb/pebble"
 // same priority as everything else, it took one of two cores from the partition loops,
 // the NATS client and a NATS server beside them, and the envelopes that came meanwhile
 // waited: most replies over 5 ms at a steady 2,000 envelopes/s came in such bursts
-// (docs/performance.md, "Compactions at a lower priority"). With Options.CompactionNice,
+// (docs/performance.md, "What the tail waits for, chunk by chunk"). With Options.CompactionNice,
 // each compaction runs on an OS thread of its own at that nice value, which the kernel
 // schedules only when the other threads leave it room; it takes longer, and the
 // envelopes do not wait for it.

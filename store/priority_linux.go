@@ -27,6 +27,3 @@ func lowerPriority(nice int) error {
 }
 
 var errOnMainThread = errors.New("store: on the main thread")
-
-// LowerPrioritySupported reports whether Options.CompactionNice has an effect here.
-const LowerPrioritySupported = true

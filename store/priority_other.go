@@ -6,6 +6,3 @@ import "errors"
 
 // lowerPriority is Linux only: elsewhere a nice value is the whole process's.
 func lowerPriority(int) error { return errors.ErrUnsupported }
-
-// LowerPrioritySupported reports whether Options.CompactionNice has an effect here.
-const LowerPrioritySupported = false

@@ -21,8 +21,8 @@ type Options struct {
 	// FS replaces the file system, e.g. vfs.NewMem() in tests; nil is the real one.
 	FS vfs.FS
 	// CompactionNice, from 1 to 19, runs compactions at that nice value, below the rest
-	// of the process (priority.go; Linux only, LowerPrioritySupported); 0 leaves them
-	// at the process's.
+	// of the process (priority.go; Linux only: elsewhere it has no effect); 0 leaves
+	// them at the process's.
 	CompactionNice int
 }
 
