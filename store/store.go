@@ -41,6 +41,25 @@ type Store struct {
 
 // Open opens (or creates) the store in dir.
 func Open(dir string, o Options) (*Store, error) {
+	db, err := OpenPebble(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db}
+	last, err := s.lastOutboxSeq()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.outboxSeq.Store(last)
+	return s, nil
+}
+
+// OpenPebble opens (or creates) a Pebble database in dir configured as the store's: its
+// cache, memtables, blocks, filters and compaction priority. Open opens the store on it;
+// the bench's skeleton opens its own with it, so that the floor it measures has the
+// store's tuning too.
+func OpenPebble(dir string, o Options) (*pebble.DB, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 16 << 20
 	}
@@ -74,14 +93,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db}
-	last, err := s.lastOutboxSeq()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.outboxSeq.Store(last)
-	return s, nil
+	return db, nil
 }
 
 // Compact compacts the whole store. A store written much faster than a worker writes
