@@ -60,6 +60,7 @@ func TestRunTiny(t *testing.T) {
 		}
 		Latency *struct {
 			Received int     `json:"received"`
+			Rate     float64 `json:"offered_per_second"`
 			P50      float64 `json:"p50_ms"`
 			P99      float64 `json:"p99_ms"`
 			P999     float64 `json:"p99_9_ms"`
@@ -96,7 +97,15 @@ func TestRunTiny(t *testing.T) {
 		} `json:"skeleton_request_reply"`
 		RequestReplyOverSkeleton float64 `json:"request_reply_over_skeleton"`
 		SkeletonOverBaseline     float64 `json:"skeleton_over_baseline"`
-		LatencyFixed             *struct {
+		SkeletonLatency          *struct {
+			Received int     `json:"received"`
+			Measured int     `json:"measured"`
+			Rate     float64 `json:"offered_per_second"`
+			P50      float64 `json:"p50_ms"`
+			P99      float64 `json:"p99_ms"`
+		} `json:"skeleton_latency"`
+		SkeletonP99HalfLoad *float64 `json:"skeleton_p99_ms_half_load"`
+		LatencyFixed        *struct {
 			Received int     `json:"received"`
 			Measured int     `json:"measured"`
 			Rate     float64 `json:"offered_per_second"`
@@ -153,6 +162,13 @@ func TestRunTiny(t *testing.T) {
 	if l := rep.Latency; l != nil && (l.Store == nil || l.Store.Flushes == nil || l.Store.Compactions == nil ||
 		l.Store.CompactionSeconds == nil || *l.Store.Flushes < 0 || *l.Store.Compactions < 0 || *l.Store.CompactionSeconds < 0) {
 		t.Errorf("latency: the store's activity: %+v", l.Store)
+	}
+	// The skeleton served at the half-load phase's rate: every reply came, named after its
+	// envelope's messageId (the quantiles are over replies matched so).
+	if l, h := rep.SkeletonLatency, rep.Latency; l == nil || h == nil || l.Received != o.LatencyN || l.Measured == 0 ||
+		l.Rate <= 0 || l.Rate != h.Rate || l.P50 <= 0 || l.P99 < l.P50 ||
+		rep.SkeletonP99HalfLoad == nil || *rep.SkeletonP99HalfLoad != l.P99 {
+		t.Errorf("skeleton latency: %+v (top-level p99 %v)", l, rep.SkeletonP99HalfLoad)
 	}
 	// The fixed rate's phase: 2,000/s by default, quantiles over its steady part only.
 	if l := rep.LatencyFixed; l == nil || l.Received == 0 || l.Rate != 2000 || l.Measured == 0 || l.Measured >= l.Received ||

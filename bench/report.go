@@ -21,6 +21,10 @@ type Report struct {
 	P99MSHalfLoad          float64 `json:"p99_ms_half_load"`
 	P99MSFixedRate         float64 `json:"p99_ms_fixed_rate"`
 	RSSMiB                 float64 `json:"rss_mib"`
+	// SkeletonP99MSHalfLoad is the skeleton's p99 at the rate of the half-load phase, in
+	// the same run (SkeletonLatency): what any worker that does what the contract forces
+	// reaches there on this machine.
+	SkeletonP99MSHalfLoad float64 `json:"skeleton_p99_ms_half_load,omitempty"`
 	// Workers is the number of worker processes of --workers (0: the worker ran in the
 	// bench's process), GroupPerSecond their group's throughput, Group the details.
 	Workers        int     `json:"workers"`
@@ -50,6 +54,9 @@ type Report struct {
 	Skeleton             *Skeleton `json:"skeleton,omitempty"`
 	SkeletonOverBaseline float64   `json:"skeleton_over_baseline,omitempty"`
 	SkeletonCPURatio     float64   `json:"skeleton_cpu_ratio,omitempty"`
+	// SkeletonLatency is the skeleton served as the worker serves (a chunk of what has
+	// arrived at a time) under the steady mix at the half-load phase's rate.
+	SkeletonLatency *Latency `json:"skeleton_latency,omitempty"`
 	// RequestReply is the worker's throughput when every envelope carries A2A-Reply-To:
 	// _INBOX.… (replies sent with core NATS, not stored); SkeletonRequestReply the
 	// skeleton's with its replies sent so, and RequestReplyOverSkeleton the first over
@@ -349,9 +356,11 @@ func (r *Report) writeTable(out io.Writer) {
 		}
 	}
 	for _, p := range []struct {
-		name string
-		l    *Latency
-	}{{"latency at half load", r.Latency}, {"latency at a fixed rate", r.LatencyFixed}} {
+		name     string
+		l        *Latency
+		skeleton bool
+	}{{"latency at half load", r.Latency, false}, {"latency at a fixed rate", r.LatencyFixed, false},
+		{"skeleton latency at half load", r.SkeletonLatency, true}} {
 		l := p.l
 		if l == nil {
 			continue
@@ -360,6 +369,10 @@ func (r *Report) writeTable(out io.Writer) {
 			l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)
 		row("", "(%d of %d replies; offered %.0f/s for %.1f s, a steady mix; measured over the %d envelopes of its steady part; publish → reply; %.2f cores busy, others %.2f; %.0f µs CPU per envelope)",
 			l.Received, l.Envelopes, l.Rate, l.Seconds, l.Measured, l.CPUCores, l.OthersCores, l.CPUMicrosPer)
+		if p.skeleton {
+			row("", "(the skeleton served as the worker serves, a chunk of what has arrived at a time, at the half-load rate)")
+			continue
+		}
 		l.BatchStats.row(row)
 		row("  store", "%d memtable flushes, %d compactions (%.2f s of compaction)",
 			l.Store.Flushes, l.Store.Compactions, l.Store.CompactionSeconds)
