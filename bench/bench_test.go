@@ -103,6 +103,9 @@ func TestRunTiny(t *testing.T) {
 			Rate     float64 `json:"offered_per_second"`
 			P50      float64 `json:"p50_ms"`
 			P99      float64 `json:"p99_ms"`
+			// The worker's own figures: none for the skeleton.
+			Batches *int            `json:"batches"`
+			Store   json.RawMessage `json:"store"`
 		} `json:"skeleton_latency"`
 		SkeletonP99HalfLoad *float64 `json:"skeleton_p99_ms_half_load"`
 		LatencyFixed        *struct {
@@ -167,7 +170,7 @@ func TestRunTiny(t *testing.T) {
 	// envelope's messageId (the quantiles are over replies matched so).
 	if l, h := rep.SkeletonLatency, rep.Latency; l == nil || h == nil || l.Received != o.LatencyN || l.Measured == 0 ||
 		l.Rate <= 0 || l.Rate != h.Rate || l.P50 <= 0 || l.P99 < l.P50 ||
-		rep.SkeletonP99HalfLoad == nil || *rep.SkeletonP99HalfLoad != l.P99 {
+		rep.SkeletonP99HalfLoad == nil || *rep.SkeletonP99HalfLoad != l.P99 || l.Batches != nil || l.Store != nil {
 		t.Errorf("skeleton latency: %+v (top-level p99 %v)", l, rep.SkeletonP99HalfLoad)
 	}
 	// The fixed rate's phase: 2,000/s by default, quantiles over its steady part only.

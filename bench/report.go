@@ -199,11 +199,12 @@ type Latency struct {
 	CPUCores     float64 `json:"cpu_cores"`
 	CPUMicrosPer float64 `json:"cpu_us_per_envelope"`
 	OthersCores  float64 `json:"others_cores"`
-	BatchStats
-	// Store is what the worker's store did in the background over the phase: the slow
-	// replies of a phase come in bursts with its compactions (docs/performance.md, "What
-	// the tail waits for, chunk by chunk").
-	Store StoreActivity `json:"store"`
+	// BatchStats and Store are the worker's (none for the skeleton's latency): what its
+	// metrics say per committed batch, and what its store did in the background over the
+	// phase (the slow replies of a phase come in bursts with its compactions:
+	// docs/performance.md, "What the tail waits for, chunk by chunk").
+	*BatchStats
+	Store *StoreActivity `json:"store,omitempty"`
 }
 
 // StoreActivity counts the store's memtable flushes and compactions over a phase, and the
@@ -373,9 +374,13 @@ func (r *Report) writeTable(out io.Writer) {
 			row("", "(the skeleton served as the worker serves, a chunk of what has arrived at a time, at the half-load rate)")
 			continue
 		}
-		l.BatchStats.row(row)
-		row("  store", "%d memtable flushes, %d compactions (%.2f s of compaction)",
-			l.Store.Flushes, l.Store.Compactions, l.Store.CompactionSeconds)
+		if l.BatchStats != nil {
+			l.BatchStats.row(row)
+		}
+		if st := l.Store; st != nil {
+			row("  store", "%d memtable flushes, %d compactions (%.2f s of compaction)",
+				st.Flushes, st.Compactions, st.CompactionSeconds)
+		}
 	}
 	m := r.Memory
 	row("peak RSS (throughput)", "%.0f MiB (%s; %s)", m.PeakRSSMiB, m.RSSOf, m.PeakRSSSource)

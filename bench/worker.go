@@ -198,8 +198,8 @@ func (r *benchRun) latency(ctx context.Context, reg *prometheus.Registry, ws wor
 		r.wholePeak = max(r.wholePeak, peak)
 		r.rep.Memory.LatencyPeakRSSMiB = max(r.rep.Memory.LatencyPeakRSSMiB, mib(peak))
 		now := workerMetrics(reg)
-		lat.BatchStats = perBatch(ws, now)
-		lat.Store = storeActivity(pm0, r.st.Metrics())
+		batches, activity := perBatch(ws, now), storeActivity(pm0, r.st.Metrics())
+		lat.BatchStats, lat.Store = &batches, &activity
 		ws = now
 		*p.into, *p.p99 = lat, lat.P99MS
 		if lat.Received < lat.Envelopes {
