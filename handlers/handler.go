@@ -194,8 +194,8 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 	}
 	// A delivery that was dead-lettered or refused has its outcome under its stream
 	// sequence, not its messageId: a redelivery of it (a rewind can overtake its ack) must
-	// not be applied now. Most envelopes have no such record, and the store's filters
-	// answer that without reading a block.
+	// not be applied now. Most envelopes have no such record, and the store answers that
+	// from its set of the sequences that have one, without a read (store/seqrecords.go).
 	if done, out := h.answered(b, e); done {
 		return out
 	}

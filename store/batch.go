@@ -172,8 +172,15 @@ func (b *Batch) Record(tenant, messageID string) (*Record, error) {
 }
 
 // SeqRecord returns the record kept for the envelope at stream sequence seq when it had no
-// usable messageId, or nil.
-func (b *Batch) SeqRecord(seq uint64) (*Record, error) { return b.record(seqKey(seq)) }
+// usable messageId, or nil. Most deliveries have none, and the store's set of them
+// (seqRecords) says so without a read.
+func (b *Batch) SeqRecord(seq uint64) (*Record, error) {
+	key := seqKey(seq)
+	if _, ok := b.recs[string(key)]; !ok && !b.s.seqs.mayHave(seq) {
+		return nil, nil
+	}
+	return b.record(key)
+}
 
 func (b *Batch) record(key []byte) (*Record, error) {
 	if r, ok := b.recs[string(key)]; ok {
@@ -203,8 +210,12 @@ func (b *Batch) PutRecord(tenant, messageID string, r *Record) {
 	b.putRecord(idemKey(tenant, messageID), r)
 }
 
-// PutSeqRecord stores the record for an envelope without a usable messageId.
-func (b *Batch) PutSeqRecord(seq uint64, r *Record) { b.putRecord(seqKey(seq), r) }
+// PutSeqRecord stores the record for an envelope without a usable messageId. The store's
+// set of such sequences learns it at once, before the commit (seqRecords).
+func (b *Batch) PutSeqRecord(seq uint64, r *Record) {
+	b.s.seqs.add(seq)
+	b.putRecord(seqKey(seq), r)
+}
 
 func (b *Batch) putRecord(key []byte, r *Record) {
 	r.key = key

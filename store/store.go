@@ -32,6 +32,7 @@ type Store struct {
 	outboxSeq atomic.Uint64
 	swept     sweptBefore
 	stocks    stockRegistry // the Stocks kept in this store, told of restored partitions
+	seqs      seqRecords    // the stream sequences that have a record of their own
 	// pendingID numbers the changelog's pending records (changelog.go).
 	pendingID   atomic.Uint64
 	pendingOnce sync.Once
@@ -47,6 +48,9 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s := &Store{db: db}
 	last, err := s.lastOutboxSeq()
+	if err == nil {
+		err = s.loadSeqRecords()
+	}
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -30,10 +30,14 @@ func (s *Store) Sweep(cutoff time.Time, limit int) (int, error) {
 	}
 	b := s.db.NewBatch()
 	n := 0
+	var seqs []uint64
 	for it.First(); it.Valid() && n < limit; it.Next() {
 		k := it.Key()
 		b.Delete(k, nil)
 		b.Delete(k[10:], nil) // the record the index entry points at
+		if seq, ok := seqOfKey(k[10:]); ok {
+			seqs = append(seqs, seq)
+		}
 		n++
 	}
 	if err := it.Close(); err != nil {
@@ -43,5 +47,11 @@ func (s *Store) Sweep(cutoff time.Time, limit int) (int, error) {
 	if n == 0 {
 		return 0, b.Close()
 	}
-	return n, b.Commit(pebble.NoSync)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, err
+	}
+	for _, seq := range seqs {
+		s.seqs.remove(seq)
+	}
+	return n, nil
 }
