@@ -96,6 +96,8 @@ func (p *floorPartition) serve(ctx context.Context) error {
 	}()
 	err := p.pull(ctx, func() error {
 		if e := sendErr.Load(); e != nil {
+			p.wb.Close()
+			p.wb = nil
 			return *e
 		}
 		if err := p.commit(); err != nil {

@@ -173,13 +173,13 @@ func (b *Batch) Record(tenant, messageID string) (*Record, error) {
 
 // SeqRecord returns the record kept for the envelope at stream sequence seq when it had no
 // usable messageId, or nil. Most deliveries have none, and the store's set of them
-// (seqRecords) says so without a read.
+// (seqRecords) says so without a read. A record this batch put is in the set too:
+// PutSeqRecord adds it there first.
 func (b *Batch) SeqRecord(seq uint64) (*Record, error) {
-	key := seqKey(seq)
-	if _, ok := b.recs[string(key)]; !ok && !b.s.seqs.mayHave(seq) {
+	if !b.s.seqs.mayHave(seq) {
 		return nil, nil
 	}
-	return b.record(key)
+	return b.record(seqKey(seq))
 }
 
 func (b *Batch) record(key []byte) (*Record, error) {
