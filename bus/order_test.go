@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -146,7 +147,8 @@ func (h *hangingFor) Authorize(ctx context.Context, _ commerce.PaymentRequest) (
 // inflight watches, from the outside, the deliveries of the inbound stream's consumers and
 // the acknowledgements, naks and consumer resets that end them. It reports deliveries that
 // stayed open longer than the ack wait (JetStream then delivers them again, while they may
-// still be being handled), and deliveries of a message whose previous delivery is open.
+// still be being handled), deliveries of a message whose previous delivery is open, and
+// resets asked for before JetStream took the returns sent before them.
 type inflight struct {
 	ackWait time.Duration
 	mu      sync.Mutex
@@ -154,11 +156,19 @@ type inflight struct {
 	seen    int                  // deliveries
 	faults  []string
 	closed  chan struct{}
+	// untaken are the consumers with returns (NAKs) sent and not known to be taken: a
+	// reset must not come before JetStream answered a return sent after them
+	// (partition.takeReturns). asked maps the reply subject of such a return to its
+	// consumer.
+	untaken map[string]int
+	asked   map[string]string
+	resets  int // resets that came with no return untaken
 }
 
 func watchDeliveries(t *testing.T, nc *nats.Conn, ackWait time.Duration) *inflight {
 	t.Helper()
-	f := &inflight{ackWait: ackWait, open: map[string]time.Time{}, closed: make(chan struct{})}
+	f := &inflight{ackWait: ackWait, open: map[string]time.Time{}, closed: make(chan struct{}),
+		untaken: map[string]int{}, asked: map[string]string{}}
 	// One channel for every subject keeps the order the server sent them in.
 	ch := make(chan *nats.Msg, 4096)
 	var subs []*nats.Subscription
@@ -215,9 +225,28 @@ func (f *inflight) see(m *nats.Msg, now time.Time) {
 	switch {
 	case strings.HasPrefix(m.Subject, "$JS.API.CONSUMER.RESET."):
 		clear(f.open) // everything after the ack floor comes again
+		cons := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+		if n := f.untaken[cons]; n > 0 {
+			f.faults = append(f.faults, fmt.Sprintf("%s reset with %d returns JetStream may not have taken yet", cons, n))
+		} else {
+			f.resets++
+		}
+		delete(f.untaken, cons)
+	case f.asked[m.Subject] != "":
+		// JetStream answered a return: it took every one sent before it.
+		delete(f.untaken, f.asked[m.Subject])
+		delete(f.asked, m.Subject)
 	case strings.HasPrefix(m.Subject, "$JS.ACK."):
 		// +ACK, -NAK or +TERM: the delivery is over.
 		if seq, n, ok := ackSeq(m.Subject); ok {
+			if bytes.HasPrefix(m.Data, []byte("-NAK")) {
+				cons := seq[:strings.IndexByte(seq, '/')]
+				if m.Reply != "" {
+					f.asked[m.Reply] = cons
+				} else {
+					f.untaken[cons]++
+				}
+			}
 			if at, open := f.open[seq]; open && now.Sub(at) > f.ackWait {
 				f.faults = append(f.faults, fmt.Sprintf("%s delivery %d ended after %s", seq, n, now.Sub(at).Round(time.Millisecond)))
 			}
@@ -322,7 +351,13 @@ func TestHangingPaymentsStayWithinTheAckWait(t *testing.T) {
 	if n < len(hangs)+len(others) {
 		t.Errorf("saw %d deliveries, want at least %d", n, len(hangs)+len(others))
 	}
+	watch.mu.Lock()
+	resets := watch.resets
+	watch.mu.Unlock()
+	if resets == 0 {
+		t.Errorf("saw no reset after returns were taken: the chunks out of time must have been rewound")
+	}
 	if len(faults) > 0 {
-		t.Errorf("deliveries outlived the ack wait: %v", faults)
+		t.Errorf("faults in the deliveries: %v", faults)
 	}
 }

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,9 @@ type partition struct {
 	envBytes int
 	// envelopes counts the envelopes handled (Metrics.Envelopes).
 	envelopes counters
+	// returned is the last delivery returned to JetStream (nak'd) since the last rewind,
+	// by the sender or by the loop after a failed commit (see takeReturns).
+	returned atomic.Pointer[nak]
 }
 
 // rewind makes JetStream deliver again everything after the consumer's ack floor, in
@@ -80,6 +84,7 @@ func (p *partition) rewind(ctx context.Context) error {
 		return nil
 	}
 	p.flush() // acks of deliveries from before the reset must not reach it after
+	p.takeReturns(ctx)
 	info := p.cons.CachedInfo()
 	if _, err := p.w.js.ResetConsumer(ctx, info.Stream, info.Name); err != nil {
 		return err
@@ -95,6 +100,43 @@ func (p *partition) rewind(ctx context.Context) error {
 		bl.seen, bl.waiting = false, 0
 	}
 	return nil
+}
+
+// takeReturns waits until JetStream has taken the deliveries returned (nak'd) since the
+// last rewind, so that none of them reaches the consumer after the reset that follows.
+// JetStream takes acknowledgements on a queue of the consumer's own, apart from the API
+// that resets it: a return still queued when the reset is through would apply to the
+// delivery the reset brings of the same envelope, and JetStream would deliver that one
+// again after the return's delay, while it is being handled, or waiting behind its
+// context. The consumer's queue keeps the order its acknowledgements were sent in, on one
+// connection: once it answers the last return, sent again with a reply subject, it has
+// taken every one before. Sent again, the return only moves its envelope's redelivery a
+// little later, and the reset forgets it anyway.
+//
+// It waits no longer than returnsTimeout; a consumer that cannot answer by then (NATS
+// away, the consumer gone) cannot be reset either, and the caller finds out.
+func (p *partition) takeReturns(ctx context.Context) {
+	n := p.returned.Swap(nil)
+	if n == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, returnsTimeout)
+	defer cancel()
+	body := fmt.Appendf(nil, "-NAK {\"delay\": %d}", n.delay.Nanoseconds())
+	if _, err := p.w.nc.RequestWithContext(ctx, n.m.Reply(), body); err != nil {
+		p.w.log.Debug("waiting for JetStream to take the returned deliveries", "partition", p.n, "err", err)
+	}
+}
+
+// returnsTimeout bounds takeReturns.
+const returnsTimeout = 2 * time.Second
+
+// returnedLast notes the last of naks, sent before the next rewind (takeReturns).
+func (p *partition) returnedLast(naks []nak) {
+	if len(naks) > 0 {
+		n := naks[len(naks)-1]
+		p.returned.Store(&n)
+	}
 }
 
 // block is a context held back behind one of its envelopes, which failed transiently.
@@ -391,9 +433,12 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, metas []*
 	took, err := p.commitAndSend(hctx, b, acks, naks, &ct, len(msgs))
 	if err != nil {
 		w.log.Error("store commit failed; the batch goes back to JetStream", "envelopes", len(msgs), "err", err)
-		for _, m := range msgs {
+		returns := make([]nak, len(msgs))
+		for i, m := range msgs {
 			_ = m.NakWithDelay(time.Second)
+			returns[i] = nak{m, time.Second}
 		}
+		p.returnedLast(returns)
 		// Nothing of the batch happened, what it did to the blocks included: its contexts
 		// wait for these envelopes to return, and they come first.
 		clear(p.blocked)
@@ -526,6 +571,7 @@ func (p *partition) sender(ctx context.Context) {
 		for _, n := range j.naks {
 			_ = n.m.NakWithDelay(n.delay)
 		}
+		p.returnedLast(j.naks)
 	}
 }
 
