@@ -501,6 +501,15 @@ func TestResourcesEncodeOnce(t *testing.T) {
 	var got, want [][]byte
 	got = append(got, r.ResultBody("m", testContext, c, nil, ph))
 	want = append(want, refResultBody("m", testContext, c, nil, ph))
+	// Framed for its reply: the reply is the frame around the same body, and the body
+	// a capped part of it.
+	prefix, suffix := WrapFrame([]byte(`7`), false)
+	msg, body := r.FramedResult(prefix, suffix, "m", testContext, c, nil, ph)
+	got = append(got, body)
+	want = append(want, want[0])
+	if w := Wrap([]byte(`7`), want[0], false); !bytes.Equal(msg, w) {
+		t.Fatalf("framed result:\n got: %s\nwant: %s", msg, w)
+	}
 	for _, ev := range evs {
 		got = append(got, r.Event(m, ev))
 		want = append(want, refEncodeEvent(m, ev))

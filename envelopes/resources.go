@@ -144,6 +144,24 @@ func (r *Resources) take(mark int) []byte {
 
 // ResultBody is TenantResultBody, with the resources encoded once per Resources.
 func (r *Resources) ResultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) []byte {
+	return r.take(r.resultBody(messageID, contextID, c, o, ph))
+}
+
+// FramedResult is ResultBody framed for its reply: msg is prefix, the body and suffix
+// (WrapFrame's), and body is the part of msg between them, capped so that appending to
+// it copies. One allocation serves the record's body and the reply, which carry the
+// same bytes.
+func (r *Resources) FramedResult(prefix, suffix []byte, messageID, contextID string, c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) (msg, body []byte) {
+	mark := r.resultBody(messageID, contextID, c, o, ph)
+	n := len(r.buf) - mark
+	msg = make([]byte, 0, len(prefix)+n+len(suffix))
+	msg = append(append(append(msg, prefix...), r.buf[mark:]...), suffix...)
+	r.buf = r.buf[:mark]
+	return msg, msg[len(prefix) : len(prefix)+n : len(prefix)+n]
+}
+
+// resultBody builds the result's body at the end of buf, and returns where it starts.
+func (r *Resources) resultBody(messageID, contextID string, c *commerce.Checkout, o *commerce.Order, ph PaymentHandlers) int {
 	cs, ors := r.resource(c, o, ph)
 	mark := len(r.buf)
 	r.buf = append(r.buf, `{"kind":"message","role":"agent","messageId":"`...)
@@ -153,7 +171,7 @@ func (r *Resources) ResultBody(messageID, contextID string, c *commerce.Checkout
 	r.buf = append(r.buf, `,"parts":[{"kind":"data","data":`...)
 	r.appendResource(cs, ors)
 	r.buf = append(r.buf, "}]}"...)
-	return r.take(mark)
+	return mark
 }
 
 // Event is EncodeEvent, with the resources encoded once per Resources.

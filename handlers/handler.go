@@ -189,7 +189,7 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 			return h.reject(b, e, req, replyTo, commerce.E(commerce.KindConflict, commerce.CodeIdempotencyConflict,
 				"messageId %q was already used for different content", req.MessageID))
 		}
-		h.queueReply(b, e, req, replyTo, rec, true)
+		h.queueReply(b, e, req, replyTo, rec, true, nil)
 		return Outcome{Kind: Replayed, Code: rec.Code}
 	}
 	// A delivery that was dead-lettered or refused has its outcome under its stream
@@ -347,10 +347,17 @@ func (h *Handler) answer(b *store.Batch, e *Envelope, req *envelopes.Request, re
 		msgID = req.MessageID
 	}
 	rec := &store.Record{Seq: e.Seq, At: e.Time}
-	if ce != nil {
+	var f *framed
+	switch {
+	case ce != nil:
 		rec.IsError, rec.Code = true, ce.Code
 		rec.Body = envelopes.ErrorBody(ce, msgID)
-	} else {
+	case replyTo != "":
+		// The reply carries the record's body: both are made in one piece.
+		f = &framed{}
+		f.prefix, f.suffix = envelopes.WrapFrame(req.ID, false)
+		f.msg, rec.Body = e.enc.FramedResult(f.prefix, f.suffix, msgID, req.ContextID, res.Checkout, res.Order, h.paymentHandlers(e.Tenant))
+	default:
 		rec.Body = e.enc.ResultBody(msgID, req.ContextID, res.Checkout, res.Order, h.paymentHandlers(e.Tenant))
 	}
 	if remember {
@@ -360,7 +367,7 @@ func (h *Handler) answer(b *store.Batch, e *Envelope, req *envelopes.Request, re
 		b.PutSeqRecord(e.Seq, rec)
 	}
 	if replyTo != "" {
-		h.queueReply(b, e, req, replyTo, rec, false)
+		h.queueReply(b, e, req, replyTo, rec, false, f)
 	}
 	return rec
 }

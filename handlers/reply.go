@@ -52,8 +52,13 @@ func validSubject(s string) bool {
 	return true
 }
 
-// queueReply queues the reply carried by rec, addressed to the request's id.
-func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request, subject string, rec *store.Record, replayed bool) {
+// framed is a reply already made around its record's body (Resources.FramedResult):
+// msg is prefix, the body and suffix.
+type framed struct{ msg, prefix, suffix []byte }
+
+// queueReply queues the reply carried by rec, addressed to the request's id. f, when
+// not nil, is that reply already made.
+func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request, subject string, rec *store.Record, replayed bool, f *framed) {
 	msgID := ""
 	var id []byte
 	if req != nil {
@@ -94,6 +99,11 @@ func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request
 	if len(rec.Body) == 0 {
 		m.Data = envelopes.Wrap(id, rec.Body, rec.IsError)
 		b.Publish(m)
+		return
+	}
+	if f != nil {
+		m.Data = f.msg
+		b.PublishReply(m, rec, f.prefix, f.suffix)
 		return
 	}
 	prefix, suffix := envelopes.WrapFrame(id, rec.IsError)

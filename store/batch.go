@@ -240,10 +240,12 @@ func (b *Batch) Publish(m Outgoing) Outgoing {
 
 // PublishReply queues the reply whose data is prefix, rec's body, suffix, where rec was
 // read or written through this batch: the outbox keeps the record's key instead of a copy
-// of the body.
+// of the body. m.Data, when set, is that data already (the caller made it), and is kept.
 func (b *Batch) PublishReply(m Outgoing, rec *Record, prefix, suffix []byte) Outgoing {
-	m.Data = make([]byte, 0, len(prefix)+len(rec.Body)+len(suffix))
-	m.Data = append(append(append(m.Data, prefix...), rec.Body...), suffix...)
+	if m.Data == nil {
+		m.Data = make([]byte, 0, len(prefix)+len(rec.Body)+len(suffix))
+		m.Data = append(append(append(m.Data, prefix...), rec.Body...), suffix...)
+	}
 	if rec.key != nil {
 		m.body, m.prefix, m.suffix = rec, prefix, suffix
 	}
