@@ -114,6 +114,60 @@ func TestFencedChunkSettledAtTheNextTake(t *testing.T) {
 	}
 }
 
+// With the changelog on, a chunk whose lease goes during its changelog write publishes
+// nothing and acknowledges nothing: its changes, messages included, are in the
+// changelog, for the partition's next owner, and this store's outbox keeps its messages
+// held until its own next take of the partition settles them.
+func TestSenderFenceAfterTheChangelogWrite(t *testing.T) {
+	ctx := context.Background()
+	r := newFenceRig(t)
+	topo := Topology{Prefix: "a2a", Partitions: 1}
+	if err := NewChangelog(r.js, topo, nil, 1, 1<<20).Provision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	r.w.cl = NewChangelog(r.js, topo, r.st, 1, 1<<20)
+	if _, err := r.w.cl.Take(ctx, 0, 7); err != nil {
+		t.Fatal(err)
+	}
+	head := func() uint64 {
+		t.Helper()
+		s, err := r.js.Stream(ctx, topo.ChangelogStream())
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	before := head()
+	// The lease holds when the sender looks before the changelog write, and is gone
+	// when it looks again.
+	checks := 0
+	p, _ := r.chunkWith(func() bool { checks++; return checks == 1 }, "r1")
+	if head() == before {
+		t.Fatal("the chunk was not written to the changelog")
+	}
+	if n := r.replies(); n != 0 {
+		t.Errorf("%d replies published after the lease went, want 0", n)
+	}
+	info, err := r.cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream != 0 {
+		t.Errorf("ack floor %d after the lease went, want 0: the envelope was acknowledged", info.AckFloor.Stream)
+	}
+	if !p.fenced.Load() {
+		t.Error("the loop was not told to stop")
+	}
+	held, err := r.st.HeldOutbox(func(int) bool { return false })
+	if err != nil || len(held) != 1 {
+		t.Errorf("held for the partition's owner: %d messages (%v), want the chunk's 1", len(held), err)
+	}
+}
+
 // fenceRig is the fence tests' set-up: a worker with a publisher and a store, a consumer
 // of A2A_IN with explicit acks, and A2A_OUT.
 type fenceRig struct {
@@ -151,6 +205,12 @@ func newFenceRig(t *testing.T) *fenceRig {
 // valid or already gone. It returns the partition and the envelope's stream sequence.
 func (r *fenceRig) chunk(valid bool, reply string) (*partition, uint64) {
 	r.t.Helper()
+	return r.chunkWith(func() bool { return valid }, reply)
+}
+
+// chunkWith is chunk with the lease's validity asked of valid each time.
+func (r *fenceRig) chunkWith(valid func() bool, reply string) (*partition, uint64) {
+	r.t.Helper()
 	ctx := context.Background()
 	if _, err := r.js.Publish(ctx, "a2a.in.demo.c1", []byte("{}")); err != nil {
 		r.t.Fatal(err)
@@ -164,9 +224,13 @@ func (r *fenceRig) chunk(valid bool, reply string) (*partition, uint64) {
 		r.t.Fatal("no delivery")
 	}
 	batch := r.st.NewBatch()
+	if r.w.cl != nil {
+		// Something that moves with the partition, for the changelog to carry.
+		batch.PutRecord("demo", reply, &store.Record{Seq: streamSeq(m), At: time.Now(), Body: []byte(reply)})
+	}
 	batch.Publish(store.Outgoing{Subject: "a2a.out.demo.c1", Data: []byte(reply),
 		Header: map[string][]string{"Nats-Msg-Id": {reply}}})
-	p := &partition{w: r.w, n: 0, out: make(chan sendJob, 1), epoch: 7, valid: func() bool { return valid }}
+	p := &partition{w: r.w, n: 0, out: make(chan sendJob, 1), epoch: 7, valid: valid}
 	sent := make(chan struct{})
 	go func() { defer close(sent); p.sender(ctx) }()
 	if _, err := p.commitAndSend(ctx, batch, []jetstream.Msg{m}, nil, nil, 1); err != nil {
@@ -186,4 +250,40 @@ func (r *fenceRig) replies() uint64 {
 		r.t.Fatal(err)
 	}
 	return info.State.Msgs
+}
+
+// After a rewind, deliveries the consumer made to another pull request (one sent before
+// the reset, still waiting at the server) are noticed at the first pull that brings
+// nothing, and the partition rewinds again: with nothing after them to show a gap, they
+// would otherwise wait for the ack wait.
+func TestLostToAnotherPullAfterARewind(t *testing.T) {
+	ctx := context.Background()
+	r := newFenceRig(t)
+	p := &partition{w: r.w, n: 0, cons: r.cons, gen: 3, next: 1, unsure: true}
+	if p.lostToOthers(ctx) || p.gen != 3 {
+		t.Fatalf("nothing delivered yet: lost true or gen %d; want false, 3", p.gen)
+	}
+	if p.unsure {
+		t.Error("still unsure after looking")
+	}
+	// A pull request that is not the loop's takes an envelope.
+	if _, err := r.js.Publish(ctx, "a2a.in.demo.c1", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := <-b.Messages(); m == nil {
+		t.Fatal("no delivery")
+	}
+	p.unsure, p.gen = true, 4
+	if !p.lostToOthers(ctx) || p.gen != -1 {
+		t.Errorf("a delivery the loop never saw: lost false or gen %d; want true, -1", p.gen)
+	}
+	// The loop saw it (it comes after what it expects next): nothing lost.
+	p.unsure, p.gen, p.next = true, 5, 2
+	if p.lostToOthers(ctx) || p.gen != 5 {
+		t.Errorf("a delivery the loop saw: lost true or gen %d; want false, 5", p.gen)
+	}
 }

@@ -28,6 +28,8 @@ type partition struct {
 	// gen is the worker's connection generation this partition last rewound at (-1:
 	// rewind before the next fetch).
 	gen int64
+	// unsure: the consumer was rewound and no delivery has come since (see lostToOthers).
+	unsure bool
 	// next is the consumer delivery sequence the next delivery must carry. JetStream
 	// numbers every delivery of a consumer, redeliveries included, from 1 after a reset:
 	// a delivery with a higher number means some were lost on the way (a connection that
@@ -89,7 +91,7 @@ func (p *partition) rewind(ctx context.Context) error {
 	if _, err := p.w.js.ResetConsumer(ctx, info.Stream, info.Name); err != nil {
 		return err
 	}
-	p.gen, p.next = gen, 1
+	p.gen, p.next, p.unsure = gen, 1, true
 	// The blocks stay: their envelopes come again first, and are retried when it is time
 	// (the reset forgets the delays JetStream held them back with).
 	for key, bl := range p.blocked {
@@ -128,7 +130,7 @@ func (p *partition) takeReturns(ctx context.Context) {
 	}
 }
 
-// returnsTimeout bounds takeReturns.
+// returnsTimeout bounds the requests around a rewind: takeReturns, lostToOthers.
 const returnsTimeout = 2 * time.Second
 
 // returnedLast notes the last of naks, sent before the next rewind (takeReturns).
@@ -258,6 +260,12 @@ func (p *partition) run(ctx context.Context) {
 		}
 		if ps.deadline.IsZero() && (batch.Error() == nil || errors.Is(batch.Error(), jetstream.ErrNoMessages)) {
 			w.progressed(p.n) // nothing to deliver now: the loop is not held up
+			if p.unsure && p.lostToOthers(ctx) {
+				continue
+			}
+		}
+		if !ps.deadline.IsZero() {
+			p.unsure = false
 		}
 		if len(p.retries) > 0 && !lost {
 			p.process(ctx, p.retries, nil, pass{deadline: ps.deadline, first: true, retries: true})
@@ -270,6 +278,27 @@ func (p *partition) run(ctx context.Context) {
 			sleep(ctx, 100*time.Millisecond)
 		}
 	}
+}
+
+// lostToOthers looks, once after a rewind, at the first pull that brought nothing: if
+// the consumer delivered anything since the reset, it went to another pull request, and
+// the partition rewinds again (it reports true). A pull request sent while the
+// connection was down waits in the client's buffer and reaches the server once it is
+// back, after its fetch gave up; the reset that follows the reconnection then delivers
+// to it first, into an inbox nobody reads. Without a later delivery to show the gap
+// (inOrder), those envelopes would wait for the ack wait.
+func (p *partition) lostToOthers(ctx context.Context) bool {
+	p.unsure = false
+	ictx, cancel := context.WithTimeout(ctx, returnsTimeout)
+	defer cancel()
+	info, err := p.cons.Info(ictx)
+	if err != nil || info.Delivered.Consumer < p.next {
+		return false
+	}
+	p.w.log.Warn("deliveries went to a pull request from before the rewind; rewinding again", "partition", p.n,
+		"delivered", info.Delivered.Consumer, "seen", p.next-1)
+	p.gen = -1
+	return true
 }
 
 // pass says how a chunk is to be handled.
@@ -546,6 +575,23 @@ func (p *partition) sender(ctx context.Context) {
 		}
 		if f := publishFault.Load(); f != nil && len(j.changes) > 0 && (*f)(p.n, len(j.acks)) {
 			continue // a test's crash between the changelog write and the publish
+		}
+		// The lease again: the changelog write took a round trip to JetStream, and a
+		// worker paused during it (SIGSTOP, a stalled VM) must not publish once it wakes,
+		// nor acknowledge. A chunk whose changes are in the changelog is the partition's
+		// next owner's to publish, from the changelog; its messages stay in this store's
+		// outbox under the chunk's outbox record, held while this worker does not own
+		// the partition (store.HeldOutbox) and settled at its next take
+		// (Changelog.restore). What is left is the time between this check and the
+		// publish: no lease can fence that, only the stream's duplicate window, which
+		// drops a message published twice by its Nats-Msg-Id.
+		if !p.owner() {
+			if len(j.changes) > 0 {
+				w.pub.release(j.outgoing, false)
+			} else {
+				p.fence(j)
+			}
+			continue
 		}
 		t := time.Now()
 		span := tracePublish(ctx, j.trace, len(j.outgoing))
