@@ -89,8 +89,11 @@ type Settings struct {
 	// GoMemoryLimitMiB is the Go runtime's soft limit (-1: none); StoreCacheMiB and
 	// StoreMemTableMiB size Pebble, as serve does.
 	GoMemoryLimitMiB int64 `json:"go_memory_limit_mib"`
-	StoreCacheMiB    int   `json:"store_cache_mib"`
-	StoreMemTableMiB int   `json:"store_memtable_mib"`
+	// GoGCPercent is the collector's target in force (-1: only near the limit), as
+	// serve's gc_percent.
+	GoGCPercent      int `json:"go_gc_percent"`
+	StoreCacheMiB    int `json:"store_cache_mib"`
+	StoreMemTableMiB int `json:"store_memtable_mib"`
 	// StoreCompactionNice is the nice value Pebble's compactions run at (0: the
 	// process's), as serve's store.compaction_nice.
 	StoreCompactionNice int      `json:"store_compaction_nice"`
@@ -293,7 +296,8 @@ func (r *Report) writeTable(out io.Writer) {
 	if s.GoMemoryLimitMiB >= 0 {
 		mem = fmt.Sprintf("%d MiB", s.GoMemoryLimitMiB)
 	}
-	row("memory", "Go soft limit %s (GOMEMLIMIT wins); Pebble block cache %d MiB, memtables %d MiB", mem, s.StoreCacheMiB, s.StoreMemTableMiB)
+	row("memory", "Go soft limit %s (GOMEMLIMIT wins), GC target %d%% (GOGC wins); Pebble block cache %d MiB, memtables %d MiB",
+		mem, s.GoGCPercent, s.StoreCacheMiB, s.StoreMemTableMiB)
 	row("compactions", "at nice %d (0: the process's priority)", s.StoreCompactionNice)
 	row("stored checkouts", "%d preloaded", s.Preload)
 	row("nats", "%s", s.NATS)

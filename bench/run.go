@@ -75,6 +75,7 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 	}
 	r.topo = bus.Topology{Prefix: r.cfg.Prefix, Partitions: r.cfg.Partitions}
 	memLimit := r.cfg.ApplyMemoryLimit()
+	gcPercent := r.cfg.ApplyGCPercent()
 	r.cfg.ApplyProcs() // as serve does; the report's machine row gives it
 
 	dir := o.Data
@@ -91,6 +92,7 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 	r.cfg.DataDir = dir
 	r.rep = r.newReport()
 	r.rep.Settings.GoMemoryLimitMiB = -1
+	r.rep.Settings.GoGCPercent = gcPercent
 	r.rep.Settings.StoreCompactionNice = max(r.cfg.Store.CompactionNice, 0)
 	if memLimit != math.MaxInt64 {
 		r.rep.Settings.GoMemoryLimitMiB = memLimit >> 20

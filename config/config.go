@@ -75,6 +75,12 @@ type Config struct {
 	// heap grows with them, and near a limit the collector would take up to half the CPU
 	// (docs/operations.md, "Memory"). The GOMEMLIMIT environment variable, when set, wins.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
+	// GCPercent is the collector's target (debug.SetGCPercent): how far, in percent of
+	// the live heap, the heap grows before the next collection; -1 collects only near the
+	// memory limit. Unset (0), it is DefaultGCPercentWithLimit when a memory limit is set
+	// (MemoryLimitMiB > 0: by default with nats.url), and the runtime's (100) otherwise.
+	// The GOGC environment variable, when set, wins.
+	GCPercent int `yaml:"gc_percent"`
 	// Procs is how many goroutines the Go scheduler runs at once (GOMAXPROCS). Unset (0),
 	// it is the CPUs the process may use and as many again, at most MaxExtraProcs more,
 	// or the runtime's default under a cgroup CPU limit (or when that is not known); -1
@@ -151,17 +157,24 @@ func (r Retention) validate() []error {
 
 // DefaultMemoryLimitMiB is the Go memory limit of a worker whose NATS runs in its own
 // process (nats.url) when memory_limit_mib is unset, with the default partitions and
-// batch size: a few times the worker's live heap (10-40 MiB in the bench), so that the
-// collector is not driven hard, and still a bound. MemoryLimitFor scales it.
-const DefaultMemoryLimitMiB = 96
+// batch size: two to eight times the worker's live heap (10-40 MiB in the bench), so that
+// the collector is not driven hard, and still a bound. MemoryLimitFor scales it.
+const DefaultMemoryLimitMiB = 80
 
-// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 64 MiB, and 64 KiB
+// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 48 MiB, and 64 KiB
 // more for every envelope that the partitions' batches can hold at once (the envelopes,
 // their states, replies and events are live together until the batch is acknowledged),
 // so that more or larger batches do not bring the live heap near the limit.
 func MemoryLimitFor(partitions, batch int) int {
-	return 64 + partitions*batch/16
+	return 48 + partitions*batch/16
 }
+
+// DefaultGCPercentWithLimit is the collector's target when a memory limit bounds the
+// heap and gc_percent is unset: a collection when the heap is four times the live one,
+// or nears the limit, whichever comes first. With the worker's small live heap that is a
+// third as many collections as Go's 100, for memory the limit bounds anyway
+// (docs/performance.md, "The collector's target").
+const DefaultGCPercentWithLimit = 300
 
 // DefaultCompactionNice is the nice value of the store's compactions when
 // store.compaction_nice is unset: well below the worker's threads (0), so that the kernel
@@ -341,6 +354,19 @@ func (c *Config) ApplyMemoryLimit() int64 {
 	return limit
 }
 
+// ApplyGCPercent sets the collector's target to GCPercent, unless the GOGC environment
+// variable sets one (the runtime has read it) or it is 0 (the runtime's). It returns the
+// target in force (-1: collections only near the memory limit).
+func (c *Config) ApplyGCPercent() int {
+	if os.Getenv("GOGC") != "" || c.GCPercent == 0 {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	debug.SetGCPercent(c.GCPercent)
+	return c.GCPercent
+}
+
 // Embedded reports whether the worker runs its own NATS server.
 func (n NATS) Embedded() bool { return n.URL == "" }
 
@@ -426,6 +452,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
 		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size)
+	}
+	if c.GCPercent == 0 && c.MemoryLimitMiB > 0 {
+		c.GCPercent = DefaultGCPercentWithLimit
 	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond
@@ -514,6 +543,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Procs < -1 {
 		bad("procs: %d: want a number of processors, 0 for the default or -1 for the runtime's", c.Procs)
+	}
+	if c.GCPercent < -1 {
+		bad("gc_percent: %d: want a percentage of the live heap, or -1 to collect only near the memory limit", c.GCPercent)
 	}
 	if c.MemoryLimitMiB < -1 {
 		bad("memory_limit_mib: %d: want a number of MiB, or -1 for none", c.MemoryLimitMiB)

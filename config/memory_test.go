@@ -9,30 +9,40 @@ import (
 	"github.com/cartwright-dev/cartwright/config"
 )
 
-// restoreMemoryLimit puts the process's Go memory limit back after a test that sets it.
+// restoreMemoryLimit puts the process's Go memory limit and collector target back after
+// a test that sets them.
 func restoreMemoryLimit(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	gc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev); debug.SetGCPercent(gc) })
 }
 
 // With NATS in its own process the worker gets a Go memory limit unless the file sets
 // one or says none (-1); with the embedded server it gets none unless the file sets one.
+// Under a limit the collector's target is DefaultGCPercentWithLimit unless the file sets
+// one; with none it is the runtime's.
 func TestMemoryLimitDefault(t *testing.T) {
 	restoreMemoryLimit(t)
 	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOGC", "")
 	for _, tc := range []struct {
 		url       string
 		file      string
 		wantMiB   int
 		wantLimit int64
+		wantGC    int
 	}{
-		{"", "", 0, math.MaxInt64},
-		{"nats://nats-1:4222", "", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20},
-		{"nats://nats-1:4222", "memory_limit_mib: 300\n", 300, 300 << 20},
-		{"nats://nats-1:4222", "memory_limit_mib: -1\n", -1, math.MaxInt64},
-		{"", "memory_limit_mib: 512\n", 512, 512 << 20},
+		{"", "", 0, math.MaxInt64, 100},
+		{"nats://nats-1:4222", "", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, config.DefaultGCPercentWithLimit},
+		{"nats://nats-1:4222", "memory_limit_mib: 300\n", 300, 300 << 20, config.DefaultGCPercentWithLimit},
+		{"nats://nats-1:4222", "memory_limit_mib: -1\n", -1, math.MaxInt64, 100},
+		{"", "memory_limit_mib: 512\n", 512, 512 << 20, config.DefaultGCPercentWithLimit},
+		{"nats://nats-1:4222", "gc_percent: 150\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, 150},
+		{"nats://nats-1:4222", "gc_percent: -1\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, -1},
+		{"", "gc_percent: 200\n", 0, math.MaxInt64, 200},
 		// More partitions and larger batches hold more envelopes at once: a higher bound.
-		{"nats://nats-1:4222", "partitions: 16\nbatch: {size: 500}\n", 564, 564 << 20},
+		{"nats://nats-1:4222", "partitions: 16\nbatch: {size: 500}\n", 548, 548 << 20, config.DefaultGCPercentWithLimit},
 	} {
 		c := &config.Config{}
 		if tc.file != "" {
@@ -56,6 +66,32 @@ func TestMemoryLimitDefault(t *testing.T) {
 		if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
 			t.Errorf("nats.url %q, %q: the runtime's limit is %d, want %d", tc.url, tc.file, got, tc.wantLimit)
 		}
+		debug.SetGCPercent(100)
+		if got := c.ApplyGCPercent(); got != tc.wantGC {
+			t.Errorf("nats.url %q, %q: GC target applied %d, want %d", tc.url, tc.file, got, tc.wantGC)
+		}
+		if got := debug.SetGCPercent(100); got != tc.wantGC {
+			t.Errorf("nats.url %q, %q: the runtime's GC target is %d, want %d", tc.url, tc.file, got, tc.wantGC)
+		}
+	}
+}
+
+// GOGC, read by the runtime at start, wins over the default and the file.
+func TestGCPercentGOGCWins(t *testing.T) {
+	restoreMemoryLimit(t)
+	t.Setenv("GOGC", "50")
+	debug.SetGCPercent(50) // what the runtime would have read at start
+	c, err := config.Parse([]byte("gc_percent: 400\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.NATS.URL = "nats://nats-1:4222"
+	c.SetDefaults()
+	if got := c.ApplyGCPercent(); got != 50 {
+		t.Errorf("applied %d, want GOGC's 50", got)
+	}
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("the runtime's GC target is %d, want GOGC's 50", got)
 	}
 }
 
@@ -79,6 +115,17 @@ func TestMemoryLimitGOMEMLIMITWins(t *testing.T) {
 	}
 	if got := debug.SetMemoryLimit(-1); got != runtimes {
 		t.Errorf("the runtime's limit is %d, want GOMEMLIMIT's %d", got, runtimes)
+	}
+}
+
+func TestGCPercentInvalid(t *testing.T) {
+	c, err := config.Parse([]byte("gc_percent: -2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "gc_percent") {
+		t.Errorf("gc_percent -2: %v", err)
 	}
 }
 

@@ -172,6 +172,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 	}
 
 	limit := cfg.ApplyMemoryLimit()
+	gcPercent := cfg.ApplyGCPercent()
 	defer app.TuneMalloc()()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -237,7 +238,7 @@ func runServe(parent context.Context, f *serveFlags) error {
 		memLimit = fmt.Sprintf("%d MiB", limit>>20)
 	}
 	log.Info("cartwright serving", "tenants", len(cfg.Tenants), "http", cfg.HTTPListen, "data", cfg.DataDir,
-		"stock", cfg.Stock, "go_memory_limit", memLimit, "gomaxprocs", procs, "compaction_nice", max(cfg.Store.CompactionNice, 0))
+		"stock", cfg.Stock, "go_memory_limit", memLimit, "go_gc_percent", gcPercent, "gomaxprocs", procs, "compaction_nice", max(cfg.Store.CompactionNice, 0))
 	if !cfg.NATS.Embedded() && cfg.Stock == config.StockStore {
 		log.Warn("stock: store with --nats-url: each worker counts the stock alone, so a group of several sells the last unit once per worker; use stock: bucket (the default with --nats-url) for a group")
 	}
