@@ -296,8 +296,8 @@ func TestRunOnNATS(t *testing.T) {
 	if rep.Settings.GoMemoryLimitMiB != config.DefaultMemoryLimitMiB {
 		t.Errorf("Go memory limit %d MiB, want serve's default with nats.url, %d", rep.Settings.GoMemoryLimitMiB, config.DefaultMemoryLimitMiB)
 	}
-	if os.Getenv("GOGC") == "" && rep.Settings.GoGCPercent != config.DefaultGCPercentWithLimit {
-		t.Errorf("GC target %d%%, want serve's default under a memory limit, %d", rep.Settings.GoGCPercent, config.DefaultGCPercentWithLimit)
+	if os.Getenv("GOGC") == "" && rep.Settings.GoGCPercent != 100 {
+		t.Errorf("GC target %d%%, want serve's default, the runtime's 100", rep.Settings.GoGCPercent)
 	}
 	if m := rep.Memory; m.PeakFileMiB <= 0 || m.PeakAnonMiB <= 0 || m.PeakGoHeldMiB <= 0 || m.PeakFileMiB+m.PeakAnonMiB > m.PeakRSSMiB+1 {
 		t.Errorf("peak %v MiB split into files %v, anonymous %v, Go %v", m.PeakRSSMiB, m.PeakFileMiB, m.PeakAnonMiB, m.PeakGoHeldMiB)

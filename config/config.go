@@ -77,9 +77,10 @@ type Config struct {
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// GCPercent is the collector's target (debug.SetGCPercent): how far, in percent of
 	// the live heap, the heap grows before the next collection; -1 collects only near the
-	// memory limit. Unset (0), it is DefaultGCPercentWithLimit when a memory limit is set
-	// (MemoryLimitMiB > 0: by default with nats.url), and the runtime's (100) otherwise.
-	// The GOGC environment variable, when set, wins.
+	// memory limit. Unset (0), it is the runtime's (100). Under a memory limit a higher
+	// target buys CPU with memory (300: 9-14 % less CPU per envelope in the bench, about
+	// 20 MiB more at the peak; docs/performance.md, "The collector's target"). The GOGC
+	// environment variable, when set, wins.
 	GCPercent int `yaml:"gc_percent"`
 	// Procs is how many goroutines the Go scheduler runs at once (GOMAXPROCS). Unset (0),
 	// it is the CPUs the process may use and as many again, at most MaxExtraProcs more,
@@ -157,24 +158,17 @@ func (r Retention) validate() []error {
 
 // DefaultMemoryLimitMiB is the Go memory limit of a worker whose NATS runs in its own
 // process (nats.url) when memory_limit_mib is unset, with the default partitions and
-// batch size: two to eight times the worker's live heap (10-40 MiB in the bench), so that
-// the collector is not driven hard, and still a bound. MemoryLimitFor scales it.
-const DefaultMemoryLimitMiB = 80
+// batch size: a few times the worker's live heap (10-40 MiB in the bench), so that the
+// collector is not driven hard, and still a bound. MemoryLimitFor scales it.
+const DefaultMemoryLimitMiB = 96
 
-// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 48 MiB, and 64 KiB
+// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 64 MiB, and 64 KiB
 // more for every envelope that the partitions' batches can hold at once (the envelopes,
 // their states, replies and events are live together until the batch is acknowledged),
 // so that more or larger batches do not bring the live heap near the limit.
 func MemoryLimitFor(partitions, batch int) int {
-	return 48 + partitions*batch/16
+	return 64 + partitions*batch/16
 }
-
-// DefaultGCPercentWithLimit is the collector's target when a memory limit bounds the
-// heap and gc_percent is unset: a collection when the heap is four times the live one,
-// or nears the limit, whichever comes first. With the worker's small live heap that is a
-// third as many collections as Go's 100, for memory the limit bounds anyway
-// (docs/performance.md, "The collector's target").
-const DefaultGCPercentWithLimit = 300
 
 // DefaultCompactionNice is the nice value of the store's compactions when
 // store.compaction_nice is unset: well below the worker's threads (0), so that the kernel
@@ -452,9 +446,6 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
 		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size)
-	}
-	if c.GCPercent == 0 && c.MemoryLimitMiB > 0 {
-		c.GCPercent = DefaultGCPercentWithLimit
 	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond

@@ -20,8 +20,7 @@ func restoreMemoryLimit(t *testing.T) {
 
 // With NATS in its own process the worker gets a Go memory limit unless the file sets
 // one or says none (-1); with the embedded server it gets none unless the file sets one.
-// Under a limit the collector's target is DefaultGCPercentWithLimit unless the file sets
-// one; with none it is the runtime's.
+// The collector's target is the runtime's unless the file sets one.
 func TestMemoryLimitDefault(t *testing.T) {
 	restoreMemoryLimit(t)
 	t.Setenv("GOMEMLIMIT", "")
@@ -34,15 +33,15 @@ func TestMemoryLimitDefault(t *testing.T) {
 		wantGC    int
 	}{
 		{"", "", 0, math.MaxInt64, 100},
-		{"nats://nats-1:4222", "", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, config.DefaultGCPercentWithLimit},
-		{"nats://nats-1:4222", "memory_limit_mib: 300\n", 300, 300 << 20, config.DefaultGCPercentWithLimit},
+		{"nats://nats-1:4222", "", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, 100},
+		{"nats://nats-1:4222", "memory_limit_mib: 300\n", 300, 300 << 20, 100},
 		{"nats://nats-1:4222", "memory_limit_mib: -1\n", -1, math.MaxInt64, 100},
-		{"", "memory_limit_mib: 512\n", 512, 512 << 20, config.DefaultGCPercentWithLimit},
+		{"", "memory_limit_mib: 512\n", 512, 512 << 20, 100},
 		{"nats://nats-1:4222", "gc_percent: 150\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, 150},
 		{"nats://nats-1:4222", "gc_percent: -1\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, -1},
 		{"", "gc_percent: 200\n", 0, math.MaxInt64, 200},
 		// More partitions and larger batches hold more envelopes at once: a higher bound.
-		{"nats://nats-1:4222", "partitions: 16\nbatch: {size: 500}\n", 548, 548 << 20, config.DefaultGCPercentWithLimit},
+		{"nats://nats-1:4222", "partitions: 16\nbatch: {size: 500}\n", 564, 564 << 20, 100},
 	} {
 		c := &config.Config{}
 		if tc.file != "" {
