@@ -88,7 +88,10 @@ func (p *partition) replaceLost(ctx context.Context, err error) bool {
 	w.log.Error("the partition's durable consumer has vanished: the partition is not served "+
 		"until it is created again", "partition", p.n, "consumer", name, "err", err)
 	// What the sender still acknowledges belongs to the old consumer: let it finish first.
+	// Its returns need no waiting for either (takeReturns): that consumer is gone, and one
+	// sent again would reach the new one, which has the same name.
 	p.flush()
+	p.returned.Store(nil)
 	for ctx.Err() == nil {
 		// The durable watermark, not p.mark.at: that one runs ahead of a failed commit.
 		// Nor below the ack floor the consumer had when this loop opened it: in a group,
