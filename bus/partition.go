@@ -115,14 +115,14 @@ func (p *partition) rewind(ctx context.Context) error {
 // taken every one before. Sent again, the return only moves its envelope's redelivery a
 // little later, and the reset forgets it anyway.
 //
-// It waits no longer than returnsTimeout; a consumer that cannot answer by then (NATS
+// It waits no longer than rewindRequestTimeout; a consumer that cannot answer by then (NATS
 // away, the consumer gone) cannot be reset either, and the caller finds out.
 func (p *partition) takeReturns(ctx context.Context) {
 	n := p.returned.Swap(nil)
 	if n == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, returnsTimeout)
+	ctx, cancel := context.WithTimeout(ctx, rewindRequestTimeout)
 	defer cancel()
 	body := fmt.Appendf(nil, "-NAK {\"delay\": %d}", n.delay.Nanoseconds())
 	if _, err := p.w.nc.RequestWithContext(ctx, n.m.Reply(), body); err != nil {
@@ -130,8 +130,8 @@ func (p *partition) takeReturns(ctx context.Context) {
 	}
 }
 
-// returnsTimeout bounds the requests around a rewind: takeReturns, lostToOthers.
-const returnsTimeout = 2 * time.Second
+// rewindRequestTimeout bounds the requests around a rewind: takeReturns, lostToOthers.
+const rewindRequestTimeout = 2 * time.Second
 
 // returnedLast notes the last of naks, sent before the next rewind (takeReturns).
 func (p *partition) returnedLast(naks []nak) {
@@ -289,7 +289,7 @@ func (p *partition) run(ctx context.Context) {
 // (inOrder), those envelopes would wait for the ack wait.
 func (p *partition) lostToOthers(ctx context.Context) bool {
 	p.unsure = false
-	ictx, cancel := context.WithTimeout(ctx, returnsTimeout)
+	ictx, cancel := context.WithTimeout(ctx, rewindRequestTimeout)
 	defer cancel()
 	info, err := p.cons.Info(ictx)
 	if err != nil || info.Delivered.Consumer < p.next {
@@ -462,12 +462,10 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, metas []*
 	took, err := p.commitAndSend(hctx, b, acks, naks, &ct, len(msgs))
 	if err != nil {
 		w.log.Error("store commit failed; the batch goes back to JetStream", "envelopes", len(msgs), "err", err)
-		returns := make([]nak, len(msgs))
-		for i, m := range msgs {
+		for _, m := range msgs {
 			_ = m.NakWithDelay(time.Second)
-			returns[i] = nak{m, time.Second}
 		}
-		p.returnedLast(returns)
+		p.returnedLast([]nak{{msgs[len(msgs)-1], time.Second}})
 		// Nothing of the batch happened, what it did to the blocks included: its contexts
 		// wait for these envelopes to return, and they come first.
 		clear(p.blocked)

@@ -117,24 +117,16 @@ func TestMemoryLimitGOMEMLIMITWins(t *testing.T) {
 	}
 }
 
-func TestGCPercentInvalid(t *testing.T) {
-	c, err := config.Parse([]byte("gc_percent: -2\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDefaults()
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "gc_percent") {
-		t.Errorf("gc_percent -2: %v", err)
-	}
-}
-
-func TestMemoryLimitInvalid(t *testing.T) {
-	c, err := config.Parse([]byte("memory_limit_mib: -2\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDefaults()
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "memory_limit_mib") {
-		t.Errorf("memory_limit_mib -2: %v", err)
+// A memory limit or a collector target below -1 is refused, naming the setting.
+func TestMemorySettingsInvalid(t *testing.T) {
+	for _, key := range []string{"memory_limit_mib", "gc_percent"} {
+		c, err := config.Parse([]byte(key + ": -2\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDefaults()
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s -2: %v", key, err)
+		}
 	}
 }

@@ -189,7 +189,7 @@ func (h *Handler) Handle(ctx context.Context, b *store.Batch, e *Envelope) (out 
 			return h.reject(b, e, req, replyTo, commerce.E(commerce.KindConflict, commerce.CodeIdempotencyConflict,
 				"messageId %q was already used for different content", req.MessageID))
 		}
-		h.queueReply(b, e, req, replyTo, rec, true, nil)
+		h.queueReply(b, e, req, replyTo, rec, true, framed{})
 		return Outcome{Kind: Replayed, Code: rec.Code}
 	}
 	// A delivery that was dead-lettered or refused has its outcome under its stream
@@ -347,14 +347,13 @@ func (h *Handler) answer(b *store.Batch, e *Envelope, req *envelopes.Request, re
 		msgID = req.MessageID
 	}
 	rec := &store.Record{Seq: e.Seq, At: e.Time}
-	var f *framed
+	var f framed
 	switch {
 	case ce != nil:
 		rec.IsError, rec.Code = true, ce.Code
 		rec.Body = envelopes.ErrorBody(ce, msgID)
 	case replyTo != "":
 		// The reply carries the record's body: both are made in one piece.
-		f = &framed{}
 		f.prefix, f.suffix = envelopes.WrapFrame(req.ID, false)
 		f.msg, rec.Body = e.enc.FramedResult(f.prefix, f.suffix, msgID, req.ContextID, res.Checkout, res.Order, h.paymentHandlers(e.Tenant))
 	default:

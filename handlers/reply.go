@@ -53,12 +53,12 @@ func validSubject(s string) bool {
 }
 
 // framed is a reply already made around its record's body (Resources.FramedResult):
-// msg is prefix, the body and suffix.
+// msg is prefix, the body and suffix. The zero value is none.
 type framed struct{ msg, prefix, suffix []byte }
 
-// queueReply queues the reply carried by rec, addressed to the request's id. f, when
-// not nil, is that reply already made.
-func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request, subject string, rec *store.Record, replayed bool, f *framed) {
+// queueReply queues the reply carried by rec, addressed to the request's id. f, when it
+// holds a message, is that reply already made.
+func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request, subject string, rec *store.Record, replayed bool, f framed) {
 	msgID := ""
 	var id []byte
 	if req != nil {
@@ -101,7 +101,7 @@ func (h *Handler) queueReply(b *store.Batch, e *Envelope, req *envelopes.Request
 		b.Publish(m)
 		return
 	}
-	if f != nil {
+	if f.msg != nil {
 		m.Data = f.msg
 		b.PublishReply(m, rec, f.prefix, f.suffix)
 		return
