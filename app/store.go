@@ -10,7 +10,7 @@ import (
 // StoreOptions sizes the store as the configuration says.
 func StoreOptions(c config.Store) store.Options {
 	return store.Options{CacheBytes: int64(c.CacheMiB) << 20, MemTableBytes: int64(c.MemTableMiB) << 20,
-		CompactionNice: max(c.CompactionNice, 0)}
+		CompactionNice: max(c.CompactionNice, 0), RecordFilterBytes: int64(c.RecordFilterMiB) << 20}
 }
 
 // registerStoreMetrics exports what shows whether the store's compactions keep up with
@@ -26,6 +26,19 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) error {
 			Name: "cartwright_store_compaction_debt_bytes",
 			Help: "Bytes the store estimates it must compact to bring its levels in shape.",
 		}, func() float64 { return float64(st.Metrics().Compact.EstimatedDebt) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cartwright_store_record_filter_records",
+			Help: "Idempotency records the in-memory filter holds, which answers without a read that a new messageId has none (store.record_filter_mib: a byte each).",
+		}, func() float64 { n, _ := st.RecordFilterStats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cartwright_store_record_filter_full",
+			Help: "1 when the filter of idempotency records outgrew its size: until the next start, every envelope reads the store for its record.",
+		}, func() float64 {
+			if _, full := st.RecordFilterStats(); full {
+				return 1
+			}
+			return 0
+		}),
 	} {
 		if err := reg.Register(g); err != nil {
 			return err

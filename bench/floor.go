@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,9 +29,10 @@ import (
 // worker's consumer configuration, fetching up to a batch), and per chunk: for each
 // envelope it reads the context's state (of the worker's average stored size) from a real
 // Pebble store and writes it back, with an idempotency record that carries the reply (what
-// lets a redelivered envelope get the same reply, as the worker's outbox and record do);
-// commits the chunk with fsync; publishes each reply (the worker's average reply size,
-// with a Nats-Msg-Id) asynchronously to a copy of the reply stream and waits for the
+// lets a redelivered envelope get the same reply, as the worker's outbox and record do;
+// looked up first, but for a new messageId, which the store's filter of record keys knows
+// to have none, as in the worker); commits the chunk with fsync; publishes each reply (the
+// worker's average reply size, with a Nats-Msg-Id) asynchronously to a copy of the reply stream and waits for the
 // acknowledgements; then acks the chunk's envelopes. No JSON, no domain, no metrics.
 //
 // Acks: explicit, one per envelope, as the worker's consumers. AckAll on the chunk's last
@@ -85,12 +87,13 @@ func (r *benchRun) floor(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("skeleton: publishing: %w", err)
 	}
-	db, err := openSkeletonStore(filepath.Join(r.cfg.DataDir, "skeleton"), app.StoreOptions(r.cfg.Store), r.tenant, mix, states)
+	so := app.StoreOptions(r.cfg.Store)
+	db, err := openSkeletonStore(filepath.Join(r.cfg.DataDir, "skeleton"), so, r.tenant, mix, states)
 	if err != nil {
 		return fmt.Errorf("skeleton: store: %w", err)
 	}
 	defer db.Close()
-	sk := skeleton{nc: r.nc, js: r.js, db: db, in: in, topo: bus.Topology{Prefix: fp, Partitions: r.cfg.Partitions},
+	sk := skeleton{nc: r.nc, js: r.js, db: db, recs: store.NewRecordFilter(so.RecordFilterBytes), in: in, topo: bus.Topology{Prefix: fp, Partitions: r.cfg.Partitions},
 		batch: r.cfg.Batch.Size, ackWait: r.cfg.Batch.AckWait, maxAckPending: max(4*r.cfg.Batch.Size, 10000), maxWait: r.cfg.Batch.MaxWait,
 		replies: replies, states: states, tenant: r.tenant}
 	for _, rr := range []bool{false, true} {
@@ -276,9 +279,12 @@ func sumData(ctx context.Context, js jetstream.JetStream, stream string, n, keep
 
 // skeleton is what the skeleton's phases share.
 type skeleton struct {
-	nc            *nats.Conn
-	js            jetstream.JetStream
-	db            *pebble.DB
+	nc *nats.Conn
+	js jetstream.JetStream
+	db *pebble.DB
+	// recs knows the records db holds, as the worker's store does (store.RecordFilter):
+	// a new messageId's record is known to be absent without a read.
+	recs          *store.RecordFilter
 	in            jetstream.Stream
 	topo          bus.Topology // its subject space
 	batch         int
@@ -504,12 +510,17 @@ func (p *floorPartition) add(m jetstream.Msg) {
 	}
 	body := sk.replies[p.turn%len(sk.replies)]
 	p.turn++
-	switch rec, closer, err := sk.db.Get(p.key); {
+	rec, closer, err := []byte(nil), io.Closer(nil), pebble.ErrNotFound
+	if sk.recs.MayHave(p.key) {
+		rec, closer, err = sk.db.Get(p.key)
+	}
+	switch {
 	case err == nil:
 		body = bytes.Clone(rec[8:])
 		closer.Close()
 	case errors.Is(err, pebble.ErrNotFound):
 		p.rec = append(binary.BigEndian.AppendUint64(p.rec[:0], uint64(time.Now().UnixNano())), body...)
+		sk.recs.Add(p.key)
 		if err := p.wb.Set(p.key, p.rec, nil); err != nil {
 			p.err = err
 		}

@@ -69,7 +69,8 @@ type Config struct {
 	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
 	// MiB; -1 sets none. The garbage collector works harder as the Go memory nears it;
 	// Pebble's cache and memtables (Store) are C memory, outside it. Unset (0), it is
-	// MemoryLimitFor(partitions, batch.size) with nats.url (96 MiB with the defaults), and
+	// MemoryLimitFor(partitions, batch.size) with nats.url (96 MiB with the defaults; a
+	// store.record_filter_mib above its default adds the difference), and
 	// none with the embedded server: the worker alone keeps a small live heap (10-40 MiB),
 	// but an embedded NATS server keeps state for every message its streams hold, its live
 	// heap grows with them, and near a limit the collector would take up to half the CPU
@@ -175,6 +176,9 @@ func MemoryLimitFor(partitions, batch int) int {
 // runs a compaction in the time they leave, yet not starved when the machine is busy
 // (docs/performance.md, "What the tail waits for, chunk by chunk").
 const DefaultCompactionNice = 10
+
+// DefaultRecordFilterMiB is store.record_filter_mib when unset (store.Options.RecordFilterBytes).
+const DefaultRecordFilterMiB = 2
 
 // DefaultPartitions is the partition count of a new inbound stream when none is
 // configured. Each partition is a durable consumer with its own fetch, commit and
@@ -377,6 +381,11 @@ type Store struct {
 	// then takes the CPU the partition loops leave, rather than holding envelopes up
 	// (store.Options.CompactionNice; Linux only).
 	CompactionNice int `yaml:"compaction_nice"`
+	// RecordFilterMiB sizes the filter that knows, without a read, that no idempotency
+	// record is kept for a new messageId (default 2: a byte per record, about 1.9
+	// million records kept within the retention; past that every envelope reads the store
+	// until the next start; -1: no filter). Go memory, allocated at start.
+	RecordFilterMiB int `yaml:"record_filter_mib"`
 }
 
 // Batch tunes the fetch → commit → publish → ack loop.
@@ -444,8 +453,13 @@ func (c *Config) SetDefaults() {
 	if c.Store.CompactionNice == 0 {
 		c.Store.CompactionNice = DefaultCompactionNice
 	}
+	if c.Store.RecordFilterMiB == 0 {
+		c.Store.RecordFilterMiB = DefaultRecordFilterMiB
+	}
 	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
-		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size)
+		// The filter of idempotency records is Go memory: its default size is within
+		// the base; a larger one raises the limit by what it adds.
+		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size) + max(c.Store.RecordFilterMiB-DefaultRecordFilterMiB, 0)
 	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond
@@ -531,6 +545,9 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Store.CompactionNice; n != -1 && (n < 1 || n > 19) {
 		bad("store: compaction_nice %d: want a nice value from 1 to 19, or -1 to run compactions at the worker's priority", n)
+	}
+	if n := c.Store.RecordFilterMiB; n < -1 || n > 4096 {
+		bad("store: record_filter_mib %d: want a size from 1 to 4096 MiB, or -1 for no filter", n)
 	}
 	if c.Procs < -1 {
 		bad("procs: %d: want a number of processors, 0 for the default or -1 for the runtime's", c.Procs)

@@ -189,3 +189,28 @@ func TestCompactionNice(t *testing.T) {
 		}
 	}
 }
+
+// The filter of idempotency records is 2 MiB unless set; -1 turns it off; a size below
+// -1 or above 4 GiB is refused.
+func TestRecordFilterSize(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want int
+		bad  bool
+	}{
+		{"", DefaultRecordFilterMiB, false},
+		{"store: {record_filter_mib: 64}\n", 64, false},
+		{"store: {record_filter_mib: -1}\n", -1, false},
+		{"store: {record_filter_mib: -2}\n", -2, true},
+		{"store: {record_filter_mib: 4097}\n", 4097, true},
+	} {
+		c := parseConfig(t, tc.file)
+		if c.Store.RecordFilterMiB != tc.want {
+			t.Errorf("%q: record_filter_mib %d, want %d", tc.file, c.Store.RecordFilterMiB, tc.want)
+		}
+		err := c.Validate()
+		if tc.bad != (err != nil && strings.Contains(err.Error(), "record_filter_mib")) {
+			t.Errorf("%q: Validate: %v", tc.file, err)
+		}
+	}
+}

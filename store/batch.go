@@ -166,9 +166,15 @@ func isOpen(c *commerce.Checkout) bool {
 	return c != nil && !c.Status.Final() && !c.ExpiresAt.IsZero()
 }
 
-// Record returns the idempotency record for (tenant, messageId), or nil.
+// Record returns the idempotency record for (tenant, messageId), or nil. The record of a
+// new messageId, which most envelopes have, is known to be absent without a read
+// (RecordFilter).
 func (b *Batch) Record(tenant, messageID string) (*Record, error) {
-	return b.record(idemKey(tenant, messageID))
+	k := idemKey(tenant, messageID)
+	if _, ok := b.recs[string(k)]; !ok && !b.s.recs.MayHave(k) {
+		return nil, nil
+	}
+	return b.record(k)
 }
 
 // SeqRecord returns the record kept for the envelope at stream sequence seq when it had no
@@ -227,6 +233,9 @@ func (b *Batch) putRecord(key []byte, r *Record) {
 func (b *Batch) flushRecord(w *staged) {
 	r := b.recs[string(w.key)]
 	b.scratch = appendRecord(b.scratch[:0], r)
+	if w.key[0] == tagIdem {
+		b.s.recs.Add(w.key) // before the batch can commit (RecordFilter)
+	}
 	b.b.Set(w.key, b.scratch, nil)
 	b.b.Set(expiryKey(r.At.UnixNano(), w.key), nil, nil)
 }

@@ -613,7 +613,7 @@ func (a *ChangelogApplier) ApplyChunk(seq uint64, data []byte, outbox bool) erro
 			a.Outbox++
 		}
 	}
-	a.Entries += applyChanges(a.b, data, keep, &a.s.seqs)
+	a.Entries += applyChanges(a.b, data, keep, a.s)
 	if rec != nil {
 		a.b.Set(outRecordKey(a.partition, a.s.nextPendingID()), rec, nil)
 	}
@@ -666,7 +666,7 @@ func checkChanges(data []byte) error {
 
 // applyChanges writes checked entries into b and counts them; it passes the value of
 // each outbox message to out, or leaves it when out is nil.
-func applyChanges(b *pebble.Batch, data []byte, out func(v []byte), seqs *seqRecords) int {
+func applyChanges(b *pebble.Batch, data []byte, out func(v []byte), s *Store) int {
 	if len(data) == 0 {
 		return 0
 	}
@@ -688,7 +688,11 @@ func applyChanges(b *pebble.Batch, data []byte, out func(v []byte), seqs *seqRec
 			continue
 		}
 		l, m = binary.Uvarint(d)
-		seqs.addKey(k) // before the batch can commit (seqRecords)
+		// Before the batch can commit: seqRecords, RecordFilter.
+		s.seqs.addKey(k)
+		if rk, ok := recordOfExpiryKey(k); ok {
+			s.recs.Add(rk)
+		}
 		b.Set(k, d[m:m+int(l)], nil)
 		d = d[m+int(l):]
 	}

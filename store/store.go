@@ -24,7 +24,15 @@ type Options struct {
 	// of the process (priority.go; Linux only: elsewhere it has no effect); 0 leaves
 	// them at the process's.
 	CompactionNice int
+	// RecordFilterBytes sizes the filter that answers, without a read, that the store
+	// holds no idempotency record for a messageId (RecordFilter): a byte per record
+	// (default 2 MiB, about 1.9 million records; negative: no filter, every question is
+	// a read).
+	RecordFilterBytes int64
 }
+
+// DefaultRecordFilterBytes is Options.RecordFilterBytes when unset.
+const DefaultRecordFilterBytes = 2 << 20
 
 // Store is cartwright's Pebble database.
 type Store struct {
@@ -33,6 +41,8 @@ type Store struct {
 	swept     sweptBefore
 	stocks    stockRegistry // the Stocks kept in this store, told of restored partitions
 	seqs      seqRecords    // the stream sequences that have a record of their own
+	recs      *RecordFilter // the idempotency records the store may hold
+	sweeping  sync.Mutex    // one Sweep at a time (RecordFilter's removals)
 	// pendingID numbers the changelog's pending records (changelog.go).
 	pendingID   atomic.Uint64
 	pendingOnce sync.Once
@@ -46,10 +56,13 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, recs: NewRecordFilter(o.RecordFilterBytes)}
 	last, err := s.lastOutboxSeq()
 	if err == nil {
 		err = s.loadSeqRecords()
+	}
+	if err == nil {
+		err = s.loadRecordFilter()
 	}
 	if err != nil {
 		db.Close()
@@ -99,6 +112,10 @@ func OpenPebble(dir string, o Options) (*pebble.DB, error) {
 	}
 	return db, nil
 }
+
+// RecordFilterStats reports how many idempotency records the store's filter of them holds,
+// and whether it is full (RecordFilter).
+func (s *Store) RecordFilterStats() (held int, full bool) { return s.recs.Stats() }
 
 // Compact compacts the whole store. A store written much faster than a worker writes
 // (the bench's preload: a million checkouts in seconds) starts with compactions to do

@@ -17,6 +17,10 @@ import (
 // while its envelope can still be delivered turns a replay into a second application
 // (the caller bounds cutoff by the consumers' ack floors).
 func (s *Store) Sweep(cutoff time.Time, limit int) (int, error) {
+	// One at a time: a second sweep's iterator could find the entries this one deletes,
+	// and remove their records from RecordFilter twice.
+	s.sweeping.Lock()
+	defer s.sweeping.Unlock()
 	if err := s.raiseSweptBefore(cutoff); err != nil {
 		return 0, err
 	}
@@ -31,12 +35,15 @@ func (s *Store) Sweep(cutoff time.Time, limit int) (int, error) {
 	b := s.db.NewBatch()
 	n := 0
 	var seqs []uint64
+	var recs [][]byte
 	for it.First(); it.Valid() && n < limit; it.Next() {
 		k := it.Key()
 		b.Delete(k, nil)
 		b.Delete(k[10:], nil) // the record the index entry points at
 		if seq, ok := seqOfKey(k[10:]); ok {
 			seqs = append(seqs, seq)
+		} else if rk, ok := recordOfExpiryKey(k); ok {
+			recs = append(recs, append([]byte(nil), rk...))
 		}
 		n++
 	}
@@ -52,6 +59,9 @@ func (s *Store) Sweep(cutoff time.Time, limit int) (int, error) {
 	}
 	for _, seq := range seqs {
 		s.seqs.remove(seq)
+	}
+	for _, k := range recs {
+		s.recs.Remove(k)
 	}
 	return n, nil
 }
