@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -42,11 +41,8 @@ func peakRSS() int64 {
 	if kb := procStatusKB("VmHWM"); kb > 0 {
 		return kb << 10
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		return ru.Maxrss << 10
-	}
-	return 0
+	rss, _, _ := rusageSelf()
+	return rss
 }
 
 // resetPeakRSS makes VmHWM start again from the current RSS (Linux ≥ 4.0), so that the
@@ -57,11 +53,8 @@ func resetPeakRSS() bool {
 
 // cpuTime is the CPU time the process has used so far, user and system.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	_, cpu, _ := rusageSelf()
+	return cpu
 }
 
 // machineBusy is the CPU time all processes have used so far (every CPU's time but idle

@@ -36,3 +36,29 @@ func TestPeakParts(t *testing.T) {
 		t.Errorf("files %d + anonymous %d = %d, peak %d", at.file, at.anon, got, peak)
 	}
 }
+
+// The process's CPU time and peak resident set come from the system wherever the bench
+// runs (rusageSelf: getrusage on Unix, GetProcessTimes on Windows): CPU spent shows.
+func TestCPUTimeGrows(t *testing.T) {
+	before := cpuTime()
+	x := uint64(1)
+	for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+		for range 10000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	if x == 0 {
+		t.Log(x) // keeps the loop
+	}
+	if spent := cpuTime() - before; spent < 20*time.Millisecond {
+		t.Errorf("cpuTime grew by %v over 50 ms of work", spent)
+	}
+	if _, _, ok := rusageSelf(); !ok && runtime.GOOS != "js" && runtime.GOOS != "wasip1" {
+		t.Error("rusageSelf: nothing read")
+	}
+	if runtime.GOOS == "linux" {
+		if rss, _, _ := rusageSelf(); rss < 1<<20 {
+			t.Errorf("getrusage's peak resident set: %d bytes", rss)
+		}
+	}
+}
