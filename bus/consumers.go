@@ -163,26 +163,29 @@ type mark struct {
 	waiting map[uint64]struct{}
 }
 
-// advance returns the watermark to commit with a chunk of msgs, of which naks were
-// returned to JetStream (0: it does not move).
+// advance returns the watermark to commit with a chunk of the envelopes at stream
+// sequences seqs, of which those at held were returned to JetStream or put off (0: it does
+// not move).
 //
 // INVARIANT: a chunk whose commit fails is followed by a rewind, which delivers again
 // everything above the ack floor in order, so an envelope this call took off waiting for
 // that chunk comes back before any later chunk can move the watermark past it.
-func (k *mark) advance(msgs, naks []jetstream.Msg) uint64 {
+func (k *mark) advance(seqs, held []uint64) uint64 {
 	if k.waiting == nil {
 		k.waiting = map[uint64]struct{}{}
 	}
-	returned := make(map[uint64]bool, len(naks))
-	for _, m := range naks {
-		if seq := streamSeq(m); seq > 0 {
+	var returned map[uint64]bool
+	if len(held) > 0 {
+		returned = make(map[uint64]bool, len(held))
+	}
+	for _, seq := range held {
+		if seq > 0 {
 			k.waiting[seq] = struct{}{}
 			returned[seq] = true
 		}
 	}
 	hi := uint64(0)
-	for _, m := range msgs {
-		seq := streamSeq(m)
+	for _, seq := range seqs {
 		hi = max(hi, seq)
 		if !returned[seq] {
 			delete(k.waiting, seq)

@@ -451,12 +451,20 @@ func (p *partition) process(ctx context.Context, msgs []jetstream.Msg, metas []*
 	p.envBytes = max(p.envBytes, b.Size()/len(msgs))
 
 	// The watermark stays below what went back to JetStream and what waits for the end of
-	// the pull: neither is handled yet.
-	held := deferred
-	for _, n := range naks {
-		held = append(held, n.m)
+	// the pull: neither is handled yet. The chunk's sequences are its envelopes', read
+	// from each delivery's metadata once.
+	seqs := make([]uint64, len(msgs))
+	for i := range msgs {
+		seqs[i] = envs[i].Seq
 	}
-	b.SetCommitted(p.n, p.mark.advance(msgs, held))
+	var held []uint64
+	for _, m := range deferred {
+		held = append(held, streamSeq(m))
+	}
+	for _, n := range naks {
+		held = append(held, streamSeq(n.m))
+	}
+	b.SetCommitted(p.n, p.mark.advance(seqs, held))
 	// Once the chunk is durable, its publishing and acknowledging can overlap the handling
 	// and commit of the next one.
 	took, err := p.commitAndSend(hctx, b, acks, naks, &ct, len(msgs))
