@@ -260,8 +260,9 @@ func (h *Handler) apply(ctx context.Context, b *store.Batch, t *tenant, e *Envel
 	if err != nil {
 		return commerce.Result{}, commerce.Transient("store read", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	lctx, cancel := withLazyDeadline(ctx, time.Now().Add(h.timeout))
 	defer cancel()
+	ctx = lctx
 	var res commerce.Result
 	op := func() error {
 		var err error
