@@ -20,7 +20,7 @@ import (
 // (or, for core subjects, the server) has them.
 type publisher struct {
 	nc      *nats.Conn
-	js      jetstream.JetStream
+	acks    *pubAcks
 	st      *store.Store
 	timeout time.Duration
 	log     *slog.Logger
@@ -39,8 +39,8 @@ type publisher struct {
 	dirty    bool                // a publish failed: the pump has work
 }
 
-func newPublisher(nc *nats.Conn, js jetstream.JetStream, st *store.Store, log *slog.Logger) *publisher {
-	return &publisher{nc: nc, js: js, st: st, timeout: 10 * time.Second, log: log, inflight: map[string]struct{}{}}
+func newPublisher(nc *nats.Conn, st *store.Store, log *slog.Logger) *publisher {
+	return &publisher{nc: nc, acks: newPubAcks(nc), st: st, timeout: 10 * time.Second, log: log, inflight: map[string]struct{}{}}
 }
 
 // claim marks msgs as being published by the caller, so that the pump leaves them alone.
@@ -125,10 +125,11 @@ func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []
 	if len(msgs) == 0 {
 		return nil, nil, nil
 	}
-	futures := make([]pendingAck, 0, len(msgs))
 	// published[i] says msgs[i] is; one allocation for the chunk, and one for its
 	// nats.Msgs, rather than one of each per message.
 	published := make([]bool, len(msgs))
+	g := newGroup(len(msgs))
+	stored := make([]int, 0, len(msgs)) // sent to JetStream, to be acknowledged
 	nms := make([]nats.Msg, len(msgs))
 	var firstErr error
 	failed := func(m store.Outgoing, err error) {
@@ -150,13 +151,13 @@ func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []
 			core = append(core, i)
 			continue
 		}
-		f, err := p.js.PublishMsgAsync(nm)
-		if err != nil {
+		if err := p.acks.publish(g, i, nm); err != nil {
 			failed(m, err)
 			continue
 		}
-		futures = append(futures, pendingAck{i, f})
+		stored = append(stored, i)
 	}
+	p.acks.seal(g)
 	if len(core) > 0 {
 		if err := p.nc.FlushTimeout(p.timeout); err != nil && firstErr == nil {
 			firstErr = err
@@ -167,44 +168,50 @@ func (p *publisher) publish(ctx context.Context, msgs []store.Outgoing) (done []
 			}
 		}
 	}
-	err = p.await(ctx, msgs, futures, published, failed)
+	err = p.await(ctx, msgs, g, stored, published, failed)
 	return publishedOf(msgs, published), refused, cmp.Or(firstErr, err)
 }
 
-// await waits for the futures' acknowledgements, marks what they publish in published and
-// hands what failed to failed. It returns an error when an acknowledgement did not come in
-// time.
-func (p *publisher) await(ctx context.Context, msgs []store.Outgoing, futures []pendingAck, published []bool,
+// await waits for the acknowledgements of g, the messages of msgs at stored, marks what
+// they publish in published and hands what failed to failed. It returns an error when an
+// acknowledgement did not come in time.
+func (p *publisher) await(ctx context.Context, msgs []store.Outgoing, g *ackGroup, stored []int, published []bool,
 	failed func(store.Outgoing, error)) error {
+	if len(stored) == 0 {
+		return nil
+	}
 	timer := time.NewTimer(p.timeout)
 	defer timer.Stop()
-	for _, pf := range futures {
+	late := false
+	select {
+	case <-g.done:
+	case <-timer.C:
+		late = true
+	case <-ctx.Done():
+		// Shutting down: still wait for acks already on their way, within the timer.
 		select {
-		case <-pf.f.Ok():
-			published[pf.i] = true
-		case err := <-pf.f.Err():
-			failed(msgs[pf.i], err)
+		case <-g.done:
 		case <-timer.C:
-			return fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
-		case <-ctx.Done():
-			// Shutting down: still wait for acks already on their way, within the timer.
-			select {
-			case <-pf.f.Ok():
-				published[pf.i] = true
-			case <-timer.C:
-				return fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
-			case err := <-pf.f.Err():
-				failed(msgs[pf.i], err)
-			}
+			late = true
 		}
 	}
+	got, errs := g.got, g.errs
+	if late {
+		got, errs = p.acks.abandon(g)
+	}
+	for _, i := range stored {
+		switch {
+		case !got[i]: // not acknowledged in time: the outbox keeps it
+		case errs[i] == nil:
+			published[i] = true
+		default:
+			failed(msgs[i], errs[i])
+		}
+	}
+	if late {
+		return fmt.Errorf("publish: no acknowledgement within %s", p.timeout)
+	}
 	return nil
-}
-
-// pendingAck is msgs[i]'s acknowledgement to come.
-type pendingAck struct {
-	i int
-	f jetstream.PubAckFuture
 }
 
 // publishedOf returns the messages of msgs marked in published: msgs itself when all are.

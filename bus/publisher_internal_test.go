@@ -44,7 +44,7 @@ func testPublisher(t *testing.T) (*publisher, *store.Store, jetstream.JetStream)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return newPublisher(nc, js, st, slog.New(slog.NewTextHandler(io.Discard, nil))), st, js
+	return newPublisher(nc, st, slog.New(slog.NewTextHandler(io.Discard, nil))), st, js
 }
 
 // The first of several publish errors is the one reported: a later core publish error

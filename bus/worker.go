@@ -93,7 +93,7 @@ func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler
 			Retention: cfg.Retention, Streams: cfg.Streams, Replicas: cfg.Replicas},
 		nc: nc, js: js, st: st, h: h, metrics: m, log: log,
 	}
-	w.pub = newPublisher(nc, js, st, log)
+	w.pub = newPublisher(nc, st, log)
 	w.pub.setAsideTotal = m.OutboxSetAside
 	m.NATSConnected.Set(b2f(nc.IsConnected()))
 	w.Clock = time.Now
