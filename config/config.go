@@ -69,7 +69,7 @@ type Config struct {
 	// MemoryLimitMiB is a soft memory limit for the Go runtime (debug.SetMemoryLimit), in
 	// MiB; -1 sets none. The garbage collector works harder as the Go memory nears it;
 	// Pebble's cache and memtables (Store) are C memory, outside it. Unset (0), it is
-	// MemoryLimitFor(partitions, batch.size) with nats.url (96 MiB with the defaults; a
+	// MemoryLimitFor(partitions, batch.size) with nats.url (80 MiB with the defaults; a
 	// store.record_filter_mib above its default adds the difference), and
 	// none with the embedded server: the worker alone keeps a small live heap (10-40 MiB),
 	// but an embedded NATS server keeps state for every message its streams hold, its live
@@ -159,16 +159,19 @@ func (r Retention) validate() []error {
 
 // DefaultMemoryLimitMiB is the Go memory limit of a worker whose NATS runs in its own
 // process (nats.url) when memory_limit_mib is unset, with the default partitions and
-// batch size: a few times the worker's live heap (10-40 MiB in the bench), so that the
-// collector is not driven hard, and still a bound. MemoryLimitFor scales it.
-const DefaultMemoryLimitMiB = 96
+// batch size: twice the worker's live heap at its largest (10-40 MiB in the bench), so
+// that the collector is not driven hard, and still a bound. MemoryLimitFor scales it. It
+// was 96 MiB: the Go memory held at the peak then reached 81-88 MiB in some runs, and the
+// resident peak at 1,000,000 stored checkouts went over 200 MB once in three; with 80 it
+// stayed at 175-179 MiB, as fast (docs/performance.md, "Memory").
+const DefaultMemoryLimitMiB = 80
 
-// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 64 MiB, and 64 KiB
+// MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 48 MiB, and 64 KiB
 // more for every envelope that the partitions' batches can hold at once (the envelopes,
 // their states, replies and events are live together until the batch is acknowledged),
 // so that more or larger batches do not bring the live heap near the limit.
 func MemoryLimitFor(partitions, batch int) int {
-	return 64 + partitions*batch/16
+	return 48 + partitions*batch/16
 }
 
 // DefaultCompactionNice is the nice value of the store's compactions when

@@ -41,7 +41,7 @@ func TestMemoryLimitDefault(t *testing.T) {
 		{"nats://nats-1:4222", "gc_percent: -1\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, -1},
 		{"", "gc_percent: 200\n", 0, math.MaxInt64, 200},
 		// More partitions and larger batches hold more envelopes at once: a higher bound.
-		{"nats://nats-1:4222", "partitions: 16\nbatch: {size: 500}\n", 564, 564 << 20, 100},
+		{"nats://nats-1:4222", "partitions: 16\nbatch: {size: 500}\n", 548, 548 << 20, 100},
 		// A larger filter of idempotency records is Go memory too: the bound grows by what
 		// it adds; the default and a smaller one leave it.
 		{"nats://nats-1:4222", "store: {record_filter_mib: 66}\n", config.DefaultMemoryLimitMiB + 64, int64(config.DefaultMemoryLimitMiB+64) << 20, 100},
