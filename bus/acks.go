@@ -24,7 +24,8 @@ import (
 // As nats.go does, a reconnection fails the acknowledgements still awaited
 // (nats.ErrDisconnected): the server may have stored the messages or not, and the caller
 // publishes them again with the same Nats-Msg-Id, which JetStream's duplicate window
-// drops if they were.
+// drops if they were. Nothing here caps how many are awaited: the callers do (a
+// partition publishes one chunk at a time, the outbox pump a page).
 type pubAcks struct {
 	nc *nats.Conn
 

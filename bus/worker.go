@@ -81,7 +81,7 @@ type Worker struct {
 
 // New builds a worker; Run starts it.
 func New(cfg *config.Config, nc *nats.Conn, st *store.Store, h *handlers.Handler, m *Metrics, log *slog.Logger) (*Worker, error) {
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
