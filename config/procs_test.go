@@ -165,51 +165,35 @@ func TestProcsInvalid(t *testing.T) {
 	}
 }
 
-// Compactions run below the worker by default; -1 runs them at its priority; a nice
-// value outside 1-19 is refused.
-func TestCompactionNice(t *testing.T) {
+// The store's settings: compactions run below the worker by default, -1 runs them at its
+// priority, and a nice value outside 1-19 is refused; the filter of idempotency records
+// is 2 MiB unless set, -1 turns it off, and a size below -1 or above 4 GiB is refused.
+func TestStoreSettings(t *testing.T) {
+	nice := func(c *Config) int { return c.Store.CompactionNice }
+	filter := func(c *Config) int { return c.Store.RecordFilterMiB }
 	for _, tc := range []struct {
-		file string
-		want int
-		bad  bool
+		file, setting string
+		get           func(*Config) int
+		want          int
+		bad           bool
 	}{
-		{"", DefaultCompactionNice, false},
-		{"store: {compaction_nice: 19}\n", 19, false},
-		{"store: {compaction_nice: -1}\n", -1, false},
-		{"store: {compaction_nice: 20}\n", 20, true},
-		{"store: {compaction_nice: -5}\n", -5, true},
+		{"", "compaction_nice", nice, DefaultCompactionNice, false},
+		{"store: {compaction_nice: 19}\n", "compaction_nice", nice, 19, false},
+		{"store: {compaction_nice: -1}\n", "compaction_nice", nice, -1, false},
+		{"store: {compaction_nice: 20}\n", "compaction_nice", nice, 20, true},
+		{"store: {compaction_nice: -5}\n", "compaction_nice", nice, -5, true},
+		{"", "record_filter_mib", filter, DefaultRecordFilterMiB, false},
+		{"store: {record_filter_mib: 64}\n", "record_filter_mib", filter, 64, false},
+		{"store: {record_filter_mib: -1}\n", "record_filter_mib", filter, -1, false},
+		{"store: {record_filter_mib: -2}\n", "record_filter_mib", filter, -2, true},
+		{"store: {record_filter_mib: 4097}\n", "record_filter_mib", filter, 4097, true},
 	} {
 		c := parseConfig(t, tc.file)
-		if c.Store.CompactionNice != tc.want {
-			t.Errorf("%q: compaction_nice %d, want %d", tc.file, c.Store.CompactionNice, tc.want)
+		if got := tc.get(c); got != tc.want {
+			t.Errorf("%q: %s %d, want %d", tc.file, tc.setting, got, tc.want)
 		}
 		err := c.Validate()
-		if tc.bad != (err != nil && strings.Contains(err.Error(), "compaction_nice")) {
-			t.Errorf("%q: Validate: %v", tc.file, err)
-		}
-	}
-}
-
-// The filter of idempotency records is 2 MiB unless set; -1 turns it off; a size below
-// -1 or above 4 GiB is refused.
-func TestRecordFilterSize(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want int
-		bad  bool
-	}{
-		{"", DefaultRecordFilterMiB, false},
-		{"store: {record_filter_mib: 64}\n", 64, false},
-		{"store: {record_filter_mib: -1}\n", -1, false},
-		{"store: {record_filter_mib: -2}\n", -2, true},
-		{"store: {record_filter_mib: 4097}\n", 4097, true},
-	} {
-		c := parseConfig(t, tc.file)
-		if c.Store.RecordFilterMiB != tc.want {
-			t.Errorf("%q: record_filter_mib %d, want %d", tc.file, c.Store.RecordFilterMiB, tc.want)
-		}
-		err := c.Validate()
-		if tc.bad != (err != nil && strings.Contains(err.Error(), "record_filter_mib")) {
+		if tc.bad != (err != nil && strings.Contains(err.Error(), tc.setting)) {
 			t.Errorf("%q: Validate: %v", tc.file, err)
 		}
 	}
