@@ -29,7 +29,8 @@ retrying them. It reads the store, which the worker holds locked: stop the worke
   cartwright outbox set-aside --body | jq -r 'select(.subject | startswith("a2a.dlq.")) | .data' | base64 -d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := store.Open(filepath.Join(data, "store"), store.Options{})
+			// It reads no idempotency record: no filter of them to fill from the store.
+			st, err := store.Open(filepath.Join(data, "store"), store.Options{RecordFilterBytes: -1})
 			if err != nil {
 				return &exitError{code: exitFailure, err: fmt.Errorf("%w (is the worker running?)", err)}
 			}
