@@ -195,17 +195,16 @@ func (p *publisher) await(ctx context.Context, msgs []store.Outgoing, g *ackGrou
 			late = true
 		}
 	}
-	got, errs := g.got, g.errs
 	if late {
-		got, errs = p.acks.abandon(g)
+		p.acks.abandon(g)
 	}
 	for _, i := range stored {
 		switch {
-		case !got[i]: // not acknowledged in time: the outbox keeps it
-		case errs[i] == nil:
+		case !g.got[i]: // not acknowledged in time: the outbox keeps it
+		case g.errs[i] == nil:
 			published[i] = true
 		default:
-			failed(msgs[i], errs[i])
+			failed(msgs[i], g.errs[i])
 		}
 	}
 	if late {
