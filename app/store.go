@@ -26,6 +26,14 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) error {
 			Name: "cartwright_store_compaction_debt_bytes",
 			Help: "Bytes the store estimates it must compact to bring its levels in shape.",
 		}, func() float64 { return float64(st.Metrics().Compact.EstimatedDebt) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cartwright_store_state_cache_hits_total",
+			Help: "Reads of a checkout's state that the partitions' cache of recent states answered, without reading Pebble (store.state_cache_mib).",
+		}, func() float64 { h, _ := st.StateCacheStats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cartwright_store_state_cache_misses_total",
+			Help: "Reads of a checkout's state that the partitions' cache of recent states did not hold, and that went to Pebble: many against the hits mean a cache smaller than the checkouts in progress.",
+		}, func() float64 { _, m := st.StateCacheStats(); return float64(m) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "cartwright_store_record_filter_records",
 			Help: "Idempotency records the in-memory filter holds, which answers without a read that a new messageId has none (store.record_filter_mib: a byte each).",

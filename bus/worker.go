@@ -19,12 +19,6 @@ import (
 	"github.com/cartwright-dev/cartwright/store"
 )
 
-// statesCachedPerPartition bounds each partition's cache of decoded states (a few KiB
-// each). It saves decoding the state of a context that sends several envelopes in a
-// short while; under load, an agent's next step (seconds later) is thousands of envelopes
-// away and comes from Pebble's block cache instead, so a larger cache only holds memory.
-const statesCachedPerPartition = 256
-
 // Worker consumes the inbound stream and applies it.
 type Worker struct {
 	cfg     *config.Config
@@ -406,7 +400,7 @@ func (w *Worker) serveOnce(ctx context.Context, p int, epoch uint64, valid func(
 	defer w.running.Add(-1)
 	w.progressed(p)
 	pt := &partition{w: w, n: p, cons: cons, blocked: map[string]*block{}, gen: -1,
-		cache: store.NewStateCache(statesCachedPerPartition), mark: mark{at: committed},
+		cache: w.st.NewStateCache(w.cfg.StateCacheBytes(w.topo.Partitions)), mark: mark{at: committed},
 		epoch: epoch, valid: valid, floor: cons.CachedInfo().AckFloor.Stream}
 	pt.run(ctx)
 }

@@ -183,6 +183,18 @@ const DefaultCompactionNice = 10
 // DefaultRecordFilterMiB is store.record_filter_mib when unset (store.Options.RecordFilterBytes).
 const DefaultRecordFilterMiB = 2
 
+// DefaultStateCacheMiB is store.state_cache_mib when unset.
+const DefaultStateCacheMiB = 16
+
+// StateCacheBytes is what each partition's state cache may hold, of the given number of
+// partitions: store.state_cache_mib split evenly (0 when it is off).
+func (c *Config) StateCacheBytes(partitions int) int {
+	if c.Store.StateCacheMiB <= 0 || partitions <= 0 {
+		return 0
+	}
+	return (c.Store.StateCacheMiB << 20) / partitions
+}
+
 // DefaultPartitions is the partition count of a new inbound stream when none is
 // configured. Each partition is a durable consumer with its own fetch, commit and
 // publish loop; on small machines a few large batches cost less than many small ones
@@ -389,6 +401,12 @@ type Store struct {
 	// million records kept within the retention; past that every envelope reads the store
 	// until the next start; -1: no filter). Go memory, allocated at start.
 	RecordFilterMiB int `yaml:"record_filter_mib"`
+	// StateCacheMiB sizes the cache of the states the worker's partitions committed or
+	// read most recently, kept encoded (default 16, split evenly between the
+	// partitions; -1: none). An envelope whose checkout is in it reads nothing from
+	// Pebble. It should hold every checkout in progress (a few hundred bytes each): a
+	// cache smaller than those evicts each before its next step. Go memory.
+	StateCacheMiB int `yaml:"state_cache_mib"`
 }
 
 // Batch tunes the fetch → commit → publish → ack loop.
@@ -459,10 +477,14 @@ func (c *Config) SetDefaults() {
 	if c.Store.RecordFilterMiB == 0 {
 		c.Store.RecordFilterMiB = DefaultRecordFilterMiB
 	}
+	if c.Store.StateCacheMiB == 0 {
+		c.Store.StateCacheMiB = DefaultStateCacheMiB
+	}
 	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
-		// The filter of idempotency records is Go memory: its default size is within
-		// the base; a larger one raises the limit by what it adds.
-		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size) + max(c.Store.RecordFilterMiB-DefaultRecordFilterMiB, 0)
+		// The filter of idempotency records and the cache of states are Go memory: their
+		// default sizes are within the base; larger ones raise the limit by what they add.
+		c.MemoryLimitMiB = MemoryLimitFor(c.Partitions, c.Batch.Size) + max(c.Store.RecordFilterMiB-DefaultRecordFilterMiB, 0) +
+			max(c.Store.StateCacheMiB-DefaultStateCacheMiB, 0)
 	}
 	if c.Batch.MaxWait == 0 {
 		c.Batch.MaxWait = 500 * time.Millisecond
@@ -551,6 +573,9 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Store.RecordFilterMiB; n < -1 || n > 4096 {
 		bad("store: record_filter_mib %d: want a size from 1 to 4096 MiB, or -1 for no filter", n)
+	}
+	if n := c.Store.StateCacheMiB; n < -1 || n > 4096 {
+		bad("store: state_cache_mib %d: want a size from 1 to 4096 MiB, or -1 for no cache", n)
 	}
 	if c.Procs < -1 {
 		bad("procs: %d: want a number of processors, 0 for the default or -1 for the runtime's", c.Procs)

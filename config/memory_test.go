@@ -46,6 +46,9 @@ func TestMemoryLimitDefault(t *testing.T) {
 		// it adds; the default and a smaller one leave it.
 		{"nats://nats-1:4222", "store: {record_filter_mib: 66}\n", config.DefaultMemoryLimitMiB + 64, int64(config.DefaultMemoryLimitMiB+64) << 20, 100},
 		{"nats://nats-1:4222", "store: {record_filter_mib: 1}\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, 100},
+		// So is the cache of states.
+		{"nats://nats-1:4222", "store: {state_cache_mib: 48}\n", config.DefaultMemoryLimitMiB + 32, int64(config.DefaultMemoryLimitMiB+32) << 20, 100},
+		{"nats://nats-1:4222", "store: {state_cache_mib: -1}\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, 100},
 	} {
 		c := &config.Config{}
 		if tc.file != "" {

@@ -167,10 +167,12 @@ func TestProcsInvalid(t *testing.T) {
 
 // The store's settings: compactions run below the worker by default, -1 runs them at its
 // priority, and a nice value outside 1-19 is refused; the filter of idempotency records
-// is 2 MiB unless set, -1 turns it off, and a size below -1 or above 4 GiB is refused.
+// is 2 MiB unless set, the cache of states 16 MiB; -1 turns either off, and a size below
+// -1 or above 4 GiB is refused.
 func TestStoreSettings(t *testing.T) {
 	nice := func(c *Config) int { return c.Store.CompactionNice }
 	filter := func(c *Config) int { return c.Store.RecordFilterMiB }
+	states := func(c *Config) int { return c.Store.StateCacheMiB }
 	for _, tc := range []struct {
 		file, setting string
 		get           func(*Config) int
@@ -187,6 +189,11 @@ func TestStoreSettings(t *testing.T) {
 		{"store: {record_filter_mib: -1}\n", "record_filter_mib", filter, -1, false},
 		{"store: {record_filter_mib: -2}\n", "record_filter_mib", filter, -2, true},
 		{"store: {record_filter_mib: 4097}\n", "record_filter_mib", filter, 4097, true},
+		{"", "state_cache_mib", states, DefaultStateCacheMiB, false},
+		{"store: {state_cache_mib: 64}\n", "state_cache_mib", states, 64, false},
+		{"store: {state_cache_mib: -1}\n", "state_cache_mib", states, -1, false},
+		{"store: {state_cache_mib: -2}\n", "state_cache_mib", states, -2, true},
+		{"store: {state_cache_mib: 4097}\n", "state_cache_mib", states, 4097, true},
 	} {
 		c := parseConfig(t, tc.file)
 		if got := tc.get(c); got != tc.want {
@@ -196,5 +203,20 @@ func TestStoreSettings(t *testing.T) {
 		if tc.bad != (err != nil && strings.Contains(err.Error(), tc.setting)) {
 			t.Errorf("%q: Validate: %v", tc.file, err)
 		}
+	}
+}
+
+// The cache of states is split evenly between the partitions, and is none when off.
+func TestStateCacheBytes(t *testing.T) {
+	c := parseConfig(t, "store: {state_cache_mib: 16}\n")
+	if got := c.StateCacheBytes(4); got != 4<<20 {
+		t.Errorf("16 MiB over 4 partitions: %d bytes each, want %d", got, 4<<20)
+	}
+	if got := c.StateCacheBytes(0); got != 0 {
+		t.Errorf("no partitions: %d bytes", got)
+	}
+	c = parseConfig(t, "store: {state_cache_mib: -1}\n")
+	if got := c.StateCacheBytes(4); got != 0 {
+		t.Errorf("cache off: %d bytes each, want 0", got)
 	}
 }

@@ -43,6 +43,11 @@ type Batch struct {
 	pays map[string]*providers.MockPayment
 	// scratch is where values are encoded before the Pebble batch copies them in.
 	scratch []byte
+	// enc holds the key and the encoding of every state written into b, in the order
+	// written, for Cache once the commit succeeds; written says where each is in enc.
+	// Only kept when Cache is set.
+	enc     []byte
+	written []encodedState
 
 	// staged are the writes not yet in b, in the order they were made, each with what it
 	// replaced in the maps above; out[flushedOut:] are the messages not yet in b.
@@ -52,6 +57,10 @@ type Batch struct {
 	// flushes counts the flushes, so that Rollback can tell a Mark that is still open.
 	flushes uint64
 }
+
+// encodedState is a state written into the batch: its key is enc[k:v], its encoding
+// enc[v:end].
+type encodedState struct{ k, v, end int }
 
 type stagedKind uint8
 
@@ -93,6 +102,7 @@ func (s *Store) NewBatchSized(size int) *Batch {
 	b := &Batch{s: s}
 	if sp := s.spare.get(); sp != nil {
 		b.b, b.states, b.dirty, b.recs, b.staged, b.scratch = sp.b, sp.states, sp.dirty, sp.recs, sp.staged, sp.scratch
+		b.enc, b.written = sp.enc, sp.written
 		// The messages go to the caller: sized as the last batch's, not grown by copying.
 		b.out = make([]Outgoing, 0, sp.outs)
 		return b
@@ -110,11 +120,15 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 	if st, ok := b.states[k]; ok {
 		return st, nil
 	}
-	if st, ok := b.Cache.get(k); ok {
+	var st commerce.State
+	if v, ok := b.Cache.get(k); ok {
+		st, err := decodeState(v) // a copy: v stays the cache's
+		if err != nil {
+			return commerce.State{}, fmt.Errorf("store: state %s/%s (cached): %w", tenant, context, err)
+		}
 		b.states[k] = st
 		return st, nil
 	}
-	var st commerce.State
 	found := false
 	err := b.s.view([]byte(k), func(v []byte) error {
 		if v == nil {
@@ -122,7 +136,9 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 		}
 		found = true
 		var err error
-		st, err = decodeState(v)
+		if st, err = decodeState(v); err == nil {
+			b.Cache.put([]byte(k), v) // committed: safe to keep whatever this batch does
+		}
 		return err
 	})
 	if err != nil || !found {
@@ -132,7 +148,6 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 		return commerce.State{}, err
 	}
 	b.states[k] = st
-	b.Cache.put(k, st) // committed: safe to keep whatever this batch does
 	return st, nil
 }
 
@@ -160,6 +175,11 @@ func (b *Batch) flushState(w *staged) {
 	}
 	b.scratch = appendState(b.scratch[:0], st)
 	b.b.Set(k, b.scratch, nil)
+	if b.Cache != nil {
+		ks := len(b.enc)
+		b.enc = append(append(b.enc, k...), b.scratch...)
+		b.written = append(b.written, encodedState{k: ks, v: ks + len(k), end: len(b.enc)})
+	}
 }
 
 func isOpen(c *commerce.Checkout) bool {
@@ -397,8 +417,9 @@ func (b *Batch) Commit() error {
 		b.b = nil
 		return commerce.Transient("store commit", err)
 	}
-	for k := range b.dirty {
-		b.Cache.put(k, b.states[k])
+	// What the batch wrote, in order: a state written twice ends as its last write.
+	for _, w := range b.written {
+		b.Cache.put(b.enc[w.k:w.v], b.enc[w.v:w.end])
 	}
 	if b.st != nil {
 		b.st.committed(b.Partition)
@@ -424,8 +445,9 @@ func (b *Batch) release() {
 		return
 	}
 	b.s.spare.put(&spareBatch{b: b.b, states: b.states, dirty: b.dirty, recs: b.recs, staged: b.staged, scratch: b.scratch,
-		outs: len(b.out)})
+		enc: b.enc[:0], written: b.written[:0], outs: len(b.out)})
 	b.b, b.states, b.dirty, b.recs, b.staged, b.scratch = nil, nil, nil, nil, nil, nil
+	b.enc, b.written = nil, nil
 }
 
 // spareBatches keeps a few Batches' insides that are through, emptied, for the next
@@ -450,6 +472,8 @@ type spareBatch struct {
 	recs    map[string]*Record
 	staged  []staged
 	scratch []byte
+	enc     []byte
+	written []encodedState
 	outs    int // how many messages the batch published
 }
 
@@ -478,7 +502,7 @@ func (sb *spareBatches) get() *spareBatch {
 // REQUIRES: sp.b is committed (Commit returned without error), or was never committed.
 func (sb *spareBatches) put(sp *spareBatch) {
 	if len(sp.states) > maxSpareEntries || len(sp.dirty) > maxSpareEntries || len(sp.recs) > maxSpareEntries ||
-		cap(sp.scratch) > maxPooledBatch {
+		cap(sp.scratch) > maxPooledBatch || cap(sp.enc) > maxPooledBatch || cap(sp.written) > maxSpareEntries {
 		sp.b.Close()
 		return
 	}

@@ -39,10 +39,12 @@ type Store struct {
 	db        *pebble.DB
 	outboxSeq atomic.Uint64
 	swept     sweptBefore
-	stocks    stockRegistry // the Stocks kept in this store, told of restored partitions
-	seqs      seqRecords    // the stream sequences that have a record of their own
-	recs      *RecordFilter // the idempotency records the store may hold
-	sweeping  sync.Mutex    // one Sweep at a time (RecordFilter's removals)
+	// stateCache counts the lookups of the partitions' state caches.
+	stateCache cacheCounts
+	stocks     stockRegistry // the Stocks kept in this store, told of restored partitions
+	seqs       seqRecords    // the stream sequences that have a record of their own
+	recs       *RecordFilter // the idempotency records the store may hold
+	sweeping   sync.Mutex    // one Sweep at a time (RecordFilter's removals)
 	// pendingID numbers the changelog's pending records (changelog.go).
 	pendingID   atomic.Uint64
 	pendingOnce sync.Once

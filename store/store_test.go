@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -127,47 +128,94 @@ func TestSweepRemovesOnlyExpiredRecords(t *testing.T) {
 	}
 }
 
+// TestStateCacheServesOnlyCommittedStates: the partition's cache serves the states its
+// batches committed, exactly as the store holds them, and never what a discarded batch or
+// a rolled-back envelope wrote.
 func TestStateCacheServesOnlyCommittedStates(t *testing.T) {
 	s := open(t, vfs.NewMem())
 	defer s.Close()
-	cache := store.NewStateCache(2)
-	put := func(ctx, id string, commit bool) {
+	cache := store.NewStateCache(1 << 20)
+	t0 := time.Unix(1_000_000, 0)
+	rich := func(id string) commerce.State {
+		st := openCheckout(id, t0.Add(time.Hour))
+		st.Checkout.Currency = "USD"
+		st.Checkout.LineItems = []commerce.LineItem{{ID: "li_1", Item: commerce.Item{ID: "sku_tee", Title: "Tee", Price: 2500}, Quantity: 2,
+			Totals: []commerce.Total{{Type: commerce.TotalSubtotal, Amount: 5000}}}}
+		st.Checkout.Totals = []commerce.Total{{Type: commerce.TotalTotal, DisplayText: "Total", Amount: 5000}}
+		return st
+	}
+	put := func(ctx string, st commerce.State, commit bool) {
 		b := s.NewBatch()
 		b.Cache = cache
 		if _, err := b.State("demo", ctx); err != nil {
 			t.Fatal(err)
 		}
-		b.PutState("demo", ctx, commerce.State{Checkout: &commerce.Checkout{ID: id}})
+		b.PutState("demo", ctx, st)
 		if commit {
 			if err := b.Commit(); err != nil {
 				t.Fatal(err)
 			}
 		} else {
+			b.Mark() // the state is in the Pebble batch, as a chunk's are before its commit
 			b.Discard()
 		}
 	}
-	read := func(ctx string) string {
+	read := func(c *store.StateCache, ctx string) commerce.State {
 		b := s.NewBatch()
-		b.Cache = cache
+		b.Cache = c
 		defer b.Discard()
 		st, err := b.State("demo", ctx)
-		if err != nil || st.Checkout == nil {
-			return ""
+		if err != nil {
+			t.Fatal(err)
 		}
-		return st.Checkout.ID
+		return st
 	}
-	put("a", "chk_1", true)
-	put("a", "chk_2", false) // discarded: neither stored nor cached
-	if got := read("a"); got != "chk_1" {
-		t.Fatalf("after a discarded batch: %q, want chk_1", got)
+	put("a", rich("chk_1"), true)
+	put("a", rich("chk_2"), false) // discarded: neither stored nor cached
+	h0, _ := cache.Stats()
+	got := read(cache, "a")
+	if h, _ := cache.Stats(); h != h0+1 {
+		t.Fatalf("the committed state was not served by the cache (%d hits, then %d)", h0, h)
 	}
-	put("b", "chk_b", true)
-	put("c", "chk_c", true) // evicts a
-	if cache.Len() != 2 {
-		t.Fatalf("cache holds %d, want 2", cache.Len())
+	if got.Checkout == nil || got.Checkout.ID != "chk_1" {
+		t.Fatalf("after a discarded batch: %+v, want chk_1", got.Checkout)
 	}
-	if got := read("a"); got != "chk_1" {
-		t.Fatalf("evicted state read back: %q, want chk_1", got)
+	if fromStore := read(nil, "a"); !reflect.DeepEqual(got, fromStore) {
+		t.Fatalf("the cache serves\n%+v\nthe store holds\n%+v", got, fromStore)
+	}
+
+	// A batch whose second envelope on the context is rolled back commits, and caches,
+	// the first envelope's state.
+	b := s.NewBatch()
+	b.Cache = cache
+	if _, err := b.State("demo", "a"); err != nil {
+		t.Fatal(err)
+	}
+	b.PutState("demo", "a", rich("chk_3"))
+	m := b.Mark()
+	b.PutState("demo", "a", rich("chk_4"))
+	b.Rollback(m)
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(cache, "a"); got.Checkout.ID != "chk_3" {
+		t.Fatalf("after a rolled-back envelope, the cache serves %s, want chk_3", got.Checkout.ID)
+	}
+	if got := read(nil, "a"); got.Checkout.ID != "chk_3" {
+		t.Fatalf("after a rolled-back envelope, the store holds %s, want chk_3", got.Checkout.ID)
+	}
+
+	// A state read from the store is cached too: a second partition's cache serves it.
+	other := store.NewStateCache(1 << 20)
+	read(other, "a")
+	if h, m := other.Stats(); h != 0 || m != 1 || other.Len() != 1 {
+		t.Fatalf("first read: %d hits, %d misses, %d held; want 0, 1, 1", h, m, other.Len())
+	}
+	if got := read(other, "a"); got.Checkout.ID != "chk_3" {
+		t.Fatalf("the state cached on a read: %s, want chk_3", got.Checkout.ID)
+	}
+	if h, _ := other.Stats(); h != 1 {
+		t.Fatalf("the second read was not served by the cache: %d hits", h)
 	}
 }
 
