@@ -72,7 +72,10 @@ func TestRunTiny(t *testing.T) {
 			} `json:"store"`
 		}
 		Memory struct {
-			PeakRSS float64 `json:"peak_rss_mib"`
+			PeakRSS           float64 `json:"peak_rss_mib"`
+			StateCacheHits    int     `json:"state_cache_hits"`
+			StateCacheMisses  int     `json:"state_cache_misses"`
+			StateCacheHitRate float64 `json:"state_cache_hit_rate"`
 		}
 		Baseline *struct {
 			PerSecond float64 `json:"per_second"`
@@ -143,6 +146,13 @@ func TestRunTiny(t *testing.T) {
 	}
 	if rep.Throughput.Envelopes != 2000 || rep.Throughput.PerSecond <= 0 {
 		t.Errorf("throughput: %+v", rep.Throughput)
+	}
+	// Each context's first step finds no state, and its later steps find it in the
+	// batch they ride in or in the cache of recent states, which holds all 250: one miss
+	// per context.
+	if m := rep.Memory; m.StateCacheMisses != 250 || m.StateCacheHits < 250 || m.StateCacheHits+m.StateCacheMisses > 2000 ||
+		m.StateCacheHitRate != float64(m.StateCacheHits)/float64(m.StateCacheHits+m.StateCacheMisses) {
+		t.Errorf("state cache: %d hits, %d misses, rate %.3f; want 250 misses", m.StateCacheHits, m.StateCacheMisses, m.StateCacheHitRate)
 	}
 	if rep.Baseline == nil || rep.Baseline.PerSecond <= 0 || rep.Ratio <= 0 {
 		t.Errorf("baseline: %+v, ratio %v", rep.Baseline, rep.Ratio)

@@ -34,6 +34,8 @@ type Options struct {
 	PreloadUnsettled bool
 	// Changelog runs the worker with `changelog: true`, to measure what it costs.
 	Changelog bool
+	// StateCacheMiB is the worker's store.state_cache_mib: 0 its default, -1 none.
+	StateCacheMiB int
 	// Workers > 0 runs the throughput phase with that many worker processes in one group
 	// (WorkerBinary serve, each with a data directory of its own) instead of the worker
 	// in the bench's process; the latency and request/reply phases, which measure the

@@ -94,6 +94,9 @@ type Settings struct {
 	GoGCPercent      int `json:"go_gc_percent"`
 	StoreCacheMiB    int `json:"store_cache_mib"`
 	StoreMemTableMiB int `json:"store_memtable_mib"`
+	// StoreStateCacheMiB is the worker's cache of recent states (-1: none), as serve's
+	// store.state_cache_mib.
+	StoreStateCacheMiB int `json:"store_state_cache_mib"`
 	// StoreCompactionNice is the nice value Pebble's compactions run at (0: the
 	// process's), as serve's store.compaction_nice.
 	StoreCompactionNice int      `json:"store_compaction_nice"`
@@ -242,9 +245,14 @@ type Memory struct {
 	StoreOnDiskMiB  float64 `json:"store_on_disk_mib"`
 	StoreL0Files    int64   `json:"store_l0_files"`
 	StoreCompaction int64   `json:"store_compactions"`
-	// Over the throughput phase: WAL bytes per envelope, block cache hit rate.
+	// Over the throughput phase: WAL bytes per envelope, block cache hit rate, and the
+	// state reads the partitions' state caches answered and did not (store.state_cache_mib;
+	// a state the batch holds already is read from neither).
 	WALBytesPerEnvelope int     `json:"wal_bytes_per_envelope"`
 	BlockCacheHitRate   float64 `json:"block_cache_hit_rate"`
+	StateCacheHits      uint64  `json:"state_cache_hits"`
+	StateCacheMisses    uint64  `json:"state_cache_misses"`
+	StateCacheHitRate   float64 `json:"state_cache_hit_rate"`
 }
 
 type Outcomes struct {
@@ -296,8 +304,8 @@ func (r *Report) writeTable(out io.Writer) {
 	if s.GoMemoryLimitMiB >= 0 {
 		mem = fmt.Sprintf("%d MiB", s.GoMemoryLimitMiB)
 	}
-	row("memory", "Go soft limit %s (GOMEMLIMIT wins), GC target %d%% (GOGC wins); Pebble block cache %d MiB, memtables %d MiB",
-		mem, s.GoGCPercent, s.StoreCacheMiB, s.StoreMemTableMiB)
+	row("memory", "Go soft limit %s (GOMEMLIMIT wins), GC target %d%% (GOGC wins); Pebble block cache %d MiB, memtables %d MiB; states cached %d MiB",
+		mem, s.GoGCPercent, s.StoreCacheMiB, s.StoreMemTableMiB, s.StoreStateCacheMiB)
 	row("compactions", "at nice %d (0: the process's priority)", s.StoreCompactionNice)
 	row("stored checkouts", "%d preloaded", s.Preload)
 	row("nats", "%s", s.NATS)
@@ -423,6 +431,6 @@ func (r *Report) storeRows(row func(k, format string, args ...any)) {
 	}
 	row("  at the end of throughput", "Go heap in use %.0f MiB, Go sys %.0f MiB; Pebble cache %.0f MiB, memtables %.0f MiB",
 		m.GoHeapInuseMiB, m.GoSysMiB, m.PebbleCacheMiB, m.PebbleMemMiB)
-	row("store", "%.0f MiB on disk, %d L0 files; over the throughput phase: %d compactions, %d WAL bytes per envelope, block cache hit rate %.1f %%",
-		m.StoreOnDiskMiB, m.StoreL0Files, m.StoreCompaction, m.WALBytesPerEnvelope, 100*m.BlockCacheHitRate)
+	row("store", "%.0f MiB on disk, %d L0 files; over the throughput phase: %d compactions, %d WAL bytes per envelope, block cache hit rate %.1f %%, state cache hit rate %.1f %%",
+		m.StoreOnDiskMiB, m.StoreL0Files, m.StoreCompaction, m.WALBytesPerEnvelope, 100*m.BlockCacheHitRate, 100*m.StateCacheHitRate)
 }

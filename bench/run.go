@@ -68,7 +68,7 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 	}
 	// The configuration serve runs with, but for the bench's settings.
 	r.cfg = &config.Config{Prefix: o.Prefix, Partitions: o.Partitions, Batch: config.Batch{Size: o.Batch}, NATS: o.NATS,
-		ChangelogSetting: &o.Changelog}
+		ChangelogSetting: &o.Changelog, Store: config.Store{StateCacheMiB: o.StateCacheMiB}}
 	r.cfg.SetDefaults()
 	if err := r.cfg.Validate(); err != nil {
 		return usageErr("configuration:\n%v", err)
@@ -183,7 +183,7 @@ func (r *benchRun) newReport() *Report {
 		Settings: Settings{
 			N: r.o.N, Contexts: r.o.Contexts, LatencyN: r.o.LatencyN, Partitions: r.cfg.Partitions,
 			Batch: r.cfg.Batch.Size, MaxWaitMS: ms(r.cfg.Batch.MaxWait), Preload: r.o.Preload, Fsync: true,
-			StoreCacheMiB: r.cfg.Store.CacheMiB, StoreMemTableMiB: r.cfg.Store.MemTableMiB,
+			StoreCacheMiB: r.cfg.Store.CacheMiB, StoreMemTableMiB: r.cfg.Store.MemTableMiB, StoreStateCacheMiB: r.cfg.Store.StateCacheMiB,
 			NATS: where, Items: r.items[:], Inventory: r.o.Inventory, Data: data,
 			Mix: []string{"create_checkout", "add_item ×3", "set_buyer", "set_shipping_address (CA)",
 				"select_shipping_option (std)", "complete_checkout (tok_visa)"},

@@ -46,6 +46,7 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 		return err
 	}
 	pm0 := r.st.Metrics()
+	sh0, sm0 := r.st.StateCacheStats()
 	cpu0, busy0 := cpuTime(), machineBusy()
 	t0 := time.Now()
 	runErr := make(chan error, 1)
@@ -98,6 +99,11 @@ func (r *benchRun) measureWorker(ctx context.Context) (err error) {
 	t.BatchStats = perBatch(workerStats{}, ws)
 	r.rep.Outcomes.ByOutcome = ws.outcomes
 	r.memoryNow(pm0, n)
+	if sh, sm := r.st.StateCacheStats(); sh+sm > sh0+sm0 {
+		m := &r.rep.Memory
+		m.StateCacheHits, m.StateCacheMisses = sh-sh0, sm-sm0
+		m.StateCacheHitRate = float64(m.StateCacheHits) / float64(m.StateCacheHits+m.StateCacheMisses)
+	}
 	if r.o.MemProfile != "" {
 		if err := writeHeapProfile(r.o.MemProfile); err != nil {
 			return err

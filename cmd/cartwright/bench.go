@@ -16,7 +16,7 @@ import (
 type benchFlags struct {
 	n, contexts, partitions, batch, preload, latencyN int
 	preloadUnsettled                                  bool
-	workers                                           int
+	workers, stateCacheMiB                            int
 	latencyRate, fixedRate                            float64
 	items, prefix, inventory                          string
 	data                                              string
@@ -130,6 +130,7 @@ docs/performance.md says how to read it.`,
 	fs.BoolVar(&f.skipFloor, "skip-floor", false, "skip the skeleton phases (stored replies and request/reply)")
 	fs.BoolVar(&f.skipRequestReply, "skip-request-reply", false, "skip the worker's request/reply phase")
 	fs.IntVar(&f.workers, "workers", 0, "run the throughput phase with this many worker processes (this binary's serve, a data directory each) in one group on the bench's NATS, instead of the worker in the bench's process; they start first, the envelopes are published while they run; no latency or request/reply phase")
+	fs.IntVar(&f.stateCacheMiB, "state-cache-mib", 0, "the worker's cache of recent states, as serve's store.state_cache_mib (default 16; -1: none, every state read from Pebble as the skeleton reads it)")
 	fs.BoolVar(&f.changelog, "changelog", false, "write the partitions' changelog, as serve with changelog: true (docs/workers.md)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput phase to this file")
 	fs.StringVar(&f.latencyTrace, "latency-trace", "", "write every envelope of the latency phases (when published, how long its reply took) to <this>-half-load.csv and <this>-fixed-rate.csv")
@@ -155,7 +156,7 @@ func (f *benchFlags) options(cmd *cobra.Command) (bench.Options, error) {
 		N: f.n, Contexts: f.contexts, Partitions: f.partitions, Batch: f.batch, Preload: f.preload, PreloadUnsettled: f.preloadUnsettled, LatencyN: f.latencyN,
 		LatencyRate: f.latencyRate, FixedRate: f.fixedRate, Items: f.items, Prefix: f.prefix, Inventory: f.inventory, Data: f.data,
 		JSON: f.json, SkipLatency: f.skipLatency, SkipBaseline: f.skipBaseline, SkipFloor: f.skipFloor, SkipRequestReply: f.skipRequestReply, Changelog: f.changelog,
-		CPUProfile: f.cpuProfile, MemProfile: f.memProfile, LatencyTrace: f.latencyTrace, Workers: f.workers,
+		StateCacheMiB: f.stateCacheMiB, CPUProfile: f.cpuProfile, MemProfile: f.memProfile, LatencyTrace: f.latencyTrace, Workers: f.workers,
 		NATSOptions: natsOptions, RedactURL: redactURL, Versions: versions(),
 	}
 	f.conn.apply(&o.NATS)
