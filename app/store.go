@@ -26,6 +26,14 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) error {
 			Name: "cartwright_store_compaction_debt_bytes",
 			Help: "Bytes the store estimates it must compact to bring its levels in shape.",
 		}, func() float64 { return float64(st.Metrics().Compact.EstimatedDebt) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cartwright_store_presence_filter_keys",
+			Help: "Keys of states, stock reservations and mock payments the in-memory filter has taken since the start, which answers without a read that a new checkout has none; past cartwright_store_presence_filter_capacity more of those lookups read the store, until the next start sizes it again.",
+		}, func() float64 { n, _ := st.PresenceFilterStats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cartwright_store_presence_filter_capacity",
+			Help: "Keys the filter of states, reservations and mock payments was sized for at the start: twice those the store held, at least about a million.",
+		}, func() float64 { _, c := st.PresenceFilterStats(); return float64(c) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "cartwright_store_state_cache_hits_total",
 			Help: "Reads of a checkout's state that the partitions' cache of recent states answered, without reading Pebble (store.state_cache_mib).",

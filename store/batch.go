@@ -129,6 +129,9 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 		b.states[k] = st
 		return st, nil
 	}
+	if !b.s.present.mayHave([]byte(k)) {
+		return commerce.State{}, nil // a context not seen yet
+	}
 	found := false
 	err := b.s.view([]byte(k), func(v []byte) error {
 		if v == nil {
@@ -174,6 +177,7 @@ func (b *Batch) flushState(w *staged) {
 		b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil, nil)
 	}
 	b.scratch = appendState(b.scratch[:0], st)
+	b.s.present.add(k) // before the commit: presenceFilter's invariant
 	b.b.Set(k, b.scratch, nil)
 	if b.Cache != nil {
 		ks := len(b.enc)

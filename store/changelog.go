@@ -693,6 +693,9 @@ func applyChanges(b *pebble.Batch, data []byte, out func(v []byte), s *Store) in
 		if rk, ok := recordOfExpiryKey(k); ok {
 			s.recs.Add(rk)
 		}
+		if len(k) > 0 && presenceTracked(k[0]) {
+			s.present.add(k)
+		}
 		b.Set(k, d[m:m+int(l)], nil)
 		d = d[m+int(l):]
 	}

@@ -54,8 +54,12 @@ func (s *Store) MockPayments(tenant string) MockPayments { return MockPayments{s
 // Payment implements providers.MockBook.
 func (m MockPayments) Payment(id string) (providers.MockPayment, bool, error) {
 	var p providers.MockPayment
+	key := mockPaymentKey(m.tenant, id)
+	if !m.s.present.mayHave(key) {
+		return providers.MockPayment{}, false, nil
+	}
 	found := false
-	err := m.s.view(mockPaymentKey(m.tenant, id), func(v []byte) error {
+	err := m.s.view(key, func(v []byte) error {
 		if v == nil {
 			return nil
 		}
@@ -235,6 +239,7 @@ func (b *Batch) undoMockPayment(w *staged) {
 func (b *Batch) flushMockPayment(w *staged) {
 	p := b.pays[string(w.key)]
 	b.scratch = appendMockPayment(b.scratch[:0], *p)
+	b.s.present.add(w.key) // before the commit: presenceFilter's invariant
 	b.b.Set(w.key, b.scratch, nil)
 	b.b.Set(mockByTimeKey(w.tenant, p.At.UnixNano(), p.ID), nil, nil)
 }

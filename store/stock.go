@@ -328,6 +328,10 @@ func (bs *batchStock) reservation(key []byte) (*reservationRec, error) {
 		return r, nil
 	}
 	var r *reservationRec
+	if !bs.st.s.present.mayHave(key) {
+		bs.res[string(key)] = nil // none: the checkout holds nothing
+		return nil, nil
+	}
 	err := bs.st.s.view(key, func(v []byte) error {
 		if v == nil {
 			return nil
@@ -363,6 +367,7 @@ func (bs *batchStock) undoReservation(w *staged) {
 
 func (bs *batchStock) flushReservation(b *Batch, w *staged) {
 	if r := bs.res[string(w.key)]; r != nil {
+		b.s.present.add(w.key) // before the commit: presenceFilter's invariant
 		b.b.Set(w.key, encodeReservation(r.lines), nil)
 	} else {
 		b.b.Delete(w.key, nil)

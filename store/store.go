@@ -44,6 +44,8 @@ type Store struct {
 	stocks     stockRegistry // the Stocks kept in this store, told of restored partitions
 	seqs       seqRecords    // the stream sequences that have a record of their own
 	recs       *RecordFilter // the idempotency records the store may hold
+	// present knows the states, reservations and mock payments the store may hold.
+	present *presenceFilter
 	sweeping   sync.Mutex    // one Sweep at a time (RecordFilter's removals)
 	// pendingID numbers the changelog's pending records (changelog.go).
 	pendingID   atomic.Uint64
@@ -65,6 +67,9 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	if err == nil {
 		err = s.loadRecordFilter()
+	}
+	if err == nil {
+		s.present, err = loadPresenceFilter(db)
 	}
 	if err != nil {
 		db.Close()
