@@ -45,8 +45,8 @@ type Store struct {
 	seqs       seqRecords    // the stream sequences that have a record of their own
 	recs       *RecordFilter // the idempotency records the store may hold
 	// present knows the states, reservations and mock payments the store may hold.
-	present *presenceFilter
-	sweeping   sync.Mutex    // one Sweep at a time (RecordFilter's removals)
+	present  *presenceFilter
+	sweeping sync.Mutex // one Sweep at a time (RecordFilter's removals)
 	// pendingID numbers the changelog's pending records (changelog.go).
 	pendingID   atomic.Uint64
 	pendingOnce sync.Once
