@@ -166,15 +166,19 @@ func (b *Batch) PutState(tenant, context string, st commerce.State) {
 }
 
 // flushState writes the state as it is now, and moves its open-checkout index entry from
-// where the state before this write had it.
+// where the state before this write had it. A checkout's expiry is set when it is
+// created, so most writes leave the entry where it is, and write nothing of it.
 func (b *Batch) flushState(w *staged) {
-	if w.had && isOpen(w.prev.Checkout) {
-		b.b.Delete(openKey(b.Partition, w.prev.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil)
-	}
 	k := stateKey(w.tenant, w.context)
 	st := b.states[string(k)]
-	if isOpen(st.Checkout) {
-		b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil, nil)
+	wasOpen, open := w.had && isOpen(w.prev.Checkout), isOpen(st.Checkout)
+	if !wasOpen || !open || w.prev.Checkout.ExpiresAt.UnixNano() != st.Checkout.ExpiresAt.UnixNano() {
+		if wasOpen {
+			b.b.Delete(openKey(b.Partition, w.prev.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil)
+		}
+		if open {
+			b.b.Set(openKey(b.Partition, st.Checkout.ExpiresAt.UnixNano(), w.tenant, w.context), nil, nil)
+		}
 	}
 	b.scratch = appendState(b.scratch[:0], st)
 	b.s.present.add(k) // before the commit: presenceFilter's invariant
