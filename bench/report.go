@@ -112,7 +112,7 @@ type Preload struct {
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
 	// DebtMiB is the compaction debt the preload left (Pebble's estimate) and L0Files the
-	// files it left in level 0, when the store was reopened.
+	// files it left in level 0, its last writes flushed, before the store was reopened.
 	DebtMiB float64 `json:"compaction_debt_mib"`
 	L0Files int64   `json:"l0_files"`
 	// L0FilesAtStart is the files in level 0 when the worker started: none once compacted.

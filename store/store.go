@@ -182,6 +182,9 @@ func (s *Store) SetMeta(name string, v []byte) error {
 // Metrics exposes Pebble's own metrics.
 func (s *Store) Metrics() *pebble.Metrics { return s.db.Metrics() }
 
+// Flush writes the memtables to level 0 and waits until they are there.
+func (s *Store) Flush() error { return s.db.Flush() }
+
 type quietLogger struct{}
 
 func (quietLogger) Infof(string, ...interface{}) {}
