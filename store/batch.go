@@ -181,7 +181,11 @@ func (b *Batch) flushState(w *staged) {
 		}
 	}
 	b.scratch = appendState(b.scratch[:0], st)
-	b.s.present.add(k) // before the commit: presenceFilter's invariant
+	if !w.had {
+		// Before the commit: presenceFilter's invariant. A state the batch read or wrote
+		// before is in the filter already.
+		b.s.present.add(k)
+	}
 	b.b.Set(k, b.scratch, nil)
 	if b.Cache != nil {
 		ks := len(b.enc)

@@ -32,8 +32,11 @@ import (
 // (Batch.flushState, flushReservation, flushMockPayment, the changelog's applyChanges),
 // and Open adds every one the store holds.
 type presenceFilter struct {
-	seed     maphash.Seed
-	blocks   []presenceBlock
+	seed   maphash.Seed
+	blocks []presenceBlock
+	// added counts the keys that set a bit: a key written again (a payment at its
+	// authorization and its capture) counts once; a new key whose bits all happen to be
+	// set already is not counted (2 in 1,000 at the filter's size).
 	added    atomic.Int64
 	capacity int64
 }
@@ -78,12 +81,17 @@ func (f *presenceFilter) addHash(h uint64) {
 		return
 	}
 	b, g := f.locate(h)
+	fresh := false
 	for p := 0; p < presenceProbes; p++ {
-		bit := g & 511
-		b[bit>>6].Or(1 << (bit & 63))
+		bit := uint64(1) << (g & 511 & 63)
+		if b[(g&511)>>6].Or(bit)&bit == 0 {
+			fresh = true
+		}
 		g >>= 9
 	}
-	f.added.Add(1)
+	if fresh { // a key whose bits were all set already is counted once, not per write
+		f.added.Add(1)
+	}
 }
 
 // mayHave reports whether the store may hold key; false means it surely does not. A nil

@@ -31,8 +31,9 @@ func TestPresenceFilterHasNoFalseNegatives(t *testing.T) {
 	if rate := float64(fp) / n; rate > 0.02 || fp == 0 {
 		t.Fatalf("false positives at its size: %.2f %%, want about 1 %%", 100*rate)
 	}
-	if added, _ := (&Store{present: f}).PresenceFilterStats(); added != n {
-		t.Fatalf("%d added, want %d", added, n)
+	// A new key whose bits were all set already is not counted: 0.18 % at this size.
+	if added, _ := (&Store{present: f}).PresenceFilterStats(); added > n || added < n*99/100 {
+		t.Fatalf("%d added, want %d less a few in a thousand", added, n)
 	}
 	var off *presenceFilter
 	off.add([]byte("k"))

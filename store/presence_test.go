@@ -105,3 +105,33 @@ func TestKeptKeysFoundWhereverTheyCameFrom(t *testing.T) {
 	}
 	check(dst, dstStock, "in the store the changelog carried them to")
 }
+
+// TestPresenceFilterCountsKeysNotWrites: the filter's count (its gauge) is of keys, so
+// that it tells when the filter outgrew its size: a checkout written at every step, or a
+// payment at its authorization and its capture, counts once.
+func TestPresenceFilterCountsKeysNotWrites(t *testing.T) {
+	s := open(t, vfs.NewMem())
+	defer s.Close()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for step := range 8 {
+		b := s.NewBatch()
+		for i := range 50 {
+			ctx := fmt.Sprintf("ctx-%d", i)
+			if _, err := b.State("demo", ctx); err != nil {
+				t.Fatal(err)
+			}
+			b.PutState("demo", ctx, openCheckout(fmt.Sprintf("chk_%d_%d", i, step), at.Add(time.Hour)))
+			if err := s.MockPayments("demo").In(b).PutPayment(providers.MockPayment{ID: fmt.Sprintf("pay_%d", i), At: at, Authorized: int64(step)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A key counts as new only if it sets a bit no key set before: a few in a thousand
+	// new keys find all theirs set and are not counted.
+	if added, _ := s.PresenceFilterStats(); added < 95 || added > 100 {
+		t.Fatalf("50 states and 50 payments written 8 times each: the filter counts %d keys, want 100", added)
+	}
+}
