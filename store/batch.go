@@ -116,7 +116,8 @@ func (s *Store) NewBatchSized(size int) *Batch {
 
 // State returns the context's state as of this batch.
 func (b *Batch) State(tenant, context string) (commerce.State, error) {
-	k := string(stateKey(tenant, context))
+	kb := stateKey(tenant, context)
+	k := string(kb)
 	if st, ok := b.states[k]; ok {
 		return st, nil
 	}
@@ -129,18 +130,18 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 		b.states[k] = st
 		return st, nil
 	}
-	if !b.s.present.mayHave([]byte(k)) {
+	if !b.s.present.mayHave(kb) {
 		return commerce.State{}, nil // a context not seen yet
 	}
 	found := false
-	err := b.s.view([]byte(k), func(v []byte) error {
+	err := b.s.view(kb, func(v []byte) error {
 		if v == nil {
 			return nil
 		}
 		found = true
 		var err error
 		if st, err = decodeState(v); err == nil {
-			b.Cache.put([]byte(k), v) // committed: safe to keep whatever this batch does
+			b.Cache.put(kb, v) // committed: safe to keep whatever this batch does
 		}
 		return err
 	})

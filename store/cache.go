@@ -86,14 +86,17 @@ func (c *StateCache) put(k, v []byte) {
 	need := len(k) + len(v) + cacheEntryOverhead
 	if e, ok := c.m[string(k)]; ok {
 		ent := e.Value.(*cacheEntry)
-		c.size -= len(ent.key) + len(ent.v) + cacheEntryOverhead
-		c.l.Remove(e)
-		delete(c.m, ent.key)
-		if need <= c.max {
-			c.evict(need)
-			ent.v = append(ent.v[:0], v...)
-			c.size += need
-			c.m[ent.key] = c.l.PushFront(ent)
+		if need > c.max {
+			c.l.MoveToBack(e)
+			c.dropLast()
+			return
+		}
+		// In place, at the front: making room drops others, never it, as it fits alone.
+		c.size += len(v) - len(ent.v)
+		ent.v = append(ent.v[:0], v...)
+		c.l.MoveToFront(e)
+		for c.size > c.max {
+			c.dropLast()
 		}
 		return
 	}
@@ -113,13 +116,6 @@ func (c *StateCache) put(k, v []byte) {
 	reuse.v = append(reuse.v[:0], v...)
 	c.size += need
 	c.m[reuse.key] = c.l.PushFront(reuse)
-}
-
-// evict drops the least recently used entries until need more bytes fit.
-func (c *StateCache) evict(need int) {
-	for c.size+need > c.max && c.l.Len() > 0 {
-		c.dropLast()
-	}
 }
 
 // dropLast drops the least recently used entry and returns it.
