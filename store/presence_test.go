@@ -92,13 +92,7 @@ func TestKeptKeysFoundWhereverTheyCameFrom(t *testing.T) {
 	// Carried by the changelog to another store.
 	dst := open(t, vfs.NewMem())
 	defer dst.Close()
-	a := dst.NewChangelogApplier(1)
-	if err := a.Apply(1, changes); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	carry(t, dst, 1, changes)
 	dstStock, err := store.OpenStock(dst, stockOf(10*n))
 	if err != nil {
 		t.Fatal(err)

@@ -79,13 +79,7 @@ func TestRecordsFoundWhereverTheyCameFrom(t *testing.T) {
 			// Carried by the changelog to another store.
 			dst := openIt(vfs.NewMem())
 			defer dst.Close()
-			a := dst.NewChangelogApplier(1)
-			if err := a.Apply(1, changes); err != nil {
-				t.Fatal(err)
-			}
-			if err := a.Close(); err != nil {
-				t.Fatal(err)
-			}
+			carry(t, dst, 1, changes)
 			for i := range n {
 				if r := record(dst, fmt.Sprintf("m-%d", i)); r == nil || r.Seq != uint64(i+1) {
 					t.Fatalf("m-%d in the store the changelog carried it to: %+v", i, r)

@@ -60,13 +60,7 @@ func TestSeqRecordsFoundWhereverTheyCameFrom(t *testing.T) {
 	// Carried by the changelog to another store.
 	dst := open(t, vfs.NewMem())
 	defer dst.Close()
-	a := dst.NewChangelogApplier(2)
-	if err := a.Apply(1, changes); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	carry(t, dst, 2, changes)
 	if r := seqRecord(dst, 7); r == nil || r.Code != "invalid_params" {
 		t.Fatalf("in the store the changelog carried it to: %+v", r)
 	}

@@ -20,6 +20,20 @@ func open(t *testing.T, fs vfs.FS) *store.Store {
 	return s
 }
 
+// carry applies a partition's changelog chunks (Batch.Changes) to dst, at sequences 1, 2, …
+func carry(t *testing.T, dst *store.Store, partition int, chunks ...[]byte) {
+	t.Helper()
+	a := dst.NewChangelogApplier(partition)
+	for i, c := range chunks {
+		if err := a.Apply(uint64(i+1), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBatchSeesItsOwnWritesAndNothingLeaksBeforeCommit(t *testing.T) {
 	fs := vfs.NewMem()
 	s := open(t, fs)
