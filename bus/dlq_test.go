@@ -71,7 +71,16 @@ func TestProviderOutageDeadLetterIsRedacted(t *testing.T) {
 	}
 	q := dlq.New(c.JetStream(), bus.Topology{Prefix: "a2a", Partitions: cfg.Partitions})
 	ctx := context.Background()
-	dls, err := q.List(ctx, dlq.Filter{Tenant: "demo", Code: "temporarily_unavailable"})
+	// The dead letter goes out in the same chunk as the error reply, to another stream:
+	// it may be stored just after the reply arrived.
+	var dls []dlq.DeadLetter
+	var err error
+	for wait := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		dls, err = q.List(ctx, dlq.Filter{Tenant: "demo", Code: "temporarily_unavailable"})
+		if err != nil || len(dls) > 0 || time.Now().After(wait) {
+			break
+		}
+	}
 	if err != nil || len(dls) != 1 {
 		t.Fatalf("dead letters: %d, %v; want 1", len(dls), err)
 	}
