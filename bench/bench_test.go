@@ -100,6 +100,13 @@ func TestRunTiny(t *testing.T) {
 		} `json:"skeleton_request_reply"`
 		RequestReplyOverSkeleton float64 `json:"request_reply_over_skeleton"`
 		SkeletonOverBaseline     float64 `json:"skeleton_over_baseline"`
+		SkeletonWithEvents       *struct {
+			Envelopes  int     `json:"envelopes"`
+			PerSecond  float64 `json:"per_second"`
+			Events     int     `json:"events"`
+			EventBytes int     `json:"event_bytes"`
+		} `json:"skeleton_with_events"`
+		OverSkeletonWithEvents float64 `json:"cartwright_over_skeleton_with_events"`
 		SkeletonLatency          *struct {
 			Received int     `json:"received"`
 			Measured int     `json:"measured"`
@@ -127,6 +134,7 @@ func TestRunTiny(t *testing.T) {
 		Outcomes     struct {
 			Completed   int    `json:"completed_checkouts"`
 			DeadLetters uint64 `json:"dead_letters"`
+			Events      int    `json:"events"`
 		}
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
@@ -160,6 +168,12 @@ func TestRunTiny(t *testing.T) {
 	if f := rep.Skeleton; f == nil || f.Envelopes != 2000 || f.PerSecond <= 0 || f.CPUMicrosPer <= 0 ||
 		f.Consumers != s.Partitions || f.ReplyBytes <= 0 || f.StateBytes <= 0 || rep.SkeletonOverBaseline <= 0 {
 		t.Errorf("skeleton: %+v, skeleton/baseline %v", f, rep.SkeletonOverBaseline)
+	}
+	// The skeleton with events stored exactly as many events as the worker published
+	// (each of its 250 completions has four), of a completion's events' size.
+	if f := rep.SkeletonWithEvents; f == nil || f.Envelopes != 2000 || f.PerSecond <= 0 || rep.Outcomes.Events != 1000 ||
+		f.Events != rep.Outcomes.Events || f.EventBytes < 500 || rep.OverSkeletonWithEvents != rep.Throughput.PerSecond/f.PerSecond {
+		t.Errorf("skeleton with events: %+v, cartwright over it %v, the worker's events %d", f, rep.OverSkeletonWithEvents, rep.Outcomes.Events)
 	}
 	// Request/reply: the worker's (every reply received on the _INBOX) and the skeleton's.
 	if rr := rep.RequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 || rr.Batches == 0 {
@@ -255,7 +269,8 @@ func TestRunTable(t *testing.T) {
 	o.SkipLatency = true
 	stdout, _ := run(t, o)
 	for _, row := range []string{"baseline (bare consumer)", "cartwright / baseline", "skeleton (fair floor)", "skeleton / baseline",
-		"cartwright / skeleton", "request/reply", "request/reply (skeleton)", "cartwright / skeleton, request/reply"} {
+		"cartwright / skeleton", "skeleton with events", "cartwright / skeleton with events",
+		"request/reply", "request/reply (skeleton)", "cartwright / skeleton, request/reply"} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(row) + ` +\S`).MatchString(stdout) {
 			t.Errorf("no %q row in the report:\n%s", row, stdout)
 		}

@@ -138,6 +138,9 @@ func (r *benchRun) floor(ctx context.Context) error {
 		}
 		r.say("skeleton: %.0f envelopes/s; cartwright/skeleton %.3f", f.PerSecond, r.rep.CartwrightOverSkeleton)
 	}
+	if err := r.floorWithEvents(ctx, &sk, fp, out, mix, n, so, size, source, stateSize, stateSource); err != nil {
+		return err
+	}
 	if l := r.rep.Latency; l != nil {
 		lat, err := r.skeletonLatency(ctx, &sk, l.Rate)
 		if err != nil {
@@ -145,6 +148,75 @@ func (r *benchRun) floor(ctx context.Context) error {
 		}
 		r.rep.SkeletonLatency, r.rep.SkeletonP99MSHalfLoad = lat, lat.P99MS
 	}
+	return nil
+}
+
+// floorWithEvents times the skeleton once more, on a store of its own, publishing besides
+// each reply the domain events the worker published, as many per envelope on average
+// (a completion has four) and of the same sizes and subjects, into a copy of the event
+// stream: what the contract has a worker do that the skeleton leaves out. Each event goes
+// into the chunk's Pebble batch first, as an outbox entry that is deleted once published
+// (CONTRACT.md: events are committed to the worker's store before they are published),
+// and is published with the replies, its acknowledgement awaited before the envelopes
+// are acked. It is skipped when the worker published no events.
+func (r *benchRun) floorWithEvents(ctx context.Context, sk *skeleton, fp string, out jetstream.Stream, mix *benchMix, n int,
+	so store.Options, replySize int, replySource string, stateSize int, stateSource string) error {
+	events := int(r.rep.Outcomes.Events)
+	if events == 0 {
+		return nil
+	}
+	total, kept, err := sumData(ctx, r.js, r.topo.EventStream(), events, floorSamples)
+	if err != nil || len(kept) == 0 {
+		r.say("skeleton with events: could not read the worker's events (%v); not run", err)
+		return nil
+	}
+	for _, m := range kept {
+		m.Subject = fp + strings.TrimPrefix(m.Subject, r.cfg.Prefix)
+	}
+	evt, err := copyStream(ctx, r.js, r.topo, fp, bus.Topology.EventStream, "skeleton, events")
+	if err != nil {
+		return fmt.Errorf("skeleton with events: event stream: %w", err)
+	}
+	defer r.js.DeleteStream(context.WithoutCancel(ctx), evt.CachedInfo().Config.Name)
+	// The replies of the runs before are in the reply stream: the run waits for its own
+	// (their ids are its own too: partition's add).
+	if err := out.Purge(ctx); err != nil {
+		return fmt.Errorf("skeleton with events: emptying the reply stream: %w", err)
+	}
+	// A store of its own: in the first one every envelope's record is there already.
+	db, err := openSkeletonStore(filepath.Join(r.cfg.DataDir, "skeleton-events"), so, r.tenant, mix, sk.states)
+	if err != nil {
+		return fmt.Errorf("skeleton with events: store: %w", err)
+	}
+	defer db.Close()
+	saved := *sk
+	defer func() { sk.db, sk.recs, sk.events, sk.eventsPer = saved.db, saved.recs, nil, 0 }()
+	sk.db, sk.recs = db, store.NewRecordFilter(so.RecordFilterBytes)
+	sk.events, sk.eventsPer = kept, float64(events)/float64(r.rep.Throughput.Envelopes)
+	prog := startProgress(r.errw, "skeleton with events: consuming", n)
+	cpu0, busy0 := cpuTime(), machineBusy()
+	d, err := sk.consume(ctx, out.CachedInfo().Config.Name, n, prog)
+	cpu, busy := cpuTime()-cpu0, machineBusy()-busy0
+	prog.end()
+	if err != nil {
+		return fmt.Errorf("skeleton with events: %w", err)
+	}
+	info, err := evt.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("skeleton with events: %w", err)
+	}
+	f := &Skeleton{
+		Rate: Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
+			Consumers: r.cfg.Partitions, FetchBatch: r.cfg.Batch.Size, CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)},
+		CPUCores: secs(cpu) / secs(d), OthersCores: max(0, secs(busy-cpu)/secs(d)),
+		ReplyBytes: replySize, ReplyBytesSource: replySource, StateBytes: stateSize, StateBytesSource: stateSource,
+		Events: int(info.State.Msgs), EventBytes: (total + events/2) / events,
+		EventsSource: fmt.Sprintf("the worker's %d events in %s during the throughput phase", events, r.topo.EventStream()),
+	}
+	r.rep.SkeletonWithEvents = f
+	r.rep.CartwrightOverSkeletonWithEvents = r.rep.Throughput.PerSecond / f.PerSecond
+	r.say("skeleton with events: %.0f envelopes/s (%d events stored); cartwright/skeleton with events %.3f",
+		f.PerSecond, f.Events, r.rep.CartwrightOverSkeletonWithEvents)
 	return nil
 }
 
@@ -226,7 +298,11 @@ func skeletonStateKey(k []byte, tenant, context string) []byte {
 // floorSamples replies' data too, for the skeleton to publish.
 func (r *benchRun) workerReplyBytes(ctx context.Context) (int, string, [][]byte) {
 	n := r.rep.Throughput.Envelopes
-	total, samples, err := sumData(ctx, r.js, r.topo.OutStream(), n, floorSamples)
+	total, kept, err := sumData(ctx, r.js, r.topo.OutStream(), n, floorSamples)
+	samples := make([][]byte, len(kept))
+	for i, m := range kept {
+		samples[i] = m.Data
+	}
 	if err != nil || len(samples) == 0 {
 		r.say("reply floor: could not read the worker's replies (%v); replies of %d bytes", err, floorFallbackReplyBytes)
 		return floorFallbackReplyBytes, fmt.Sprintf("fixed (the worker's replies could not be read: %v)", err),
@@ -237,8 +313,8 @@ func (r *benchRun) workerReplyBytes(ctx context.Context) (int, string, [][]byte)
 
 // sumData reads the first n messages of a stream with an ephemeral pull consumer that
 // asks for no acks, adds up the sizes of their data, and deletes the consumer. It keeps
-// copies of the first keep messages' data.
-func sumData(ctx context.Context, js jetstream.JetStream, stream string, n, keep int) (int, [][]byte, error) {
+// copies of the first keep messages' subjects and data.
+func sumData(ctx context.Context, js jetstream.JetStream, stream string, n, keep int) (int, []*nats.Msg, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return 0, nil, err
@@ -252,7 +328,7 @@ func sumData(ctx context.Context, js jetstream.JetStream, stream string, n, keep
 	}
 	defer s.DeleteConsumer(context.WithoutCancel(ctx), cons.CachedInfo().Name)
 	total, seen := 0, 0
-	var kept [][]byte
+	var kept []*nats.Msg
 	for seen < n {
 		b, err := cons.Fetch(min(1000, n-seen), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
@@ -262,7 +338,7 @@ func sumData(ctx context.Context, js jetstream.JetStream, stream string, n, keep
 		for m := range b.Messages() {
 			total += len(m.Data())
 			if len(kept) < keep {
-				kept = append(kept, bytes.Clone(m.Data()))
+				kept = append(kept, &nats.Msg{Subject: m.Subject(), Data: bytes.Clone(m.Data())})
 			}
 			got++
 		}
@@ -296,6 +372,11 @@ type skeleton struct {
 	replies, states [][]byte
 	tenant          string
 	runs            int // consumer sets created so far
+	// events are the worker's events (samples of them, subjects in the skeleton's
+	// space), published in turn, eventsPer of them per envelope on average; none
+	// unless floorWithEvents sets them.
+	events    []*nats.Msg
+	eventsPer float64
 }
 
 // partition is the skeleton's loop for the partition cons consumes, publishing with js.
@@ -351,6 +432,7 @@ func (sk *skeleton) consume(ctx context.Context, outStream string, want int, pro
 			return 0, err
 		}
 		parts[p] = sk.partition(cons, pjs, inbox)
+		parts[p].part = p
 		parts[p].want = int(cons.CachedInfo().NumPending)
 		names[p] = cc.Durable
 		total += parts[p].want
@@ -424,6 +506,13 @@ type floorPartition struct {
 	futures []jetstream.PubAckFuture
 	id, key []byte
 	rec     []byte
+	// The events' share owed so far, which event comes next, and the chunk's outbox
+	// keys, deleted once published.
+	evOwed  float64
+	evTurn  int
+	evSeq   uint64
+	outKeys [][]byte
+	part    int
 }
 
 // run drains the partition's want messages, a pull (of up to a batch) per chunk.
@@ -462,7 +551,7 @@ func (p *floorPartition) run(ctx context.Context, start time.Time, done *atomic.
 func (p *floorPartition) begin() {
 	p.wb = p.sk.db.NewBatch()
 	p.err = nil
-	p.msgs, p.replies, p.futures = p.msgs[:0], p.replies[:0], p.futures[:0]
+	p.msgs, p.replies, p.futures, p.outKeys = p.msgs[:0], p.replies[:0], p.futures[:0], p.outKeys[:0]
 }
 
 // add handles one envelope into the chunk: its context's state read and written back (a
@@ -532,12 +621,28 @@ func (p *floorPartition) add(m jetstream.Msg) {
 	if p.inbox != "" {
 		subject = p.inbox + "." + ctxID
 	}
-	p.id = strconv.AppendUint(append(p.id[:0], "skeleton:"...), meta.Sequence.Stream, 10)
+	// The run's number makes each run's ids its own: the reply stream's duplicate window
+	// would drop a second run's replies to the same envelopes.
+	p.id = strconv.AppendInt(append(p.id[:0], "skeleton"...), int64(sk.runs), 10)
+	p.id = strconv.AppendUint(append(p.id, ':'), meta.Sequence.Stream, 10)
 	h := nats.Header{jetstream.MsgIDHeader: []string{string(p.id) + ":reply"}}
 	if msgID != "" {
 		h[handlers.HdrMessageID] = []string{msgID}
 	}
 	p.replies = append(p.replies, &nats.Msg{Subject: subject, Data: body, Header: h})
+	for p.evOwed += sk.eventsPer; p.evOwed >= 1; p.evOwed-- {
+		ev := sk.events[p.evTurn%len(sk.events)]
+		p.evTurn++
+		p.evSeq++
+		k := binary.BigEndian.AppendUint64([]byte{'o', byte(p.part)}, p.evSeq)
+		if err := p.wb.Set(k, ev.Data, nil); err != nil {
+			p.err = err
+		}
+		p.outKeys = append(p.outKeys, k)
+		id := strconv.AppendUint(append(bytes.Clone(p.id), ":evt:"...), uint64(p.evSeq), 10)
+		p.replies = append(p.replies, &nats.Msg{Subject: ev.Subject, Data: ev.Data,
+			Header: nats.Header{jetstream.MsgIDHeader: []string{string(id)}}})
+	}
 }
 
 // finish ends the chunk: one fsync'd commit, the replies published (stored: their
@@ -586,6 +691,16 @@ func (p *floorPartition) send(ctx context.Context, msgs []jetstream.Msg, replies
 	}
 	for _, m := range msgs {
 		_ = m.Ack()
+	}
+	if len(p.outKeys) > 0 {
+		// Published: out of the outbox, without an fsync, as the worker does.
+		b := p.sk.db.NewBatch()
+		for _, k := range p.outKeys {
+			_ = b.Delete(k, nil)
+		}
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return futures, fmt.Errorf("removing published events: %w", err)
+		}
 	}
 	return futures, nil
 }

@@ -21,6 +21,10 @@ type Report struct {
 	P99MSHalfLoad          float64 `json:"p99_ms_half_load"`
 	P99MSFixedRate         float64 `json:"p99_ms_fixed_rate"`
 	RSSMiB                 float64 `json:"rss_mib"`
+	// CartwrightOverSkeletonWithEvents is cartwright's throughput over the skeleton's
+	// when the skeleton also stores the events the worker published
+	// (SkeletonWithEvents).
+	CartwrightOverSkeletonWithEvents float64 `json:"cartwright_over_skeleton_with_events,omitempty"`
 	// SkeletonP99MSHalfLoad is the skeleton's p99 at the rate of the half-load phase, in
 	// the same run (SkeletonLatency): what any worker that does what the contract forces
 	// reaches there on this machine.
@@ -54,6 +58,9 @@ type Report struct {
 	Skeleton             *Skeleton `json:"skeleton,omitempty"`
 	SkeletonOverBaseline float64   `json:"skeleton_over_baseline,omitempty"`
 	SkeletonCPURatio     float64   `json:"skeleton_cpu_ratio,omitempty"`
+	// SkeletonWithEvents is the skeleton again, also storing the worker's events (as
+	// many per envelope, of the same sizes), each committed to its store first.
+	SkeletonWithEvents *Skeleton `json:"skeleton_with_events,omitempty"`
 	// SkeletonLatency is the skeleton served as the worker serves (a chunk of what has
 	// arrived at a time) under the steady mix at the half-load phase's rate.
 	SkeletonLatency *Latency `json:"skeleton_latency,omitempty"`
@@ -149,6 +156,11 @@ type Skeleton struct {
 	// StateBytes is the size of the state read and written per envelope.
 	StateBytes       int    `json:"state_bytes"`
 	StateBytesSource string `json:"state_bytes_source"`
+	// Events is how many events the skeleton with events stored, EventBytes the
+	// average size of their data, EventsSource where they come from.
+	Events       int    `json:"events,omitempty"`
+	EventBytes   int    `json:"event_bytes,omitempty"`
+	EventsSource string `json:"events_source,omitempty"`
 }
 
 // RequestReply is the worker's request/reply phase.
@@ -355,6 +367,12 @@ func (r *Report) writeTable(out io.Writer) {
 			row("skeleton / baseline", "%.3f (throughput)", r.SkeletonOverBaseline)
 		}
 		row("cartwright / skeleton", "%.3f (throughput); %.3f (CPU per envelope, skeleton / cartwright)", r.CartwrightOverSkeleton, r.SkeletonCPURatio)
+	}
+	if f := r.SkeletonWithEvents; f != nil {
+		row("skeleton with events", "%.0f envelopes/s (%d in %.2f s; the skeleton, and %d events of %d bytes on average stored with the replies, %.2f per envelope, each committed to the store first; %.1f µs CPU per envelope)",
+			f.PerSecond, f.Envelopes, f.Seconds, f.Events, f.EventBytes, float64(f.Events)/float64(max(1, f.Envelopes)), f.CPUMicrosPer)
+		row("  CPU", "%.2f of %d cores busy (other processes: %.2f cores)", f.CPUCores, r.Machine.Cores, f.OthersCores)
+		row("cartwright / skeleton with events", "%.3f (throughput)", r.CartwrightOverSkeletonWithEvents)
 	}
 	if q := r.RequestReply; q != nil {
 		row("request/reply", "%.0f envelopes/s (%d in %.2f s; every envelope with A2A-Reply-To: _INBOX.…, replies sent with core NATS, not stored; %.0f µs CPU per envelope; %.2f cores busy, others %.2f)",

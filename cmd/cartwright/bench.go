@@ -57,7 +57,9 @@ fsync per committed batch, the demo tenant, stock kept in JetStream).
    commit, a reply of the worker's average size stored in a copy of the reply stream
    (async publishes, the chunk's acknowledgements awaited), then the envelopes acked.
    Then again with the replies sent to an _INBOX with core NATS, not stored: the
-   request/reply throughput.
+   request/reply throughput. Then once more on a store of its own, also storing the
+   worker's events (as many per envelope, of the same sizes and subjects, each committed
+   to the store first): the skeleton with events, what the contract's events cost.
 
 Peak RSS is the process's (worker, embedded NATS server and the bench's own client),
 per phase; with --nats-url the server is another process and not counted. --preload
