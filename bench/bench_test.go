@@ -107,7 +107,9 @@ func TestRunTiny(t *testing.T) {
 			EventBytes int     `json:"event_bytes"`
 		} `json:"skeleton_with_events"`
 		OverSkeletonWithEvents float64 `json:"cartwright_over_skeleton_with_events"`
-		SkeletonLatency          *struct {
+		EventsOverSkeleton     float64 `json:"skeleton_with_events_over_skeleton"`
+		EventsOverBaseline     float64 `json:"skeleton_with_events_over_baseline"`
+		SkeletonLatency        *struct {
 			Received int     `json:"received"`
 			Measured int     `json:"measured"`
 			Rate     float64 `json:"offered_per_second"`
@@ -174,6 +176,10 @@ func TestRunTiny(t *testing.T) {
 	if f := rep.SkeletonWithEvents; f == nil || f.Envelopes != 2000 || f.PerSecond <= 0 || rep.Outcomes.Events != 1000 ||
 		f.Events != rep.Outcomes.Events || f.EventBytes < 500 || rep.OverSkeletonWithEvents != rep.Throughput.PerSecond/f.PerSecond {
 		t.Errorf("skeleton with events: %+v, cartwright over it %v, the worker's events %d", f, rep.OverSkeletonWithEvents, rep.Outcomes.Events)
+	}
+	if f, sk, b := rep.SkeletonWithEvents, rep.Skeleton, rep.Baseline; f != nil && sk != nil && b != nil &&
+		(rep.EventsOverSkeleton != f.PerSecond/sk.PerSecond || rep.EventsOverBaseline != f.PerSecond/b.PerSecond) {
+		t.Errorf("skeleton with events over the skeleton %v, over the baseline %v", rep.EventsOverSkeleton, rep.EventsOverBaseline)
 	}
 	// Request/reply: the worker's (every reply received on the _INBOX) and the skeleton's.
 	if rr := rep.RequestReply; rr == nil || rr.Envelopes != 2000 || rr.PerSecond <= 0 || rr.Batches == 0 {
@@ -269,7 +275,8 @@ func TestRunTable(t *testing.T) {
 	o.SkipLatency = true
 	stdout, _ := run(t, o)
 	for _, row := range []string{"baseline (bare consumer)", "cartwright / baseline", "skeleton (fair floor)", "skeleton / baseline",
-		"cartwright / skeleton", "skeleton with events", "cartwright / skeleton with events",
+		"cartwright / skeleton", "skeleton with events", "skeleton with events / skeleton", "skeleton with events / baseline",
+		"cartwright / skeleton with events",
 		"request/reply", "request/reply (skeleton)", "cartwright / skeleton, request/reply"} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(row) + ` +\S`).MatchString(stdout) {
 			t.Errorf("no %q row in the report:\n%s", row, stdout)

@@ -215,6 +215,12 @@ func (r *benchRun) floorWithEvents(ctx context.Context, sk *skeleton, fp string,
 	}
 	r.rep.SkeletonWithEvents = f
 	r.rep.CartwrightOverSkeletonWithEvents = r.rep.Throughput.PerSecond / f.PerSecond
+	if s := r.rep.Skeleton; s != nil {
+		r.rep.SkeletonWithEventsOverSkeleton = f.PerSecond / s.PerSecond
+	}
+	if b := r.rep.Baseline; b != nil {
+		r.rep.SkeletonWithEventsOverBaseline = f.PerSecond / b.PerSecond
+	}
 	r.say("skeleton with events: %.0f envelopes/s (%d events stored); cartwright/skeleton with events %.3f",
 		f.PerSecond, f.Events, r.rep.CartwrightOverSkeletonWithEvents)
 	return nil

@@ -61,6 +61,11 @@ type Report struct {
 	// SkeletonWithEvents is the skeleton again, also storing the worker's events (as
 	// many per envelope, of the same sizes), each committed to its store first.
 	SkeletonWithEvents *Skeleton `json:"skeleton_with_events,omitempty"`
+	// SkeletonWithEventsOverSkeleton and SkeletonWithEventsOverBaseline are its
+	// throughput over the skeleton's and over the baseline's: how near to either any
+	// worker that stores the contract's events can come.
+	SkeletonWithEventsOverSkeleton float64 `json:"skeleton_with_events_over_skeleton,omitempty"`
+	SkeletonWithEventsOverBaseline float64 `json:"skeleton_with_events_over_baseline,omitempty"`
 	// SkeletonLatency is the skeleton served as the worker serves (a chunk of what has
 	// arrived at a time) under the steady mix at the half-load phase's rate.
 	SkeletonLatency *Latency `json:"skeleton_latency,omitempty"`
@@ -372,6 +377,10 @@ func (r *Report) writeTable(out io.Writer) {
 		row("skeleton with events", "%.0f envelopes/s (%d in %.2f s; the skeleton, and %d events of %d bytes on average stored with the replies, %.2f per envelope, each committed to the store first; %.1f µs CPU per envelope)",
 			f.PerSecond, f.Envelopes, f.Seconds, f.Events, f.EventBytes, float64(f.Events)/float64(max(1, f.Envelopes)), f.CPUMicrosPer)
 		row("  CPU", "%.2f of %d cores busy (other processes: %.2f cores)", f.CPUCores, r.Machine.Cores, f.OthersCores)
+		row("skeleton with events / skeleton", "%.3f (throughput)", r.SkeletonWithEventsOverSkeleton)
+		if r.Baseline != nil {
+			row("skeleton with events / baseline", "%.3f (throughput)", r.SkeletonWithEventsOverBaseline)
+		}
 		row("cartwright / skeleton with events", "%.3f (throughput)", r.CartwrightOverSkeletonWithEvents)
 	}
 	if q := r.RequestReply; q != nil {
