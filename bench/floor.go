@@ -162,7 +162,7 @@ func (r *benchRun) floor(ctx context.Context) error {
 func (r *benchRun) floorWithEvents(ctx context.Context, sk *skeleton, fp string, out jetstream.Stream, mix *benchMix, n int,
 	so store.Options, replySize int, replySource string, stateSize int, stateSource string) error {
 	events := int(r.rep.Outcomes.Events)
-	if events == 0 {
+	if events == 0 || r.rep.Throughput.Envelopes == 0 {
 		return nil
 	}
 	total, kept, err := sumData(ctx, r.js, r.topo.EventStream(), events, floorSamples)
