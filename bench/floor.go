@@ -658,7 +658,7 @@ func (p *floorPartition) finish(ctx context.Context) error {
 		return err
 	}
 	var err error
-	p.futures, err = p.send(ctx, p.msgs, p.replies, p.futures[:0])
+	p.futures, err = p.send(ctx, p.msgs, p.replies, p.outKeys, p.futures[:0])
 	return err
 }
 
@@ -673,9 +673,10 @@ func (p *floorPartition) commit() error {
 	return err
 }
 
-// send publishes a committed chunk's replies (stored ones: their acknowledgements awaited,
-// appended to futures) and then acks its envelopes.
-func (p *floorPartition) send(ctx context.Context, msgs []jetstream.Msg, replies []*nats.Msg, futures []jetstream.PubAckFuture) ([]jetstream.PubAckFuture, error) {
+// send publishes a committed chunk's replies and events (stored ones: their
+// acknowledgements awaited, appended to futures), then acks its envelopes and deletes its
+// events' outbox entries (outKeys).
+func (p *floorPartition) send(ctx context.Context, msgs []jetstream.Msg, replies []*nats.Msg, outKeys [][]byte, futures []jetstream.PubAckFuture) ([]jetstream.PubAckFuture, error) {
 	for _, m := range replies {
 		var err error
 		if p.inbox != "" {
@@ -698,10 +699,10 @@ func (p *floorPartition) send(ctx context.Context, msgs []jetstream.Msg, replies
 	for _, m := range msgs {
 		_ = m.Ack()
 	}
-	if len(p.outKeys) > 0 {
+	if len(outKeys) > 0 {
 		// Published: out of the outbox, without an fsync, as the worker does.
 		b := p.sk.db.NewBatch()
-		for _, k := range p.outKeys {
+		for _, k := range outKeys {
 			_ = b.Delete(k, nil)
 		}
 		if err := b.Commit(pebble.NoSync); err != nil {

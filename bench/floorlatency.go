@@ -77,6 +77,7 @@ func (p *floorPartition) serve(ctx context.Context) error {
 	type job struct {
 		msgs    []jetstream.Msg
 		replies []*nats.Msg
+		outKeys [][]byte
 	}
 	jobs := make(chan job, 1)
 	var sendErr atomic.Pointer[error]
@@ -89,7 +90,7 @@ func (p *floorPartition) serve(ctx context.Context) error {
 				continue
 			}
 			var err error
-			if futures, err = p.send(ctx, j.msgs, j.replies, futures[:0]); err != nil && ctx.Err() == nil {
+			if futures, err = p.send(ctx, j.msgs, j.replies, j.outKeys, futures[:0]); err != nil && ctx.Err() == nil {
 				sendErr.Store(&err)
 			}
 		}
@@ -103,9 +104,9 @@ func (p *floorPartition) serve(ctx context.Context) error {
 		if err := p.commit(); err != nil {
 			return err
 		}
-		jobs <- job{msgs: p.msgs, replies: p.replies}
+		jobs <- job{msgs: p.msgs, replies: p.replies, outKeys: p.outKeys}
 		// The sender has these now: the next chunk collects into new ones.
-		p.msgs, p.replies = make([]jetstream.Msg, 0, sk.batch), make([]*nats.Msg, 0, sk.batch)
+		p.msgs, p.replies, p.outKeys = make([]jetstream.Msg, 0, sk.batch), make([]*nats.Msg, 0, sk.batch), nil
 		return nil
 	})
 	close(jobs)
