@@ -189,8 +189,8 @@ func (r *benchRun) floorWithEvents(ctx context.Context, sk *skeleton, fp string,
 		return fmt.Errorf("skeleton with events: store: %w", err)
 	}
 	defer db.Close()
-	saved := *sk
-	defer func() { sk.db, sk.recs, sk.events, sk.eventsPer = saved.db, saved.recs, nil, 0 }()
+	db0, recs0 := sk.db, sk.recs
+	defer func() { sk.db, sk.recs, sk.events, sk.eventsPer = db0, recs0, nil, 0 }()
 	sk.db, sk.recs = db, store.NewRecordFilter(so.RecordFilterBytes)
 	sk.events, sk.eventsPer = kept, float64(events)/float64(r.rep.Throughput.Envelopes)
 	prog := startProgress(r.errw, "skeleton with events: consuming", n)
@@ -640,7 +640,7 @@ func (p *floorPartition) add(m jetstream.Msg) {
 		ev := sk.events[p.evTurn%len(sk.events)]
 		p.evTurn++
 		p.evSeq++
-		k := binary.BigEndian.AppendUint64([]byte{'o', byte(p.part)}, p.evSeq)
+		k := binary.BigEndian.AppendUint64(binary.AppendUvarint([]byte{'o'}, uint64(p.part)), p.evSeq)
 		if err := p.wb.Set(k, ev.Data, nil); err != nil {
 			p.err = err
 		}

@@ -377,6 +377,7 @@ func (r *Report) writeTable(out io.Writer) {
 		row("skeleton with events", "%.0f envelopes/s (%d in %.2f s; the skeleton, and %d events of %d bytes on average stored with the replies, %.2f per envelope, each committed to the store first; %.1f µs CPU per envelope)",
 			f.PerSecond, f.Envelopes, f.Seconds, f.Events, f.EventBytes, float64(f.Events)/float64(max(1, f.Envelopes)), f.CPUMicrosPer)
 		row("  CPU", "%.2f of %d cores busy (other processes: %.2f cores)", f.CPUCores, r.Machine.Cores, f.OthersCores)
+		row("  events", "%s", f.EventsSource)
 		row("skeleton with events / skeleton", "%.3f (throughput)", r.SkeletonWithEventsOverSkeleton)
 		if r.Baseline != nil {
 			row("skeleton with events / baseline", "%.3f (throughput)", r.SkeletonWithEventsOverBaseline)
