@@ -114,12 +114,8 @@ func (r *benchRun) floor(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", strings.TrimSuffix(name, ": consuming"), err)
 		}
-		f := &Skeleton{
-			Rate: Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
-				Consumers: r.cfg.Partitions, FetchBatch: r.cfg.Batch.Size, CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)},
-			CPUCores: secs(cpu) / secs(d), OthersCores: max(0, secs(busy-cpu)/secs(d)),
-			ReplyBytes: size, ReplyBytesSource: source, StateBytes: stateSize, StateBytesSource: stateSource,
-		}
+		f := r.skeletonFigure(n, d, cpu, busy)
+		f.ReplyBytes, f.ReplyBytesSource, f.StateBytes, f.StateBytesSource = size, source, stateSize, stateSource
 		if rr {
 			r.rep.SkeletonRequestReply = f
 			if q := r.rep.RequestReply; q != nil {
@@ -138,7 +134,7 @@ func (r *benchRun) floor(ctx context.Context) error {
 		}
 		r.say("skeleton: %.0f envelopes/s; cartwright/skeleton %.3f", f.PerSecond, r.rep.CartwrightOverSkeleton)
 	}
-	if err := r.floorWithEvents(ctx, &sk, fp, out, mix, n, so, size, source, stateSize, stateSource); err != nil {
+	if err := r.floorWithEvents(ctx, &sk, fp, out, mix); err != nil {
 		return err
 	}
 	if l := r.rep.Latency; l != nil {
@@ -158,13 +154,14 @@ func (r *benchRun) floor(ctx context.Context) error {
 // into the chunk's Pebble batch first, as an outbox entry that is deleted once published
 // (CONTRACT.md: events are committed to the worker's store before they are published),
 // and is published with the replies, its acknowledgement awaited before the envelopes
-// are acked. It is skipped when the worker published no events.
-func (r *benchRun) floorWithEvents(ctx context.Context, sk *skeleton, fp string, out jetstream.Stream, mix *benchMix, n int,
-	so store.Options, replySize int, replySource string, stateSize int, stateSource string) error {
+// are acked. It is skipped when the worker published no events. It runs after the
+// skeleton's first run (r.rep.Skeleton), whose reply and state sizes it reports too.
+func (r *benchRun) floorWithEvents(ctx context.Context, sk *skeleton, fp string, out jetstream.Stream, mix *benchMix) error {
 	events := int(r.rep.Outcomes.Events)
-	if events == 0 || r.rep.Throughput.Envelopes == 0 {
+	if events == 0 || r.rep.Throughput.Envelopes == 0 || r.rep.Skeleton == nil {
 		return nil
 	}
+	n, so := mix.Len(), app.StoreOptions(r.cfg.Store)
 	total, kept, err := sumData(ctx, r.js, r.topo.EventStream(), events, floorSamples)
 	if err != nil || len(kept) == 0 {
 		r.say("skeleton with events: could not read the worker's events (%v); not run", err)
@@ -205,25 +202,30 @@ func (r *benchRun) floorWithEvents(ctx context.Context, sk *skeleton, fp string,
 	if err != nil {
 		return fmt.Errorf("skeleton with events: %w", err)
 	}
-	f := &Skeleton{
-		Rate: Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
-			Consumers: r.cfg.Partitions, FetchBatch: r.cfg.Batch.Size, CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)},
-		CPUCores: secs(cpu) / secs(d), OthersCores: max(0, secs(busy-cpu)/secs(d)),
-		ReplyBytes: replySize, ReplyBytesSource: replySource, StateBytes: stateSize, StateBytesSource: stateSource,
-		Events: int(info.State.Msgs), EventBytes: (total + events/2) / events,
-		EventsSource: fmt.Sprintf("the worker's %d events in %s during the throughput phase", events, r.topo.EventStream()),
-	}
+	sk0 := r.rep.Skeleton
+	f := r.skeletonFigure(n, d, cpu, busy)
+	f.ReplyBytes, f.ReplyBytesSource, f.StateBytes, f.StateBytesSource = sk0.ReplyBytes, sk0.ReplyBytesSource, sk0.StateBytes, sk0.StateBytesSource
+	f.Events, f.EventBytes = int(info.State.Msgs), (total+events/2)/events
+	f.EventsSource = fmt.Sprintf("the worker's %d events in %s during the throughput phase", events, r.topo.EventStream())
 	r.rep.SkeletonWithEvents = f
 	r.rep.CartwrightOverSkeletonWithEvents = r.rep.Throughput.PerSecond / f.PerSecond
-	if s := r.rep.Skeleton; s != nil {
-		r.rep.SkeletonWithEventsOverSkeleton = f.PerSecond / s.PerSecond
-	}
+	r.rep.SkeletonWithEventsOverSkeleton = f.PerSecond / sk0.PerSecond
 	if b := r.rep.Baseline; b != nil {
 		r.rep.SkeletonWithEventsOverBaseline = f.PerSecond / b.PerSecond
 	}
 	r.say("skeleton with events: %.0f envelopes/s (%d events stored); cartwright/skeleton with events %.3f",
 		f.PerSecond, f.Events, r.rep.CartwrightOverSkeletonWithEvents)
 	return nil
+}
+
+// skeletonFigure is a skeleton run's rate and CPU: n envelopes in d, with cpu of the
+// process's CPU time and busy of the machine's meanwhile.
+func (r *benchRun) skeletonFigure(n int, d, cpu, busy time.Duration) *Skeleton {
+	return &Skeleton{
+		Rate: Rate{Envelopes: n, Seconds: secs(d), PerSecond: float64(n) / secs(d),
+			Consumers: r.cfg.Partitions, FetchBatch: r.cfg.Batch.Size, CPUMicrosPer: float64(cpu.Microseconds()) / float64(n)},
+		CPUCores: secs(cpu) / secs(d), OthersCores: max(0, secs(busy-cpu)/secs(d)),
+	}
 }
 
 // workerStateBytes is the average size of the states the worker's store holds (up to the

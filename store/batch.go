@@ -121,7 +121,6 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 	if st, ok := b.states[k]; ok {
 		return st, nil
 	}
-	var st commerce.State
 	if v, ok := b.Cache.get(k); ok {
 		st, err := decodeState(v) // a copy: v stays the cache's
 		if err != nil {
@@ -133,6 +132,7 @@ func (b *Batch) State(tenant, context string) (commerce.State, error) {
 	if !b.s.present.mayHave(kb) {
 		return commerce.State{}, nil // a context not seen yet
 	}
+	var st commerce.State
 	found := false
 	err := b.s.view(kb, func(v []byte) error {
 		if v == nil {
