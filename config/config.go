@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +79,8 @@ type Config struct {
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	// GCPercent is the collector's target (debug.SetGCPercent): how far, in percent of
 	// the live heap, the heap grows before the next collection; -1 collects only near the
-	// memory limit. Unset (0), it is the runtime's (100). Under a memory limit a higher
+	// memory limit. Unset (0), it is the runtime's (100) with nats.url and
+	// DefaultEmbeddedGCPercent with the embedded server. Under a memory limit a higher
 	// target buys CPU with memory (300: 9-14 % less CPU per envelope in the bench, about
 	// 20 MiB more at the peak; docs/performance.md, "The collector's target"). The GOGC
 	// environment variable, when set, wins.
@@ -165,6 +167,18 @@ func (r Retention) validate() []error {
 // resident peak at 1,000,000 stored checkouts went over 200 MB once in three; with 80 it
 // stayed at 175-179 MiB, as fast (docs/performance.md, "Memory").
 const DefaultMemoryLimitMiB = 80
+
+// DefaultEmbeddedGCPercent is the collector's target with the embedded NATS server when
+// gc_percent is unset. The server's live heap (the streams' subject trees, their
+// duplicate windows, cached blocks: 170-200 MiB in the bench) is in the worker's process,
+// so at Go's 100 every collection marks it, every 2.5-3 s at 2,000 envelopes/s, and each
+// mark (50-130 ms, with idle mark workers on the spare processors) holds up the
+// envelopes in flight: in the bench, p99 at 2,000/s was 4.0-5.0 ms, the collections'
+// bursts most of what was over 5 ms. At 200 collections come half as often, and p99
+// was 2.7-4.1 ms, for 150-200 MiB more at the peak (docs/performance.md, "The embedded
+// server's collections"). With nats.url the worker's own heap is small and the memory limit paces
+// the collector, so it keeps the runtime's 100.
+const DefaultEmbeddedGCPercent = 200
 
 // MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 48 MiB, and 64 KiB
 // more for every envelope that the partitions' batches can hold at once (the envelopes,
@@ -368,16 +382,25 @@ func (c *Config) ApplyMemoryLimit() int64 {
 }
 
 // ApplyGCPercent sets the collector's target to GCPercent, unless the GOGC environment
-// variable sets one (the runtime has read it) or it is 0 (the runtime's). It returns the
-// target in force (-1: collections only near the memory limit).
+// variable sets one, which wins as it does at the runtime's start ("off": -1; a value
+// the runtime cannot read: its 100); 0 is the runtime's 100. It returns the target in
+// force (-1: collections only near the memory limit). Each call sets the target from
+// these alone, whatever an earlier call in the process set (the bench runs a worker of
+// each mode in one test process).
 func (c *Config) ApplyGCPercent() int {
-	if os.Getenv("GOGC") != "" || c.GCPercent == 0 {
-		p := debug.SetGCPercent(100)
-		debug.SetGCPercent(p)
-		return p
+	p := c.GCPercent
+	if env := os.Getenv("GOGC"); env != "" {
+		p = 100
+		if env == "off" {
+			p = -1
+		} else if n, err := strconv.Atoi(env); err == nil {
+			p = n
+		}
+	} else if p == 0 {
+		p = 100
 	}
-	debug.SetGCPercent(c.GCPercent)
-	return c.GCPercent
+	debug.SetGCPercent(p)
+	return p
 }
 
 // Embedded reports whether the worker runs its own NATS server.
@@ -479,6 +502,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Store.StateCacheMiB == 0 {
 		c.Store.StateCacheMiB = DefaultStateCacheMiB
+	}
+	if c.GCPercent == 0 && c.NATS.Embedded() {
+		c.GCPercent = DefaultEmbeddedGCPercent
 	}
 	if c.MemoryLimitMiB == 0 && !c.NATS.Embedded() {
 		// The filter of idempotency records and the cache of states are Go memory: their

@@ -20,7 +20,8 @@ func restoreMemoryLimit(t *testing.T) {
 
 // With NATS in its own process the worker gets a Go memory limit unless the file sets
 // one or says none (-1); with the embedded server it gets none unless the file sets one.
-// The collector's target is the runtime's unless the file sets one.
+// The collector's target is the runtime's with NATS apart and DefaultEmbeddedGCPercent
+// with the embedded server, unless the file sets one.
 func TestMemoryLimitDefault(t *testing.T) {
 	restoreMemoryLimit(t)
 	t.Setenv("GOMEMLIMIT", "")
@@ -32,11 +33,12 @@ func TestMemoryLimitDefault(t *testing.T) {
 		wantLimit int64
 		wantGC    int
 	}{
-		{"", "", 0, math.MaxInt64, 100},
+		{"", "", 0, math.MaxInt64, config.DefaultEmbeddedGCPercent},
 		{"nats://nats-1:4222", "", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, 100},
 		{"nats://nats-1:4222", "memory_limit_mib: 300\n", 300, 300 << 20, 100},
 		{"nats://nats-1:4222", "memory_limit_mib: -1\n", -1, math.MaxInt64, 100},
-		{"", "memory_limit_mib: 512\n", 512, 512 << 20, 100},
+		{"", "memory_limit_mib: 512\n", 512, 512 << 20, config.DefaultEmbeddedGCPercent},
+		{"", "gc_percent: 100\n", 0, math.MaxInt64, 100},
 		{"nats://nats-1:4222", "gc_percent: 150\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, 150},
 		{"nats://nats-1:4222", "gc_percent: -1\n", config.DefaultMemoryLimitMiB, int64(config.DefaultMemoryLimitMiB) << 20, -1},
 		{"", "gc_percent: 200\n", 0, math.MaxInt64, 200},
@@ -98,6 +100,37 @@ func TestGCPercentGOGCWins(t *testing.T) {
 	}
 	if got := debug.SetGCPercent(100); got != 50 {
 		t.Errorf("the runtime's GC target is %d, want GOGC's 50", got)
+	}
+}
+
+// Each ApplyGCPercent sets the target from its own configuration and GOGC: a worker with
+// NATS apart after one with the embedded server in the same process gets the runtime's
+// 100, not the 200 left behind; GOGC wins over both as the runtime reads it ("off": -1).
+func TestGCPercentEachApplyItsOwn(t *testing.T) {
+	restoreMemoryLimit(t)
+	for _, tc := range []struct {
+		gogc string
+		want [2]int // embedded, then nats.url
+	}{
+		{"", [2]int{config.DefaultEmbeddedGCPercent, 100}},
+		{"off", [2]int{-1, -1}},
+		{"75", [2]int{75, 75}},
+		{"lots", [2]int{100, 100}},
+	} {
+		t.Setenv("GOGC", tc.gogc)
+		for i, url := range []string{"", "nats://nats-1:4222"} {
+			c := &config.Config{}
+			c.NATS.URL = url
+			c.SetDefaults()
+			if got := c.ApplyGCPercent(); got != tc.want[i] {
+				t.Errorf("GOGC %q, nats.url %q: applied %d, want %d", tc.gogc, url, got, tc.want[i])
+			}
+			got := debug.SetGCPercent(-1) // read, and put back as it was
+			debug.SetGCPercent(got)
+			if got != tc.want[i] {
+				t.Errorf("GOGC %q, nats.url %q: the runtime's target is %d, want %d", tc.gogc, url, got, tc.want[i])
+			}
+		}
 	}
 }
 
