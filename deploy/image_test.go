@@ -155,6 +155,14 @@ func TestNATSValues(t *testing.T) {
 	if !c.JetStream.Enabled || !c.JetStream.FileStore.Enabled || !c.JetStream.FileStore.PVC.Enabled || c.JetStream.MemoryStore.Enabled {
 		t.Error("want JetStream on file storage on a volume, and no memory storage (the group's leases must survive a restart)")
 	}
+	// A collector target above Go's lets the heap grow to several times the live one:
+	// only with a memory limit to bound it (docs/operations.md, "NATS's collections").
+	var gogc, limit string
+	_ = json.Unmarshal(v.Container.Env["GOGC"], &gogc)
+	_ = json.Unmarshal(v.Container.Env["GOMEMLIMIT"], &limit)
+	if n, err := strconv.Atoi(gogc); gogc != "" && (err != nil || n > 100) && limit == "" {
+		t.Errorf("container.env.GOGC %q without a GOMEMLIMIT to bound the heap", gogc)
+	}
 	m := load(t)
 	cfg := workerConfig(t, m, nil)
 	var password string
