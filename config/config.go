@@ -171,13 +171,13 @@ const DefaultMemoryLimitMiB = 80
 // DefaultEmbeddedGCPercent is the collector's target with the embedded NATS server when
 // gc_percent is unset. The server's live heap (the streams' subject trees, their
 // duplicate windows, cached blocks: 170-200 MiB in the bench) is in the worker's process,
-// so at Go's 100 every collection marks it, every 2.5-3 s at 2,000 envelopes/s, and each
+// so at Go's 100 every collection marks it, every 2-3 s at 2,000 envelopes/s, and each
 // mark (50-130 ms, with idle mark workers on the spare processors) holds up the
 // envelopes in flight: in the bench, p99 at 2,000/s was 4.0-5.0 ms, the collections'
 // bursts most of what was over 5 ms. At 200 collections come half as often, and p99
 // was 2.7-4.1 ms, for 150-200 MiB more at the peak (docs/performance.md, "The embedded
-// server's collections"). With nats.url the worker's own heap is small and the memory limit paces
-// the collector, so it keeps the runtime's 100.
+// server's collections"). With nats.url the worker's own heap is small and the memory
+// limit paces the collector, so it keeps the runtime's 100.
 const DefaultEmbeddedGCPercent = 200
 
 // MemoryLimitFor is the default Go memory limit with nats.url, in MiB: 48 MiB, and 64 KiB
