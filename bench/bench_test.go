@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestRunTiny(t *testing.T) {
 	var rep struct {
 		Settings struct {
 			N, Contexts, Partitions, Batch int
-			Fsync                          bool
+			Fsync, Changelog               bool
 			GoGCPercent                    int `json:"go_gc_percent"`
 		}
 		Machine    struct{ Cores int }
@@ -146,6 +147,11 @@ func TestRunTiny(t *testing.T) {
 	s := rep.Settings
 	if s.N != 2000 || s.Contexts != 250 || s.Partitions < 1 || s.Batch < 1 || !s.Fsync || rep.Machine.Cores < 1 {
 		t.Errorf("settings: %+v, machine %+v", s, rep.Machine)
+	}
+	// With the embedded server, serve writes no changelog, and neither does the bench
+	// unless told; there is nothing to note about it.
+	if s.Changelog || strings.Contains(stdout, "changelog;") {
+		t.Errorf("changelog %v in an embedded run without --changelog, or a note about it", s.Changelog)
 	}
 	// The embedded server's heap is in the process: serve's collector target for it.
 	if os.Getenv("GOGC") == "" && s.GoGCPercent != config.DefaultEmbeddedGCPercent {
@@ -333,6 +339,10 @@ func TestRunOnNATS(t *testing.T) {
 	if rep.Settings.GoMemoryLimitMiB != config.DefaultMemoryLimitMiB {
 		t.Errorf("Go memory limit %d MiB, want serve's default with nats.url, %d", rep.Settings.GoMemoryLimitMiB, config.DefaultMemoryLimitMiB)
 	}
+	// Without --changelog, where serve would write it: said, in the settings and a note.
+	if rep.Settings.Changelog || !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "--changelog measures it") }) {
+		t.Errorf("changelog %v, notes %q: want off, and a note that serve writes it with nats.url", rep.Settings.Changelog, rep.Notes)
+	}
 	if os.Getenv("GOGC") == "" && rep.Settings.GoGCPercent != 100 {
 		t.Errorf("GC target %d%%, want serve's default with nats.url, the runtime's 100", rep.Settings.GoGCPercent)
 	}
@@ -426,6 +436,9 @@ func TestRunWorkers(t *testing.T) {
 		}
 		owned += w.PartitionsOwned
 		handled += w.Envelopes
+	}
+	if !rep.Settings.Changelog || slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "--changelog measures it") }) {
+		t.Errorf("changelog %v, notes %q: want on, and no note that it is off", rep.Settings.Changelog, rep.Notes)
 	}
 	if owned != rep.Settings.Partitions || handled < 800 {
 		t.Errorf("%d partitions owned of %d; %d envelopes handled of 800", owned, rep.Settings.Partitions, handled)

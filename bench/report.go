@@ -98,6 +98,9 @@ type Settings struct {
 	MaxWaitMS  float64 `json:"batch_max_wait_ms"`
 	Preload    int     `json:"preload"`
 	Fsync      bool    `json:"fsync"`
+	// Changelog is whether the worker wrote the changelog (--changelog; serve writes it
+	// by default with nats.url).
+	Changelog bool `json:"changelog"`
 	// GoMemoryLimitMiB is the Go runtime's soft limit (-1: none); StoreCacheMiB and
 	// StoreMemTableMiB size Pebble, as serve does.
 	GoMemoryLimitMiB int64 `json:"go_memory_limit_mib"`
@@ -316,7 +319,7 @@ func (r *Report) writeTable(out io.Writer) {
 	row("versions", "%s", strings.Join(vs, ", "))
 	row("envelopes", "%d over %d contexts (8 each: %s)", s.N, s.Contexts, strings.Join(s.Mix, ", "))
 	row("items", "%s; stock kept in: %s", strings.Join(s.Items, ", "), s.Inventory)
-	row("worker", "%d partitions, batch %d (max wait %.0f ms), fsync on every commit: %v", s.Partitions, s.Batch, s.MaxWaitMS, s.Fsync)
+	row("worker", "%d partitions, batch %d (max wait %.0f ms), fsync on every commit: %v, changelog: %v", s.Partitions, s.Batch, s.MaxWaitMS, s.Fsync, s.Changelog)
 	mem := "none"
 	if s.GoMemoryLimitMiB >= 0 {
 		mem = fmt.Sprintf("%d MiB", s.GoMemoryLimitMiB)

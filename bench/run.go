@@ -97,6 +97,9 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 	if memLimit != math.MaxInt64 {
 		r.rep.Settings.GoMemoryLimitMiB = memLimit >> 20
 	}
+	if !r.cfg.NATS.Embedded() && !r.cfg.Changelog {
+		r.rep.Notes = append(r.rep.Notes, changelogOffNote)
+	}
 
 	defer app.TuneMalloc()() // as serve does: the run measures serve's memory
 	if r.st, err = openStore(filepath.Join(dir, "store"), r.cfg); err != nil {
@@ -158,6 +161,11 @@ func Run(parent context.Context, o Options, stdout, stderr io.Writer) (err error
 	return nil
 }
 
+// changelogOffNote is the report's note for a run on a NATS of the caller's without
+// --changelog, which serve would write there by default.
+const changelogOffNote = "the worker wrote no changelog; serve writes it by default with nats.url " +
+	"(--changelog measures it, docs/performance.md, \"The changelog at 2,000/s\")"
+
 func (r *benchRun) newReport() *Report {
 	vs := maps.Clone(r.o.Versions)
 	if vs == nil {
@@ -182,7 +190,7 @@ func (r *benchRun) newReport() *Report {
 		Versions: vs,
 		Settings: Settings{
 			N: r.o.N, Contexts: r.o.Contexts, LatencyN: r.o.LatencyN, Partitions: r.cfg.Partitions,
-			Batch: r.cfg.Batch.Size, MaxWaitMS: ms(r.cfg.Batch.MaxWait), Preload: r.o.Preload, Fsync: true,
+			Batch: r.cfg.Batch.Size, MaxWaitMS: ms(r.cfg.Batch.MaxWait), Preload: r.o.Preload, Fsync: true, Changelog: r.cfg.Changelog,
 			StoreCacheMiB: r.cfg.Store.CacheMiB, StoreMemTableMiB: r.cfg.Store.MemTableMiB, StoreStateCacheMiB: r.cfg.Store.StateCacheMiB,
 			NATS: where, Items: r.items[:], Inventory: r.o.Inventory, Data: data,
 			Mix: []string{"create_checkout", "add_item ×3", "set_buyer", "set_shipping_address (CA)",
