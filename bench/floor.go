@@ -519,6 +519,7 @@ type floorPartition struct {
 	evOwed  float64
 	evTurn  int
 	evSeq   uint64
+	evID    []byte
 	outKeys [][]byte
 	part    int
 }
@@ -647,9 +648,9 @@ func (p *floorPartition) add(m jetstream.Msg) {
 			p.err = err
 		}
 		p.outKeys = append(p.outKeys, k)
-		id := strconv.AppendUint(append(bytes.Clone(p.id), ":evt:"...), uint64(p.evSeq), 10)
+		p.evID = strconv.AppendUint(append(append(p.evID[:0], p.id...), ":evt:"...), p.evSeq, 10)
 		p.replies = append(p.replies, &nats.Msg{Subject: ev.Subject, Data: ev.Data,
-			Header: nats.Header{jetstream.MsgIDHeader: []string{string(id)}}})
+			Header: nats.Header{jetstream.MsgIDHeader: []string{string(p.evID)}}})
 	}
 }
 
@@ -704,6 +705,7 @@ func (p *floorPartition) send(ctx context.Context, msgs []jetstream.Msg, replies
 	if len(outKeys) > 0 {
 		// Published: out of the outbox, without an fsync, as the worker does.
 		b := p.sk.db.NewBatch()
+		defer b.Close()
 		for _, k := range outKeys {
 			_ = b.Delete(k, nil)
 		}

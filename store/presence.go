@@ -83,8 +83,9 @@ func (f *presenceFilter) addHash(h uint64) {
 	b, g := f.locate(h)
 	fresh := false
 	for p := 0; p < presenceProbes; p++ {
-		bit := uint64(1) << (g & 511 & 63)
-		if b[(g&511)>>6].Or(bit)&bit == 0 {
+		bit := g & 511
+		mask := uint64(1) << (bit & 63)
+		if b[bit>>6].Or(mask)&mask == 0 {
 			fresh = true
 		}
 		g >>= 9
