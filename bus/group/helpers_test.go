@@ -215,12 +215,25 @@ func (s *safety) violate(a, b *worker, p int) {
 	}
 }
 
+// safetyMinRounds is how many rounds check wants sampled before it judges.
+const safetyMinRounds = 10
+
 func (s *safety) check(t testing.TB) {
 	t.Helper()
 	select {
 	case <-s.stop:
 		return
 	default:
+	}
+	// A spread reached at once leaves the sampler little time: it samples on, up to a
+	// deadline, until the rounds are enough to say something.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		enough := s.rounds >= safetyMinRounds
+		s.mu.Unlock()
+		if enough {
+			break
+		}
 	}
 	close(s.stop)
 	<-s.done
@@ -229,7 +242,7 @@ func (s *safety) check(t testing.TB) {
 	for _, v := range s.violations {
 		t.Error(v)
 	}
-	if s.rounds < 10 {
+	if s.rounds < safetyMinRounds {
 		t.Errorf("safety sampled only %d rounds", s.rounds)
 	}
 	t.Logf("safety: %d rounds, no partition held twice: %v", s.rounds, len(s.violations) == 0)
